@@ -1,0 +1,40 @@
+#include "actors/io_worker_actor.hpp"
+
+#include <algorithm>
+
+namespace actorio::detail {
+
+caf::behavior io_worker_impl(caf::event_based_actor*) {
+  return {
+    [](io_job& job) { job.run(); },
+  };
+}
+
+io_worker_pool::io_worker_pool(caf::actor_system& sys, std::size_t workers) {
+  workers = std::max<std::size_t>(workers, 1);
+  for (std::size_t i = 0; i < workers; ++i) {
+    workers_.push_back(sys.spawn<caf::detached + caf::hidden>(io_worker_impl));
+    loads_.push_back(std::make_shared<std::atomic<int>>(0));
+  }
+}
+
+void io_worker_pool::stop() {
+  for (auto& w : workers_)
+    caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+}
+
+std::size_t io_worker_pool::pick() {
+  std::size_t best = 0;
+  int best_load = loads_[0]->load(std::memory_order_relaxed);
+  for (std::size_t i = 1; i < loads_.size() && best_load > 0; ++i) {
+    int load = loads_[i]->load(std::memory_order_relaxed);
+    if (load < best_load) {
+      best = i;
+      best_load = load;
+    }
+  }
+  loads_[best]->fetch_add(1, std::memory_order_relaxed);
+  return best;
+}
+
+} // namespace actorio::detail

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actorio/messages/interfaces.hpp"
+#include "actors/io_worker_actor.hpp"
+
+namespace actorio::detail {
+
+/// What the manager needs from the runtime's configuration.
+struct mmap_manager_options {
+  /// Base for relative paths.
+  std::string root;
+  /// Algorithm used when a digest request names none.
+  std::string default_digest;
+  /// Skip stores of bytes that already match (see mapped_region::write).
+  bool minimize_writes = true;
+};
+
+/// Key of the registry: the normalized path and the mode string.
+struct map_key {
+  std::string path;
+  std::string mode;
+  auto operator<=>(const map_key&) const = default;
+};
+
+struct mmap_manager_state {
+  struct entry {
+    mapped_file_actor file;
+    /// Handles handed out and not yet released.
+    std::size_t refs = 0;
+    /// Increases with every open; decides `open_paths` when a path is open in two modes.
+    std::uint64_t opened_at = 0;
+  };
+  struct waiter {
+    caf::typed_response_promise<mapped_file_actor> promise;
+    std::int64_t init_size = 0;
+  };
+
+  std::map<map_key, entry> maps;
+  std::map<caf::actor_addr, map_key> keys;
+  /// Opens whose file is being opened on a worker; later opens of the same key wait here.
+  std::map<map_key, std::vector<waiter>> opening;
+  std::uint64_t open_counter = 0;
+  std::shared_ptr<io_worker_pool> pool;
+  mmap_manager_options options;
+  static inline const char* name = "actorio.mmap_manager";
+
+  /// Stops every mapped-file actor still registered: a manager that goes takes its maps along
+  /// (each unmaps and closes its file as it exits).
+  ~mmap_manager_state();
+};
+
+/// The manager: keeps the registry, opens files on io workers, spawns and monitors one
+/// mapped_file_actor per map and closes it when its last reference is released.
+mmap_manager_actor::behavior_type
+mmap_manager_impl(mmap_manager_actor::stateful_pointer<mmap_manager_state> self,
+                  std::shared_ptr<io_worker_pool> pool, mmap_manager_options options);
+
+} // namespace actorio::detail

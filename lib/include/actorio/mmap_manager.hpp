@@ -1,0 +1,87 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "actorio/mapped_file.hpp"
+#include "actorio/messages/interfaces.hpp"
+
+namespace actorio {
+
+/// The memory-mapped file manager (the original's `MemoryMappedIOManager`), as futures. Each
+/// method is one request to the runtime's manager actor. Obtain it from `runtime::manager()`;
+/// copies are cheap and talk to the same manager.
+///
+/// Errors arrive through the future as `actorio::io_error` carrying errno and path (ENOENT,
+/// EEXIST, EISDIR, ENAMETOOLONG, EINVAL for bad arguments, ETIMEDOUT when no reply comes within
+/// the runtime's request timeout, EBADF once the runtime is stopped). No method throws
+/// synchronously. Relative paths resolve against the runtime's root directory.
+///
+/// Thread-safety: every method may be called from any thread at the same time.
+class mmap_manager {
+public:
+  /// Maps an existing file. It is never truncated: it grows to `init_size` if smaller (the
+  /// original shrinks it). `mode` is "r+b" (read-write) or "rb" (read-only). Opening a (path,
+  /// mode) that is already open returns a handle to the same map.
+  std::future<mapped_file> open(const std::filesystem::path& path, std::int64_t init_size = 0,
+                                std::string mode = "r+b") const;
+
+  /// Creates the file at exactly `init_size` bytes (0 is fine) and maps it: mode "x+b" when
+  /// `exclusive` (EEXIST if it exists), else "w+b" (an existing file is truncated).
+  std::future<mapped_file> create(const std::filesystem::path& path, std::int64_t init_size = 0,
+                                  bool exclusive = true) const;
+
+  /// Creates a new file ("x+b") of `total_size` bytes that stays sparse: only the chunks are
+  /// written, in order (later ones win where they overlap; one past `total_size` extends the
+  /// file). A failure removes the half-made file.
+  std::future<mapped_file> create_sparse(const std::filesystem::path& path,
+                                         std::int64_t total_size,
+                                         std::vector<sparse_chunk> chunks = {}) const;
+
+  /// Copies `src` to `dst` (which must not exist: EEXIST): same bytes, same mode bits, holes kept,
+  /// via copy_file_range where the kernel allows. A failed copy leaves no `dst`. With `flush`,
+  /// the data and the directory entry are on the device when the future completes. Returns the
+  /// number of bytes copied.
+  std::future<std::uint64_t> copy_file(const std::filesystem::path& src,
+                                       const std::filesystem::path& dst,
+                                       bool flush = false) const;
+
+  /// Lower-case hex digest of the file at `path`. `algorithm`: any OpenSSL digest name (sha256,
+  /// sha512, sha1, md5, blake2b512, blake2s256, sha3-256, ...), the original's names (blake2b,
+  /// blake2s, sha3_256, ...), or xxh64, xxh3, xxh128 (printed as xxhsum prints them); "" means the
+  /// runtime's default. An unknown name fails with EINVAL.
+  std::future<std::string> checksum(const std::filesystem::path& path,
+                                    std::string algorithm = {}) const;
+
+  /// The number of open maps.
+  std::future<std::uint64_t> currently_open() const;
+
+  /// Every open map by (path, mode), each with a new handle of its own.
+  std::future<std::map<std::pair<std::filesystem::path, std::string>, mapped_file>>
+  open_files() const;
+
+  /// Path -> mode of every open map; for a path open in two modes, the mode opened last.
+  std::future<std::map<std::filesystem::path, std::string>> open_paths() const;
+
+  /// Path, mode, size and mapped length of every open map.
+  std::future<std::vector<map_info>> open_mmaps() const;
+
+  /// The sum of the sizes of all open maps, in bytes.
+  std::future<std::uint64_t> approx_memory_usage() const;
+
+  /// The manager's actor, for code that talks to it by message.
+  mmap_manager_actor actor() const;
+
+  explicit mmap_manager(std::shared_ptr<detail::runtime_core> core);
+
+private:
+  std::shared_ptr<detail::runtime_core> core_;
+};
+
+} // namespace actorio

@@ -1,0 +1,305 @@
+#include "file_copy.hpp"
+
+#include "unique_fd.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+namespace actorio::detail {
+
+namespace {
+
+failure copy_failure(int code, const std::string& path, std::string detail) {
+  return os_failure(code, "copy", path, std::move(detail));
+}
+
+/// Suffix of temporary names; a recognizable name lets operators clean up after a crash.
+constexpr std::string_view temp_suffix = ".actorio-XXXXXX";
+
+/// The temporary's path template: ".<name>.actorio-XXXXXX" in dst's directory, so the final
+/// rename stays within one filesystem and is atomic.
+std::string temp_template(const std::string& dst, std::size_t slash) {
+  auto dir_prefix = slash == std::string::npos ? std::string{} : dst.substr(0, slash + 1);
+  auto name = slash == std::string::npos ? dst : dst.substr(slash + 1);
+  // A dst name near NAME_MAX would push the temporary over it; the name part is only a hint.
+  auto max_name = static_cast<std::size_t>(NAME_MAX) - 1 - temp_suffix.size();
+  if (name.size() > max_name)
+    name.resize(max_name);
+  return dir_prefix + "." + name + std::string{temp_suffix};
+}
+
+/// The directory to fsync after the rename.
+std::string parent_dir(const std::string& dst, std::size_t slash) {
+  if (slash == std::string::npos)
+    return ".";
+  if (slash == 0)
+    return "/";
+  return dst.substr(0, slash);
+}
+
+/// Unlinks the temporary unless it made it to its final name, so no failure leaves one behind.
+class temp_name {
+public:
+  temp_name() = default;
+  temp_name(const temp_name&) = delete;
+  temp_name& operator=(const temp_name&) = delete;
+  ~temp_name() { discard(); }
+
+  /// Arms the guard for `path`, a file that now exists.
+  void arm(std::string path) { path_ = std::move(path); }
+
+  /// Removes the temporary now; errors are ignored because the caller is already failing or the
+  /// copy is complete under its final name.
+  void discard() noexcept {
+    if (!path_.empty()) {
+      ::unlink(path_.c_str());
+      path_.clear();
+    }
+  }
+
+  /// The temporary now lives under its final name.
+  void keep() noexcept { path_.clear(); }
+
+  const std::string& path() const noexcept { return path_; }
+
+private:
+  std::string path_;
+};
+
+/// Moves byte ranges from src to dst at equal offsets, preferring copy_file_range and switching
+/// to pread/pwrite for good once the kernel or filesystem declines.
+class range_copier {
+public:
+  range_copier(int in, int out, const std::string& src, const std::string& dst)
+    : in_(in), out_(out), src_(src), dst_(dst) {}
+
+  /// Copies [off, off + len).
+  status copy(off_t off, off_t len) {
+    while (len > 0) {
+      auto want = static_cast<std::size_t>(std::min<off_t>(len, max_chunk));
+      auto step = use_copy_file_range_ ? kernel_copy(off, want) : user_copy(off, want);
+      if (!step)
+        return std::move(step).error();
+      // 0 means "switched to the fallback, nothing copied yet".
+      off += static_cast<off_t>(*step);
+      len -= static_cast<off_t>(*step);
+    }
+    return ok_status();
+  }
+
+private:
+  /// Bounds one system call; the kernel caps a single transfer near 2 GiB anyway.
+  static constexpr off_t max_chunk = off_t{1} << 30;
+  static constexpr std::size_t buffer_size = std::size_t{1} << 20;
+
+  /// Errors meaning "copy_file_range cannot do this here" rather than "the copy failed".
+  /// EIO is included because it does not say which file failed; pread/pwrite either reproduce it
+  /// against the right path or succeed.
+  static bool falls_back(int err) {
+    return err == EXDEV || err == EINVAL || err == EOPNOTSUPP || err == ENOSYS || err == EIO;
+  }
+
+  result<std::size_t> kernel_copy(off_t off, std::size_t want) {
+    loff_t in_off = off;
+    loff_t out_off = off;
+    auto n = retry_eintr([&] { return ::copy_file_range(in_, &in_off, out_, &out_off, want, 0); });
+    if (n < 0) {
+      int err = errno;
+      if (!falls_back(err))
+        return copy_failure(err, dst_, "copy_file_range");
+      use_copy_file_range_ = false;
+      return std::size_t{0};
+    }
+    // Some filesystems (procfs-like or older cross-fs paths) report 0 instead of failing; the
+    // fallback then either finds the data or detects that the source shrank.
+    if (n == 0)
+      use_copy_file_range_ = false;
+    return static_cast<std::size_t>(n);
+  }
+
+  result<std::size_t> user_copy(off_t off, std::size_t want) {
+    if (buffer_.empty())
+      buffer_.resize(buffer_size);
+    want = std::min(want, buffer_.size());
+    auto n = retry_eintr([&] { return ::pread(in_, buffer_.data(), want, off); });
+    if (n < 0) {
+      int err = errno;
+      return copy_failure(err, src_, "read");
+    }
+    // Filling the rest with zeros would produce a file the source never was.
+    if (n == 0)
+      return copy_failure(EIO, src_, "source shrank during the copy");
+    for (ssize_t done = 0; done < n;) {
+      auto w = retry_eintr([&] {
+        return ::pwrite(out_, buffer_.data() + done, static_cast<std::size_t>(n - done),
+                        off + done);
+      });
+      if (w < 0) {
+        int err = errno;
+        return copy_failure(err, dst_, "write");
+      }
+      if (w == 0)
+        return copy_failure(EIO, dst_, "write made no progress");
+      done += w;
+    }
+    return static_cast<std::size_t>(n);
+  }
+
+  int in_;
+  int out_;
+  const std::string& src_;
+  const std::string& dst_;
+  bool use_copy_file_range_ = true;
+  std::vector<char> buffer_;
+};
+
+/// Copies only the data extents of the first `size` bytes; holes are left unwritten so they stay
+/// holes once the caller ftruncates the destination to `size`.
+status copy_extents(range_copier& copier, int in, off_t size, const std::string& src) {
+  off_t pos = 0;
+  while (pos < size) {
+    auto data = retry_eintr([&] { return ::lseek(in, pos, SEEK_DATA); });
+    if (data < 0) {
+      int err = errno;
+      // ENXIO: nothing but holes from pos to EOF.
+      if (err == ENXIO)
+        return ok_status();
+      // The filesystem cannot report extents: treat the rest as data.
+      if (err == EINVAL || err == EOPNOTSUPP)
+        return copier.copy(pos, size - pos);
+      return copy_failure(err, src, "lseek SEEK_DATA");
+    }
+    if (data >= size)
+      return ok_status();
+    auto hole = retry_eintr([&] { return ::lseek(in, data, SEEK_HOLE); });
+    if (hole < 0) {
+      int err = errno;
+      return copy_failure(err, src, "lseek SEEK_HOLE");
+    }
+    // A hole at or before `data` would loop forever on a buggy filesystem; copy the rest instead.
+    if (hole <= data || hole > size)
+      hole = size;
+    if (auto st = copier.copy(data, hole - data); !st)
+      return st;
+    pos = hole;
+  }
+  return ok_status();
+}
+
+} // namespace
+
+result<std::uint64_t> copy_file(const std::string& src, const std::string& dst,
+                                const copy_options& opts) {
+  // O_NONBLOCK so a FIFO at src is rejected below instead of blocking for a writer.
+  unique_fd in{retry_eintr([&] { return ::open(src.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK); })};
+  if (!in) {
+    int err = errno;
+    return copy_failure(err, src, "open source");
+  }
+  struct stat st {};
+  if (::fstat(in.get(), &st) != 0) {
+    int err = errno;
+    return copy_failure(err, src, "stat source");
+  }
+  if (S_ISDIR(st.st_mode))
+    return copy_failure(EISDIR, src, "source is a directory");
+  if (!S_ISREG(st.st_mode))
+    return copy_failure(EINVAL, src, "source is not a regular file");
+  if (::fcntl(in.get(), F_SETFL, 0) != 0) {
+    int err = errno;
+    return copy_failure(err, src, "clear O_NONBLOCK");
+  }
+
+  auto slash = dst.rfind('/');
+  auto name_begin = slash == std::string::npos ? 0 : slash + 1;
+  auto name = std::string_view{dst}.substr(name_begin);
+  if (name.empty() || name == "." || name == "..")
+    return copy_failure(EISDIR, dst, "destination names a directory");
+
+  temp_name temp;
+  std::string tmpl;
+  unique_fd out{retry_eintr([&] {
+    // mkostemp leaves the template unspecified on failure, so every attempt starts afresh.
+    tmpl = temp_template(dst, slash);
+    return ::mkostemp(tmpl.data(), O_CLOEXEC);
+  })};
+  if (!out) {
+    int err = errno;
+    return copy_failure(err, dst, "create temporary");
+  }
+  temp.arm(std::move(tmpl));
+
+  range_copier copier{in.get(), out.get(), src, dst};
+  if (auto copied = copy_extents(copier, in.get(), st.st_size, src); !copied)
+    return std::move(copied).error();
+  // Sets the size even when the source ends in a hole, which we never wrote.
+  if (retry_eintr([&] { return ::ftruncate(out.get(), st.st_size); }) != 0) {
+    int err = errno;
+    return copy_failure(err, dst, "truncate");
+  }
+  // After all writes and the truncate: both clear setuid/setgid on the file they modify.
+  if (::fchmod(out.get(), st.st_mode & 07777) != 0) {
+    int err = errno;
+    return copy_failure(err, dst, "chmod");
+  }
+  // Before the rename, so dst never names data that is not yet on disk.
+  if (opts.flush && retry_eintr([&] { return ::fsync(out.get()); }) != 0) {
+    int err = errno;
+    return copy_failure(err, dst, "fsync");
+  }
+  // Closed by hand because NFS reports deferred write errors here; EINTR still closed the fd.
+  if (::close(out.release()) != 0) {
+    int err = errno;
+    if (err != EINTR)
+      return copy_failure(err, dst, "close");
+  }
+
+  unsigned flags = opts.overwrite ? 0 : RENAME_NOREPLACE;
+  auto renamed = retry_eintr([&] {
+    return ::renameat2(AT_FDCWD, temp.path().c_str(), AT_FDCWD, dst.c_str(), flags);
+  });
+  if (renamed == 0) {
+    temp.keep();
+  } else {
+    int err = errno;
+    if (err != EINVAL || flags == 0)
+      return copy_failure(err, dst, "rename");
+    // The filesystem lacks RENAME_NOREPLACE (e.g. NFS). link(2) never replaces an existing name
+    // either, so the EEXIST check stays atomic; the temporary name is dropped afterwards.
+    if (retry_eintr([&] { return ::link(temp.path().c_str(), dst.c_str()); }) != 0) {
+      int link_err = errno;
+      return copy_failure(link_err, dst, "link");
+    }
+    temp.discard();
+  }
+
+  if (opts.flush) {
+    auto dir = parent_dir(dst, slash);
+    unique_fd dir_fd{retry_eintr(
+      [&] { return ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); })};
+    if (!dir_fd) {
+      int err = errno;
+      return copy_failure(err, dst, "open parent directory " + dir + " for fsync");
+    }
+    if (retry_eintr([&] { return ::fsync(dir_fd.get()); }) != 0) {
+      int err = errno;
+      return copy_failure(err, dst, "fsync parent directory " + dir + "; dst is complete but "
+                                    "may not survive a crash");
+    }
+  }
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+} // namespace actorio::detail

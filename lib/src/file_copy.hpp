@@ -1,0 +1,37 @@
+#pragma once
+
+#include "actorio/result.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace actorio::detail {
+
+/// How `copy_file` treats an existing destination and durability.
+struct copy_options {
+  /// false: EEXIST if dst exists (checked atomically at the final rename via
+  /// renameat2(RENAME_NOREPLACE)).
+  bool overwrite = false;
+  /// fsync the destination data and then its parent directory after the rename.
+  bool flush = false;
+};
+
+/// Copies regular file `src` to `dst`: identical bytes and permission bits (st_mode & 07777),
+/// with holes of a sparse source kept as holes. Data moves with copy_file_range(2), falling back
+/// to pread/pwrite where the kernel or filesystem cannot do that.
+///
+/// Never leaves a partial destination: the data goes to a temporary
+/// ".<dst-filename>.actorio-XXXXXX" next to `dst`, which is renamed over `dst` only when
+/// complete and unlinked on any failure. Hence `dst` becomes a new inode: a symlink at `dst` is
+/// replaced rather than followed, hard links to the old `dst` keep the old content, and
+/// ownership, ACLs and xattrs are not copied. The mode is set exactly; the umask does not apply.
+///
+/// Returns the source size in bytes. Failures have op "copy" and the path the errno concerns:
+/// `src` for open/read errors (ENOENT if missing, EISDIR for a directory, EINVAL for other
+/// non-regular files), `dst` for create/write/rename errors (ENOENT if its directory is missing,
+/// EEXIST if it exists and `!opts.overwrite`, in which case it is left untouched; EISDIR if its
+/// last component is empty, "." or "..").
+result<std::uint64_t> copy_file(const std::string& src, const std::string& dst,
+                                const copy_options& opts);
+
+} // namespace actorio::detail

@@ -1,0 +1,96 @@
+#include "actorio/runtime.hpp"
+
+#include <iostream>
+#include <thread>
+
+#include "actorio/io_error.hpp"
+#include "actorio/messages/error.hpp"
+#include "actors/mmap_manager_actor.hpp"
+#include "lib/src/runtime_core.hpp"
+
+namespace actorio {
+
+namespace {
+
+/// Fills in the defaults that depend on the machine and the process.
+runtime_config complete(runtime_config cfg) {
+  if (cfg.workers == 0)
+    cfg.workers = std::max(1u, std::thread::hardware_concurrency());
+  if (cfg.root.empty())
+    cfg.root = std::filesystem::current_path();
+  return cfg;
+}
+
+void start(detail::runtime_core& core) {
+  auto& sys = *core.system;
+  core.pool = std::make_shared<detail::io_worker_pool>(sys, core.config.workers);
+  detail::mmap_manager_options options{core.config.root.string(), core.config.default_checksum,
+                                       core.config.minimize_writes};
+  core.manager = sys.spawn<caf::hidden>(detail::mmap_manager_impl, core.pool, std::move(options));
+}
+
+} // namespace
+
+runtime::runtime(runtime_config cfg) : core_(std::make_shared<detail::runtime_core>()) {
+  core_->config = complete(std::move(cfg));
+  core_->owned_config = std::make_unique<caf::actor_system_config>();
+  auto& sys_cfg = *core_->owned_config;
+  add_message_types(sys_cfg);
+  sys_cfg.set("scheduler.policy", core_->config.scheduler == scheduler_policy::sharing
+                                    ? caf::atom("sharing")
+                                    : caf::atom("stealing"));
+  if (core_->config.scheduler_threads > 0)
+    sys_cfg.set("scheduler.max-threads", static_cast<std::int64_t>(core_->config.scheduler_threads));
+  core_->owned_system = std::make_unique<caf::actor_system>(sys_cfg);
+  core_->system = core_->owned_system.get();
+  start(*core_);
+}
+
+runtime::runtime(caf::actor_system& sys) : runtime(sys, runtime_config::from_caf(sys.config())) {
+}
+
+runtime::runtime(caf::actor_system& sys, runtime_config cfg)
+  : core_(std::make_shared<detail::runtime_core>()) {
+  core_->config = complete(std::move(cfg));
+  core_->system = &sys;
+  start(*core_);
+}
+
+runtime::~runtime() {
+  try {
+    shutdown();
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << '\n';
+  }
+}
+
+mmap_manager runtime::manager() const {
+  return mmap_manager{core_};
+}
+
+caf::actor_system& runtime::system() const {
+  return *core_->system;
+}
+
+const runtime_config& runtime::config() const {
+  return core_->config;
+}
+
+void runtime::shutdown() {
+  if (core_->stopped.exchange(true))
+    return;
+  std::optional<failure> why;
+  {
+    caf::scoped_actor self{*core_->system};
+    self->request(core_->manager, core_->timeout(), shutdown_atom_v)
+      .receive([] {},
+               [&](caf::error& err) { why = to_failure(err, "shutdown", ""); });
+  }
+  // Mapped-file actors opened after the shutdown request go with the manager.
+  caf::anon_send_exit(core_->manager, caf::exit_reason::user_shutdown);
+  core_->pool->stop();
+  if (why)
+    throw io_error(std::move(*why));
+}
+
+} // namespace actorio

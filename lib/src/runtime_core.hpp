@@ -1,0 +1,32 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include <caf/all.hpp>
+
+#include "actorio/config.hpp"
+#include "actorio/messages/interfaces.hpp"
+#include "actors/io_worker_actor.hpp"
+
+namespace actorio::detail {
+
+/// What a runtime and every facade handle made from it share. The members are destroyed in
+/// reverse order: actor handles go before an owned actor system, which goes before its config.
+struct runtime_core {
+  runtime_config config;
+  std::unique_ptr<caf::actor_system_config> owned_config;
+  std::unique_ptr<caf::actor_system> owned_system;
+  caf::actor_system* system = nullptr;
+  std::shared_ptr<io_worker_pool> pool;
+  /// Set once at start and never reassigned, so facade threads may read it without locking; after
+  /// shutdown it names a dead actor and requests to it fail with EBADF.
+  mmap_manager_actor manager;
+  std::atomic<bool> stopped{false};
+
+  caf::timespan timeout() const {
+    return std::chrono::duration_cast<caf::timespan>(config.request_timeout);
+  }
+};
+
+} // namespace actorio::detail

@@ -1,0 +1,94 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actorio/messages/type_ids.hpp"
+
+// The only place the CAF 0.17 spelling `replies_to<...>::with<...>` appears. Offsets and sizes are
+// signed so that the original's -1 ("to the end") fits and a negative value can be refused
+// (EINVAL) rather than wrapping around.
+
+namespace actorio {
+
+/// One open memory map. Operations are served one at a time in arrival order, so every reader
+/// sees every earlier write. Errors are `actorio::errc` errors (see error.hpp).
+using mapped_file_actor = caf::typed_actor<
+  /// (offset >= 0, size; -1 = to the end) -> the bytes; empty past the end.
+  caf::replies_to<read_atom, std::int64_t, std::int64_t>::with<bytes>,
+  /// (data, offset >= 0) -> bytes written; grows the file, zero-filling any gap.
+  caf::replies_to<write_atom, bytes, std::int64_t>::with<std::uint64_t>,
+  /// (new size >= 0) -> the new size. 0 is allowed.
+  caf::replies_to<resize_atom, std::int64_t>::with<std::uint64_t>,
+  /// (minimum size >= 0) -> the size after growing to at least that much; never shrinks.
+  caf::replies_to<grow_atom, std::int64_t>::with<std::uint64_t>,
+  /// -> the file size.
+  caf::replies_to<size_atom>::with<std::uint64_t>,
+  /// Hands written pages to the kernel for write-back (msync MS_ASYNC).
+  caf::replies_to<caf::flush_atom>::with<void>,
+  /// Waits until written pages and metadata are on the device (msync MS_SYNC + fsync).
+  caf::replies_to<sync_atom>::with<void>,
+  /// (algorithm) -> lower-case hex digest of the whole file.
+  caf::replies_to<digest_atom, std::string>::with<std::string>,
+  /// -> path, mode, size and mapped length.
+  caf::replies_to<info_atom>::with<map_info>,
+  /// Unmaps and closes the file; the actor then exits. Sent by the manager when the last
+  /// reference is released: actor users release through the manager instead.
+  caf::replies_to<caf::close_atom>::with<void>>;
+
+/// An entry of `open_files`: the key of an open map and a handle to it.
+struct open_file {
+  std::string path;
+  std::string mode;
+  mapped_file_actor file;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, open_file& x) {
+  return f(caf::meta::type_name("actorio::open_file"), x.path, x.mode, x.file);
+}
+
+/// The manager: owns the registry of open maps keyed by (normalized path, mode) and supervises
+/// one mapped_file_actor per map. Relative paths resolve against the runtime's root directory.
+///
+/// Every reply that hands out a mapped_file_actor counts as one reference; release each with
+/// `(close_atom, handle)`. The map is unmapped when its last reference is released.
+using mmap_manager_actor = caf::typed_actor<
+  /// (path, mode, init_size >= 0) -> the map for (path, mode). Modes: "r+b" (existing file, grown
+  /// to init_size if smaller), "rb" (read-only), "w+b" (create or truncate to init_size), "x+b"
+  /// (create; EEXIST if it exists). An open (path, mode) is shared, not reopened.
+  caf::replies_to<caf::open_atom, std::string, std::string, std::int64_t>::with<mapped_file_actor>,
+  /// (path, total_size >= 0, chunks) -> a new file ("x+b") of total_size with holes, chunks
+  /// written in order (later ones win; past total_size they extend the file).
+  caf::replies_to<sparse_atom, std::string, std::int64_t, std::vector<sparse_chunk>>::with<
+    mapped_file_actor>,
+  /// (handle) releases one reference; the last release unmaps and closes the file.
+  caf::replies_to<caf::close_atom, mapped_file_actor>::with<void>,
+  /// (src, dst, flush) -> bytes copied. dst must not exist (EEXIST); bytes, mode bits and holes
+  /// are kept; a failed copy leaves no dst behind.
+  caf::replies_to<copy_atom, std::string, std::string, bool>::with<std::uint64_t>,
+  /// (path, algorithm; "" = the runtime's default) -> lower-case hex digest.
+  caf::replies_to<digest_atom, std::string, std::string>::with<std::string>,
+  /// -> the number of open maps (`currently_open`).
+  caf::replies_to<count_atom>::with<std::uint64_t>,
+  /// -> every open map with a handle (`open_files`); each handle is a new reference.
+  caf::replies_to<files_atom>::with<std::vector<open_file>>,
+  /// -> path -> mode of every open map (`open_paths`); with two modes open, the last opened wins.
+  caf::replies_to<paths_atom>::with<std::map<std::string, std::string>>,
+  /// -> a description of every open map (`open_mmaps`).
+  caf::replies_to<mmaps_atom>::with<std::vector<map_info>>,
+  /// -> the sum of the sizes of all open maps (`approx_memory_usage`).
+  caf::replies_to<memuse_atom>::with<std::uint64_t>,
+  /// Closes every open map (the runtime's shutdown); later opens still work.
+  caf::replies_to<shutdown_atom>::with<void>>;
+
+/// Registers actorio's message types, actor handle types and error category with `cfg`. An
+/// embedding server calls it on its own config before building its actor system; both ends of
+/// a remote connection need it.
+void add_message_types(caf::actor_system_config& cfg);
+
+} // namespace actorio

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actorio/messages/types.hpp"
+
+/// actorio's atoms and plain message types. CAF 0.17 caps atom text at 10 characters. Actor handle
+/// types (interfaces.hpp) are registered by name in `actorio::add_message_types`.
+CAF_BEGIN_TYPE_ID_BLOCK(actorio, caf::first_custom_type_id + 100)
+
+  CAF_ADD_TYPE_ID(actorio, (actorio::failure))
+  CAF_ADD_TYPE_ID(actorio, (actorio::sparse_chunk))
+  CAF_ADD_TYPE_ID(actorio, (actorio::map_info))
+  CAF_ADD_TYPE_ID(actorio, (std::vector<char>))
+  CAF_ADD_TYPE_ID(actorio, (std::vector<actorio::sparse_chunk>))
+  CAF_ADD_TYPE_ID(actorio, (std::vector<actorio::map_info>))
+  CAF_ADD_TYPE_ID(actorio, (std::map<std::string, std::string>))
+
+  // Mapped-file operations (open/close/flush reuse CAF's own atoms).
+  CAF_ADD_ATOM(actorio, actorio, read_atom, "read")
+  CAF_ADD_ATOM(actorio, actorio, write_atom, "write")
+  CAF_ADD_ATOM(actorio, actorio, resize_atom, "resize")
+  CAF_ADD_ATOM(actorio, actorio, grow_atom, "grow")
+  CAF_ADD_ATOM(actorio, actorio, size_atom, "size")
+  CAF_ADD_ATOM(actorio, actorio, sync_atom, "sync")
+  CAF_ADD_ATOM(actorio, actorio, digest_atom, "digest")
+  CAF_ADD_ATOM(actorio, actorio, info_atom, "info")
+
+  // Manager operations.
+  CAF_ADD_ATOM(actorio, actorio, sparse_atom, "sparse")
+  CAF_ADD_ATOM(actorio, actorio, copy_atom, "copy")
+  CAF_ADD_ATOM(actorio, actorio, count_atom, "count")
+  CAF_ADD_ATOM(actorio, actorio, files_atom, "files")
+  CAF_ADD_ATOM(actorio, actorio, paths_atom, "paths")
+  CAF_ADD_ATOM(actorio, actorio, mmaps_atom, "mmaps")
+  CAF_ADD_ATOM(actorio, actorio, memuse_atom, "memuse")
+  CAF_ADD_ATOM(actorio, actorio, shutdown_atom, "shutdown")
+
+CAF_END_TYPE_ID_BLOCK(actorio)

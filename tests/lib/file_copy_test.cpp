@@ -1,0 +1,382 @@
+#define BOOST_TEST_MODULE file_copy_test
+#include <boost/test/unit_test.hpp>
+
+#include "lib/src/file_copy.hpp"
+
+#include "support/files.hpp"
+#include "support/temp_dir.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+using actorio::failure;
+using actorio::detail::copy_options;
+using actorio::test::read_file;
+using actorio::test::run_command;
+using actorio::test::temp_dir;
+using actorio::test::write_file;
+
+namespace {
+
+constexpr std::uint64_t mib = std::uint64_t{1} << 20;
+constexpr std::uint64_t gib = std::uint64_t{1} << 30;
+
+/// All fields, so a failed check shows exactly what came back; avoids depending on to_string.
+std::string describe(const failure& x) {
+  return "failure{code=" + std::to_string(x.code) + ", op=" + x.op + ", path=" + x.path
+         + ", detail=" + x.detail + "}";
+}
+
+/// Boost evaluates a check's message even when the check passes, so it must not touch error()
+/// of a successful result.
+template <class T>
+std::string why(const actorio::result<T>& r) {
+  return r.ok() ? std::string{"ok"} : describe(r.error());
+}
+
+std::string quoted(const fs::path& p) {
+  std::string out = "'";
+  for (char c : p.string()) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  return out + "'";
+}
+
+/// cmp(1) as the oracle for content equality; run_command throws if the files differ.
+bool same_bytes(const fs::path& a, const fs::path& b) {
+  try {
+    run_command("cmp -- " + quoted(a) + " " + quoted(b));
+    return true;
+  } catch (const std::exception& e) {
+    BOOST_TEST_MESSAGE(e.what());
+    return false;
+  }
+}
+
+/// Permission bits as stat(1) prints them, e.g. "644" or "4755".
+std::string mode_of(const fs::path& p) {
+  auto out = run_command("stat -c %a -- " + quoted(p));
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
+    out.pop_back();
+  return out;
+}
+
+struct ::stat stat_of(const fs::path& p) {
+  struct ::stat st {};
+  if (::stat(p.c_str(), &st) != 0)
+    throw std::system_error(errno, std::generic_category(), "stat " + p.string());
+  return st;
+}
+
+/// Allocated bytes, from st_blocks (always 512-byte units).
+std::uint64_t allocated_bytes(const fs::path& p) {
+  return static_cast<std::uint64_t>(stat_of(p).st_blocks) * 512;
+}
+
+/// Sorted names in `dir`.
+std::vector<std::string> entries(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir))
+    out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+/// A file of `size` bytes that is all hole except `chunks` (offset, bytes).
+void make_sparse(const fs::path& p, std::uint64_t size,
+                 const std::vector<std::pair<std::uint64_t, std::string>>& chunks) {
+  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw std::system_error(errno, std::generic_category(), "open " + p.string());
+  bool ok = ::ftruncate(fd, static_cast<off_t>(size)) == 0;
+  for (const auto& [off, bytes] : chunks)
+    ok = ok
+         && ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(off))
+              == static_cast<ssize_t>(bytes.size());
+  ::close(fd);
+  if (!ok)
+    throw std::runtime_error("cannot write sparse file " + p.string());
+}
+
+std::string pattern(char seed, std::size_t n) {
+  std::string out(n, '\0');
+  for (std::size_t i = 0; i < n; ++i)
+    out[i] = static_cast<char>(seed + static_cast<char>(i % 61));
+  return out;
+}
+
+/// Qualified and renamed on purpose: with fs::path arguments an unqualified copy_file(a, b, {})
+/// or copy(a, b, {}) finds the std::filesystem function by ADL and silently calls that instead.
+actorio::result<std::uint64_t> do_copy(const fs::path& src, const fs::path& dst,
+                                       const copy_options& opts) {
+  return actorio::detail::copy_file(src.string(), dst.string(), opts);
+}
+
+struct fixture {
+  temp_dir dir;
+};
+
+/// A scratch directory on a filesystem other than the temp_dir's, or empty if there is none.
+struct foreign_dir {
+  foreign_dir(const fs::path& home) {
+    std::string tmpl = "/dev/shm/actorio-test-XXXXXX";
+    if (!fs::is_directory("/dev/shm") || ::mkdtemp(tmpl.data()) == nullptr)
+      return;
+    path = tmpl;
+    if (stat_of(path).st_dev == stat_of(home).st_dev) {
+      fs::remove_all(path);
+      path.clear();
+    }
+  }
+  ~foreign_dir() {
+    std::error_code ignored;
+    if (!path.empty())
+      fs::remove_all(path, ignored);
+  }
+  fs::path path;
+};
+
+/// Restores the working directory, so the relative-path test cannot leak into others.
+struct cwd_guard {
+  fs::path saved = fs::current_path();
+  ~cwd_guard() { fs::current_path(saved); }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(file_copy, fixture)
+
+BOOST_AUTO_TEST_CASE(copy_has_identical_bytes_per_cmp) {
+  auto src = dir / "src.bin";
+  auto dst = dir / "dst.bin";
+  std::string bytes = pattern('a', 100'000);
+  bytes[5] = '\0';
+  write_file(src, bytes);
+  auto r = do_copy(src, dst, {});
+  BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+  BOOST_TEST(*r == bytes.size());
+  BOOST_TEST(same_bytes(src, dst));
+}
+
+BOOST_AUTO_TEST_CASE(copy_keeps_mode_bits) {
+  // 0444: written through an fd opened before the mode is set. 04755: setuid would be cleared
+  // by a write after fchmod.
+  for (auto mode : {0644, 0444, 0751, 0604, 04755, 02710}) {
+    auto src = dir / ("src-" + std::to_string(mode));
+    auto dst = dir / ("dst-" + std::to_string(mode));
+    write_file(src, "mode test");
+    BOOST_REQUIRE(::chmod(src.c_str(), static_cast<mode_t>(mode)) == 0);
+    auto r = do_copy(src, dst, {});
+    BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+    BOOST_TEST(mode_of(dst) == mode_of(src));
+    BOOST_TEST(same_bytes(src, dst));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(copy_of_empty_file_is_empty) {
+  auto src = dir / "empty";
+  auto dst = dir / "empty.copy";
+  write_file(src, "");
+  auto r = do_copy(src, dst, {});
+  BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+  BOOST_TEST(*r == 0u);
+  BOOST_TEST(fs::is_regular_file(dst));
+  BOOST_TEST(fs::file_size(dst) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(copy_preserves_holes_of_sparse_file) {
+  auto src = dir / "sparse";
+  auto dst = dir / "sparse.copy";
+  make_sparse(src, gib,
+              {{0, pattern('A', 5000)},
+               {gib / 2 + 12345, pattern('M', 7000)},
+               {gib - 3000, pattern('Z', 3000)}});
+  BOOST_REQUIRE(fs::file_size(src) == gib);
+  // Without holes in the source this test would prove nothing.
+  BOOST_REQUIRE(allocated_bytes(src) < mib);
+  auto r = do_copy(src, dst, {});
+  BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+  BOOST_TEST(*r == gib);
+  BOOST_TEST(fs::file_size(dst) == gib);
+  BOOST_TEST(allocated_bytes(dst) < mib);
+  BOOST_TEST(same_bytes(src, dst));
+}
+
+BOOST_AUTO_TEST_CASE(copy_preserves_trailing_hole) {
+  auto src = dir / "tail-hole";
+  auto dst = dir / "tail-hole.copy";
+  make_sparse(src, 256 * mib, {{100, pattern('t', 4000)}});
+  auto r = do_copy(src, dst, {});
+  BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+  BOOST_TEST(fs::file_size(dst) == 256 * mib);
+  BOOST_TEST(allocated_bytes(dst) < mib);
+  BOOST_TEST(same_bytes(src, dst));
+}
+
+BOOST_AUTO_TEST_CASE(existing_destination_is_eexist_and_untouched) {
+  auto src = dir / "src";
+  auto dst = dir / "dst";
+  write_file(src, "new content");
+  write_file(dst, "old");
+  BOOST_REQUIRE(::chmod(dst.c_str(), 0600) == 0);
+  auto inode = stat_of(dst).st_ino;
+  auto r = do_copy(src, dst, {});
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == EEXIST, why(r));
+  BOOST_TEST(r.error().op == "copy");
+  BOOST_TEST(r.error().path == dst.string());
+  BOOST_TEST(read_file(dst) == "old");
+  BOOST_TEST(mode_of(dst) == "600");
+  BOOST_TEST(stat_of(dst).st_ino == inode);
+}
+
+BOOST_AUTO_TEST_CASE(overwrite_replaces_destination) {
+  auto src = dir / "src";
+  auto dst = dir / "dst";
+  write_file(src, "short");
+  write_file(dst, pattern('o', 50'000));
+  BOOST_REQUIRE(::chmod(src.c_str(), 0640) == 0);
+  BOOST_REQUIRE(::chmod(dst.c_str(), 0777) == 0);
+  auto r = do_copy(src, dst, {.overwrite = true});
+  BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+  BOOST_TEST(*r == 5u);
+  BOOST_TEST(same_bytes(src, dst));
+  BOOST_TEST(mode_of(dst) == "640");
+  BOOST_TEST(entries(dir.path()) == (std::vector<std::string>{"dst", "src"}));
+}
+
+BOOST_AUTO_TEST_CASE(missing_source_is_enoent_with_source_path) {
+  auto src = dir / "nope";
+  auto dst = dir / "dst";
+  auto r = do_copy(src, dst, {});
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == ENOENT, why(r));
+  BOOST_TEST(r.error().op == "copy");
+  BOOST_TEST(r.error().path == src.string());
+  BOOST_TEST(!fs::exists(dst));
+}
+
+BOOST_AUTO_TEST_CASE(directory_source_is_eisdir) {
+  auto src = dir / "subdir";
+  auto dst = dir / "dst";
+  fs::create_directory(src);
+  auto r = do_copy(src, dst, {});
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == EISDIR, why(r));
+  BOOST_TEST(r.error().path == src.string());
+  BOOST_TEST(!fs::exists(dst));
+}
+
+BOOST_AUTO_TEST_CASE(fifo_source_is_einval_without_blocking) {
+  // A FIFO has no writer here; opening it for reading must not wait for one.
+  auto src = dir / "fifo";
+  auto dst = dir / "dst";
+  BOOST_REQUIRE(::mkfifo(src.c_str(), 0644) == 0);
+  auto r = do_copy(src, dst, {});
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == EINVAL, why(r));
+  BOOST_TEST(r.error().path == src.string());
+  BOOST_TEST(!fs::exists(dst));
+}
+
+BOOST_AUTO_TEST_CASE(missing_destination_directory_is_enoent_with_dest_path) {
+  auto src = dir / "src";
+  auto dst = dir / "missing" / "dst";
+  write_file(src, "x");
+  auto r = do_copy(src, dst, {});
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == ENOENT, why(r));
+  BOOST_TEST(r.error().path == dst.string());
+  BOOST_TEST(!fs::exists(dir / "missing"));
+}
+
+BOOST_AUTO_TEST_CASE(no_temporary_left_after_failure) {
+  // EEXIST is only detected at the rename, after the temporary was fully written.
+  auto src = dir / "src";
+  auto dst = dir / "dst";
+  write_file(src, pattern('s', 300'000));
+  write_file(dst, "keep");
+  auto r = do_copy(src, dst, {});
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == EEXIST, why(r));
+  BOOST_TEST(entries(dir.path()) == (std::vector<std::string>{"dst", "src"}));
+  // Same after an early failure.
+  auto r2 = do_copy(dir / "absent", dir / "other", {});
+  BOOST_REQUIRE(!r2.ok());
+  BOOST_TEST(entries(dir.path()) == (std::vector<std::string>{"dst", "src"}));
+}
+
+BOOST_AUTO_TEST_CASE(large_file_copy_matches) {
+  auto src = dir / "large";
+  auto dst = dir / "large.copy";
+  run_command("head -c " + std::to_string(40 * mib) + " /dev/urandom > " + quoted(src));
+  BOOST_REQUIRE(fs::file_size(src) == 40 * mib);
+  auto r = do_copy(src, dst, {});
+  BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+  BOOST_TEST(*r == 40 * mib);
+  BOOST_TEST(same_bytes(src, dst));
+}
+
+BOOST_AUTO_TEST_CASE(flush_option_copies_too) {
+  auto src = dir / "src";
+  auto dst = dir / "dst";
+  write_file(src, pattern('f', 70'000));
+  BOOST_REQUIRE(::chmod(src.c_str(), 0612) == 0);
+  auto r = do_copy(src, dst, {.flush = true});
+  BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+  BOOST_TEST(*r == 70'000u);
+  BOOST_TEST(same_bytes(src, dst));
+  BOOST_TEST(mode_of(dst) == "612");
+  write_file(src, "second");
+  auto r2 = do_copy(src, dst, {.overwrite = true, .flush = true});
+  BOOST_REQUIRE_MESSAGE(r2.ok(), why(r2));
+  BOOST_TEST(read_file(dst) == "second");
+}
+
+BOOST_AUTO_TEST_CASE(relative_paths_use_working_directory) {
+  cwd_guard guard;
+  fs::current_path(dir.path());
+  write_file("src", "relative");
+  auto r = do_copy("src", "dst", {});
+  BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+  BOOST_TEST(read_file(dir / "dst") == "relative");
+  BOOST_TEST(entries(dir.path()) == (std::vector<std::string>{"dst", "src"}));
+}
+
+BOOST_AUTO_TEST_CASE(copy_across_filesystems_matches) {
+  // copy_file_range refuses most cross-filesystem copies (EXDEV), so this runs the
+  // pread/pwrite fallback, holes included.
+  foreign_dir other{dir.path()};
+  if (other.path.empty()) {
+    BOOST_TEST_MESSAGE("no second filesystem at /dev/shm; skipped");
+    return;
+  }
+  auto src = other.path / "sparse";
+  auto dst = dir / "sparse.copy";
+  make_sparse(src, 64 * mib, {{10, pattern('x', 9000)}, {64 * mib - 10, "0123456789"}});
+  BOOST_REQUIRE(::chmod(src.c_str(), 0700) == 0);
+  auto r = do_copy(src, dst, {});
+  BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+  BOOST_TEST(*r == 64 * mib);
+  BOOST_TEST(same_bytes(src, dst));
+  BOOST_TEST(mode_of(dst) == "700");
+  BOOST_TEST(allocated_bytes(dst) < mib);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
