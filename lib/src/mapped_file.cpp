@@ -96,7 +96,8 @@ std::future<std::string> mapped_file::checksum(std::string algorithm) const {
 }
 
 std::future<void> mapped_file::close() {
-  if (!state_ || state_->released.exchange(true)) {
+  // A stopped runtime has closed every map already.
+  if (!state_ || state_->released.exchange(true) || state_->core->stopped.load()) {
     std::promise<void> done;
     done.set_value();
     return done.get_future();

@@ -5,6 +5,7 @@
 
 #include "actorio/io_error.hpp"
 #include "actorio/messages/error.hpp"
+#include "actorio/system_config.hpp"
 #include "actors/mmap_manager_actor.hpp"
 #include "lib/src/runtime_core.hpp"
 
@@ -33,9 +34,8 @@ void start(detail::runtime_core& core) {
 
 runtime::runtime(runtime_config cfg) : core_(std::make_shared<detail::runtime_core>()) {
   core_->config = complete(std::move(cfg));
-  core_->owned_config = std::make_unique<caf::actor_system_config>();
+  core_->owned_config = std::make_unique<system_config>();
   auto& sys_cfg = *core_->owned_config;
-  add_message_types(sys_cfg);
   sys_cfg.set("scheduler.policy", core_->config.scheduler == scheduler_policy::sharing
                                     ? caf::atom("sharing")
                                     : caf::atom("stealing"));

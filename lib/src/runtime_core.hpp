@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 
 #include "actorio/config.hpp"
+#include "actorio/system_config.hpp"
 #include "actorio/messages/interfaces.hpp"
 #include "actors/io_worker_actor.hpp"
 
@@ -15,7 +16,7 @@ namespace actorio::detail {
 /// reverse order: actor handles go before an owned actor system, which goes before its config.
 struct runtime_core {
   runtime_config config;
-  std::unique_ptr<caf::actor_system_config> owned_config;
+  std::unique_ptr<system_config> owned_config;
   std::unique_ptr<caf::actor_system> owned_system;
   caf::actor_system* system = nullptr;
   std::shared_ptr<io_worker_pool> pool;

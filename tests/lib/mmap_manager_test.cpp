@@ -1,3 +1,330 @@
 #define BOOST_TEST_MODULE mmap_manager_test
 #include <boost/test/unit_test.hpp>
-BOOST_AUTO_TEST_CASE(placeholder) {}
+
+#include <cerrno>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/stat.h>
+
+#include "support/files.hpp"
+#include "support/runtime_fixture.hpp"
+
+namespace fs = std::filesystem;
+using namespace actorio;
+using namespace actorio::test;
+
+namespace {
+
+constexpr std::int64_t gib = std::int64_t{1} << 30;
+
+std::string openssl_digest(const std::string& alg, const std::string& path) {
+  auto out = run_command("openssl dgst -r -" + alg + " '" + path + "'");
+  return out.substr(0, out.find(' '));
+}
+
+std::uint64_t allocated_bytes(const std::string& path) {
+  struct stat st {};
+  BOOST_REQUIRE(::stat(path.c_str(), &st) == 0);
+  return static_cast<std::uint64_t>(st.st_blocks) * 512;
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(mmap_manager, runtime_fixture)
+
+BOOST_AUTO_TEST_CASE(open_of_missing_file_is_enoent_with_path) {
+  auto e = error_of(mgr.open(path("missing")));
+  BOOST_TEST(e.code().value() == ENOENT);
+  BOOST_TEST(e.path1() == path("missing"));
+  BOOST_TEST(e.op() == "open");
+}
+
+BOOST_AUTO_TEST_CASE(open_of_directory_is_eisdir) {
+  fs::create_directory(path("sub"));
+  BOOST_TEST(error_of(mgr.open(path("sub"))).code().value() == EISDIR);
+}
+
+BOOST_AUTO_TEST_CASE(open_of_too_long_name_is_enametoolong) {
+  BOOST_TEST(error_of(mgr.open(path(std::string(300, 'n')))).code().value() == ENAMETOOLONG);
+}
+
+BOOST_AUTO_TEST_CASE(open_with_bad_mode_or_negative_size_is_einval) {
+  write_file(path("f"), "x");
+  BOOST_TEST(error_of(mgr.open(path("f"), 0, "r")).code().value() == EINVAL);
+  BOOST_TEST(error_of(mgr.open(path("f"), 0, "a+b")).code().value() == EINVAL);
+  BOOST_TEST(error_of(mgr.open(path("f"), -1)).code().value() == EINVAL);
+  BOOST_TEST(error_of(mgr.create(path("g"), -5)).code().value() == EINVAL);
+  BOOST_TEST(!fs::exists(path("g")));
+}
+
+BOOST_AUTO_TEST_CASE(open_never_shrinks_and_grows_to_init_size) {
+  write_file(path("f"), "0123456789");
+  auto f = mgr.open(path("f"), 4).get();
+  BOOST_TEST(f.size().get() == 10u);
+  BOOST_TEST(read_file(path("f")) == "0123456789");
+  f.close().get();
+  auto g = mgr.open(path("f"), 16).get();
+  BOOST_TEST(g.size().get() == 16u);
+  BOOST_TEST(read_file(path("f")) == std::string("0123456789") + std::string(6, '\0'));
+}
+
+BOOST_AUTO_TEST_CASE(open_of_empty_file_works) {
+  write_file(path("empty"), "");
+  auto f = mgr.open(path("empty")).get();
+  BOOST_TEST(f.size().get() == 0u);
+  BOOST_TEST(f.read().get().empty());
+  BOOST_TEST(f.mode() == "r+b");
+}
+
+BOOST_AUTO_TEST_CASE(create_with_default_size_makes_an_empty_file) {
+  auto f = mgr.create(path("new")).get();
+  BOOST_TEST(f.mode() == "x+b");
+  BOOST_TEST(f.size().get() == 0u);
+  BOOST_TEST(fs::file_size(path("new")) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(exclusive_create_of_existing_file_is_eexist_and_keeps_it) {
+  write_file(path("f"), "keep me");
+  auto e = error_of(mgr.create(path("f"), 3));
+  BOOST_TEST(e.code().value() == EEXIST);
+  BOOST_TEST(e.path1() == path("f"));
+  BOOST_TEST(read_file(path("f")) == "keep me");
+}
+
+BOOST_AUTO_TEST_CASE(non_exclusive_create_truncates_to_init_size) {
+  write_file(path("f"), "0123456789");
+  auto f = mgr.create(path("f"), 4, false).get();
+  BOOST_TEST(f.mode() == "w+b");
+  BOOST_TEST(f.size().get() == 4u);
+  BOOST_TEST(read_file(path("f")) == std::string(4, '\0'));
+}
+
+BOOST_AUTO_TEST_CASE(read_only_mode_maps_a_file_and_refuses_writes) {
+  write_file(path("f"), "abc");
+  auto f = mgr.open(path("f"), 0, "rb").get();
+  BOOST_TEST(text(f.read().get()) == "abc");
+  BOOST_TEST(error_of(f.write("z")).code().value() == EBADF);
+  BOOST_TEST(error_of(f.resize(1)).code().value() == EBADF);
+  BOOST_TEST(read_file(path("f")) == "abc");
+}
+
+BOOST_AUTO_TEST_CASE(same_path_and_mode_share_one_map) {
+  write_file(path("f"), "..........");
+  auto a = mgr.open(path("f")).get();
+  auto b = mgr.open(dir.path().string() + "/./f").get();
+  BOOST_TEST((a.actor() == b.actor()));
+  BOOST_TEST(mgr.currently_open().get() == 1u);
+  a.write("AB", 2).get();
+  BOOST_TEST(text(b.read(0, 4).get()) == "..AB");
+  a.close().get();
+  BOOST_TEST(mgr.currently_open().get() == 1u);
+  BOOST_TEST(text(b.read(2, 2).get()) == "AB");
+  b.close().get();
+  BOOST_TEST(mgr.currently_open().get() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(one_path_in_two_modes_gets_two_maps_and_open_paths_shows_the_latest) {
+  write_file(path("f"), "0123");
+  auto a = mgr.open(path("f")).get();
+  auto b = mgr.create(path("f"), 4, false).get();
+  BOOST_TEST((a.actor() != b.actor()));
+  BOOST_TEST(mgr.currently_open().get() == 2u);
+  auto paths = mgr.open_paths().get();
+  BOOST_TEST(paths.size() == 1u);
+  BOOST_TEST(paths[path("f")] == "w+b");
+}
+
+BOOST_AUTO_TEST_CASE(views_describe_the_open_maps) {
+  write_file(path("five"), "12345");
+  write_file(path("ten"), "0123456789");
+  BOOST_TEST(mgr.approx_memory_usage().get() == 0u);
+  auto a = mgr.open(path("five")).get();
+  auto b = mgr.open(path("ten"), 0, "rb").get();
+  BOOST_TEST(mgr.currently_open().get() == 2u);
+  BOOST_TEST(mgr.approx_memory_usage().get() == 15u);
+  auto files = mgr.open_files().get();
+  BOOST_TEST(files.size() == 2u);
+  BOOST_TEST(files.count({fs::path(path("five")), "r+b"}) == 1u);
+  BOOST_TEST(text(files.at({fs::path(path("ten")), "rb"}).read().get()) == "0123456789");
+  auto maps = mgr.open_mmaps().get();
+  BOOST_REQUIRE(maps.size() == 2u);
+  for (auto& m : maps) {
+    BOOST_TEST(m.mapped_length >= m.size);
+    BOOST_TEST(m.mapped_length % 4096 == 0u);
+    BOOST_TEST((m.path == path("five") ? m.size == 5u && m.mode == "r+b"
+                                       : m.size == 10u && m.mode == "rb"));
+  }
+  // The handles from open_files count as references of their own.
+  a.close().get();
+  b.close().get();
+  BOOST_TEST(mgr.currently_open().get() == 2u);
+  files.clear();
+  for (int i = 0; i < 100 && mgr.currently_open().get() != 0u; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  BOOST_TEST(mgr.currently_open().get() == 0u);
+  BOOST_TEST(mgr.approx_memory_usage().get() == 0u);
+  BOOST_TEST(mgr.open_paths().get().empty());
+}
+
+BOOST_AUTO_TEST_CASE(last_handle_going_releases_the_map) {
+  write_file(path("f"), "x");
+  {
+    auto f = mgr.open(path("f")).get();
+    auto copy = f;
+    BOOST_TEST(mgr.currently_open().get() == 1u);
+  }
+  BOOST_TEST(mgr.currently_open().get() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(relative_paths_resolve_against_the_root) {
+  runtime_config cfg = make_config();
+  cfg.root = dir.path();
+  runtime rooted{cfg};
+  write_file(path("rel"), "relative");
+  auto f = rooted.manager().open("rel").get();
+  BOOST_TEST(text(f.read().get()) == "relative");
+  BOOST_TEST(rooted.manager().open_paths().get().count(path("rel")) == 1u);
+  BOOST_TEST(rooted.manager().checksum("rel", "sha256").get()
+             == openssl_digest("sha256", path("rel")));
+}
+
+BOOST_AUTO_TEST_CASE(create_sparse_writes_chunks_in_order_like_the_original) {
+  std::vector<sparse_chunk> chunks{
+    {0, {'a', 'b'}}, {3, {'c', 'd'}}, {8, {'X', 'Y', 'Z', 'W'}}, {1, {'Q'}}};
+  auto f = mgr.create_sparse(path("s"), 10, chunks).get();
+  BOOST_TEST(f.mode() == "x+b");
+  BOOST_TEST(f.size().get() == 12u);
+  BOOST_TEST(read_file(path("s")) == std::string("aQ\0cd\0\0\0XYZW", 12));
+}
+
+BOOST_AUTO_TEST_CASE(create_sparse_of_4_gib_keeps_its_holes) {
+  std::vector<sparse_chunk> chunks{{0, {'h'}}, {2 * gib, {'m'}}, {4 * gib - 1, {'t'}}};
+  auto f = mgr.create_sparse(path("big"), 4 * gib, chunks).get();
+  BOOST_TEST(f.size().get() == std::uint64_t(4 * gib));
+  f.sync().get();
+  BOOST_TEST(allocated_bytes(path("big")) < (1u << 20));
+  BOOST_TEST(text(f.read(2 * gib, 1).get()) == "m");
+  BOOST_TEST(text(f.read(4 * gib - 1).get()) == "t");
+  BOOST_TEST(text(f.read(gib, 3).get()) == std::string(3, '\0'));
+}
+
+BOOST_AUTO_TEST_CASE(create_sparse_of_size_zero_and_existing_path) {
+  auto f = mgr.create_sparse(path("zero"), 0).get();
+  BOOST_TEST(f.size().get() == 0u);
+  BOOST_TEST(error_of(mgr.create_sparse(path("zero"), 5)).code().value() == EEXIST);
+  write_file(path("other"), "x");
+  BOOST_TEST(error_of(mgr.create_sparse(path("other"), 5)).code().value() == EEXIST);
+  BOOST_TEST(error_of(mgr.create_sparse(path("neg"), -1)).code().value() == EINVAL);
+  std::vector<sparse_chunk> bad{{-3, {'x'}}};
+  BOOST_TEST(error_of(mgr.create_sparse(path("neg"), 4, bad)).code().value() == EINVAL);
+  BOOST_TEST(!fs::exists(path("neg")));
+}
+
+BOOST_AUTO_TEST_CASE(copy_file_gives_identical_bytes_and_mode) {
+  std::string data;
+  for (int i = 0; i < 300000; ++i)
+    data += static_cast<char>(i * 7 + i / 13);
+  write_file(path("src"), data);
+  fs::permissions(path("src"), fs::perms(0640));
+  BOOST_TEST(mgr.copy_file(path("src"), path("dst")).get() == data.size());
+  run_command("cmp '" + path("src") + "' '" + path("dst") + "'");
+  BOOST_TEST(run_command("stat -c %a '" + path("dst") + "'") == "640\n");
+}
+
+BOOST_AUTO_TEST_CASE(copy_file_of_empty_file_and_with_flush) {
+  write_file(path("empty"), "");
+  BOOST_TEST(mgr.copy_file(path("empty"), path("copy"), true).get() == 0u);
+  BOOST_TEST(fs::file_size(path("copy")) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(copy_file_errors_name_the_path_and_leave_nothing) {
+  write_file(path("src"), "abc");
+  write_file(path("dst"), "old");
+  auto e = error_of(mgr.copy_file(path("src"), path("dst")));
+  BOOST_TEST(e.code().value() == EEXIST);
+  BOOST_TEST(e.path1() == path("dst"));
+  BOOST_TEST(read_file(path("dst")) == "old");
+  auto missing = error_of(mgr.copy_file(path("nope"), path("x")));
+  BOOST_TEST(missing.code().value() == ENOENT);
+  BOOST_TEST(missing.path1() == path("nope"));
+  BOOST_TEST(!fs::exists(path("x")));
+}
+
+BOOST_AUTO_TEST_CASE(checksum_matches_openssl_dgst_for_several_algorithms) {
+  std::string data;
+  for (int i = 0; i < 100000; ++i)
+    data += static_cast<char>(i % 251);
+  write_file(path("f"), data);
+  for (std::string alg : {"sha256", "sha512", "sha1", "md5", "blake2b512", "blake2s256",
+                          "sha3-256"})
+    BOOST_TEST(mgr.checksum(path("f"), alg).get() == openssl_digest(alg, path("f")), alg);
+  BOOST_TEST(mgr.checksum(path("f"), "blake2b").get() == openssl_digest("blake2b512", path("f")));
+  BOOST_TEST(mgr.checksum(path("f"), "blake2s").get() == openssl_digest("blake2s256", path("f")));
+}
+
+BOOST_AUTO_TEST_CASE(checksum_defaults_to_blake2b512) {
+  write_file(path("f"), "default algorithm");
+  BOOST_TEST(mgr.checksum(path("f")).get() == openssl_digest("blake2b512", path("f")));
+}
+
+BOOST_AUTO_TEST_CASE(checksum_xxh128_matches_xxhsum) {
+  write_file(path("f"), std::string(5000, 'q'));
+  auto out = run_command("xxhsum -H2 '" + path("f") + "'");
+  BOOST_TEST(mgr.checksum(path("f"), "xxh128").get() == out.substr(0, out.find(' ')));
+}
+
+BOOST_AUTO_TEST_CASE(checksum_errors) {
+  write_file(path("f"), "x");
+  auto unknown = error_of(mgr.checksum(path("f"), "sha-nonsense"));
+  BOOST_TEST(unknown.code().value() == EINVAL);
+  BOOST_TEST(std::string(unknown.what()).find("sha-nonsense") != std::string::npos);
+  BOOST_TEST(error_of(mgr.checksum(path("missing"), "md5")).code().value() == ENOENT);
+  BOOST_TEST(error_of(mgr.checksum(dir.path(), "md5")).code().value() == EISDIR);
+  BOOST_TEST(error_of(mgr.checksum("", "md5")).code().value() == ENOENT);
+}
+
+BOOST_AUTO_TEST_CASE(eight_threads_use_the_facade_at_once) {
+  constexpr int threads = 8;
+  constexpr int rounds = 40;
+  mgr.create(path("shared"), threads * rounds).get();
+  std::vector<std::thread> pool;
+  std::vector<std::string> errors(threads);
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      try {
+        auto own = path("own" + std::to_string(t));
+        auto mine = mgr.create(own).get();
+        for (int r = 0; r < rounds; ++r) {
+          auto shared = mgr.open(path("shared")).get();
+          std::string byte(1, static_cast<char>('A' + t));
+          shared.write(byte, t * rounds + r).get();
+          if (text(shared.read(t * rounds + r, 1).get()) != byte)
+            errors[t] = "shared read-back mismatch";
+          mine.write(std::to_string(r) + ",", static_cast<std::int64_t>(mine.size().get())).get();
+        }
+        auto expected = std::string{};
+        for (int r = 0; r < rounds; ++r)
+          expected += std::to_string(r) + ",";
+        if (text(mine.read().get()) != expected)
+          errors[t] = "own file content mismatch";
+        if (mgr.checksum(own, "sha256").get() != openssl_digest("sha256", own))
+          errors[t] = "checksum mismatch";
+      } catch (const std::exception& e) {
+        errors[t] = e.what();
+      }
+    });
+  }
+  for (auto& th : pool)
+    th.join();
+  for (int t = 0; t < threads; ++t)
+    BOOST_TEST(errors[t].empty(), "thread " << t << ": " << errors[t]);
+  auto content = read_file(path("shared"));
+  for (int t = 0; t < threads; ++t)
+    BOOST_TEST(content.substr(t * rounds, rounds) == std::string(rounds, char('A' + t)));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -13,3 +13,4 @@
 #include "actorio/mmap_manager.hpp"
 #include "actorio/result.hpp"
 #include "actorio/runtime.hpp"
+#include "actorio/system_config.hpp"

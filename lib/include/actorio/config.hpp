@@ -16,7 +16,8 @@ namespace actorio {
 /// on 2 cores, so sharing is the default.
 enum class scheduler_policy { sharing, stealing };
 
-/// Settings of an actorio runtime. Each field can also come from a CAF config (see `from_caf`).
+/// Settings of an actorio runtime. Each field can also come from a CAF config (see `from_caf` and
+/// `actorio::system_config`, which declares the `actorio.*` options).
 struct runtime_config {
   /// Threads for blocking file work (open, msync, fsync, hashing, copying); 0 means one per
   /// hardware thread. CAF key: `actorio.workers`.
@@ -25,7 +26,7 @@ struct runtime_config {
   /// CAF key: `actorio.request-timeout` (e.g. "30s").
   std::chrono::milliseconds request_timeout{std::chrono::seconds(60)};
   /// Scheduler policy of an actor system the runtime owns; ignored when attaching to one.
-  /// CAF key: `actorio.scheduler-policy` ("sharing" or "stealing").
+  /// CAF key: `actorio.scheduler-policy` (the atom 'sharing' or 'stealing', as CAF spells its own).
   scheduler_policy scheduler = scheduler_policy::sharing;
   /// Scheduler threads of an owned actor system; 0 keeps CAF's default.
   /// CAF key: `actorio.scheduler-threads`.
