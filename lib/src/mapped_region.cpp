@@ -251,9 +251,11 @@ result<std::uint64_t> mapped_region::resize(std::int64_t new_size) {
 
 result<std::uint64_t> mapped_region::grow(std::int64_t min_size) {
   if (min_size < 0)
-    return fail(EINVAL, "resize", "negative size");
+    return fail(EINVAL, "open", "negative init_size");
   if (static_cast<std::uint64_t>(min_size) <= size_)
     return size_;
+  if (!writable(mode_))
+    return fail(EINVAL, "open", "init_size would grow a read-only file");
   return resize(min_size);
 }
 

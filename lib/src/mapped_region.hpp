@@ -58,7 +58,9 @@ public:
   result<std::uint64_t> write(const char* data, std::size_t size, std::int64_t offset);
   /// Sets the file size to `new_size` (0 allowed), remapping as needed.
   result<std::uint64_t> resize(std::int64_t new_size);
-  /// Grows the file to at least `min_size`; never shrinks.
+  /// Grows the file to at least `min_size`; never shrinks. Serves a later open's `init_size`, so
+  /// its failures read as "open": EINVAL for a negative size or one that would grow a read-only
+  /// file.
   result<std::uint64_t> grow(std::int64_t min_size);
   /// Starts write-back of dirty pages (msync MS_ASYNC).
   status flush();

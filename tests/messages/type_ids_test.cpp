@@ -1,3 +1,332 @@
 #define BOOST_TEST_MODULE type_ids_test
 #include <boost/test/unit_test.hpp>
-BOOST_AUTO_TEST_CASE(placeholder) {}
+
+#include "actorio/actorio.hpp"
+
+#include "support/files.hpp"
+#include "support/temp_dir.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+using actorio::failure;
+using actorio::map_info;
+using actorio::mapped_file_actor;
+using actorio::mmap_manager_actor;
+using actorio::open_file;
+using actorio::sparse_chunk;
+using actorio::test::temp_dir;
+
+namespace {
+
+constexpr auto timeout = std::chrono::seconds(20);
+
+/// What an embedding server does: its own config with actorio's types registered.
+struct test_config : caf::actor_system_config {
+  test_config() {
+    actorio::add_message_types(*this);
+    set("scheduler.policy", caf::atom("sharing"));
+  }
+};
+
+/// A fresh actor system per test whose config saw `add_message_types`, and a temp dir.
+/// Declared so that the system goes before its config and the directory goes last.
+struct fixture {
+  temp_dir dir;
+  test_config cfg;
+  caf::actor_system sys{cfg};
+
+  std::string path(const std::string& leaf) const { return (dir / leaf).string(); }
+
+  /// Serializes `x` as the middleman would and reads it back into a fresh value.
+  template <class T>
+  T round_trip(const T& x) {
+    std::vector<char> buf;
+    {
+      caf::binary_serializer sink{sys, buf};
+      auto copy = x;
+      auto err = sink(copy);
+      BOOST_REQUIRE_MESSAGE(!err, "serialize: " + sys.render(err));
+    }
+    BOOST_REQUIRE(!buf.empty());
+    T y{};
+    caf::binary_deserializer source{sys, buf};
+    auto err = source(y);
+    BOOST_REQUIRE_MESSAGE(!err, "deserialize: " + sys.render(err));
+    BOOST_TEST(source.remaining() == 0u);
+    return y;
+  }
+
+  /// Serializes a message holding `x`: this needs `x`'s type name, i.e. the registration.
+  template <class T>
+  T message_round_trip(const T& x) {
+    auto msg = caf::make_message(x);
+    auto back = round_trip(msg);
+    BOOST_REQUIRE_MESSAGE(back.template match_elements<T>(),
+                          "message came back as " + caf::to_string(back));
+    return back.template get_as<T>(0);
+  }
+};
+
+std::string describe(const failure& x) {
+  return "failure{code=" + std::to_string(x.code) + ", op=" + x.op + ", path=" + x.path
+         + ", detail=" + x.detail + "}";
+}
+
+bool same(const failure& x, const failure& y) {
+  return x.code == y.code && x.op == y.op && x.path == y.path && x.detail == y.detail;
+}
+
+bool same(const sparse_chunk& x, const sparse_chunk& y) {
+  return x.offset == y.offset && x.data == y.data;
+}
+
+bool same(const map_info& x, const map_info& y) {
+  return x.path == y.path && x.mode == y.mode && x.size == y.size
+         && x.mapped_length == y.mapped_length;
+}
+
+template <class T>
+bool same(const std::vector<T>& xs, const std::vector<T>& ys) {
+  if (xs.size() != ys.size())
+    return false;
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    if (!same(xs[i], ys[i]))
+      return false;
+  return true;
+}
+
+/// Bytes that trip up anything treating them as a C string: NULs, 0xff, high bit, newlines.
+actorio::bytes binary_bytes() {
+  actorio::bytes out;
+  for (int i = 0; i < 256; ++i)
+    out.push_back(static_cast<char>(i));
+  out.push_back('\0');
+  out.push_back('\0');
+  out.push_back('x');
+  out.push_back('\0');
+  return out;
+}
+
+failure sample_failure() {
+  return failure{ENOENT, "open", "/no/such/dir/f\xc3\xa9.bin", std::string("with\0nul", 8)};
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(type_ids, fixture)
+
+BOOST_AUTO_TEST_CASE(every_type_of_the_id_block_and_the_handles_are_registered_by_name) {
+  for (const char* name :
+       {"actorio::failure", "actorio::sparse_chunk", "actorio::map_info",
+        "std::vector<char>", "std::vector<actorio::sparse_chunk>",
+        "std::vector<actorio::map_info>", "std::map<std::string, std::string>",
+        "actorio::mapped_file_actor", "actorio::mmap_manager_actor", "actorio::open_file"}) {
+    BOOST_TEST_CONTEXT(name) {
+      auto value = sys.types().make_value(name);
+      BOOST_TEST(static_cast<bool>(value));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_failure_round_trips_with_every_field) {
+  auto x = sample_failure();
+  auto y = round_trip(x);
+  BOOST_TEST(same(x, y), describe(y));
+  auto z = message_round_trip(x);
+  BOOST_TEST(same(x, z), describe(z));
+  auto empty = round_trip(failure{});
+  BOOST_TEST(same(empty, failure{}), describe(empty));
+}
+
+BOOST_AUTO_TEST_CASE(a_sparse_chunk_round_trips_with_binary_data) {
+  sparse_chunk x{(std::int64_t{1} << 40) + 3, binary_bytes()};
+  auto y = round_trip(x);
+  BOOST_TEST(same(x, y));
+  BOOST_TEST(y.data == x.data);
+  auto z = message_round_trip(x);
+  BOOST_TEST(same(x, z));
+  sparse_chunk negative{-1, {}};
+  BOOST_TEST(round_trip(negative).offset == -1);
+}
+
+BOOST_AUTO_TEST_CASE(a_map_info_round_trips_with_every_field) {
+  map_info x{"/tmp/some dir/f.bin", "r+b", 12345, std::uint64_t{1} << 33};
+  auto y = round_trip(x);
+  BOOST_TEST(same(x, y), caf::deep_to_string(y));
+  auto z = message_round_trip(x);
+  BOOST_TEST(same(x, z), caf::deep_to_string(z));
+}
+
+BOOST_AUTO_TEST_CASE(a_byte_vector_with_nuls_and_high_bytes_round_trips_unchanged) {
+  auto x = binary_bytes();
+  BOOST_TEST(round_trip(x) == x, boost::test_tools::per_element());
+  BOOST_TEST(message_round_trip(x) == x, boost::test_tools::per_element());
+  actorio::bytes all_nul(4096, '\0');
+  BOOST_TEST(round_trip(all_nul) == all_nul);
+  BOOST_TEST(round_trip(actorio::bytes{}).empty());
+  BOOST_TEST(message_round_trip(actorio::bytes{}).empty());
+}
+
+BOOST_AUTO_TEST_CASE(vectors_of_sparse_chunks_and_map_infos_round_trip_in_order) {
+  std::vector<sparse_chunk> chunks{{0, {'a', '\0', 'b'}}, {4096, binary_bytes()}, {7, {}}};
+  BOOST_TEST(same(round_trip(chunks), chunks));
+  BOOST_TEST(same(message_round_trip(chunks), chunks));
+  BOOST_TEST(round_trip(std::vector<sparse_chunk>{}).empty());
+
+  std::vector<map_info> infos{{"/a", "rb", 1, 4096}, {"/b", "w+b", 0, 0}, {"/a", "r+b", 9, 8192}};
+  BOOST_TEST(same(round_trip(infos), infos));
+  BOOST_TEST(same(message_round_trip(infos), infos));
+  BOOST_TEST(round_trip(std::vector<map_info>{}).empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_string_map_round_trips_with_every_pair) {
+  std::map<std::string, std::string> x{
+    {"/tmp/a", "r+b"}, {"/tmp/b", "rb"}, {"", ""}, {std::string("n\0l", 3), "x+b"}};
+  auto y = round_trip(x);
+  BOOST_TEST((y == x));
+  auto z = message_round_trip(x);
+  BOOST_TEST((z == x));
+  BOOST_TEST(round_trip(std::map<std::string, std::string>{}).empty());
+}
+
+BOOST_AUTO_TEST_CASE(actor_handles_and_open_files_round_trip_to_the_same_live_actor) {
+  auto f = path("data.bin");
+  actorio::test::write_file(f, "hello");
+  {
+    actorio::runtime rt{sys};
+    auto mgr = rt.manager().actor();
+    caf::scoped_actor self{sys};
+
+    mapped_file_actor file;
+    caf::error err;
+    self->request(mgr, timeout, caf::open_atom_v, f, std::string{"r+b"}, std::int64_t{0})
+      .receive([&](mapped_file_actor& h) { file = std::move(h); },
+               [&](caf::error& e) { err = std::move(e); });
+    BOOST_REQUIRE_MESSAGE(!err, sys.render(err));
+    BOOST_REQUIRE(file);
+
+    // The handles themselves.
+    auto file_back = round_trip(file);
+    BOOST_TEST((file_back == file));
+    auto file_msg = message_round_trip(file);
+    BOOST_TEST((file_msg == file));
+    auto mgr_back = round_trip(mgr);
+    BOOST_TEST((mgr_back == mgr));
+    BOOST_TEST((message_round_trip(mgr) == mgr));
+    BOOST_TEST(!round_trip(mapped_file_actor{}));
+    BOOST_TEST(!message_round_trip(mapped_file_actor{}));
+
+    // An open_file entry, alone and in a vector.
+    open_file entry{f, "r+b", file};
+    auto entry_back = round_trip(entry);
+    BOOST_TEST(entry_back.path == f);
+    BOOST_TEST(entry_back.mode == "r+b");
+    BOOST_TEST((entry_back.file == file));
+    auto entry_msg = message_round_trip(entry);
+    BOOST_TEST((entry_msg.file == file));
+    auto entries = message_round_trip(std::vector<open_file>{entry, open_file{"/x", "rb", {}}});
+    BOOST_REQUIRE(entries.size() == 2u);
+    BOOST_TEST((entries[0].file == file));
+    BOOST_TEST(entries[1].path == "/x");
+    BOOST_TEST(!entries[1].file);
+
+    // The deserialized handle still reaches the map.
+    map_info info;
+    self->request(entry_msg.file, timeout, actorio::info_atom_v)
+      .receive([&](map_info& i) { info = std::move(i); },
+               [&](caf::error& e) { err = std::move(e); });
+    BOOST_REQUIRE_MESSAGE(!err, sys.render(err));
+    BOOST_TEST(info.path == f);
+    BOOST_TEST(info.mode == "r+b");
+    BOOST_TEST(info.size == 5u);
+
+    self->request(mgr, timeout, caf::close_atom_v, file)
+      .receive([] {}, [&](caf::error& e) { err = std::move(e); });
+    BOOST_TEST(!err, sys.render(err));
+  }
+  // The runtime is gone: the fixture's system must now end without waiting on its actors.
+}
+
+BOOST_AUTO_TEST_CASE(make_error_keeps_code_op_path_and_detail_through_to_failure) {
+  auto why = sample_failure();
+  auto err = actorio::make_error(why);
+  BOOST_TEST((err.category() == caf::atom("actorio")));
+  BOOST_TEST((err == actorio::errc::os_error), caf::to_string(err));
+  auto back = actorio::to_failure(err, "other-op", "/other/path");
+  BOOST_TEST(same(back, why), describe(back));
+}
+
+BOOST_AUTO_TEST_CASE(make_error_picks_the_code_from_errno) {
+  auto inval = actorio::make_error(failure{EINVAL, "open", "/p", "bad mode"});
+  BOOST_TEST((inval == actorio::errc::invalid_argument), caf::to_string(inval));
+  auto badf = actorio::make_error(failure{EBADF, "write", "/p", ""});
+  BOOST_TEST((badf == actorio::errc::closed), caf::to_string(badf));
+  auto exist = actorio::make_error(failure{EEXIST, "open", "/p", ""});
+  BOOST_TEST((exist == actorio::errc::os_error), caf::to_string(exist));
+  BOOST_TEST(actorio::to_failure(exist, "", "").code == EEXIST);
+}
+
+BOOST_AUTO_TEST_CASE(an_actorio_error_keeps_its_failure_through_serialization) {
+  auto why = sample_failure();
+  auto err = actorio::make_error(why);
+
+  auto back = round_trip(err);
+  BOOST_TEST((back == err), caf::to_string(back));
+  BOOST_TEST((back == actorio::errc::os_error), caf::to_string(back));
+  auto f = actorio::to_failure(back, "", "");
+  BOOST_TEST(same(f, why), describe(f));
+
+  // As a reply carries it: inside a message.
+  auto in_msg = message_round_trip(err);
+  auto g = actorio::to_failure(in_msg, "", "");
+  BOOST_TEST(same(g, why), describe(g));
+
+  auto inval = round_trip(actorio::make_error(failure{EINVAL, "read", "/p", "negative offset"}));
+  BOOST_TEST((inval == actorio::errc::invalid_argument), caf::to_string(inval));
+  BOOST_TEST(actorio::to_failure(inval, "", "").code == EINVAL);
+}
+
+BOOST_AUTO_TEST_CASE(to_failure_maps_caf_timeouts_and_dead_receivers_to_errno) {
+  auto t = actorio::to_failure(caf::make_error(caf::sec::request_timeout), "read", "/p/t");
+  BOOST_TEST(t.code == ETIMEDOUT, describe(t));
+  BOOST_TEST(t.op == "read");
+  BOOST_TEST(t.path == "/p/t");
+
+  auto d = actorio::to_failure(caf::make_error(caf::sec::request_receiver_down), "write", "/p/d");
+  BOOST_TEST(d.code == EBADF, describe(d));
+  BOOST_TEST(d.op == "write");
+  BOOST_TEST(d.path == "/p/d");
+
+  // Also after a trip over the wire.
+  auto t2 = actorio::to_failure(round_trip(caf::make_error(caf::sec::request_timeout)), "a", "b");
+  BOOST_TEST(t2.code == ETIMEDOUT, describe(t2));
+
+  // Anything else is an I/O error that still names the operation and path.
+  auto other = actorio::to_failure(caf::make_error(caf::sec::unexpected_message), "sync", "/p/o");
+  BOOST_TEST(other.code == EIO, describe(other));
+  BOOST_TEST(other.op == "sync");
+  BOOST_TEST(other.path == "/p/o");
+  BOOST_TEST(!other.detail.empty());
+}
+
+BOOST_AUTO_TEST_CASE(the_system_renders_actorio_errors_with_the_registered_renderer) {
+  auto err = actorio::make_error(failure{ENOENT, "open", "/no/such", "gone"});
+  auto text = sys.render(err);
+  BOOST_TEST(text.find("actorio::") != std::string::npos, text);
+  BOOST_TEST(text.find("os_error") != std::string::npos, text);
+  BOOST_TEST(text.find("/no/such") != std::string::npos, text);
+  BOOST_TEST(text.find("gone") != std::string::npos, text);
+  auto inval = sys.render(actorio::make_error(failure{EINVAL, "open", "/p", ""}));
+  BOOST_TEST(inval.find("actorio::invalid_argument") != std::string::npos, inval);
+  auto closed = sys.render(actorio::make_error(failure{EBADF, "read", "/p", ""}));
+  BOOST_TEST(closed.find("actorio::closed") != std::string::npos, closed);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

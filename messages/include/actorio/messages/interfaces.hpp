@@ -24,7 +24,8 @@ using mapped_file_actor = caf::typed_actor<
   caf::replies_to<write_atom, bytes, std::int64_t>::with<std::uint64_t>,
   /// (new size >= 0) -> the new size. 0 is allowed.
   caf::replies_to<resize_atom, std::int64_t>::with<std::uint64_t>,
-  /// (minimum size >= 0) -> the size after growing to at least that much; never shrinks.
+  /// (minimum size >= 0) -> the size after growing to at least that much; never shrinks. Serves
+  /// `init_size` of an open that joins this map: EINVAL if it would grow a read-only map.
   caf::replies_to<grow_atom, std::int64_t>::with<std::uint64_t>,
   /// -> the file size.
   caf::replies_to<size_atom>::with<std::uint64_t>,
