@@ -57,7 +57,8 @@ result<mapped_region> mapped_region::open(const std::string& path, open_mode mod
                                           std::int64_t init_size, bool minimize_writes) {
   if (init_size < 0)
     return failure{EINVAL, "open", path, "negative init_size"};
-  int flags = O_CLOEXEC;
+  // O_NONBLOCK: a FIFO would otherwise block the open until a writer came; it is refused below.
+  int flags = O_CLOEXEC | O_NONBLOCK;
   switch (mode) {
     case open_mode::read_write:
       flags |= O_RDWR;
@@ -213,9 +214,10 @@ result<std::uint64_t> mapped_region::write(const char* data, std::size_t size,
   auto begin = static_cast<std::uint64_t>(offset);
   auto end = begin + size;
   if (end > size_) {
-    if (auto st = set_size(end, "write"); !st)
-      return std::move(st).error();
+    // Map first: if that fails, the file and size_ are still as they were.
     if (auto st = ensure_mapped(end, "write"); !st)
+      return std::move(st).error();
+    if (auto st = set_size(end, "write"); !st)
       return std::move(st).error();
   }
   char* dst = base_ + begin;
@@ -242,14 +244,16 @@ result<std::uint64_t> mapped_region::resize(std::int64_t new_size) {
   if (new_size < 0)
     return fail(EINVAL, "resize", "negative size");
   auto n = static_cast<std::uint64_t>(new_size);
-  if (auto st = set_size(n, "resize"); !st)
-    return std::move(st).error();
   if (auto st = ensure_mapped(n, "resize"); !st)
+    return std::move(st).error();
+  if (auto st = set_size(n, "resize"); !st)
     return std::move(st).error();
   return size_;
 }
 
 result<std::uint64_t> mapped_region::grow(std::int64_t min_size) {
+  if (!is_open())
+    return fail(EBADF, "grow", "closed");
   if (min_size < 0)
     return fail(EINVAL, "open", "negative init_size");
   if (static_cast<std::uint64_t>(min_size) <= size_)
