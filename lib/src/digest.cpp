@@ -1,4 +1,4 @@
-#include "digest.hpp"
+#include "lib/src/digest.hpp"
 
 #include <algorithm>
 #include <array>
@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <xxhash.h>
@@ -314,6 +315,10 @@ result<std::string> digest_file(const std::string& path, std::string_view algori
   // Nothing was written, so close cannot lose data worth reporting.
   ::close(fd);
   return res;
+}
+
+void initialize_digests() noexcept {
+  OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, nullptr);
 }
 
 } // namespace actorio::detail

@@ -57,4 +57,9 @@ result<std::string> digest_fd(int fd, std::string_view algorithm, const std::str
 /// the path; a directory gives EISDIR.
 result<std::string> digest_file(const std::string& path, std::string_view algorithm);
 
+/// Initializes OpenSSL (loading its configuration) on the calling thread. The thread that
+/// initializes OpenSSL keeps an error-queue allocation OpenSSL never frees; called from the thread
+/// that creates a runtime, it stays with a long-lived thread instead of an io worker that ends.
+void initialize_digests() noexcept;
+
 } // namespace actorio::detail

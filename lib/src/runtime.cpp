@@ -7,6 +7,7 @@
 #include "actorio/messages/error.hpp"
 #include "actorio/system_config.hpp"
 #include "actors/mmap_manager_actor.hpp"
+#include "lib/src/digest.hpp"
 #include "lib/src/runtime_core.hpp"
 
 namespace actorio {
@@ -23,6 +24,7 @@ runtime_config complete(runtime_config cfg) {
 }
 
 void start(detail::runtime_core& core) {
+  detail::initialize_digests();
   auto& sys = *core.system;
   core.pool = std::make_shared<detail::io_worker_pool>(sys, core.config.workers);
   detail::mmap_manager_options options{core.config.root.string(), core.config.default_checksum,
