@@ -25,9 +25,10 @@ caf::typed_response_promise<T> serve(self_pointer self, Op op) {
 
 mapped_file_actor::behavior_type
 mapped_file_impl(self_pointer self, std::shared_ptr<mapped_region> region,
-                 std::shared_ptr<io_worker_pool> pool) {
+                 std::shared_ptr<io_worker_pool> pool, std::string default_digest) {
   self->state.region = std::move(region);
   self->state.pool = std::move(pool);
+  self->state.default_digest = std::move(default_digest);
   return {
     [=](read_atom, std::int64_t offset, std::int64_t size) {
       return serve<bytes>(self, [=](mapped_region& r) { return r.read(offset, size); });
@@ -53,7 +54,8 @@ mapped_file_impl(self_pointer self, std::shared_ptr<mapped_region> region,
     [=](sync_atom) {
       return serve<void>(self, [](mapped_region& r) { return r.sync(); });
     },
-    [=](digest_atom, const std::string& algorithm) {
+    [=](digest_atom, const std::string& requested) {
+      auto algorithm = requested.empty() ? self->state.default_digest : requested;
       return serve<std::string>(self, [algorithm](mapped_region& r) {
         return digest_fd(r.fd(), algorithm, r.path());
       });

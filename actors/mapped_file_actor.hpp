@@ -15,6 +15,8 @@ struct mapped_file_state {
   /// only one thread touches the region at a time.
   std::shared_ptr<mapped_region> region;
   std::shared_ptr<io_worker_pool> pool;
+  /// Algorithm for a digest request that names none.
+  std::string default_digest;
   static inline const char* name = "actorio.mapped_file";
 };
 
@@ -22,6 +24,7 @@ struct mapped_file_state {
 /// operations are applied one at a time in arrival order. After close the actor quits.
 mapped_file_actor::behavior_type
 mapped_file_impl(mapped_file_actor::stateful_pointer<mapped_file_state> self,
-                 std::shared_ptr<mapped_region> region, std::shared_ptr<io_worker_pool> pool);
+                 std::shared_ptr<mapped_region> region, std::shared_ptr<io_worker_pool> pool,
+                 std::string default_digest);
 
 } // namespace actorio::detail

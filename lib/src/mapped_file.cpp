@@ -90,8 +90,6 @@ std::future<void> mapped_file::sync() const {
 }
 
 std::future<std::string> mapped_file::checksum(std::string algorithm) const {
-  if (algorithm.empty() && state_)
-    algorithm = state_->core->config.default_checksum;
   return ask<std::string>("checksum", digest_atom_v, std::move(algorithm));
 }
 

@@ -290,13 +290,14 @@ status mapped_region::sync() {
 status mapped_region::close() {
   if (!is_open())
     return ok_status();
+  auto flushed = flush();
   unmap();
   // close() is not retried on EINTR: on Linux the descriptor is gone either way.
   if (::close(fd_.release()) != 0) {
     int err = errno;
     return fail(err, "close");
   }
-  return ok_status();
+  return flushed;
 }
 
 } // namespace actorio::detail

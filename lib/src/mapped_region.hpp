@@ -66,7 +66,8 @@ public:
   status flush();
   /// Waits until data and metadata are on the device (msync MS_SYNC, then fsync).
   status sync();
-  /// Unmaps and closes; a second call is a no-op. Reports the first error (e.g. EIO from close).
+  /// Starts write-back (as flush), unmaps and closes; a second call is a no-op. Reports an error of
+  /// either step (e.g. EIO from close); the file is closed regardless.
   status close();
 
 private:

@@ -33,7 +33,7 @@ using mapped_file_actor = caf::typed_actor<
   caf::replies_to<caf::flush_atom>::with<void>,
   /// Waits until written pages and metadata are on the device (msync MS_SYNC + fsync).
   caf::replies_to<sync_atom>::with<void>,
-  /// (algorithm) -> lower-case hex digest of the whole file.
+  /// (algorithm; "" = the runtime's default) -> lower-case hex digest of the whole file.
   caf::replies_to<digest_atom, std::string>::with<std::string>,
   /// -> path, mode, size and mapped length.
   caf::replies_to<info_atom>::with<map_info>,
