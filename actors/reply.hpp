@@ -24,6 +24,17 @@ void deliver(caf::typed_response_promise<T>& rp, result<T>&& r) {
     rp.deliver(make_error(r.error()));
 }
 
+/// Answers a two-value reply from a helper's result<pair>.
+template <class A, class B>
+void deliver(caf::typed_response_promise<A, B>& rp, result<std::pair<A, B>>&& r) {
+  if (r) {
+    auto [a, b] = std::move(r).value();
+    rp.deliver(std::move(a), std::move(b));
+  } else {
+    rp.deliver(make_error(r.error()));
+  }
+}
+
 inline void deliver(caf::typed_response_promise<void>& rp, status&& r) {
   if (r)
     deliver_ok(rp);

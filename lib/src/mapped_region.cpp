@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 #include <fcntl.h>
@@ -22,6 +23,71 @@ std::uint64_t round_up_to_page(std::uint64_t n) {
 
 bool writable(open_mode mode) {
   return mode != open_mode::read_only;
+}
+
+/// The system's page size, for the addresses msync and madvise need aligned.
+std::uint64_t system_page_size() {
+  static const std::uint64_t size = [] {
+    long n = ::sysconf(_SC_PAGESIZE);
+    return n > 0 ? static_cast<std::uint64_t>(n) : page_size;
+  }();
+  return size;
+}
+
+constexpr std::uint64_t no_limit = std::numeric_limits<std::uint64_t>::max();
+
+/// A non-negative int64 limit, with -1 meaning none.
+std::uint64_t limit_of(std::int64_t n) {
+  return n < 0 ? no_limit : static_cast<std::uint64_t>(n);
+}
+
+bool known_advice(int advice) {
+  switch (advice) {
+    case MADV_NORMAL:
+    case MADV_RANDOM:
+    case MADV_SEQUENTIAL:
+    case MADV_WILLNEED:
+    case MADV_DONTNEED:
+#ifdef MADV_DONTFORK
+    case MADV_DONTFORK:
+#endif
+#ifdef MADV_DOFORK
+    case MADV_DOFORK:
+#endif
+#ifdef MADV_MERGEABLE
+    case MADV_MERGEABLE:
+#endif
+#ifdef MADV_UNMERGEABLE
+    case MADV_UNMERGEABLE:
+#endif
+#ifdef MADV_HUGEPAGE
+    case MADV_HUGEPAGE:
+#endif
+#ifdef MADV_NOHUGEPAGE
+    case MADV_NOHUGEPAGE:
+#endif
+#ifdef MADV_DONTDUMP
+    case MADV_DONTDUMP:
+#endif
+#ifdef MADV_DODUMP
+    case MADV_DODUMP:
+#endif
+#ifdef MADV_COLD
+    case MADV_COLD:
+#endif
+#ifdef MADV_PAGEOUT
+    case MADV_PAGEOUT:
+#endif
+#ifdef MADV_POPULATE_READ
+    case MADV_POPULATE_READ:
+#endif
+#ifdef MADV_POPULATE_WRITE
+    case MADV_POPULATE_WRITE:
+#endif
+      return true;
+    default:
+      return false;
+  }
 }
 
 } // namespace
@@ -209,31 +275,92 @@ result<std::uint64_t> mapped_region::write(const char* data, std::size_t size,
     return fail(EBADF, "write", "mapped read-only");
   if (offset < 0)
     return fail(EINVAL, "write", "negative offset");
+  return store(data, size, static_cast<std::uint64_t>(offset), "write");
+}
+
+status mapped_region::check_usable(const char* op, bool mutating) const {
+  if (!is_open())
+    return fail(EBADF, op, "closed");
+  if (mutating && !writable(mode_))
+    return fail(EBADF, op, "mapped read-only");
+  return ok_status();
+}
+
+status mapped_region::grow_to(std::uint64_t end, const char* op) {
+  if (end <= size_)
+    return ok_status();
+  // Map first: if that fails, the file and size_ are still as they were.
+  if (auto st = ensure_mapped(end, op); !st)
+    return st;
+  return set_size(end, op);
+}
+
+result<std::uint64_t> mapped_region::store(const char* data, std::size_t size,
+                                           std::uint64_t offset, const char* op) {
   if (size == 0)
     return std::uint64_t{0};
-  auto begin = static_cast<std::uint64_t>(offset);
-  auto end = begin + size;
-  if (end > size_) {
-    // Map first: if that fails, the file and size_ are still as they were.
-    if (auto st = ensure_mapped(end, "write"); !st)
-      return std::move(st).error();
-    if (auto st = set_size(end, "write"); !st)
-      return std::move(st).error();
-  }
-  char* dst = base_ + begin;
+  if (auto st = grow_to(offset + size, op); !st)
+    return std::move(st).error();
+  copy_in(offset, data, size);
+  return std::uint64_t{size};
+}
+
+void mapped_region::copy_in(std::uint64_t offset, const char* data, std::size_t size) noexcept {
+  if (size == 0)
+    return; // `data` may be null then (an empty vector or string_view)
+  char* dst = base_ + offset;
   if (!minimize_writes_) {
     std::memcpy(dst, data, size);
-    return std::uint64_t{size};
+    return;
   }
   // Compare page-sized pieces first: an unchanged piece is not stored to, so its page stays clean.
   std::size_t done = 0;
   while (done < size) {
-    auto piece = std::min<std::size_t>(page_size - ((begin + done) % page_size), size - done);
+    auto piece = std::min<std::size_t>(page_size - ((offset + done) % page_size), size - done);
     if (std::memcmp(dst + done, data + done, piece) != 0)
       std::memcpy(dst + done, data + done, piece);
     done += piece;
   }
-  return std::uint64_t{size};
+}
+
+void mapped_region::move_within(std::uint64_t dst, std::uint64_t src,
+                                std::uint64_t size) noexcept {
+  if (size == 0 || dst == src)
+    return;
+  if (!minimize_writes_) {
+    std::memmove(base_ + dst, base_ + src, size);
+    return;
+  }
+  // As copy_in, in pieces cut at the destination's page boundaries. Going away from the source
+  // (forwards when moving down, backwards when moving up) never reads a piece already stored to.
+  if (dst < src) {
+    std::uint64_t done = 0;
+    while (done < size) {
+      auto piece = std::min(page_size - ((dst + done) % page_size), size - done);
+      if (std::memcmp(base_ + dst + done, base_ + src + done, piece) != 0)
+        std::memmove(base_ + dst + done, base_ + src + done, piece);
+      done += piece;
+    }
+  } else {
+    std::uint64_t left = size;
+    while (left > 0) {
+      auto in_page = (dst + left) % page_size;
+      auto piece = std::min(in_page == 0 ? page_size : in_page, left);
+      left -= piece;
+      if (std::memcmp(base_ + dst + left, base_ + src + left, piece) != 0)
+        std::memmove(base_ + dst + left, base_ + src + left, piece);
+    }
+  }
+}
+
+std::uint64_t mapped_region::find_in(std::string_view sub, std::uint64_t begin,
+                                     std::uint64_t end) const noexcept {
+  if (begin >= end || end - begin < sub.size())
+    return end;
+  const void* hit = ::memmem(base_ + begin, end - begin, sub.data(), sub.size());
+  if (hit == nullptr)
+    return end;
+  return static_cast<std::uint64_t>(static_cast<const char*>(hit) - base_);
 }
 
 result<std::uint64_t> mapped_region::resize(std::int64_t new_size) {
@@ -273,6 +400,50 @@ status mapped_region::flush() {
   return ok_status();
 }
 
+status mapped_region::flush(std::int64_t offset, std::int64_t size) {
+  if (auto st = check_usable("flush", false); !st)
+    return st;
+  if (offset < 0)
+    return fail(EINVAL, "flush", "negative offset");
+  if (size < -1)
+    return fail(EINVAL, "flush", "negative size");
+  auto begin = static_cast<std::uint64_t>(offset);
+  if (begin >= size_ || size == 0)
+    return ok_status();
+  auto end = begin + std::min(size_ - begin, limit_of(size));
+  auto ps = system_page_size();
+  auto first = begin / ps * ps;
+  auto last = (end + ps - 1) / ps * ps;
+  if (::msync(base_ + first, last - first, MS_ASYNC) != 0) {
+    int err = errno;
+    return fail(err, "flush", "msync");
+  }
+  return ok_status();
+}
+
+status mapped_region::madvise(int advice, std::int64_t start, std::int64_t length) {
+  if (auto st = check_usable("madvise", false); !st)
+    return st;
+  if (start < 0)
+    return fail(EINVAL, "madvise", "negative offset");
+  if (length < -1)
+    return fail(EINVAL, "madvise", "negative length");
+  if (!known_advice(advice))
+    return fail(EINVAL, "madvise", "unsupported advice " + std::to_string(advice));
+  auto begin = static_cast<std::uint64_t>(start);
+  if (begin >= size_ || length == 0)
+    return ok_status();
+  auto end = begin + std::min(size_ - begin, limit_of(length));
+  auto ps = system_page_size();
+  auto first = begin / ps * ps;
+  auto last = (end + ps - 1) / ps * ps;
+  if (::madvise(base_ + first, last - first, advice) != 0) {
+    int err = errno;
+    return fail(err, "madvise", "madvise");
+  }
+  return ok_status();
+}
+
 status mapped_region::sync() {
   if (!is_open())
     return fail(EBADF, "sync", "closed");
@@ -285,6 +456,404 @@ status mapped_region::sync() {
     return fail(err, "sync", "fsync");
   }
   return ok_status();
+}
+
+// ---- lines ---------------------------------------------------------------------------------
+
+result<std::pair<std::vector<char>, std::uint64_t>>
+mapped_region::readline(std::int64_t offset, std::int64_t size, bool incl_newline) const {
+  if (auto st = check_usable("readline", false); !st)
+    return std::move(st).error();
+  if (offset < 0)
+    return fail(EINVAL, "readline", "negative offset");
+  if (size < -1)
+    return fail(EINVAL, "readline", "negative size");
+  auto begin = static_cast<std::uint64_t>(offset);
+  if (begin >= size_ || size == 0)
+    return std::pair{std::vector<char>{}, begin};
+  auto end = begin + std::min(size_ - begin, limit_of(size));
+  const void* nl = std::memchr(base_ + begin, '\n', end - begin);
+  if (nl == nullptr)
+    return std::pair{std::vector<char>(base_ + begin, base_ + end), end};
+  auto at = static_cast<std::uint64_t>(static_cast<const char*>(nl) - base_);
+  return std::pair{std::vector<char>(base_ + begin, base_ + at + (incl_newline ? 1 : 0)), at + 1};
+}
+
+result<std::vector<std::vector<char>>> mapped_region::readlines(std::int64_t hint) const {
+  if (auto st = check_usable("readlines", false); !st)
+    return std::move(st).error();
+  if (hint < -1)
+    return fail(EINVAL, "readlines", "negative hint");
+  std::vector<std::vector<char>> lines;
+  std::uint64_t pos = 0;
+  while (pos < size_) {
+    const void* nl = std::memchr(base_ + pos, '\n', size_ - pos);
+    auto end = nl == nullptr ? size_
+                             : static_cast<std::uint64_t>(static_cast<const char*>(nl) - base_) + 1;
+    lines.emplace_back(base_ + pos, base_ + end);
+    pos = end;
+    if (hint > 0 && pos >= static_cast<std::uint64_t>(hint)) // lines so far total `pos` bytes
+      break;
+  }
+  return lines;
+}
+
+result<std::pair<std::vector<std::vector<char>>, std::uint64_t>>
+mapped_region::lines_from(std::int64_t offset, std::uint64_t max_bytes) const {
+  if (auto st = check_usable("lines_from", false); !st)
+    return std::move(st).error();
+  if (offset < 0)
+    return fail(EINVAL, "lines_from", "negative offset");
+  std::vector<std::vector<char>> lines;
+  auto pos = static_cast<std::uint64_t>(offset);
+  if (pos >= size_)
+    return std::pair{std::move(lines), size_};
+  std::uint64_t total = 0;
+  while (pos < size_) {
+    const void* nl = std::memchr(base_ + pos, '\n', size_ - pos);
+    auto end = nl == nullptr ? size_
+                             : static_cast<std::uint64_t>(static_cast<const char*>(nl) - base_) + 1;
+    if (!lines.empty() && end - pos > max_bytes - total)
+      break;
+    lines.emplace_back(base_ + pos, base_ + end);
+    total += end - pos;
+    pos = end;
+    if (total >= max_bytes)
+      break;
+  }
+  return std::pair{std::move(lines), pos};
+}
+
+result<std::pair<std::vector<char>, std::uint64_t>>
+mapped_region::read_until(std::string_view delim, std::int64_t offset,
+                          std::int64_t maxsize) const {
+  if (auto st = check_usable("read_until", false); !st)
+    return std::move(st).error();
+  if (offset < 0)
+    return fail(EINVAL, "read_until", "negative offset");
+  if (maxsize < -1)
+    return fail(EINVAL, "read_until", "negative maxsize");
+  if (delim.empty())
+    return fail(EINVAL, "read_until", "empty delimiter");
+  auto begin = static_cast<std::uint64_t>(offset);
+  if (begin >= size_ || maxsize == 0)
+    return std::pair{std::vector<char>{}, begin};
+  auto end = begin + std::min(size_ - begin, limit_of(maxsize));
+  auto at = find_in(delim, begin, end);
+  auto stop = at == end ? end : at + delim.size();
+  return std::pair{std::vector<char>(base_ + begin, base_ + stop), stop};
+}
+
+result<std::uint64_t> mapped_region::writelines(const std::vector<std::vector<char>>& lines,
+                                                std::string_view sep, std::int64_t offset) {
+  if (auto st = check_usable("writelines", true); !st)
+    return std::move(st).error();
+  if (offset < 0)
+    return fail(EINVAL, "writelines", "negative offset");
+  auto begin = static_cast<std::uint64_t>(offset);
+  std::uint64_t total = 0;
+  for (const auto& line : lines)
+    total += line.size() + sep.size();
+  if (total == 0)
+    return begin;
+  // One growth for everything, then the pieces in place: no joined copy of the lines.
+  if (auto st = grow_to(begin + total, "writelines"); !st)
+    return std::move(st).error();
+  auto pos = begin;
+  for (const auto& line : lines) {
+    copy_in(pos, line.data(), line.size());
+    pos += line.size();
+    copy_in(pos, sep.data(), sep.size());
+    pos += sep.size();
+  }
+  return pos;
+}
+
+// ---- editing -------------------------------------------------------------------------------
+
+result<std::uint64_t> mapped_region::insert(std::string_view data, std::int64_t offset) {
+  if (auto st = check_usable("insert", true); !st)
+    return std::move(st).error();
+  if (offset < 0)
+    return fail(EINVAL, "insert", "negative offset");
+  auto begin = static_cast<std::uint64_t>(offset);
+  if (data.empty())
+    return size_;
+  if (begin >= size_) {
+    if (auto r = store(data.data(), data.size(), begin, "insert"); !r)
+      return std::move(r).error();
+    return size_;
+  }
+  auto old_size = size_;
+  if (auto st = grow_to(old_size + data.size(), "insert"); !st)
+    return std::move(st).error();
+  move_within(begin + data.size(), begin, old_size - begin);
+  copy_in(begin, data.data(), data.size());
+  return size_;
+}
+
+result<std::uint64_t> mapped_region::erase(std::int64_t offset, std::int64_t size) {
+  if (auto st = check_usable("delete", true); !st)
+    return std::move(st).error();
+  if (offset < 0)
+    return fail(EINVAL, "delete", "negative offset");
+  if (size < 0)
+    return fail(EINVAL, "delete", "negative size");
+  auto begin = static_cast<std::uint64_t>(offset);
+  if (begin >= size_ || size == 0)
+    return std::uint64_t{0};
+  auto n = std::min(size_ - begin, static_cast<std::uint64_t>(size));
+  move_within(begin, begin + n, size_ - begin - n);
+  if (auto st = set_size(size_ - n, "delete"); !st)
+    return std::move(st).error();
+  return n;
+}
+
+result<std::uint64_t> mapped_region::replace(std::string_view old_bytes,
+                                             std::string_view new_bytes, std::int64_t offset,
+                                             std::int64_t count) {
+  if (auto st = check_usable("replace", true); !st)
+    return std::move(st).error();
+  if (offset < 0)
+    return fail(EINVAL, "replace", "negative offset");
+  if (count < -1)
+    return fail(EINVAL, "replace", "negative count");
+  if (old_bytes.empty())
+    return fail(EINVAL, "replace", "empty pattern");
+  auto begin = static_cast<std::uint64_t>(offset);
+  auto limit = limit_of(count);
+  if (begin >= size_ || limit == 0)
+    return std::uint64_t{0};
+  const auto old_len = old_bytes.size();
+  const auto new_len = new_bytes.size();
+  if (new_len <= old_len) {
+    // Not growing: one forward pass. The write cursor never passes the read cursor, and the
+    // search only looks at or after the read cursor, so it always sees original bytes.
+    std::uint64_t read = begin, write = begin, done = 0;
+    while (done < limit) {
+      auto at = find_in(old_bytes, read, size_);
+      if (at == size_)
+        break;
+      move_within(write, read, at - read);
+      write += at - read;
+      copy_in(write, new_bytes.data(), new_len);
+      write += new_len;
+      read = at + old_len;
+      ++done;
+    }
+    if (done == 0)
+      return std::uint64_t{0};
+    move_within(write, read, size_ - read);
+    write += size_ - read;
+    if (write != size_) {
+      if (auto st = set_size(write, "replace"); !st)
+        return std::move(st).error();
+    }
+    return done;
+  }
+  // Growing: find every match first (the result size depends on their number), grow once, then
+  // rebuild backwards from the end so each byte moves once and nothing unread is overwritten.
+  std::vector<std::uint64_t> hits;
+  for (auto read = begin; hits.size() < limit;) {
+    auto at = find_in(old_bytes, read, size_);
+    if (at == size_)
+      break;
+    hits.push_back(at);
+    read = at + old_len;
+  }
+  if (hits.empty())
+    return std::uint64_t{0};
+  auto old_size = size_;
+  auto new_size = old_size + hits.size() * (new_len - old_len);
+  if (auto st = grow_to(new_size, "replace"); !st)
+    return std::move(st).error();
+  auto read_end = old_size;
+  auto write_end = new_size;
+  for (auto it = hits.rbegin(); it != hits.rend(); ++it) {
+    auto tail = *it + old_len;
+    write_end -= read_end - tail;
+    move_within(write_end, tail, read_end - tail);
+    write_end -= new_len;
+    copy_in(write_end, new_bytes.data(), new_len);
+    read_end = *it;
+  }
+  return std::uint64_t{hits.size()};
+}
+
+result<std::uint64_t> mapped_region::fill(std::string_view pattern, std::int64_t offset,
+                                          std::int64_t count) {
+  if (auto st = check_usable("fill", true); !st)
+    return std::move(st).error();
+  if (offset < 0)
+    return fail(EINVAL, "fill", "negative offset");
+  if (count < 0)
+    return fail(EINVAL, "fill", "negative count");
+  if (pattern.empty() || count == 0)
+    return std::uint64_t{0};
+  auto begin = static_cast<std::uint64_t>(offset);
+  auto room = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) - begin;
+  if (static_cast<std::uint64_t>(count) > room / pattern.size())
+    return fail(EFBIG, "fill", "offset + pattern size * count too large");
+  auto total = pattern.size() * static_cast<std::uint64_t>(count);
+  if (auto st = grow_to(begin + total, "fill"); !st)
+    return std::move(st).error();
+  // A chunk of whole repetitions (about 64 KiB), copied as often as needed.
+  auto reps = std::min<std::uint64_t>(std::max<std::uint64_t>(1, 65536 / pattern.size()),
+                                      static_cast<std::uint64_t>(count));
+  std::string chunk;
+  chunk.reserve(reps * pattern.size());
+  for (std::uint64_t i = 0; i < reps; ++i)
+    chunk.append(pattern);
+  for (std::uint64_t done = 0; done < total;) {
+    auto piece = std::min<std::uint64_t>(chunk.size(), total - done);
+    copy_in(begin + done, chunk.data(), piece);
+    done += piece;
+  }
+  return total;
+}
+
+result<std::uint64_t> mapped_region::copy_range(std::int64_t src, std::int64_t dst,
+                                                std::int64_t size) {
+  if (auto st = check_usable("copy_range", true); !st)
+    return std::move(st).error();
+  if (src < 0 || dst < 0)
+    return fail(EINVAL, "copy_range", "negative offset");
+  if (size < -1)
+    return fail(EINVAL, "copy_range", "negative size");
+  auto from = static_cast<std::uint64_t>(src);
+  auto to = static_cast<std::uint64_t>(dst);
+  if (from >= size_ || size == 0)
+    return std::uint64_t{0};
+  auto n = std::min(size_ - from, limit_of(size));
+  // Growing only adds bytes past the old end, so the source range is intact afterwards.
+  if (auto st = grow_to(to + n, "copy_range"); !st)
+    return std::move(st).error();
+  move_within(to, from, n);
+  return n;
+}
+
+status mapped_region::move(std::int64_t dest, std::int64_t src, std::int64_t count) {
+  if (auto st = check_usable("move", true); !st)
+    return st;
+  if (dest < 0 || src < 0 || count < 0)
+    return fail(EINVAL, "move", "negative argument");
+  auto d = static_cast<std::uint64_t>(dest);
+  auto s = static_cast<std::uint64_t>(src);
+  auto n = static_cast<std::uint64_t>(count);
+  if (n > size_ || s > size_ - n || d > size_ - n)
+    return fail(EINVAL, "move", "source, destination, or count out of range");
+  move_within(d, s, n);
+  return ok_status();
+}
+
+result<std::uint64_t> mapped_region::compact() {
+  if (auto st = check_usable("compact", true); !st)
+    return std::move(st).error();
+  // Backwards: single bytes down to a word boundary (base_ is page-aligned), then whole words,
+  // then the bytes of the last non-zero word.
+  auto end = size_;
+  bool found = false;
+  while (end % 8 != 0 && !found) {
+    if (base_[end - 1] != 0)
+      found = true;
+    else
+      --end;
+  }
+  if (!found) {
+    while (end >= 8) {
+      std::uint64_t word;
+      std::memcpy(&word, base_ + end - 8, 8);
+      if (word != 0)
+        break;
+      end -= 8;
+    }
+    while (end > 0 && base_[end - 1] == 0)
+      --end;
+  }
+  auto removed = size_ - end;
+  if (removed == 0)
+    return std::uint64_t{0};
+  if (auto st = set_size(end, "compact"); !st)
+    return std::move(st).error();
+  return removed;
+}
+
+// ---- searching -----------------------------------------------------------------------------
+
+result<std::int64_t> mapped_region::find(std::string_view sub, std::int64_t start,
+                                         std::int64_t end) const {
+  if (auto st = check_usable("find", false); !st)
+    return std::move(st).error();
+  if (start < 0)
+    return fail(EINVAL, "find", "negative start");
+  if (end < -1)
+    return fail(EINVAL, "find", "negative end");
+  auto lim = std::min(size_, limit_of(end));
+  auto from = static_cast<std::uint64_t>(start);
+  if (from > lim)
+    return std::int64_t{-1};
+  if (sub.empty())
+    return static_cast<std::int64_t>(from);
+  auto at = find_in(sub, from, lim);
+  return at == lim ? std::int64_t{-1} : static_cast<std::int64_t>(at);
+}
+
+result<std::int64_t> mapped_region::rfind(std::string_view sub, std::int64_t start,
+                                          std::int64_t end) const {
+  if (auto st = check_usable("rfind", false); !st)
+    return std::move(st).error();
+  if (start < 0)
+    return fail(EINVAL, "rfind", "negative start");
+  if (end < -1)
+    return fail(EINVAL, "rfind", "negative end");
+  auto lim = std::min(size_, limit_of(end));
+  auto from = static_cast<std::uint64_t>(start);
+  if (from > lim)
+    return std::int64_t{-1};
+  if (sub.empty())
+    return static_cast<std::int64_t>(lim);
+  if (lim - from < sub.size())
+    return std::int64_t{-1};
+  // Candidates are [from, lim - sub.size()]: anchor on the first byte with memrchr, then compare.
+  const char* low = base_ + from;
+  std::size_t span = lim - sub.size() + 1 - from;
+  while (span > 0) {
+    const void* hit = ::memrchr(low, sub.front(), span);
+    if (hit == nullptr)
+      break;
+    auto at = static_cast<std::size_t>(static_cast<const char*>(hit) - low);
+    if (std::memcmp(hit, sub.data(), sub.size()) == 0)
+      return static_cast<std::int64_t>(from + at);
+    span = at;
+  }
+  return std::int64_t{-1};
+}
+
+result<std::pair<std::vector<std::uint64_t>, std::uint64_t>>
+mapped_region::search(std::string_view pattern, std::int64_t offset, std::int64_t max_results,
+                      bool overlapping) const {
+  if (auto st = check_usable("search", false); !st)
+    return std::move(st).error();
+  if (offset < 0)
+    return fail(EINVAL, "search", "negative offset");
+  if (max_results < -1)
+    return fail(EINVAL, "search", "negative max_results");
+  if (pattern.empty())
+    return fail(EINVAL, "search", "empty pattern");
+  auto limit = limit_of(max_results);
+  auto pos = std::min(size_, static_cast<std::uint64_t>(offset));
+  std::vector<std::uint64_t> hits;
+  const std::uint64_t step = overlapping ? 1 : pattern.size();
+  while (hits.size() < limit) {
+    auto at = find_in(pattern, pos, size_);
+    if (at == size_) {
+      pos = size_;
+      break;
+    }
+    hits.push_back(at);
+    pos = at + step;
+  }
+  return std::pair{std::move(hits), pos};
 }
 
 status mapped_region::close() {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "actorio/result.hpp"
@@ -64,8 +65,99 @@ public:
   result<std::uint64_t> grow(std::int64_t min_size);
   /// Starts write-back of dirty pages (msync MS_ASYNC).
   status flush();
+  /// Starts write-back of the pages holding [offset, offset + size) (`size` -1: to the end); the
+  /// range is clamped at size() and widened to whole pages (sysconf page size) here. An empty or
+  /// out-of-file range is a no-op. EINVAL for a negative offset or a size below -1.
+  status flush(std::int64_t offset, std::int64_t size);
   /// Waits until data and metadata are on the device (msync MS_SYNC, then fsync).
   status sync();
+  /// Gives the kernel `advice` (MADV_* from <sys/mman.h>) for [start, start + length) (`length`
+  /// -1: to the end), clamped at size() and widened to whole pages; an empty or out-of-file range
+  /// is a no-op (the advice is still checked). Accepted: NORMAL, RANDOM, SEQUENTIAL, WILLNEED,
+  /// DONTNEED, DONTFORK, DOFORK, MERGEABLE, UNMERGEABLE, HUGEPAGE, NOHUGEPAGE, DONTDUMP, DODUMP,
+  /// COLD, PAGEOUT, POPULATE_READ, POPULATE_WRITE (where <sys/mman.h> has them). Anything else is
+  /// EINVAL, including REMOVE (punches a hole in the file behind the size bookkeeping), FREE,
+  /// WIPEONFORK/KEEPONFORK (private anonymous memory only) and HWPOISON/SOFT_OFFLINE.
+  status madvise(int advice, std::int64_t start, std::int64_t length);
+
+  // -- lines ---------------------------------------------------------------------------------
+
+  /// One line from `offset`: the bytes up to the next '\n' (included only with `incl_newline`),
+  /// looking at most `size` bytes ahead (-1: no limit), and the offset just past what was
+  /// consumed (past the '\n' if one was found, else the end of the window). At or past the end,
+  /// or with `size` 0: empty, next = offset. On "hello\nworld\n": (0) -> "hello", 6;
+  /// (6, 3) -> "wor", 9.
+  result<std::pair<std::vector<char>, std::uint64_t>> readline(std::int64_t offset,
+                                                               std::int64_t size,
+                                                               bool incl_newline) const;
+  /// Every line from offset 0, split on '\n' and each keeping its '\n' (the last may lack one),
+  /// like IOBase.readlines: with `hint` > 0, stops once the lines read total >= hint bytes;
+  /// `hint` 0 or -1: no limit; below -1: EINVAL. An empty file gives no lines.
+  result<std::vector<std::vector<char>>> readlines(std::int64_t hint) const;
+  /// Whole lines (each keeping its '\n') from `offset` totalling at most `max_bytes`, but always
+  /// at least one line when one remains; and the offset to continue from (== size() at the end;
+  /// an offset at or past the end gives no lines and size()).
+  result<std::pair<std::vector<std::vector<char>>, std::uint64_t>>
+  lines_from(std::int64_t offset, std::uint64_t max_bytes) const;
+  /// The bytes from `offset` up to and including the first `delim` lying wholly within `maxsize`
+  /// bytes (-1: no limit), and the offset after them; without a match, everything read (up to
+  /// `maxsize` bytes) and the offset after it. At or past the end: empty, next = offset. EINVAL
+  /// if `delim` is empty.
+  result<std::pair<std::vector<char>, std::uint64_t>>
+  read_until(std::string_view delim, std::int64_t offset, std::int64_t maxsize) const;
+  /// Writes each line followed by `sep` (after every line, the last included), one after another
+  /// from `offset`, growing the file as write does; returns the offset after the last byte written
+  /// (`offset` itself when there is nothing to write). [ab, cd] with sep "-" at 0 over
+  /// ".........." gives "ab-cd-...." and 6.
+  result<std::uint64_t> writelines(const std::vector<std::vector<char>>& lines,
+                                   std::string_view sep, std::int64_t offset);
+
+  // -- editing -------------------------------------------------------------------------------
+
+  /// Inserts `data` at `offset`, shifting the rest up; at the end it appends, past it the gap is
+  /// zero-filled. Empty `data` changes nothing (not even past the end). Returns the new size.
+  result<std::uint64_t> insert(std::string_view data, std::int64_t offset);
+  /// Removes `size` bytes at `offset`, clamped at the end (bytes before `offset` never move);
+  /// the file may become empty. Returns the number of bytes removed (0 at or past the end).
+  /// Failures are reported as op "delete". EINVAL for a negative offset or size.
+  result<std::uint64_t> erase(std::int64_t offset, std::int64_t size);
+  /// Replaces up to `count` (-1: all) non-overlapping occurrences of `old_bytes` at or after
+  /// `offset`, scanning left to right in the original bytes (a replacement is never rescanned),
+  /// in one pass. Returns the number replaced. EINVAL if `old_bytes` is empty.
+  result<std::uint64_t> replace(std::string_view old_bytes, std::string_view new_bytes,
+                                std::int64_t offset, std::int64_t count);
+  /// Writes `pattern` `count` times from `offset` (growing the file as write does). Returns the
+  /// bytes written; an empty pattern or `count` 0 writes nothing. EINVAL for a negative count,
+  /// EFBIG if offset + written bytes would exceed INT64_MAX.
+  result<std::uint64_t> fill(std::string_view pattern, std::int64_t offset, std::int64_t count);
+  /// Copies `size` bytes (-1: to the end) from `src` to `dst` as if through a buffer (overlap is
+  /// fine); may grow the file like write. The source is clamped at the size before the copy: a
+  /// source at or past the end copies nothing (no growth either). Returns the bytes copied (fewer
+  /// if the source ends). On "0123401289", (8, 9, 5) copies "89" and gives "01234012889".
+  result<std::uint64_t> copy_range(std::int64_t src, std::int64_t dst, std::int64_t size);
+  /// mmap.move: copies `count` bytes from `src` to `dest` (overlap is fine); both ranges must lie
+  /// inside the file (EINVAL otherwise, as for negative arguments); never grows it.
+  status move(std::int64_t dest, std::int64_t src, std::int64_t count);
+  /// Drops the trailing NUL bytes (an all-zero file becomes empty, unmapped). Returns the bytes
+  /// removed.
+  result<std::uint64_t> compact();
+
+  // -- searching -----------------------------------------------------------------------------
+
+  /// Lowest offset of `sub` in [start, end) (`end` -1 or past the end: the end), or -1. An empty
+  /// `sub` is found at `start` when start <= min(end, size) (as bytes.find), else -1.
+  result<std::int64_t> find(std::string_view sub, std::int64_t start, std::int64_t end) const;
+  /// Highest such offset, or -1; an empty `sub` is found at min(end, size) when start <= that.
+  result<std::int64_t> rfind(std::string_view sub, std::int64_t start, std::int64_t end) const;
+  /// Offsets of `pattern` at or after `offset`, ascending, at most `max_results` (-1: no limit).
+  /// After a hit at p the scan goes on at p + 1 when `overlapping`, else at p + pattern size.
+  /// Also returns where a later call should resume to continue the same scan: the next scan
+  /// position after the last hit when `max_results` was reached, size() when the scan ran out
+  /// (`max_results` 0: min(offset, size)). EINVAL if `pattern` is empty.
+  result<std::pair<std::vector<std::uint64_t>, std::uint64_t>>
+  search(std::string_view pattern, std::int64_t offset, std::int64_t max_results,
+         bool overlapping) const;
+
   /// Starts write-back (as flush), unmaps and closes; a second call is a no-op. Reports an error of
   /// either step (e.g. EIO from close); the file is closed regardless.
   status close();
@@ -75,6 +167,21 @@ private:
   status set_size(std::uint64_t new_size, const char* op);
   status ensure_mapped(std::uint64_t length, const char* op);
   failure fail(int code, const char* op, std::string detail = {}) const;
+  /// EBADF unless open (and, with `mutating`, writable).
+  status check_usable(const char* op, bool mutating) const;
+  /// Grows file and mapping to `end` when it is past size() (mapping first); never shrinks.
+  status grow_to(std::uint64_t end, const char* op);
+  /// write's body: grows as needed, then copies with copy_in.
+  result<std::uint64_t> store(const char* data, std::size_t size, std::uint64_t offset,
+                              const char* op);
+  /// Copies into [offset, offset + size), which must lie inside size(); with minimize_writes,
+  /// page pieces that already match are not stored to.
+  void copy_in(std::uint64_t offset, const char* data, std::size_t size) noexcept;
+  /// memmove inside [0, size()), honouring minimize_writes like copy_in.
+  void move_within(std::uint64_t dst, std::uint64_t src, std::uint64_t size) noexcept;
+  /// Lowest offset of `sub` (non-empty) in [begin, end) within size(), or end when absent.
+  std::uint64_t find_in(std::string_view sub, std::uint64_t begin,
+                        std::uint64_t end) const noexcept;
   void unmap() noexcept;
 
   std::string path_;

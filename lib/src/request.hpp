@@ -23,27 +23,16 @@ std::future<T> failed_future(failure why) {
   return p.get_future();
 }
 
-/// What `ask` returns for a reply of type `Reply` passed through `Convert`.
-template <class Reply, class Convert>
-struct converted {
-  using type = std::invoke_result_t<Convert, Reply&&>;
-};
-
-template <class Convert>
-struct converted<void, Convert> {
-  using type = std::invoke_result_t<Convert>;
-};
-
-/// Sends one request to `dest` and returns a future of `convert(reply)`. `Reply` is the reply
-/// type named in the interface (void for none). `op` and `path` label errors that do not come
-/// from actorio itself (timeouts, dead receivers).
+/// Sends one request to `dest` and returns a future of `convert(replies...)`. `Replies` are the
+/// reply types named in the interface (none for a `void` reply). `op` and `path` label errors
+/// that do not come from actorio itself (timeouts, dead receivers).
 ///
 /// The bridge is a short-lived helper actor per call: it keeps the caller's thread free and
 /// holds the promise by shared_ptr, because the reply may arrive after the caller stopped waiting.
-template <class Reply, class Handle, class Convert, class... Ts>
+template <class... Replies, class Handle, class Convert, class... Ts>
 auto ask(const std::shared_ptr<runtime_core>& core, const Handle& dest, std::string op,
          std::string path, Convert convert, Ts&&... xs) {
-  using T = typename converted<Reply, Convert>::type;
+  using T = std::invoke_result_t<Convert, Replies&&...>;
   if (!dest)
     return failed_future<T>(failure{EBADF, std::move(op), std::move(path), "closed handle"});
   auto promise = std::make_shared<std::promise<T>>();
@@ -51,7 +40,7 @@ auto ask(const std::shared_ptr<runtime_core>& core, const Handle& dest, std::str
   auto on_error = [promise, op, path](caf::error& err) {
     promise->set_exception(std::make_exception_ptr(io_error(to_failure(err, op, path))));
   };
-  auto on_value = [promise, convert = std::move(convert)](auto&&... reply) mutable {
+  auto on_value = [promise, convert = std::move(convert)](Replies&... reply) mutable {
     try {
       if constexpr (std::is_void_v<T>) {
         convert(std::move(reply)...);
@@ -68,25 +57,28 @@ auto ask(const std::shared_ptr<runtime_core>& core, const Handle& dest, std::str
     [dest, timeout, on_error, on_value, args = std::make_tuple(std::forward<Ts>(xs)...)](
       caf::event_based_actor* self) mutable {
       std::apply(
-        [&](auto&... a) {
-          auto handle = self->request(dest, timeout, std::move(a)...);
-          if constexpr (std::is_void_v<Reply>)
-            handle.then([on_value]() mutable { on_value(); }, on_error);
-          else
-            handle.then([on_value](Reply& r) mutable { on_value(std::move(r)); }, on_error);
-        },
+        [&](auto&... a) { self->request(dest, timeout, std::move(a)...).then(on_value, on_error); },
         args);
     });
   return future;
 }
 
-/// The identity conversion for `ask`.
+/// The identity conversion for `ask`: the one reply as it is, or nothing for none.
 struct as_is {
   template <class T>
   T operator()(T&& x) const {
     return std::forward<T>(x);
   }
   void operator()() const {
+  }
+};
+
+/// A conversion for `ask` that builds an aggregate `T` from all the replies.
+template <class T>
+struct as {
+  template <class... Xs>
+  T operator()(Xs&&... xs) const {
+    return T{std::forward<Xs>(xs)...};
   }
 };
 

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <string>
+#include <vector>
 
 #include "support/files.hpp"
 #include "support/runtime_fixture.hpp"
@@ -139,6 +140,155 @@ BOOST_AUTO_TEST_CASE(close_of_last_reference_unmaps_while_others_keep_theirs) {
   BOOST_TEST(mgr.open_mmaps().get().size() == 1u);
   b.close().get();
   BOOST_TEST(mgr.open_mmaps().get().empty());
+}
+
+BOOST_AUTO_TEST_CASE(text_round_trips_as_utf8_with_errors_policies) {
+  auto f = mgr.create(path("t")).get();
+  BOOST_TEST(f.write_str("h\xc3\xa9llo", 0).get() == 6u);
+  BOOST_TEST(read_file(path("t")) == "h\xc3\xa9llo");
+  BOOST_TEST(f.read_str().get() == "h\xc3\xa9llo");
+  f.write("\xff", 1).get();
+  BOOST_TEST(error_of(f.read_str()).code().value() == EILSEQ);
+  BOOST_TEST(f.read_str(0, -1, "replace").get() == "h\xef\xbf\xbd\xef\xbf\xbd" "llo");
+  BOOST_TEST(f.read_str(0, -1, "ignore").get() == "hllo");
+  BOOST_TEST(error_of(f.read_str(0, -1, "bogus")).code().value() == EINVAL);
+  BOOST_TEST(error_of(f.write_str("\xc3", 0)).code().value() == EILSEQ);
+  BOOST_TEST(f.smart_write(std::string("\xc3\xa9"), 0).get() == 2u);
+  BOOST_TEST(f.smart_write(bytes{'\xff', 'z'}, 4).get() == 2u);
+  BOOST_TEST(read_file(path("t")) == std::string("\xc3\xa9\xa9l\xffz", 6));
+}
+
+BOOST_AUTO_TEST_CASE(readline_returns_the_line_and_the_next_offset) {
+  write_file(path("f"), "hello\nworld\n");
+  auto f = mgr.open(path("f")).get();
+  auto first = f.readline().get();
+  BOOST_TEST(text(first.data) == "hello");
+  BOOST_TEST(first.next_offset == 6u);
+  auto second = f.readline(first.next_offset, -1, true).get();
+  BOOST_TEST(text(second.data) == "world\n");
+  BOOST_TEST(second.next_offset == 12u);
+  BOOST_TEST(f.readline(100).get().data.empty());
+  BOOST_TEST(error_of(f.readline(-1)).code().value() == EINVAL);
+}
+
+BOOST_AUTO_TEST_CASE(readlines_and_line_pages_split_on_newlines) {
+  write_file(path("f"), "a\nbb\n\nccc");
+  auto f = mgr.open(path("f")).get();
+  auto all = f.readlines().get();
+  BOOST_REQUIRE(all.size() == 4u);
+  BOOST_TEST(text(all[0]) == "a\n");
+  BOOST_TEST(text(all[2]) == "\n");
+  BOOST_TEST(text(all[3]) == "ccc");
+  std::vector<std::string> paged;
+  std::uint64_t offset = 0;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = f.lines(static_cast<std::int64_t>(offset), 2).get();
+    if (page.lines.empty())
+      break;
+    for (auto& l : page.lines)
+      paged.push_back(text(l));
+    offset = page.next_offset;
+  }
+  BOOST_TEST(paged == (std::vector<std::string>{"a\n", "bb\n", "\n", "ccc"}));
+}
+
+BOOST_AUTO_TEST_CASE(read_until_includes_the_delimiter) {
+  write_file(path("f"), "hello\nworld\n");
+  auto f = mgr.open(path("f")).get();
+  auto step = f.read_until("\n").get();
+  BOOST_TEST(text(step.data) == "hello\n");
+  BOOST_TEST(step.next_offset == 6u);
+  auto capped = f.read_until("\n", 6, 3).get();
+  BOOST_TEST(text(capped.data) == "wor");
+  BOOST_TEST(capped.next_offset == 9u);
+  BOOST_TEST(error_of(f.read_until("")).code().value() == EINVAL);
+}
+
+BOOST_AUTO_TEST_CASE(writelines_writes_sep_after_each_line_from_the_offset) {
+  write_file(path("f"), "..........");
+  auto f = mgr.open(path("f")).get();
+  BOOST_TEST(f.writelines({"ab", "cd"}, "-", 1).get() == 7u);
+  BOOST_TEST(read_file(path("f")) == ".ab-cd-...");
+}
+
+BOOST_AUTO_TEST_CASE(editing_operations_go_through_the_actor) {
+  write_file(path("f"), "0123456789");
+  auto f = mgr.open(path("f")).get();
+  BOOST_TEST(f.insert("II", 3).get() == 12u);
+  BOOST_TEST(read_file(path("f")) == "012II3456789");
+  BOOST_TEST(f.erase(3, 2).get() == 2u);
+  BOOST_TEST(f.erase(8, 5).get() == 2u);
+  BOOST_TEST(read_file(path("f")) == "01234567");
+  BOOST_TEST(f.replace("3", "==").get() == 1u);
+  BOOST_TEST(read_file(path("f")) == "012==4567");
+  BOOST_TEST(error_of(f.replace("", "x")).code().value() == EINVAL);
+  BOOST_TEST(f.fill("ab", 1, 3).get() == 6u);
+  BOOST_TEST(read_file(path("f")) == "0ababab67");
+  BOOST_TEST(f.copy_range(0, 7, 3).get() == 3u);
+  BOOST_TEST(read_file(path("f")) == "0ababab0ab");
+  f.move(0, 8, 2).get();
+  BOOST_TEST(read_file(path("f")) == "abbabab0ab");
+  BOOST_TEST(error_of(f.move(0, 9, 5)).code().value() == EINVAL);
+  f.write(std::string(3, '\0'), 10).get();
+  BOOST_TEST(f.compact().get() == 3u);
+  BOOST_TEST(f.size().get() == 10u);
+}
+
+BOOST_AUTO_TEST_CASE(search_find_and_pages_report_each_hit_once) {
+  write_file(path("f"), "xxabxxab");
+  auto f = mgr.open(path("f")).get();
+  BOOST_TEST(f.search("ab").get() == (std::vector<std::uint64_t>{2, 6}));
+  BOOST_TEST(f.find("ab", 3).get() == 6);
+  BOOST_TEST(f.find("ab", 3, 7).get() == -1);
+  BOOST_TEST(f.rfind("ab").get() == 6);
+  BOOST_TEST(f.rfind("ab", 0, 7).get() == 2);
+  BOOST_TEST(error_of(f.search("")).code().value() == EINVAL);
+  write_file(path("a"), "aaaa");
+  auto a = mgr.open(path("a")).get();
+  BOOST_TEST(a.search("aa").get() == (std::vector<std::uint64_t>{0, 2}));
+  BOOST_TEST(a.search("aa", 0, -1, true).get() == (std::vector<std::uint64_t>{0, 1, 2}));
+  std::vector<std::uint64_t> paged;
+  std::int64_t offset = 0;
+  for (int i = 0; i < 10; ++i) {
+    auto page = a.search_page_at("aa", offset, 1, true).get();
+    if (page.hits.empty())
+      break;
+    paged.insert(paged.end(), page.hits.begin(), page.hits.end());
+    offset = static_cast<std::int64_t>(page.next_offset);
+  }
+  BOOST_TEST(paged == (std::vector<std::uint64_t>{0, 1, 2}));
+}
+
+BOOST_AUTO_TEST_CASE(compare_and_hamming_work_across_two_maps) {
+  write_file(path("a"), std::string("\x00\xff\x0f", 3));
+  write_file(path("b"), std::string("\x01\xff\x00\x07", 4));
+  auto a = mgr.open(path("a")).get();
+  auto b = mgr.open(path("b")).get();
+  BOOST_TEST(!a.compare(b).get());
+  BOOST_TEST(a.compare(b, 1, 1, 1).get());
+  BOOST_TEST(a.compare(a).get());
+  // 00^01 -> 1 bit, 0f^00 -> 4 bits, the padded 00 against 07 -> 3 bits.
+  BOOST_TEST(a.hamming_dist(b).get() == 8u);
+  BOOST_TEST(a.hamming_dist_bytes(b).get() == 3u);
+  BOOST_TEST(b.hamming_dist(a, 3).get() == 5u);
+  // Two maps comparing each other at the same time must not deadlock.
+  auto ab = a.hamming_dist(b);
+  auto ba = b.hamming_dist(a);
+  BOOST_TEST(ab.get() == ba.get());
+  mapped_file closed;
+  BOOST_TEST(error_of(a.compare(closed)).code().value() == EBADF);
+}
+
+BOOST_AUTO_TEST_CASE(flush_of_a_range_and_madvise_succeed_or_refuse_bad_advice) {
+  write_file(path("f"), std::string(20000, 'x'));
+  auto f = mgr.open(path("f")).get();
+  f.write("y", 9000).get();
+  f.flush(5, 100).get();
+  f.flush(8999, -1).get();
+  f.madvise("sequential").get();
+  f.madvise("willneed", 4096, 100).get();
+  BOOST_TEST(error_of(f.madvise("fast")).code().value() == EINVAL);
+  BOOST_TEST(error_of(f.flush(-1, 5)).code().value() == EINVAL);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -127,6 +127,7 @@ BOOST_AUTO_TEST_CASE(every_type_of_the_id_block_and_the_handles_are_registered_b
        {"actorio::failure", "actorio::sparse_chunk", "actorio::map_info",
         "std::vector<char>", "std::vector<actorio::sparse_chunk>",
         "std::vector<actorio::map_info>", "std::map<std::string, std::string>",
+        "std::vector<std::vector<char>>", "std::vector<std::uint64_t>",
         "actorio::mapped_file_actor", "actorio::mmap_manager_actor", "actorio::open_file"}) {
     BOOST_TEST_CONTEXT(name) {
       auto value = sys.types().make_value(name);
@@ -154,6 +155,17 @@ BOOST_AUTO_TEST_CASE(a_sparse_chunk_round_trips_with_binary_data) {
   BOOST_TEST(same(x, z));
   sparse_chunk negative{-1, {}};
   BOOST_TEST(round_trip(negative).offset == -1);
+}
+
+BOOST_AUTO_TEST_CASE(line_lists_and_offset_lists_round_trip) {
+  std::vector<actorio::bytes> lines{binary_bytes(), {}, {'a', '\n'}};
+  auto y = round_trip(lines);
+  BOOST_TEST(y.size() == 3u);
+  BOOST_TEST((y == lines));
+  BOOST_TEST((message_round_trip(lines) == lines));
+  std::vector<std::uint64_t> hits{0, 1, std::uint64_t{1} << 40};
+  BOOST_TEST(round_trip(hits) == hits, boost::test_tools::per_element());
+  BOOST_TEST(message_round_trip(hits) == hits, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(a_map_info_round_trips_with_every_field) {

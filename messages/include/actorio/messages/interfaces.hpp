@@ -29,14 +29,65 @@ using mapped_file_actor = caf::typed_actor<
   caf::replies_to<grow_atom, std::int64_t>::with<std::uint64_t>,
   /// -> the file size.
   caf::replies_to<size_atom>::with<std::uint64_t>,
-  /// Hands written pages to the kernel for write-back (msync MS_ASYNC).
-  caf::replies_to<caf::flush_atom>::with<void>,
+  /// (offset >= 0, size; -1 = to the end) Hands written pages of that range to the kernel for
+  /// write-back (msync MS_ASYNC); page alignment is handled inside.
+  caf::replies_to<caf::flush_atom, std::int64_t, std::int64_t>::with<void>,
   /// Waits until written pages and metadata are on the device (msync MS_SYNC + fsync).
   caf::replies_to<sync_atom>::with<void>,
   /// (algorithm; "" = the runtime's default) -> lower-case hex digest of the whole file.
   caf::replies_to<digest_atom, std::string>::with<std::string>,
   /// -> path, mode, size and mapped length.
   caf::replies_to<info_atom>::with<map_info>,
+  /// (offset, size, errors policy "strict" | "replace" | "ignore") -> the bytes as UTF-8 text;
+  /// strict: EILSEQ on invalid UTF-8.
+  caf::replies_to<read_str_atom, std::int64_t, std::int64_t, std::string>::with<std::string>,
+  /// (text, offset, errors policy) -> bytes written; the text is checked as UTF-8 first.
+  caf::replies_to<write_str_atom, std::string, std::int64_t, std::string>::with<std::uint64_t>,
+  /// (offset, size limit or -1, include the newline) -> the line and the offset after it.
+  caf::replies_to<readline_atom, std::int64_t, std::int64_t, bool>::with<bytes, std::uint64_t>,
+  /// (hint; <= 0 = all) -> every line from offset 0, each keeping its newline.
+  caf::replies_to<readlines_atom, std::int64_t>::with<std::vector<bytes>>,
+  /// (offset, max bytes) -> whole lines from offset and the offset to continue from.
+  caf::replies_to<lines_atom, std::int64_t, std::uint64_t>::with<std::vector<bytes>, std::uint64_t>,
+  /// (delimiter, offset, max size or -1) -> bytes up to and including the delimiter, next offset.
+  caf::replies_to<read_until_atom, bytes, std::int64_t, std::int64_t>::with<bytes, std::uint64_t>,
+  /// (lines, separator written after each, offset) -> the offset after the last byte written.
+  caf::replies_to<writelines_atom, std::vector<bytes>, bytes, std::int64_t>::with<std::uint64_t>,
+  /// (data, offset) -> the new size; the rest of the file shifts up.
+  caf::replies_to<insert_atom, bytes, std::int64_t>::with<std::uint64_t>,
+  /// (offset, size) -> bytes removed, clamped at the end.
+  caf::replies_to<caf::delete_atom, std::int64_t, std::int64_t>::with<std::uint64_t>,
+  /// (old, new, offset, count or -1) -> occurrences replaced; EINVAL for an empty old.
+  caf::replies_to<replace_atom, bytes, bytes, std::int64_t, std::int64_t>::with<std::uint64_t>,
+  /// (pattern, offset, count) -> bytes written.
+  caf::replies_to<fill_atom, bytes, std::int64_t, std::int64_t>::with<std::uint64_t>,
+  /// (source offset, destination offset, size or -1) -> bytes copied; may grow the file.
+  caf::replies_to<copy_range_atom, std::int64_t, std::int64_t, std::int64_t>::with<std::uint64_t>,
+  /// (destination, source, count): both ranges inside the file, else EINVAL.
+  caf::replies_to<move_atom, std::int64_t, std::int64_t, std::int64_t>::with<void>,
+  /// (other map, size or -1, offset here, offset there) -> whether the two ranges hold the same
+  /// bytes (and so the same length). The other map travels as a plain `caf::actor` because this
+  /// interface cannot name itself; it must be a mapped_file_actor (see `caf::actor_cast`).
+  caf::replies_to<compare_atom, caf::actor, std::int64_t, std::int64_t,
+                  std::int64_t>::with<bool>,
+  /// As compare -> differing bits; the shorter range is padded with zero bytes.
+  caf::replies_to<ham_bits_atom, caf::actor, std::int64_t, std::int64_t,
+                  std::int64_t>::with<std::uint64_t>,
+  /// As compare -> differing byte positions; the shorter range is padded with zero bytes.
+  caf::replies_to<ham_bytes_atom, caf::actor, std::int64_t, std::int64_t,
+                  std::int64_t>::with<std::uint64_t>,
+  /// (sub, start, end or -1) -> lowest offset of sub in [start, end), or -1.
+  caf::replies_to<find_atom, bytes, std::int64_t, std::int64_t>::with<std::int64_t>,
+  /// (sub, start, end or -1) -> highest offset of sub in [start, end), or -1.
+  caf::replies_to<rfind_atom, bytes, std::int64_t, std::int64_t>::with<std::int64_t>,
+  /// (pattern, offset, max results or -1, overlapping) -> ascending offsets and the offset a
+  /// later search resumes from to continue (the size when done).
+  caf::replies_to<search_atom, bytes, std::int64_t, std::int64_t, bool>::with<
+    std::vector<std::uint64_t>, std::uint64_t>,
+  /// -> trailing NUL bytes removed.
+  caf::replies_to<compact_atom>::with<std::uint64_t>,
+  /// (advice "normal" | "random" | "sequential" | "willneed" | "dontneed", start, length or -1)
+  caf::replies_to<madvise_atom, std::string, std::int64_t, std::int64_t>::with<void>,
   /// Unmaps and closes the file; the actor then exits. Sent by the manager when the last
   /// reference is released: actor users release through the manager instead.
   caf::replies_to<caf::close_atom>::with<void>>;
