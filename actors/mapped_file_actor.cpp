@@ -41,10 +41,9 @@ caf::typed_response_promise<Ts...> serve(self_pointer self, Op op) {
 /// other map's bytes are requested without awaiting, so two maps comparing each other at the
 /// same time cannot deadlock.
 template <class T, class Combine>
-caf::typed_response_promise<T> with_other(self_pointer self, const caf::actor& other,
-                                          std::int64_t size, std::int64_t offset_self,
-                                          std::int64_t offset_other, const char* op,
-                                          Combine combine) {
+caf::typed_response_promise<T>
+with_other(self_pointer self, const caf::actor& other, std::int64_t size, std::int64_t offset_self,
+           std::int64_t offset_other, const char* op, Combine combine) {
   auto rp = self->template make_response_promise<T>();
   auto compare_with = [self, rp, size, offset_self, combine](bytes theirs) mutable {
     serve_into(self, rp, [=, theirs = std::move(theirs)](mapped_region& r) -> result<T> {
@@ -67,8 +66,9 @@ caf::typed_response_promise<T> with_other(self_pointer self, const caf::actor& o
       return combine(view(*mine), view(*theirs));
     });
   } else {
-    self->request(caf::actor_cast<mapped_file_actor>(other), caf::infinite, read_atom_v,
-                  offset_other, size)
+    self
+      ->request(caf::actor_cast<mapped_file_actor>(other), caf::infinite, read_atom_v, offset_other,
+                size)
       .then([compare_with](bytes& theirs) mutable { compare_with(std::move(theirs)); },
             [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
   }
@@ -92,9 +92,10 @@ result<int> parse_advice(const std::string& name, const std::string& path) {
 
 } // namespace
 
-mapped_file_actor::behavior_type
-mapped_file_impl(self_pointer self, std::shared_ptr<mapped_region> region,
-                 std::shared_ptr<io_worker_pool> pool, std::string default_digest) {
+mapped_file_actor::behavior_type mapped_file_impl(self_pointer self,
+                                                  std::shared_ptr<mapped_region> region,
+                                                  std::shared_ptr<io_worker_pool> pool,
+                                                  std::string default_digest) {
   self->state.region = std::move(region);
   self->state.pool = std::move(pool);
   self->state.default_digest = std::move(default_digest);
@@ -120,14 +121,11 @@ mapped_file_impl(self_pointer self, std::shared_ptr<mapped_region> region,
     [=](caf::flush_atom, std::int64_t offset, std::int64_t size) {
       return serve<void>(self, [=](mapped_region& r) { return r.flush(offset, size); });
     },
-    [=](sync_atom) {
-      return serve<void>(self, [](mapped_region& r) { return r.sync(); });
-    },
+    [=](sync_atom) { return serve<void>(self, [](mapped_region& r) { return r.sync(); }); },
     [=](digest_atom, const std::string& requested) {
       auto algorithm = requested.empty() ? self->state.default_digest : requested;
-      return serve<std::string>(self, [algorithm](mapped_region& r) {
-        return digest_fd(r.fd(), algorithm, r.path());
-      });
+      return serve<std::string>(
+        self, [algorithm](mapped_region& r) { return digest_fd(r.fd(), algorithm, r.path()); });
     },
     [=](info_atom) -> caf::result<map_info> {
       const auto& r = *self->state.region;
@@ -189,12 +187,10 @@ mapped_file_impl(self_pointer self, std::shared_ptr<mapped_region> region,
     [=](caf::delete_atom, std::int64_t offset, std::int64_t size) {
       return serve<std::uint64_t>(self, [=](mapped_region& r) { return r.erase(offset, size); });
     },
-    [=](replace_atom, bytes& old_bytes, bytes& new_bytes, std::int64_t offset,
-        std::int64_t count) {
-      return serve<std::uint64_t>(self, [o = std::move(old_bytes), n = std::move(new_bytes),
-                                         offset, count](mapped_region& r) {
-        return r.replace(view(o), view(n), offset, count);
-      });
+    [=](replace_atom, bytes& old_bytes, bytes& new_bytes, std::int64_t offset, std::int64_t count) {
+      return serve<std::uint64_t>(
+        self, [o = std::move(old_bytes), n = std::move(new_bytes), offset,
+               count](mapped_region& r) { return r.replace(view(o), view(n), offset, count); });
     },
     [=](fill_atom, bytes& pattern, std::int64_t offset, std::int64_t count) {
       return serve<std::uint64_t>(self, [p = std::move(pattern), offset, count](mapped_region& r) {
@@ -210,25 +206,21 @@ mapped_file_impl(self_pointer self, std::shared_ptr<mapped_region> region,
     },
     [=](compare_atom, const caf::actor& other, std::int64_t size, std::int64_t offset_self,
         std::int64_t offset_other) {
-      return with_other<bool>(self, other, size, offset_self, offset_other, "compare",
-                              [](std::string_view a, std::string_view b) {
-                                return equal_bytes(a, b);
-                              });
+      return with_other<bool>(
+        self, other, size, offset_self, offset_other, "compare",
+        [](std::string_view a, std::string_view b) { return equal_bytes(a, b); });
     },
     [=](ham_bits_atom, const caf::actor& other, std::int64_t size, std::int64_t offset_self,
         std::int64_t offset_other) {
-      return with_other<std::uint64_t>(self, other, size, offset_self, offset_other,
-                                       "hamming_dist", [](std::string_view a, std::string_view b) {
-                                         return hamming_bits(a, b);
-                                       });
+      return with_other<std::uint64_t>(
+        self, other, size, offset_self, offset_other, "hamming_dist",
+        [](std::string_view a, std::string_view b) { return hamming_bits(a, b); });
     },
     [=](ham_bytes_atom, const caf::actor& other, std::int64_t size, std::int64_t offset_self,
         std::int64_t offset_other) {
-      return with_other<std::uint64_t>(self, other, size, offset_self, offset_other,
-                                       "hamming_dist_bytes",
-                                       [](std::string_view a, std::string_view b) {
-                                         return hamming_bytes(a, b);
-                                       });
+      return with_other<std::uint64_t>(
+        self, other, size, offset_self, offset_other, "hamming_dist_bytes",
+        [](std::string_view a, std::string_view b) { return hamming_bytes(a, b); });
     },
     [=](find_atom, bytes& sub, std::int64_t start, std::int64_t end) {
       return serve<std::int64_t>(self, [s = std::move(sub), start, end](mapped_region& r) {

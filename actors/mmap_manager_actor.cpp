@@ -15,8 +15,7 @@ namespace {
 using self_pointer = mmap_manager_actor::stateful_pointer<mmap_manager_state>;
 using file_promise = caf::typed_response_promise<mapped_file_actor>;
 
-result<std::string> resolve(const mmap_manager_state& st, const std::string& path,
-                            const char* op) {
+result<std::string> resolve(const mmap_manager_state& st, const std::string& path, const char* op) {
   if (path.empty())
     return failure{ENOENT, op, path, "empty path"};
   std::filesystem::path p{path};
@@ -68,7 +67,8 @@ void hand_out(self_pointer self, file_promise rp, const mapped_file_actor& file,
 void finish_open(self_pointer self, const map_key& key, result<std::shared_ptr<mapped_region>> r) {
   auto& st = self->state;
   auto node = st.opening.extract(key);
-  auto waiters = node.empty() ? std::vector<mmap_manager_state::waiter>{} : std::move(node.mapped());
+  auto waiters =
+    node.empty() ? std::vector<mmap_manager_state::waiter>{} : std::move(node.mapped());
   if (!r) {
     for (auto& w : waiters)
       w.promise.deliver(make_error(r.error()));
@@ -200,22 +200,20 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       if (st.maps.count(key) > 0 || st.opening.count(key) > 0)
         return make_error(failure{EEXIST, "create_sparse", path, "open as x+b"});
       bool minimize = st.options.minimize_writes;
-      return start_open(
-        self, key, 0, [key, total_size, chunks = std::move(chunks), minimize]() {
-          auto r = mapped_region::open(key.path, open_mode::create_exclusive, total_size,
-                                       minimize);
-          if (!r)
-            return r;
-          // Only the pages a chunk touches get blocks; the rest of the file stays a hole.
-          for (auto& c : chunks) {
-            if (auto w = r->write(c.data.data(), c.data.size(), c.offset); !w) {
-              r->close();
-              ::unlink(key.path.c_str());
-              return result<mapped_region>{std::move(w).error()};
-            }
-          }
+      return start_open(self, key, 0, [key, total_size, chunks = std::move(chunks), minimize]() {
+        auto r = mapped_region::open(key.path, open_mode::create_exclusive, total_size, minimize);
+        if (!r)
           return r;
-        });
+        // Only the pages a chunk touches get blocks; the rest of the file stays a hole.
+        for (auto& c : chunks) {
+          if (auto w = r->write(c.data.data(), c.data.size(), c.offset); !w) {
+            r->close();
+            ::unlink(key.path.c_str());
+            return result<mapped_region>{std::move(w).error()};
+          }
+        }
+        return r;
+      });
     },
     [=](caf::close_atom, const mapped_file_actor& file) -> caf::result<void> {
       auto rp = self->make_response_promise<void>();

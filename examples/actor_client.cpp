@@ -27,8 +27,8 @@ caf::behavior client(caf::event_based_actor* self, mmap_manager_actor manager, s
               self->request(file, timeout, read_atom_v, std::int64_t{1}, std::int64_t{3})
                 .then(
                   [=](const bytes& data) {
-                    caf::aout(self) << "read back: " << std::string(data.begin(), data.end())
-                                    << std::endl;
+                    caf::aout(self)
+                      << "read back: " << std::string(data.begin(), data.end()) << std::endl;
                     self->request(manager, timeout, digest_atom_v, path, "sha256")
                       .then(
                         [=](const std::string& sum) {

@@ -59,8 +59,8 @@ int main(int argc, char** argv) {
     auto copy = dir / "sample0.copy";
     fs::remove(copy);
     mgr.copy_file(dir / "sample0.bin", copy).get();
-    bool same = mgr.checksum(copy, "xxh128").get()
-                == mgr.checksum(dir / "sample0.bin", "xxh128").get();
+    bool same =
+      mgr.checksum(copy, "xxh128").get() == mgr.checksum(dir / "sample0.bin", "xxh128").get();
     std::cout << "copy verified: " << (same ? "yes" : "NO") << "\n";
 
     // A read-only map and a slice of it.

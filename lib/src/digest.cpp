@@ -43,11 +43,10 @@ struct known_digest {
 // SHAKE lengths are pinned rather than taken from EVP_MD_get_size because OpenSSL 3.4 stopped
 // giving XOFs a default length, and checksums must not change with the library version.
 constexpr std::array<known_digest, 22> known_digests{{
-  {"md5", 0},        {"sha1", 0},       {"sha224", 0},     {"sha256", 0},
-  {"sha384", 0},     {"sha512", 0},     {"sha512-224", 0}, {"sha512-256", 0},
-  {"sha3-224", 0},   {"sha3-256", 0},   {"sha3-384", 0},   {"sha3-512", 0},
-  {"shake128", 16},  {"shake256", 32},  {"blake2b512", 0}, {"blake2s256", 0},
-  {"sm3", 0},        {"ripemd160", 0},  {"md4", 0},        {"mdc2", 0},
+  {"md5", 0},        {"sha1", 0},       {"sha224", 0},     {"sha256", 0},    {"sha384", 0},
+  {"sha512", 0},     {"sha512-224", 0}, {"sha512-256", 0}, {"sha3-224", 0},  {"sha3-256", 0},
+  {"sha3-384", 0},   {"sha3-512", 0},   {"shake128", 16},  {"shake256", 32}, {"blake2b512", 0},
+  {"blake2s256", 0}, {"sm3", 0},        {"ripemd160", 0},  {"md4", 0},       {"mdc2", 0},
   {"whirlpool", 0},  {"md5-sha1", 0},
 }};
 
@@ -102,7 +101,8 @@ struct hasher::state {
 };
 
 hasher::hasher(std::unique_ptr<state> st, std::string name) noexcept
-  : state_(std::move(st)), name_(std::move(name)) {
+  : state_(std::move(st))
+  , name_(std::move(name)) {
   // nop
 }
 
@@ -179,21 +179,21 @@ void hasher::update(const void* data, std::size_t size) {
   if (st.finished || st.broken || size == 0)
     return;
   switch (st.type) {
-    case kind::evp:
-      if (EVP_DigestUpdate(st.ctx, data, size) != 1) {
-        ERR_clear_error();
-        st.broken = true;
-      }
-      break;
-    case kind::xxh64:
-      st.broken = XXH64_update(st.x64, data, size) != XXH_OK;
-      break;
-    case kind::xxh3:
-      st.broken = XXH3_64bits_update(st.x3, data, size) != XXH_OK;
-      break;
-    case kind::xxh128:
-      st.broken = XXH3_128bits_update(st.x3, data, size) != XXH_OK;
-      break;
+  case kind::evp:
+    if (EVP_DigestUpdate(st.ctx, data, size) != 1) {
+      ERR_clear_error();
+      st.broken = true;
+    }
+    break;
+  case kind::xxh64:
+    st.broken = XXH64_update(st.x64, data, size) != XXH_OK;
+    break;
+  case kind::xxh3:
+    st.broken = XXH3_64bits_update(st.x3, data, size) != XXH_OK;
+    break;
+  case kind::xxh128:
+    st.broken = XXH3_128bits_update(st.x3, data, size) != XXH_OK;
+    break;
   }
 }
 
@@ -203,45 +203,45 @@ std::string hasher::finish_hex() {
     return st.hex;
   st.finished = true;
   switch (st.type) {
-    case kind::evp: {
-      if (st.xof_len > 0) {
-        std::string raw(st.xof_len, '\0');
-        auto* out = reinterpret_cast<unsigned char*>(raw.data());
-        if (EVP_DigestFinalXOF(st.ctx, out, raw.size()) != 1) {
-          ERR_clear_error();
-          break;
-        }
-        st.hex = to_hex(out, raw.size());
-      } else {
-        std::array<unsigned char, EVP_MAX_MD_SIZE> out;
-        unsigned int len = 0;
-        if (EVP_DigestFinal_ex(st.ctx, out.data(), &len) != 1) {
-          ERR_clear_error();
-          break;
-        }
-        st.hex = to_hex(out.data(), len);
+  case kind::evp: {
+    if (st.xof_len > 0) {
+      std::string raw(st.xof_len, '\0');
+      auto* out = reinterpret_cast<unsigned char*>(raw.data());
+      if (EVP_DigestFinalXOF(st.ctx, out, raw.size()) != 1) {
+        ERR_clear_error();
+        break;
       }
-      break;
+      st.hex = to_hex(out, raw.size());
+    } else {
+      std::array<unsigned char, EVP_MAX_MD_SIZE> out;
+      unsigned int len = 0;
+      if (EVP_DigestFinal_ex(st.ctx, out.data(), &len) != 1) {
+        ERR_clear_error();
+        break;
+      }
+      st.hex = to_hex(out.data(), len);
     }
-    case kind::xxh64: {
-      // xxhsum prints the canonical (big-endian) byte order, not the host's.
-      XXH64_canonical_t c;
-      XXH64_canonicalFromHash(&c, XXH64_digest(st.x64));
-      st.hex = to_hex(c.digest, sizeof(c.digest));
-      break;
-    }
-    case kind::xxh3: {
-      XXH64_canonical_t c;
-      XXH64_canonicalFromHash(&c, XXH3_64bits_digest(st.x3));
-      st.hex = to_hex(c.digest, sizeof(c.digest));
-      break;
-    }
-    case kind::xxh128: {
-      XXH128_canonical_t c;
-      XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st.x3));
-      st.hex = to_hex(c.digest, sizeof(c.digest));
-      break;
-    }
+    break;
+  }
+  case kind::xxh64: {
+    // xxhsum prints the canonical (big-endian) byte order, not the host's.
+    XXH64_canonical_t c;
+    XXH64_canonicalFromHash(&c, XXH64_digest(st.x64));
+    st.hex = to_hex(c.digest, sizeof(c.digest));
+    break;
+  }
+  case kind::xxh3: {
+    XXH64_canonical_t c;
+    XXH64_canonicalFromHash(&c, XXH3_64bits_digest(st.x3));
+    st.hex = to_hex(c.digest, sizeof(c.digest));
+    break;
+  }
+  case kind::xxh128: {
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st.x3));
+    st.hex = to_hex(c.digest, sizeof(c.digest));
+    break;
+  }
   }
   return st.hex;
 }
@@ -255,7 +255,7 @@ namespace {
 result<std::string> digest_with(hasher& h, int fd, const std::string& path) {
   constexpr std::size_t step = std::size_t{1} << 20;
   // Advisory only: it fails harmlessly on pipes and some filesystems.
-  (void) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   auto buf = std::make_unique_for_overwrite<unsigned char[]>(step);
   off_t offset = 0;
   for (;;) {

@@ -22,7 +22,7 @@ namespace actorio::detail {
 namespace {
 
 failure copy_failure(int code, const std::string& path, std::string detail) {
-  return os_failure(code, "copy", path, std::move(detail));
+  return failure{code, "copy", path, std::move(detail)};
 }
 
 /// Suffix of temporary names; a recognizable name lets operators clean up after a crash.
@@ -55,10 +55,14 @@ public:
   temp_name() = default;
   temp_name(const temp_name&) = delete;
   temp_name& operator=(const temp_name&) = delete;
-  ~temp_name() { discard(); }
+  ~temp_name() {
+    discard();
+  }
 
   /// Arms the guard for `path`, a file that now exists.
-  void arm(std::string path) { path_ = std::move(path); }
+  void arm(std::string path) {
+    path_ = std::move(path);
+  }
 
   /// Removes the temporary now; errors are ignored because the caller is already failing or the
   /// copy is complete under its final name.
@@ -70,9 +74,13 @@ public:
   }
 
   /// The temporary now lives under its final name.
-  void keep() noexcept { path_.clear(); }
+  void keep() noexcept {
+    path_.clear();
+  }
 
-  const std::string& path() const noexcept { return path_; }
+  const std::string& path() const noexcept {
+    return path_;
+  }
 
 private:
   std::string path_;
@@ -83,7 +91,10 @@ private:
 class range_copier {
 public:
   range_copier(int in, int out, const std::string& src, const std::string& dst)
-    : in_(in), out_(out), src_(src), dst_(dst) {}
+    : in_(in)
+    , out_(out)
+    , src_(src)
+    , dst_(dst) {}
 
   /// Copies [off, off + len).
   status copy(off_t off, off_t len) {
@@ -267,9 +278,8 @@ result<std::uint64_t> copy_file(const std::string& src, const std::string& dst,
   }
 
   unsigned flags = opts.overwrite ? 0 : RENAME_NOREPLACE;
-  auto renamed = retry_eintr([&] {
-    return ::renameat2(AT_FDCWD, temp.path().c_str(), AT_FDCWD, dst.c_str(), flags);
-  });
+  auto renamed = retry_eintr(
+    [&] { return ::renameat2(AT_FDCWD, temp.path().c_str(), AT_FDCWD, dst.c_str(), flags); });
   if (renamed == 0) {
     temp.keep();
   } else {
@@ -287,16 +297,18 @@ result<std::uint64_t> copy_file(const std::string& src, const std::string& dst,
 
   if (opts.flush) {
     auto dir = parent_dir(dst, slash);
-    unique_fd dir_fd{retry_eintr(
-      [&] { return ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); })};
+    unique_fd dir_fd{
+      retry_eintr([&] { return ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); })};
     if (!dir_fd) {
       int err = errno;
       return copy_failure(err, dst, "open parent directory " + dir + " for fsync");
     }
     if (retry_eintr([&] { return ::fsync(dir_fd.get()); }) != 0) {
       int err = errno;
-      return copy_failure(err, dst, "fsync parent directory " + dir + "; dst is complete but "
-                                    "may not survive a crash");
+      return copy_failure(err, dst,
+                          "fsync parent directory " + dir +
+                            "; dst is complete but "
+                            "may not survive a crash");
     }
   }
   return static_cast<std::uint64_t>(st.st_size);

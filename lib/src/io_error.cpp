@@ -6,9 +6,8 @@ namespace actorio {
 
 io_error::io_error(failure why)
   : std::filesystem::filesystem_error(why.op, why.path,
-                                      std::error_code(why.code, std::generic_category())),
-    why_(std::move(why)),
-    message_("actorio: " + to_string(why_)) {
-}
+                                      std::error_code(why.code, std::generic_category()))
+  , why_(std::move(why))
+  , message_("actorio: " + to_string(why_)) {}
 
 } // namespace actorio

@@ -26,9 +26,8 @@ const std::string empty_mode;
 
 } // namespace
 
-mapped_file mapped_file::adopt(std::shared_ptr<detail::runtime_core> core,
-                               mapped_file_actor file, std::filesystem::path path,
-                               std::string mode) {
+mapped_file mapped_file::adopt(std::shared_ptr<detail::runtime_core> core, mapped_file_actor file,
+                               std::filesystem::path path, std::string mode) {
   mapped_file result;
   result.state_ = std::make_shared<state>();
   result.state_->core = std::move(core);
@@ -109,13 +108,12 @@ std::future<std::string> mapped_file::read_str(std::int64_t offset, std::int64_t
 
 std::future<std::uint64_t> mapped_file::write_str(std::string text, std::int64_t offset,
                                                   std::string errors) const {
-  return ask<std::uint64_t>("write_str", detail::as_is{}, write_str_atom_v, std::move(text),
-                            offset, std::move(errors));
+  return ask<std::uint64_t>("write_str", detail::as_is{}, write_str_atom_v, std::move(text), offset,
+                            std::move(errors));
 }
 
 std::future<std::uint64_t> mapped_file::smart_write(std::variant<std::string, bytes> data,
-                                                    std::int64_t offset,
-                                                    std::string errors) const {
+                                                    std::int64_t offset, std::string errors) const {
   if (auto* text = std::get_if<std::string>(&data))
     return write_str(std::move(*text), offset, std::move(errors));
   return ask<std::uint64_t>("write", detail::as_is{}, write_atom_v,
@@ -172,19 +170,16 @@ std::future<std::uint64_t> mapped_file::replace(std::string_view old_bytes,
 
 std::future<std::uint64_t> mapped_file::fill(std::string_view pattern, std::int64_t offset,
                                              std::int64_t count) const {
-  return ask<std::uint64_t>("fill", detail::as_is{}, fill_atom_v, to_bytes(pattern), offset,
-                            count);
+  return ask<std::uint64_t>("fill", detail::as_is{}, fill_atom_v, to_bytes(pattern), offset, count);
 }
 
-std::future<std::uint64_t> mapped_file::copy_range(std::int64_t src_offset,
-                                                   std::int64_t dst_offset,
+std::future<std::uint64_t> mapped_file::copy_range(std::int64_t src_offset, std::int64_t dst_offset,
                                                    std::int64_t size) const {
   return ask<std::uint64_t>("copy_range", detail::as_is{}, copy_range_atom_v, src_offset,
                             dst_offset, size);
 }
 
-std::future<void> mapped_file::move(std::int64_t dest, std::int64_t src,
-                                    std::int64_t count) const {
+std::future<void> mapped_file::move(std::int64_t dest, std::int64_t src, std::int64_t count) const {
   return ask<>("move", detail::as_is{}, move_atom_v, dest, src, count);
 }
 
@@ -193,8 +188,7 @@ std::future<std::uint64_t> mapped_file::compact() const {
 }
 
 std::future<bool> mapped_file::compare(const mapped_file& other, std::int64_t size,
-                                       std::int64_t offset_self,
-                                       std::int64_t offset_other) const {
+                                       std::int64_t offset_self, std::int64_t offset_other) const {
   return ask<bool>("compare", detail::as_is{}, compare_atom_v,
                    caf::actor_cast<caf::actor>(other.actor()), size, offset_self, offset_other);
 }
@@ -235,9 +229,10 @@ std::future<std::vector<std::uint64_t>> mapped_file::search(std::string_view pat
     search_atom_v, to_bytes(pattern), offset, max_results, overlapping);
 }
 
-std::future<mapped_file::search_page>
-mapped_file::search_page_at(std::string_view pattern, std::int64_t offset,
-                            std::int64_t max_results, bool overlapping) const {
+std::future<mapped_file::search_page> mapped_file::search_page_at(std::string_view pattern,
+                                                                  std::int64_t offset,
+                                                                  std::int64_t max_results,
+                                                                  bool overlapping) const {
   return ask<std::vector<std::uint64_t>, std::uint64_t>("search", detail::as<search_page>{},
                                                         search_atom_v, to_bytes(pattern), offset,
                                                         max_results, overlapping);

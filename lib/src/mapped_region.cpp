@@ -43,50 +43,50 @@ std::uint64_t limit_of(std::int64_t n) {
 
 bool known_advice(int advice) {
   switch (advice) {
-    case MADV_NORMAL:
-    case MADV_RANDOM:
-    case MADV_SEQUENTIAL:
-    case MADV_WILLNEED:
-    case MADV_DONTNEED:
+  case MADV_NORMAL:
+  case MADV_RANDOM:
+  case MADV_SEQUENTIAL:
+  case MADV_WILLNEED:
+  case MADV_DONTNEED:
 #ifdef MADV_DONTFORK
-    case MADV_DONTFORK:
+  case MADV_DONTFORK:
 #endif
 #ifdef MADV_DOFORK
-    case MADV_DOFORK:
+  case MADV_DOFORK:
 #endif
 #ifdef MADV_MERGEABLE
-    case MADV_MERGEABLE:
+  case MADV_MERGEABLE:
 #endif
 #ifdef MADV_UNMERGEABLE
-    case MADV_UNMERGEABLE:
+  case MADV_UNMERGEABLE:
 #endif
 #ifdef MADV_HUGEPAGE
-    case MADV_HUGEPAGE:
+  case MADV_HUGEPAGE:
 #endif
 #ifdef MADV_NOHUGEPAGE
-    case MADV_NOHUGEPAGE:
+  case MADV_NOHUGEPAGE:
 #endif
 #ifdef MADV_DONTDUMP
-    case MADV_DONTDUMP:
+  case MADV_DONTDUMP:
 #endif
 #ifdef MADV_DODUMP
-    case MADV_DODUMP:
+  case MADV_DODUMP:
 #endif
 #ifdef MADV_COLD
-    case MADV_COLD:
+  case MADV_COLD:
 #endif
 #ifdef MADV_PAGEOUT
-    case MADV_PAGEOUT:
+  case MADV_PAGEOUT:
 #endif
 #ifdef MADV_POPULATE_READ
-    case MADV_POPULATE_READ:
+  case MADV_POPULATE_READ:
 #endif
 #ifdef MADV_POPULATE_WRITE
-    case MADV_POPULATE_WRITE:
+  case MADV_POPULATE_WRITE:
 #endif
-      return true;
-    default:
-      return false;
+    return true;
+  default:
+    return false;
   }
 }
 
@@ -107,14 +107,14 @@ result<open_mode> parse_open_mode(std::string_view text) {
 
 std::string_view to_string(open_mode mode) {
   switch (mode) {
-    case open_mode::read_write:
-      return "r+b";
-    case open_mode::read_only:
-      return "rb";
-    case open_mode::create:
-      return "w+b";
-    case open_mode::create_exclusive:
-      return "x+b";
+  case open_mode::read_write:
+    return "r+b";
+  case open_mode::read_only:
+    return "rb";
+  case open_mode::create:
+    return "w+b";
+  case open_mode::create_exclusive:
+    return "x+b";
   }
   return "?";
 }
@@ -126,18 +126,18 @@ result<mapped_region> mapped_region::open(const std::string& path, open_mode mod
   // O_NONBLOCK: a FIFO would otherwise block the open until a writer came; it is refused below.
   int flags = O_CLOEXEC | O_NONBLOCK;
   switch (mode) {
-    case open_mode::read_write:
-      flags |= O_RDWR;
-      break;
-    case open_mode::read_only:
-      flags |= O_RDONLY;
-      break;
-    case open_mode::create:
-      flags |= O_RDWR | O_CREAT | O_TRUNC;
-      break;
-    case open_mode::create_exclusive:
-      flags |= O_RDWR | O_CREAT | O_EXCL;
-      break;
+  case open_mode::read_write:
+    flags |= O_RDWR;
+    break;
+  case open_mode::read_only:
+    flags |= O_RDONLY;
+    break;
+  case open_mode::create:
+    flags |= O_RDWR | O_CREAT | O_TRUNC;
+    break;
+  case open_mode::create_exclusive:
+    flags |= O_RDWR | O_CREAT | O_EXCL;
+    break;
   }
   unique_fd fd{retry_eintr([&] { return ::open(path.c_str(), flags, 0666); })};
   if (!fd) {
@@ -169,20 +169,20 @@ result<mapped_region> mapped_region::open(const std::string& path, open_mode mod
   return region;
 }
 
-mapped_region::mapped_region(std::string path, open_mode mode, unique_fd fd,
-                             bool minimize_writes)
-  : path_(std::move(path)), mode_(mode), fd_(std::move(fd)), minimize_writes_(minimize_writes) {
-}
+mapped_region::mapped_region(std::string path, open_mode mode, unique_fd fd, bool minimize_writes)
+  : path_(std::move(path))
+  , mode_(mode)
+  , fd_(std::move(fd))
+  , minimize_writes_(minimize_writes) {}
 
 mapped_region::mapped_region(mapped_region&& other) noexcept
-  : path_(std::move(other.path_)),
-    mode_(other.mode_),
-    fd_(std::move(other.fd_)),
-    minimize_writes_(other.minimize_writes_),
-    base_(std::exchange(other.base_, nullptr)),
-    size_(std::exchange(other.size_, 0)),
-    capacity_(std::exchange(other.capacity_, 0)) {
-}
+  : path_(std::move(other.path_))
+  , mode_(other.mode_)
+  , fd_(std::move(other.fd_))
+  , minimize_writes_(other.minimize_writes_)
+  , base_(std::exchange(other.base_, nullptr))
+  , size_(std::exchange(other.size_, 0))
+  , capacity_(std::exchange(other.capacity_, 0)) {}
 
 mapped_region& mapped_region::operator=(mapped_region&& other) noexcept {
   if (this != &other) {
@@ -263,7 +263,8 @@ result<std::vector<char>> mapped_region::read(std::int64_t offset, std::int64_t 
   if (begin >= size_)
     return std::vector<char>{};
   auto available = size_ - begin;
-  auto n = size < 0 ? available : std::min<std::uint64_t>(available, static_cast<std::uint64_t>(size));
+  auto n =
+    size < 0 ? available : std::min<std::uint64_t>(available, static_cast<std::uint64_t>(size));
   return std::vector<char>(base_ + begin, base_ + begin + n);
 }
 
@@ -295,8 +296,8 @@ status mapped_region::grow_to(std::uint64_t end, const char* op) {
   return set_size(end, op);
 }
 
-result<std::uint64_t> mapped_region::store(const char* data, std::size_t size,
-                                           std::uint64_t offset, const char* op) {
+result<std::uint64_t> mapped_region::store(const char* data, std::size_t size, std::uint64_t offset,
+                                           const char* op) {
   if (size == 0)
     return std::uint64_t{0};
   if (auto st = grow_to(offset + size, op); !st)
@@ -323,8 +324,7 @@ void mapped_region::copy_in(std::uint64_t offset, const char* data, std::size_t 
   }
 }
 
-void mapped_region::move_within(std::uint64_t dst, std::uint64_t src,
-                                std::uint64_t size) noexcept {
+void mapped_region::move_within(std::uint64_t dst, std::uint64_t src, std::uint64_t size) noexcept {
   if (size == 0 || dst == src)
     return;
   if (!minimize_writes_) {
@@ -488,8 +488,8 @@ result<std::vector<std::vector<char>>> mapped_region::readlines(std::int64_t hin
   std::uint64_t pos = 0;
   while (pos < size_) {
     const void* nl = std::memchr(base_ + pos, '\n', size_ - pos);
-    auto end = nl == nullptr ? size_
-                             : static_cast<std::uint64_t>(static_cast<const char*>(nl) - base_) + 1;
+    auto end =
+      nl == nullptr ? size_ : static_cast<std::uint64_t>(static_cast<const char*>(nl) - base_) + 1;
     lines.emplace_back(base_ + pos, base_ + end);
     pos = end;
     if (hint > 0 && pos >= static_cast<std::uint64_t>(hint)) // lines so far total `pos` bytes
@@ -511,8 +511,8 @@ mapped_region::lines_from(std::int64_t offset, std::uint64_t max_bytes) const {
   std::uint64_t total = 0;
   while (pos < size_) {
     const void* nl = std::memchr(base_ + pos, '\n', size_ - pos);
-    auto end = nl == nullptr ? size_
-                             : static_cast<std::uint64_t>(static_cast<const char*>(nl) - base_) + 1;
+    auto end =
+      nl == nullptr ? size_ : static_cast<std::uint64_t>(static_cast<const char*>(nl) - base_) + 1;
     if (!lines.empty() && end - pos > max_bytes - total)
       break;
     lines.emplace_back(base_ + pos, base_ + end);
@@ -525,8 +525,7 @@ mapped_region::lines_from(std::int64_t offset, std::uint64_t max_bytes) const {
 }
 
 result<std::pair<std::vector<char>, std::uint64_t>>
-mapped_region::read_until(std::string_view delim, std::int64_t offset,
-                          std::int64_t maxsize) const {
+mapped_region::read_until(std::string_view delim, std::int64_t offset, std::int64_t maxsize) const {
   if (auto st = check_usable("read_until", false); !st)
     return std::move(st).error();
   if (offset < 0)
@@ -609,9 +608,8 @@ result<std::uint64_t> mapped_region::erase(std::int64_t offset, std::int64_t siz
   return n;
 }
 
-result<std::uint64_t> mapped_region::replace(std::string_view old_bytes,
-                                             std::string_view new_bytes, std::int64_t offset,
-                                             std::int64_t count) {
+result<std::uint64_t> mapped_region::replace(std::string_view old_bytes, std::string_view new_bytes,
+                                             std::int64_t offset, std::int64_t count) {
   if (auto st = check_usable("replace", true); !st)
     return std::move(st).error();
   if (offset < 0)

@@ -35,8 +35,8 @@ public:
   /// Opens `path` in `mode`: "r+b" grows the file to `init_size` if smaller (never shrinks), "w+b"
   /// and "x+b" set it to exactly `init_size`, "rb" refuses a growing `init_size` with EINVAL. The
   /// path must name a regular file (EISDIR for a directory).
-  static result<mapped_region> open(const std::string& path, open_mode mode,
-                                    std::int64_t init_size, bool minimize_writes);
+  static result<mapped_region> open(const std::string& path, open_mode mode, std::int64_t init_size,
+                                    bool minimize_writes);
 
   mapped_region(mapped_region&& other) noexcept;
   mapped_region& operator=(mapped_region&& other) noexcept;
@@ -45,12 +45,24 @@ public:
   /// Unmaps and closes without reporting errors; call close() to see them.
   ~mapped_region();
 
-  const std::string& path() const noexcept { return path_; }
-  open_mode mode() const noexcept { return mode_; }
-  std::uint64_t size() const noexcept { return size_; }
-  std::uint64_t mapped_length() const noexcept { return capacity_; }
-  bool is_open() const noexcept { return static_cast<bool>(fd_); }
-  int fd() const noexcept { return fd_.get(); }
+  const std::string& path() const noexcept {
+    return path_;
+  }
+  open_mode mode() const noexcept {
+    return mode_;
+  }
+  std::uint64_t size() const noexcept {
+    return size_;
+  }
+  std::uint64_t mapped_length() const noexcept {
+    return capacity_;
+  }
+  bool is_open() const noexcept {
+    return static_cast<bool>(fd_);
+  }
+  int fd() const noexcept {
+    return fd_.get();
+  }
 
   /// Up to `size` bytes from `offset` (`size` -1: to the end); empty at or past the end.
   result<std::vector<char>> read(std::int64_t offset, std::int64_t size) const;
@@ -87,9 +99,8 @@ public:
   /// consumed (past the '\n' if one was found, else the end of the window). At or past the end,
   /// or with `size` 0: empty, next = offset. On "hello\nworld\n": (0) -> "hello", 6;
   /// (6, 3) -> "wor", 9.
-  result<std::pair<std::vector<char>, std::uint64_t>> readline(std::int64_t offset,
-                                                               std::int64_t size,
-                                                               bool incl_newline) const;
+  result<std::pair<std::vector<char>, std::uint64_t>>
+  readline(std::int64_t offset, std::int64_t size, bool incl_newline) const;
   /// Every line from offset 0, split on '\n' and each keeping its '\n' (the last may lack one),
   /// like IOBase.readlines: with `hint` > 0, stops once the lines read total >= hint bytes;
   /// `hint` 0 or -1: no limit; below -1: EINVAL. An empty file gives no lines.
@@ -154,9 +165,10 @@ public:
   /// Also returns where a later call should resume to continue the same scan: the next scan
   /// position after the last hit when `max_results` was reached, size() when the scan ran out
   /// (`max_results` 0: min(offset, size)). EINVAL if `pattern` is empty.
-  result<std::pair<std::vector<std::uint64_t>, std::uint64_t>>
-  search(std::string_view pattern, std::int64_t offset, std::int64_t max_results,
-         bool overlapping) const;
+  result<std::pair<std::vector<std::uint64_t>, std::uint64_t>> search(std::string_view pattern,
+                                                                      std::int64_t offset,
+                                                                      std::int64_t max_results,
+                                                                      bool overlapping) const;
 
   /// Starts write-back (as flush), unmaps and closes; a second call is a no-op. Reports an error of
   /// either step (e.g. EIO from close); the file is closed regardless.

@@ -4,8 +4,8 @@
 
 namespace actorio {
 
-mmap_manager::mmap_manager(std::shared_ptr<detail::runtime_core> core) : core_(std::move(core)) {
-}
+mmap_manager::mmap_manager(std::shared_ptr<detail::runtime_core> core)
+  : core_(std::move(core)) {}
 
 mmap_manager_actor mmap_manager::actor() const {
   return core_->manager;
@@ -56,9 +56,8 @@ std::future<std::uint64_t> mmap_manager::copy_file(const std::filesystem::path& 
 
 std::future<std::string> mmap_manager::checksum(const std::filesystem::path& path,
                                                 std::string algorithm) const {
-  return detail::ask<std::string>(core_, core_->manager, "checksum", path.string(),
-                                  detail::as_is{}, digest_atom_v, path.string(),
-                                  std::move(algorithm));
+  return detail::ask<std::string>(core_, core_->manager, "checksum", path.string(), detail::as_is{},
+                                  digest_atom_v, path.string(), std::move(algorithm));
 }
 
 std::future<std::uint64_t> mmap_manager::currently_open() const {

@@ -54,8 +54,8 @@ auto ask(const std::shared_ptr<runtime_core>& core, const Handle& dest, std::str
   };
   auto timeout = core->timeout();
   core->system->spawn(
-    [dest, timeout, on_error, on_value, args = std::make_tuple(std::forward<Ts>(xs)...)](
-      caf::event_based_actor* self) mutable {
+    [dest, timeout, on_error, on_value,
+     args = std::make_tuple(std::forward<Ts>(xs)...)](caf::event_based_actor* self) mutable {
       std::apply(
         [&](auto&... a) { self->request(dest, timeout, std::move(a)...).then(on_value, on_error); },
         args);
@@ -69,8 +69,7 @@ struct as_is {
   T operator()(T&& x) const {
     return std::forward<T>(x);
   }
-  void operator()() const {
-  }
+  void operator()() const {}
 };
 
 /// A conversion for `ask` that builds an aggregate `T` from all the replies.

@@ -34,7 +34,8 @@ void start(detail::runtime_core& core) {
 
 } // namespace
 
-runtime::runtime(runtime_config cfg) : core_(std::make_shared<detail::runtime_core>()) {
+runtime::runtime(runtime_config cfg)
+  : core_(std::make_shared<detail::runtime_core>()) {
   core_->config = complete(std::move(cfg));
   core_->owned_config = std::make_unique<system_config>();
   auto& sys_cfg = *core_->owned_config;
@@ -42,14 +43,15 @@ runtime::runtime(runtime_config cfg) : core_(std::make_shared<detail::runtime_co
                                     ? caf::atom("sharing")
                                     : caf::atom("stealing"));
   if (core_->config.scheduler_threads > 0)
-    sys_cfg.set("scheduler.max-threads", static_cast<std::int64_t>(core_->config.scheduler_threads));
+    sys_cfg.set("scheduler.max-threads",
+                static_cast<std::int64_t>(core_->config.scheduler_threads));
   core_->owned_system = std::make_unique<caf::actor_system>(sys_cfg);
   core_->system = core_->owned_system.get();
   start(*core_);
 }
 
-runtime::runtime(caf::actor_system& sys) : runtime(sys, runtime_config::from_caf(sys.config())) {
-}
+runtime::runtime(caf::actor_system& sys)
+  : runtime(sys, runtime_config::from_caf(sys.config())) {}
 
 runtime::runtime(caf::actor_system& sys, runtime_config cfg)
   : core_(std::make_shared<detail::runtime_core>()) {
@@ -85,8 +87,7 @@ void runtime::shutdown() {
   {
     caf::scoped_actor self{*core_->system};
     self->request(core_->manager, core_->timeout(), shutdown_atom_v)
-      .receive([] {},
-               [&](caf::error& err) { why = to_failure(err, "shutdown", ""); });
+      .receive([] {}, [&](caf::error& err) { why = to_failure(err, "shutdown", ""); });
   }
   // Mapped-file actors opened after the shutdown request go with the manager.
   caf::anon_send_exit(core_->manager, caf::exit_reason::user_shutdown);

@@ -6,8 +6,8 @@
 #include <caf/all.hpp>
 
 #include "actorio/config.hpp"
-#include "actorio/system_config.hpp"
 #include "actorio/messages/interfaces.hpp"
+#include "actorio/system_config.hpp"
 #include "actors/io_worker_actor.hpp"
 
 namespace actorio::detail {

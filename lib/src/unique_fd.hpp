@@ -12,9 +12,11 @@ namespace actorio::detail {
 class unique_fd {
 public:
   unique_fd() noexcept = default;
-  explicit unique_fd(int fd) noexcept : fd_(fd) {}
+  explicit unique_fd(int fd) noexcept
+    : fd_(fd) {}
 
-  unique_fd(unique_fd&& other) noexcept : fd_(other.release()) {}
+  unique_fd(unique_fd&& other) noexcept
+    : fd_(other.release()) {}
   unique_fd& operator=(unique_fd&& other) noexcept {
     reset(other.release());
     return *this;
@@ -22,13 +24,19 @@ public:
   unique_fd(const unique_fd&) = delete;
   unique_fd& operator=(const unique_fd&) = delete;
 
-  ~unique_fd() { reset(); }
+  ~unique_fd() {
+    reset();
+  }
 
   /// The descriptor, or -1 when empty.
-  int get() const noexcept { return fd_; }
+  int get() const noexcept {
+    return fd_;
+  }
 
   /// Gives up ownership without closing; the caller closes the returned descriptor.
-  int release() noexcept { return std::exchange(fd_, -1); }
+  int release() noexcept {
+    return std::exchange(fd_, -1);
+  }
 
   /// Closes the current descriptor (if any) and takes ownership of `fd`.
   /// Errors from close(2) are dropped: Linux frees the descriptor even when close fails, so
@@ -40,7 +48,9 @@ public:
     fd_ = fd;
   }
 
-  explicit operator bool() const noexcept { return fd_ >= 0; }
+  explicit operator bool() const noexcept {
+    return fd_ >= 0;
+  }
 
 private:
   int fd_ = -1;

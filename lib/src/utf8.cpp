@@ -126,14 +126,14 @@ bool decode_append(std::string_view in, utf8_errors policy, std::uint64_t base, 
     if (bad.pos == n)
       break;
     switch (policy) {
-      case utf8_errors::strict:
-        err = ilseq(op, base + bad.pos);
-        return false;
-      case utf8_errors::replace:
-        out.append(replacement);
-        break;
-      case utf8_errors::ignore:
-        break;
+    case utf8_errors::strict:
+      err = ilseq(op, base + bad.pos);
+      return false;
+    case utf8_errors::replace:
+      out.append(replacement);
+      break;
+    case utf8_errors::ignore:
+      break;
     }
     i = bad.pos + bad.len;
   }
@@ -233,8 +233,8 @@ result<std::string> utf8_decoder::finish(const char* op) {
   failure err;
   // The pending bytes are an incomplete sequence: decoded as a whole text they form one maximal
   // subpart, which is exactly what one-shot decoding does with a truncated tail.
-  bool ok = decode_append(std::string_view{pending_, pending_size_}, policy_, offset_, op, out,
-                          err);
+  bool ok =
+    decode_append(std::string_view{pending_, pending_size_}, policy_, offset_, op, out, err);
   reset();
   if (!ok)
     return err;

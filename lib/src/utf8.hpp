@@ -46,7 +46,8 @@ std::size_t complete_prefix(std::string_view in) noexcept;
 /// anywhere, and the concatenated output always equals `decode_utf8` of the concatenated input.
 class utf8_decoder {
 public:
-  explicit utf8_decoder(utf8_errors policy) noexcept : policy_(policy) {}
+  explicit utf8_decoder(utf8_errors policy) noexcept
+    : policy_(policy) {}
 
   /// Decodes every complete character of the input so far and holds back an incomplete tail (at
   /// most 3 bytes), so the result never ends inside a character. Strict failures name the byte
@@ -64,7 +65,9 @@ public:
   }
 
   /// How many bytes are held back, waiting for the rest of their character.
-  std::size_t pending() const noexcept { return pending_size_; }
+  std::size_t pending() const noexcept {
+    return pending_size_;
+  }
 
 private:
   utf8_errors policy_;

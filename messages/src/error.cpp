@@ -8,14 +8,14 @@ namespace actorio {
 
 std::string to_string(errc x) {
   switch (x) {
-    case errc::none:
-      return "none";
-    case errc::os_error:
-      return "os_error";
-    case errc::invalid_argument:
-      return "invalid_argument";
-    case errc::closed:
-      return "closed";
+  case errc::none:
+    return "none";
+  case errc::os_error:
+    return "os_error";
+  case errc::invalid_argument:
+    return "invalid_argument";
+  case errc::closed:
+    return "closed";
   }
   return "unknown";
 }
@@ -30,8 +30,8 @@ caf::error make_error(const failure& why) {
 }
 
 failure to_failure(const caf::error& err, std::string op, std::string path) {
-  if (err.category() == caf::atom("actorio")
-      && err.context().match_elements<std::int32_t, std::string, std::string, std::string>()) {
+  if (err.category() == caf::atom("actorio") &&
+      err.context().match_elements<std::int32_t, std::string, std::string, std::string>()) {
     const auto& ctx = err.context();
     return failure{ctx.get_as<std::int32_t>(0), ctx.get_as<std::string>(1),
                    ctx.get_as<std::string>(2), ctx.get_as<std::string>(3)};

@@ -58,8 +58,8 @@ struct test_config : caf::actor_system_config {
 };
 
 std::string describe(const failure& x) {
-  return "failure{code=" + std::to_string(x.code) + ", op=" + x.op + ", path=" + x.path
-         + ", detail=" + x.detail + "}";
+  return "failure{code=" + std::to_string(x.code) + ", op=" + x.op + ", path=" + x.path +
+         ", detail=" + x.detail + "}";
 }
 
 /// The error of a reply for a check's message. Boost builds the message even when the check
@@ -83,15 +83,14 @@ class watchdog {
 public:
   explicit watchdog(std::string what, std::chrono::seconds limit = shutdown_deadline)
     : thread_([this, what = std::move(what), limit] {
-        std::unique_lock<std::mutex> guard{mtx_};
-        if (!cv_.wait_for(guard, limit, [this] { return done_; })) {
-          std::fprintf(stderr, "*** hang: %s did not finish within %lld s\n", what.c_str(),
-                       static_cast<long long>(limit.count()));
-          std::fflush(stderr);
-          std::_Exit(3);
-        }
-      }) {
-  }
+      std::unique_lock<std::mutex> guard{mtx_};
+      if (!cv_.wait_for(guard, limit, [this] { return done_; })) {
+        std::fprintf(stderr, "*** hang: %s did not finish within %lld s\n", what.c_str(),
+                     static_cast<long long>(limit.count()));
+        std::fflush(stderr);
+        std::_Exit(3);
+      }
+    }) {}
   watchdog(const watchdog&) = delete;
   watchdog& operator=(const watchdog&) = delete;
   ~watchdog() {
@@ -113,10 +112,12 @@ private:
 /// An actor user's view of the manager: request/receive through one scoped actor.
 class client {
 public:
-  explicit client(caf::actor_system& sys) : self_(sys) {
-  }
+  explicit client(caf::actor_system& sys)
+    : self_(sys) {}
 
-  caf::scoped_actor& self() { return self_; }
+  caf::scoped_actor& self() {
+    return self_;
+  }
 
   template <class T, class Handle, class... Ts>
   caf::expected<T> call(const Handle& h, Ts&&... xs) {
@@ -161,7 +162,9 @@ struct fixture {
     return rc;
   }
 
-  std::string path(const std::string& leaf) const { return (dir / leaf).string(); }
+  std::string path(const std::string& leaf) const {
+    return (dir / leaf).string();
+  }
 
   caf::expected<mapped_file_actor> open(const std::string& p, const std::string& mode,
                                         std::int64_t init_size = 0) {
@@ -206,8 +209,7 @@ struct fixture {
     return c.call<bytes>(f, actorio::read_atom_v, offset, size);
   }
 
-  std::string read_ok(const mapped_file_actor& f, std::int64_t offset = 0,
-                      std::int64_t size = -1) {
+  std::string read_ok(const mapped_file_actor& f, std::int64_t offset = 0, std::int64_t size = -1) {
     auto r = read(f, offset, size);
     BOOST_REQUIRE_MESSAGE(r, "read: " + why(sys, r));
     return text(*r);
@@ -409,7 +411,8 @@ BOOST_AUTO_TEST_CASE(mapped_file_errors_are_actorio_errors_with_errno) {
 
 // -- sharing and release ----------------------------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(two_opens_of_one_path_and_mode_share_an_actor_that_closes_after_both_releases) {
+BOOST_AUTO_TEST_CASE(
+  two_opens_of_one_path_and_mode_share_an_actor_that_closes_after_both_releases) {
   auto p = path("shared.bin");
   write_file(p, "shared");
   auto a = open_ok(p, "r+b");
@@ -454,7 +457,8 @@ BOOST_AUTO_TEST_CASE(the_same_path_in_two_modes_is_two_maps) {
   BOOST_TEST(count() == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(a_shared_open_that_would_grow_a_read_only_map_fails_with_einval_and_keeps_the_map) {
+BOOST_AUTO_TEST_CASE(
+  a_shared_open_that_would_grow_a_read_only_map_fails_with_einval_and_keeps_the_map) {
   auto p = path("ro-shared.bin");
   write_file(p, "abc");
   auto first = open_ok(p, "rb");
@@ -498,7 +502,7 @@ BOOST_AUTO_TEST_CASE(sparse_creates_a_new_file_with_holes_and_the_chunks_in_orde
   std::vector<sparse_chunk> chunks{
     {0, to_bytes("head")},
     {mib / 2, to_bytes(std::string("mi\0d", 4))},
-    {1, to_bytes("EA")},           // overlaps the first chunk: later wins
+    {1, to_bytes("EA")},          // overlaps the first chunk: later wins
     {4 * mib, to_bytes("tail")}}; // past total_size: extends the file
   auto f = c.call<mapped_file_actor>(mgr, actorio::sparse_atom_v, p, 4 * mib, chunks);
   BOOST_REQUIRE_MESSAGE(f, why(sys, f));
@@ -514,14 +518,15 @@ BOOST_AUTO_TEST_CASE(sparse_creates_a_new_file_with_holes_and_the_chunks_in_orde
   release_ok(*f);
   BOOST_TEST(count() == 0u);
   BOOST_TEST(fs::file_size(p) == static_cast<std::uint64_t>(4 * mib + 4));
-  BOOST_TEST(allocated_bytes(p) < static_cast<std::uint64_t>(mib), "allocated " << allocated_bytes(p));
+  BOOST_TEST(allocated_bytes(p) < static_cast<std::uint64_t>(mib),
+             "allocated " << allocated_bytes(p));
 }
 
 BOOST_AUTO_TEST_CASE(sparse_refuses_an_existing_file_and_bad_arguments_leaving_nothing_behind) {
   auto p = path("exists.bin");
   write_file(p, "keep");
-  auto exists = failure_of(c.call<mapped_file_actor>(mgr, actorio::sparse_atom_v, p,
-                                                     std::int64_t{10}, std::vector<sparse_chunk>{}));
+  auto exists = failure_of(c.call<mapped_file_actor>(
+    mgr, actorio::sparse_atom_v, p, std::int64_t{10}, std::vector<sparse_chunk>{}));
   BOOST_TEST(exists.code == EEXIST, describe(exists));
   BOOST_TEST(read_file(p) == "keep");
 
@@ -529,9 +534,9 @@ BOOST_AUTO_TEST_CASE(sparse_refuses_an_existing_file_and_bad_arguments_leaving_n
   auto negative_size = failure_of(c.call<mapped_file_actor>(
     mgr, actorio::sparse_atom_v, q, std::int64_t{-1}, std::vector<sparse_chunk>{}));
   BOOST_TEST(negative_size.code == EINVAL, describe(negative_size));
-  auto negative_offset = failure_of(c.call<mapped_file_actor>(
-    mgr, actorio::sparse_atom_v, q, std::int64_t{10},
-    std::vector<sparse_chunk>{{-1, to_bytes("x")}}));
+  auto negative_offset =
+    failure_of(c.call<mapped_file_actor>(mgr, actorio::sparse_atom_v, q, std::int64_t{10},
+                                         std::vector<sparse_chunk>{{-1, to_bytes("x")}}));
   BOOST_TEST(negative_offset.code == EINVAL, describe(negative_offset));
   BOOST_TEST(!fs::exists(q));
   BOOST_TEST(count() == 0u);
@@ -550,8 +555,8 @@ BOOST_AUTO_TEST_CASE(copy_copies_the_bytes_and_refuses_an_existing_destination) 
   BOOST_TEST((read_file(dst) == content));
 
   write_file(path("taken.bin"), "taken");
-  auto exists = failure_of(
-    c.call<std::uint64_t>(mgr, actorio::copy_atom_v, src, path("taken.bin"), false));
+  auto exists =
+    failure_of(c.call<std::uint64_t>(mgr, actorio::copy_atom_v, src, path("taken.bin"), false));
   BOOST_TEST(exists.code == EEXIST, describe(exists));
   BOOST_TEST(read_file(path("taken.bin")) == "taken");
 
@@ -584,11 +589,11 @@ BOOST_AUTO_TEST_CASE(digest_with_an_empty_algorithm_uses_the_configured_default)
   BOOST_REQUIRE(other);
   BOOST_TEST(*other == run_command("md5sum -- '" + p + "'").substr(0, 32));
 
-  auto unknown = failure_of(c.call<std::string>(mgr, actorio::digest_atom_v, p,
-                                                std::string{"no-such-digest"}));
+  auto unknown =
+    failure_of(c.call<std::string>(mgr, actorio::digest_atom_v, p, std::string{"no-such-digest"}));
   BOOST_TEST(unknown.code == EINVAL, describe(unknown));
-  auto missing = failure_of(c.call<std::string>(mgr, actorio::digest_atom_v, path("nope"),
-                                                std::string{}));
+  auto missing =
+    failure_of(c.call<std::string>(mgr, actorio::digest_atom_v, path("nope"), std::string{}));
   BOOST_TEST(missing.code == ENOENT, describe(missing));
 }
 
@@ -686,10 +691,10 @@ BOOST_AUTO_TEST_CASE(an_event_based_actor_in_the_same_system_uses_the_manager_by
                             u->request(manager, timeout, actorio::count_atom_v)
                               .then(
                                 [=](std::uint64_t open_now) {
-                                  u->send(reporter, "ok " + std::to_string(written) + " "
-                                                      + std::to_string(open_now) + " "
-                                                      + std::to_string(content.size()) + " "
-                                                      + text(content));
+                                  u->send(reporter, "ok " + std::to_string(written) + " " +
+                                                      std::to_string(open_now) + " " +
+                                                      std::to_string(content.size()) + " " +
+                                                      text(content));
                                 },
                                 fail("count"));
                           },
@@ -708,7 +713,8 @@ BOOST_AUTO_TEST_CASE(an_event_based_actor_in_the_same_system_uses_the_manager_by
   BOOST_TEST(read_file(p) == std::string("\0\0by\0actor", 10));
 }
 
-// -- supervision -----------------------------------------------------------------------------------
+// -- supervision
+// -----------------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(a_killed_map_leaves_the_registry_fails_requests_and_reopens_fresh) {
   auto p = path("killed.bin");
@@ -784,8 +790,8 @@ BOOST_AUTO_TEST_CASE(a_runtime_destroyed_before_its_system_closes_open_maps_and_
                                          std::string{"w+b"}, std::int64_t{0});
       BOOST_REQUIRE_MESSAGE(r, why(sys, r));
       file = *r;
-      auto n = c.call<std::uint64_t>(file, actorio::write_atom_v, to_bytes("unreleased"),
-                                     std::int64_t{0});
+      auto n =
+        c.call<std::uint64_t>(file, actorio::write_atom_v, to_bytes("unreleased"), std::int64_t{0});
       BOOST_REQUIRE(n);
       // Not released: the runtime's shutdown has to close it.
     }
@@ -817,8 +823,8 @@ BOOST_AUTO_TEST_CASE(a_runtime_shut_down_explicitly_then_destroyed_lets_its_syst
     auto mgr = rt.manager().actor();
     {
       client c{sys};
-      auto r = c.call<mapped_file_actor>(mgr, caf::open_atom_v, p, std::string{"w+b"},
-                                         std::int64_t{3});
+      auto r =
+        c.call<mapped_file_actor>(mgr, caf::open_atom_v, p, std::string{"w+b"}, std::int64_t{3});
       BOOST_REQUIRE_MESSAGE(r, why(sys, r));
     }
     rt.shutdown();

@@ -29,8 +29,8 @@ std::uint64_t naive_bits(std::string a, std::string b) {
   std::uint64_t total = 0;
   for (std::size_t i = 0; i < n; ++i)
     for (int bit = 0; bit < 8; ++bit)
-      total += ((static_cast<unsigned char>(a[i]) >> bit) & 1)
-               != ((static_cast<unsigned char>(b[i]) >> bit) & 1);
+      total += ((static_cast<unsigned char>(a[i]) >> bit) & 1) !=
+               ((static_cast<unsigned char>(b[i]) >> bit) & 1);
   return total;
 }
 

@@ -150,9 +150,9 @@ BOOST_AUTO_TEST_CASE(xxh_digests_of_short_inputs_match_xxhsum) {
 BOOST_AUTO_TEST_CASE(python_aliases_map_to_openssl_names) {
   auto p = file("data", pattern(5000));
   std::vector<std::pair<std::string, std::string>> cases{
-    {"blake2b", "blake2b512"},   {"blake2s", "blake2s256"},     {"sha3_224", "sha3-224"},
-    {"sha3_256", "sha3-256"},    {"sha3_384", "sha3-384"},      {"sha3_512", "sha3-512"},
-    {"shake_128", "shake128"},   {"shake_256", "shake256"},     {"sha512_256", "sha512-256"},
+    {"blake2b", "blake2b512"}, {"blake2s", "blake2s256"}, {"sha3_224", "sha3-224"},
+    {"sha3_256", "sha3-256"},  {"sha3_384", "sha3-384"},  {"sha3_512", "sha3-512"},
+    {"shake_128", "shake128"}, {"shake_256", "shake256"}, {"sha512_256", "sha512-256"},
   };
   for (auto& [alias, openssl_name] : cases) {
     BOOST_TEST_CONTEXT(alias) {
@@ -178,8 +178,9 @@ BOOST_AUTO_TEST_CASE(upper_case_names_are_accepted) {
 BOOST_AUTO_TEST_CASE(openssl_synonyms_report_dgst_option_names) {
   auto p = file("data", pattern(5000));
   std::vector<std::pair<std::string, std::string>> cases{
-    {"SHA2-256", "sha256"}, {"sha-1", "sha1"}, {"BLAKE2B-512", "blake2b512"},
-    {"SHA2-512/256", "sha512-256"}, {"xxh64", "xxh64"}, {"xxh3", "xxh3"}, {"xxh128", "xxh128"},
+    {"SHA2-256", "sha256"},         {"sha-1", "sha1"},  {"BLAKE2B-512", "blake2b512"},
+    {"SHA2-512/256", "sha512-256"}, {"xxh64", "xxh64"}, {"xxh3", "xxh3"},
+    {"xxh128", "xxh128"},
   };
   for (auto& [given, canonical] : cases) {
     BOOST_TEST_CONTEXT(given) {
@@ -193,8 +194,8 @@ BOOST_AUTO_TEST_CASE(openssl_synonyms_report_dgst_option_names) {
 
 BOOST_AUTO_TEST_CASE(empty_file_digest_matches_openssl) {
   auto p = file("empty", "");
-  for (std::string alg : {"md5", "sha1", "sha256", "sha512", "blake2b512", "sha3-256",
-                          "shake128", "shake256"}) {
+  for (std::string alg :
+       {"md5", "sha1", "sha256", "sha512", "blake2b512", "sha3-256", "shake128", "shake256"}) {
     BOOST_TEST_CONTEXT(alg) {
       BOOST_TEST(ours(p, alg) == openssl_hex(alg, p));
     }
@@ -316,12 +317,12 @@ BOOST_AUTO_TEST_CASE(digest_fd_on_pipe_reports_espipe_with_label) {
 
 BOOST_AUTO_TEST_CASE(to_string_formats_op_path_detail_and_strerror) {
   using actorio::failure;
-  BOOST_TEST(to_string(failure{ENOENT, "open", "/x/y", "while scanning"})
-             == "open /x/y: while scanning (No such file or directory)");
-  BOOST_TEST(to_string(failure{ENOENT, "open", "/x/y", ""})
-             == "open /x/y: No such file or directory");
-  BOOST_TEST(to_string(failure{EINVAL, "checksum", "", "unknown digest algorithm 'foo'"})
-             == "checksum: unknown digest algorithm 'foo' (Invalid argument)");
+  BOOST_TEST(to_string(failure{ENOENT, "open", "/x/y", "while scanning"}) ==
+             "open /x/y: while scanning (No such file or directory)");
+  BOOST_TEST(to_string(failure{ENOENT, "open", "/x/y", ""}) ==
+             "open /x/y: No such file or directory");
+  BOOST_TEST(to_string(failure{EINVAL, "checksum", "", "unknown digest algorithm 'foo'"}) ==
+             "checksum: unknown digest algorithm 'foo' (Invalid argument)");
   BOOST_TEST(to_string(failure{EISDIR, "copy", "", ""}) == "copy: Is a directory");
 }
 

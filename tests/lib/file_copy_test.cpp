@@ -36,8 +36,8 @@ constexpr std::uint64_t gib = std::uint64_t{1} << 30;
 
 /// All fields, so a failed check shows exactly what came back; avoids depending on to_string.
 std::string describe(const failure& x) {
-  return "failure{code=" + std::to_string(x.code) + ", op=" + x.op + ", path=" + x.path
-         + ", detail=" + x.detail + "}";
+  return "failure{code=" + std::to_string(x.code) + ", op=" + x.op + ", path=" + x.path +
+         ", detail=" + x.detail + "}";
 }
 
 /// Boost evaluates a check's message even when the check passes, so it must not touch error()
@@ -106,9 +106,8 @@ void make_sparse(const fs::path& p, std::uint64_t size,
     throw std::system_error(errno, std::generic_category(), "open " + p.string());
   bool ok = ::ftruncate(fd, static_cast<off_t>(size)) == 0;
   for (const auto& [off, bytes] : chunks)
-    ok = ok
-         && ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(off))
-              == static_cast<ssize_t>(bytes.size());
+    ok = ok && ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(off)) ==
+                 static_cast<ssize_t>(bytes.size());
   ::close(fd);
   if (!ok)
     throw std::runtime_error("cannot write sparse file " + p.string());
@@ -155,7 +154,9 @@ struct foreign_dir {
 /// Restores the working directory, so the relative-path test cannot leak into others.
 struct cwd_guard {
   fs::path saved = fs::current_path();
-  ~cwd_guard() { fs::current_path(saved); }
+  ~cwd_guard() {
+    fs::current_path(saved);
+  }
 };
 
 } // namespace

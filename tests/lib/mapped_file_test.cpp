@@ -149,7 +149,8 @@ BOOST_AUTO_TEST_CASE(text_round_trips_as_utf8_with_errors_policies) {
   BOOST_TEST(f.read_str().get() == "h\xc3\xa9llo");
   f.write("\xff", 1).get();
   BOOST_TEST(error_of(f.read_str()).code().value() == EILSEQ);
-  BOOST_TEST(f.read_str(0, -1, "replace").get() == "h\xef\xbf\xbd\xef\xbf\xbd" "llo");
+  BOOST_TEST(f.read_str(0, -1, "replace").get() == "h\xef\xbf\xbd\xef\xbf\xbd"
+                                                   "llo");
   BOOST_TEST(f.read_str(0, -1, "ignore").get() == "hllo");
   BOOST_TEST(error_of(f.read_str(0, -1, "bogus")).code().value() == EINVAL);
   BOOST_TEST(error_of(f.write_str("\xc3", 0)).code().value() == EILSEQ);

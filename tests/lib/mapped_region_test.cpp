@@ -56,8 +56,8 @@ constexpr std::uint64_t page = 4096;
 
 /// All fields, so a failed check shows exactly what came back; avoids depending on to_string.
 std::string describe(const failure& x) {
-  return "failure{code=" + std::to_string(x.code) + ", op=" + x.op + ", path=" + x.path
-         + ", detail=" + x.detail + "}";
+  return "failure{code=" + std::to_string(x.code) + ", op=" + x.op + ", path=" + x.path +
+         ", detail=" + x.detail + "}";
 }
 
 /// Boost evaluates a check's message even when the check passes, so it must not touch error()
@@ -97,8 +97,7 @@ std::string as_string(const std::vector<char>& bytes) {
 }
 
 /// Reads through the region and requires success.
-std::string read_all(const mapped_region& region, std::int64_t offset = 0,
-                     std::int64_t size = -1) {
+std::string read_all(const mapped_region& region, std::int64_t offset = 0, std::int64_t size = -1) {
   auto r = region.read(offset, size);
   BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
   return as_string(*r);
@@ -177,13 +176,12 @@ long dirty_kib_of(const fs::path& p) {
     unsigned long long inode = 0;
     if (line.find('-') < line.find(' ') && (ls >> range >> perms >> offset >> dev >> inode)) {
       unsigned maj = 0, min = 0;
-      inside = std::sscanf(dev.c_str(), "%x:%x", &maj, &min) == 2
-               && ::makedev(maj, min) == st.st_dev && inode == st.st_ino;
+      inside = std::sscanf(dev.c_str(), "%x:%x", &maj, &min) == 2 &&
+               ::makedev(maj, min) == st.st_dev && inode == st.st_ino;
       found = found || inside;
       continue;
     }
-    if (inside
-        && (line.rfind("Shared_Dirty:", 0) == 0 || line.rfind("Private_Dirty:", 0) == 0))
+    if (inside && (line.rfind("Shared_Dirty:", 0) == 0 || line.rfind("Private_Dirty:", 0) == 0))
       total += std::stol(line.substr(line.find(':') + 1));
   }
   return found ? total : -1;
@@ -859,8 +857,8 @@ BOOST_AUTO_TEST_CASE(minimize_writes_does_not_dirty_pages_with_identical_bytes) 
   BOOST_TEST(dirty >= long(page / kib));
   BOOST_TEST(dirty <= total_kib / 4, "dirty " << dirty << " kB of " << total_kib);
   BOOST_TEST_MESSAGE("one changed byte dirtied " << dirty << " kB");
-  BOOST_TEST(read_all(region, static_cast<std::int64_t>(total - 101), 3)
-             == bytes.substr(total - 101, 1) + "#" + bytes.substr(total - 99, 1));
+  BOOST_TEST(read_all(region, static_cast<std::int64_t>(total - 101), 3) ==
+             bytes.substr(total - 101, 1) + "#" + bytes.substr(total - 99, 1));
 }
 
 // ---- resize / grow --------------------------------------------------------------------------
@@ -1081,8 +1079,7 @@ BOOST_AUTO_TEST_CASE(sparse_4_gib_region_writes_at_and_past_2_pow_32) {
   BOOST_TEST(region.size() == four_gib + 11);
   BOOST_TEST(region.mapped_length() >= four_gib + 11);
   BOOST_TEST(read_all(region, static_cast<std::int64_t>(four_gib - 1), 1) == "L");
-  BOOST_TEST(read_all(region, static_cast<std::int64_t>(four_gib), -1)
-             == zeros(10) + "P");
+  BOOST_TEST(read_all(region, static_cast<std::int64_t>(four_gib), -1) == zeros(10) + "P");
   BOOST_TEST(read_all(region, 0, 16) == zeros(16));
   BOOST_REQUIRE(region.sync().ok());
   BOOST_TEST(fs::file_size(p) == four_gib + 11);
@@ -1195,8 +1192,11 @@ BOOST_AUTO_TEST_CASE(flush_of_a_range_aligns_internally_and_data_reaches_the_fil
   must_write(region, "first", 5);
   must_write(region, "second", page + 7);
   // Unaligned offsets, -1 to the end, ranges running past the end: all widened/clamped here.
-  for (auto [off, size] : {std::pair<std::int64_t, std::int64_t>{5, 5}, {page + 7, -1},
-                           {1, 3 * page}, {page - 1, 2}, {0, -1}}) {
+  for (auto [off, size] : {std::pair<std::int64_t, std::int64_t>{5, 5},
+                           {page + 7, -1},
+                           {1, 3 * page},
+                           {page - 1, 2},
+                           {0, -1}}) {
     auto f = region.flush(off, size);
     BOOST_TEST(f.ok(), "flush(" << off << ", " << size << "): " << why(f));
   }
@@ -1225,8 +1225,10 @@ BOOST_AUTO_TEST_CASE(madvise_accepts_common_advice_on_unaligned_ranges_and_keeps
   auto bytes = pattern('v', 3 * page + 5);
   auto region = region_with(p, bytes);
   for (int advice : {MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED}) {
-    for (auto [start, length] : {std::pair<std::int64_t, std::int64_t>{0, -1}, {5, 100},
-                                 {page + 3, -1}, {3 * page + 4, 1000}}) {
+    for (auto [start, length] : {std::pair<std::int64_t, std::int64_t>{0, -1},
+                                 {5, 100},
+                                 {page + 3, -1},
+                                 {3 * page + 4, 1000}}) {
       auto m = region.madvise(advice, start, length);
       BOOST_TEST(m.ok(), "advice " << advice << " at " << start << ": " << why(m));
     }
@@ -1534,17 +1536,17 @@ BOOST_AUTO_TEST_CASE(replace_rewrites_occurrences_left_to_right_in_one_pass) {
     std::string after;
   };
   const case_t cases[] = {
-    {"a-b-c-d", "-", "==", 0, -1, 3, "a==b==c==d"},       // behaviour notes, with PATCH 2
+    {"a-b-c-d", "-", "==", 0, -1, 3, "a==b==c==d"}, // behaviour notes, with PATCH 2
     {"a-b-c-d", "-", "==", 0, 2, 2, "a==b==c-d"},
     {"a-b-c-d", "-", "==", 2, -1, 2, "a-b==c==d"},
     {"a-b-c-d", "-", "==", 0, 0, 0, "a-b-c-d"},
-    {"a-b-c-d", "-", "+", 0, -1, 3, "a+b+c+d"},           // same length
-    {"a--b--c", "--", "", 0, -1, 2, "abc"},               // shrinking
-    {"abc--", "--", "", 0, -1, 1, "abc"},                 // deleting to the end
-    {"aaa", "a", "aa", 0, -1, 3, "aaaaaa"},               // replacements are not rescanned
-    {"aaaa", "aa", "b", 0, -1, 2, "bb"},                  // non-overlapping
+    {"a-b-c-d", "-", "+", 0, -1, 3, "a+b+c+d"}, // same length
+    {"a--b--c", "--", "", 0, -1, 2, "abc"},     // shrinking
+    {"abc--", "--", "", 0, -1, 1, "abc"},       // deleting to the end
+    {"aaa", "a", "aa", 0, -1, 3, "aaaaaa"},     // replacements are not rescanned
+    {"aaaa", "aa", "b", 0, -1, 2, "bb"},        // non-overlapping
     {"aaaaa", "aa", "xyz", 0, -1, 2, "xyzxyza"},
-    {"abcabc", "abc", "", 0, -1, 2, ""},                  // the file may become empty
+    {"abcabc", "abc", "", 0, -1, 2, ""}, // the file may become empty
     {"abc", "zz", "y", 0, -1, 0, "abc"},
     {"abc", "c", "y", 3, -1, 0, "abc"},
     {"abc", "abcd", "y", 0, -1, 0, "abc"},
@@ -1614,8 +1616,8 @@ BOOST_AUTO_TEST_CASE(fill_writes_the_pattern_count_times) {
   BOOST_TEST(read_file(p) == expected);
   BOOST_TEST(failed_as(region.fill("ab", 0, -1), EINVAL, p, "fill"));
   BOOST_TEST(failed_as(region.fill("ab", -1, 1), EINVAL, p, "fill"));
-  BOOST_TEST(failed_as(region.fill("ab", 0, std::numeric_limits<std::int64_t>::max()), EFBIG, p,
-                       "fill"));
+  BOOST_TEST(
+    failed_as(region.fill("ab", 0, std::numeric_limits<std::int64_t>::max()), EFBIG, p, "fill"));
   BOOST_TEST(region.size() == expected.size());
 }
 
@@ -1632,9 +1634,12 @@ BOOST_AUTO_TEST_CASE(copy_range_copies_as_if_through_a_buffer_and_may_grow) {
     {"0123456789", 0, 2, 5, 5, "0101234789"},  // overlapping, moving up
     {"0123456789", 2, 0, 5, 5, "2345656789"},  // overlapping, moving down
     {"0123456789", 5, 10, -1, 5, "012345678956789"},
-    {"0123456789", 0, 12, 2, 2, std::string("0123456789\0\0" "01", 14)},
+    {"0123456789", 0, 12, 2, 2,
+     std::string("0123456789\0\0"
+                 "01",
+                 14)},
     {"0123456789", 3, 3, 4, 4, "0123456789"},
-    {"0123456789", 10, 20, 5, 0, "0123456789"},  // source at the end: nothing, no growth
+    {"0123456789", 10, 20, 5, 0, "0123456789"}, // source at the end: nothing, no growth
     {"0123456789", 4, 20, 0, 0, "0123456789"},
   };
   for (const auto& c : cases) {
@@ -1660,9 +1665,14 @@ BOOST_AUTO_TEST_CASE(move_copies_inside_the_file_and_refuses_ranges_past_it) {
   BOOST_TEST(region.move(1, 0, 9).ok()); // overlapping
   BOOST_TEST(read_file(p) == "0012345678");
   BOOST_TEST(region.move(10, 0, 0).ok()); // empty, at the end
-  for (auto [dest, src, count] :
-       {std::tuple<std::int64_t, std::int64_t, std::int64_t>{5, 6, 5}, {6, 0, 5}, {0, 11, 0},
-        {11, 0, 0}, {0, 0, 11}, {-1, 0, 1}, {0, -1, 1}, {0, 0, -1}}) {
+  for (auto [dest, src, count] : {std::tuple<std::int64_t, std::int64_t, std::int64_t>{5, 6, 5},
+                                  {6, 0, 5},
+                                  {0, 11, 0},
+                                  {11, 0, 0},
+                                  {0, 0, 11},
+                                  {-1, 0, 1},
+                                  {0, -1, 1},
+                                  {0, 0, -1}}) {
     BOOST_TEST(failed_as(region.move(dest, src, count), EINVAL, p, "move"),
                dest << " " << src << " " << count);
   }
@@ -1771,7 +1781,8 @@ BOOST_AUTO_TEST_CASE(find_and_rfind_agree_with_std_string_on_random_data) {
         want_find = f == std::string::npos ? -1 : static_cast<std::int64_t>(f);
         auto r = window.rfind(sub);
         want_rfind = r == std::string::npos || r < static_cast<std::size_t>(start)
-                       ? -1 : static_cast<std::int64_t>(r);
+                       ? -1
+                       : static_cast<std::int64_t>(r);
       }
       BOOST_TEST_REQUIRE(must(region.find(sub, start, end)) == want_find,
                          "find '" << sub << "' in '" << s << "' [" << start << ", " << end << ")");
@@ -1863,14 +1874,13 @@ BOOST_AUTO_TEST_CASE(search_agrees_with_a_naive_search_on_random_data) {
         else
           want_next = want.back() + (overlapping ? 1 : pat.size());
       }
-      auto r = must(region.search(pat, static_cast<std::int64_t>(offset), max_results,
-                                  overlapping));
+      auto r =
+        must(region.search(pat, static_cast<std::int64_t>(offset), max_results, overlapping));
       BOOST_TEST_REQUIRE(r.first == want, boost::test_tools::per_element());
       BOOST_TEST_REQUIRE(r.second == want_next);
       // Resuming from the returned offset with no limit yields the rest of the same scan.
       if (max_results > 0) {
-        auto rest = must(region.search(pat, static_cast<std::int64_t>(r.second), -1,
-                                       overlapping));
+        auto rest = must(region.search(pat, static_cast<std::int64_t>(r.second), -1, overlapping));
         auto joined = r.first;
         joined.insert(joined.end(), rest.first.begin(), rest.first.end());
         BOOST_TEST_REQUIRE(joined == all, boost::test_tools::per_element());
@@ -1934,8 +1944,8 @@ BOOST_AUTO_TEST_CASE(negative_offsets_and_sizes_are_einval_with_their_op_name) {
   BOOST_TEST(failed_as(region.read_until("\n", -1, -1), EINVAL, p, "read_until"));
   BOOST_TEST(failed_as(region.read_until("\n", 0, -2), EINVAL, p, "read_until"));
   BOOST_TEST(failed_as(region.insert("x", -1), EINVAL, p, "insert"));
-  BOOST_TEST(failed_as(region.insert("x", std::numeric_limits<std::int64_t>::min()), EINVAL, p,
-                       "insert"));
+  BOOST_TEST(
+    failed_as(region.insert("x", std::numeric_limits<std::int64_t>::min()), EINVAL, p, "insert"));
   BOOST_TEST(region.size() == 12u);
   BOOST_TEST(read_file(p) == "hello\nworld\n");
 }
@@ -1956,8 +1966,8 @@ BOOST_AUTO_TEST_CASE(random_operations_match_a_string_model) {
     auto text = [&](std::int64_t lo, std::int64_t hi) {
       return random_bytes(rng, static_cast<std::size_t>(num(lo, hi)), std::string_view("ab\0", 3));
     };
-    const char* names[] = {"write", "insert", "erase", "replace", "fill",
-                           "copy_range", "move", "resize", "compact"};
+    const char* names[] = {"write",      "insert", "erase",  "replace", "fill",
+                           "copy_range", "move",   "resize", "compact"};
     for (int step = 0; step < 10'000; ++step) {
       auto size = static_cast<std::int64_t>(model.size());
       int op = static_cast<int>(num(0, 8));
@@ -1966,88 +1976,88 @@ BOOST_AUTO_TEST_CASE(random_operations_match_a_string_model) {
       std::ostringstream what;
       what << "step " << step << " " << names[op] << " (minimize " << minimize << ")";
       switch (op) {
-        case 0: {
-          auto data = text(0, 20);
-          auto off = num(0, size + 20);
-          auto r = must(region.write(data.data(), data.size(), off));
-          model_write(model, data, static_cast<std::uint64_t>(off));
-          BOOST_REQUIRE_MESSAGE(r == data.size(), what.str());
-          break;
-        }
-        case 1: {
-          auto data = text(0, 20);
-          auto off = num(0, size + 20);
-          auto r = must(region.insert(data, off));
-          BOOST_REQUIRE_MESSAGE(r == model_insert(model, data, static_cast<std::uint64_t>(off)),
-                                what.str());
-          break;
-        }
-        case 2: {
-          auto off = num(0, size + 5);
-          auto n = size > 6000 ? num(0, size) : num(0, 40);
-          auto r = must(region.erase(off, n));
-          BOOST_REQUIRE_MESSAGE(r == model_erase(model, static_cast<std::uint64_t>(off),
-                                                 static_cast<std::uint64_t>(n)),
-                                what.str());
-          break;
-        }
-        case 3: {
-          auto old_bytes = text(1, 3);
-          auto new_bytes = text(0, 4);
-          auto off = num(0, size + 2);
-          auto count = num(-1, 4);
-          auto r = must(region.replace(old_bytes, new_bytes, off, count));
-          BOOST_REQUIRE_MESSAGE(r == model_replace(model, old_bytes, new_bytes,
-                                                   static_cast<std::uint64_t>(off), count),
-                                what.str());
-          break;
-        }
-        case 4: {
-          auto pat = text(0, 4);
-          auto off = num(0, size + 10);
-          auto count = num(0, 10);
-          auto r = must(region.fill(pat, off, count));
-          BOOST_REQUIRE_MESSAGE(r == model_fill(model, pat, static_cast<std::uint64_t>(off),
-                                                static_cast<std::uint64_t>(count)),
-                                what.str());
-          break;
-        }
-        case 5: {
-          auto src = num(0, size + 3);
-          auto dst = num(0, size + 10);
-          auto n = num(-1, 40);
-          auto r = must(region.copy_range(src, dst, n));
-          BOOST_REQUIRE_MESSAGE(r == model_copy_range(model, static_cast<std::uint64_t>(src),
-                                                      static_cast<std::uint64_t>(dst), n),
-                                what.str());
-          break;
-        }
-        case 6: {
-          auto dest = num(0, size + 2);
-          auto src = num(0, size + 2);
-          auto n = num(0, 40);
-          auto st = region.move(dest, src, n);
-          bool valid = model_move(model, static_cast<std::uint64_t>(dest),
-                                  static_cast<std::uint64_t>(src), static_cast<std::uint64_t>(n));
-          if (valid)
-            BOOST_REQUIRE_MESSAGE(st.ok(), what.str() << ": " << why(st));
-          else
-            BOOST_REQUIRE_MESSAGE(failed_as(st, EINVAL, p, "move"), what.str());
-          break;
-        }
-        case 7: {
-          // Mostly small changes; now and then across a page boundary.
-          auto n = num(0, 20) == 0 ? num(0, 6000) : std::max<std::int64_t>(0, size + num(-30, 30));
-          auto r = must(region.resize(n));
-          model.resize(static_cast<std::size_t>(n), '\0');
-          BOOST_REQUIRE_MESSAGE(r == model.size(), what.str());
-          break;
-        }
-        case 8: {
-          auto r = must(region.compact());
-          BOOST_REQUIRE_MESSAGE(r == model_compact(model), what.str());
-          break;
-        }
+      case 0: {
+        auto data = text(0, 20);
+        auto off = num(0, size + 20);
+        auto r = must(region.write(data.data(), data.size(), off));
+        model_write(model, data, static_cast<std::uint64_t>(off));
+        BOOST_REQUIRE_MESSAGE(r == data.size(), what.str());
+        break;
+      }
+      case 1: {
+        auto data = text(0, 20);
+        auto off = num(0, size + 20);
+        auto r = must(region.insert(data, off));
+        BOOST_REQUIRE_MESSAGE(r == model_insert(model, data, static_cast<std::uint64_t>(off)),
+                              what.str());
+        break;
+      }
+      case 2: {
+        auto off = num(0, size + 5);
+        auto n = size > 6000 ? num(0, size) : num(0, 40);
+        auto r = must(region.erase(off, n));
+        BOOST_REQUIRE_MESSAGE(
+          r == model_erase(model, static_cast<std::uint64_t>(off), static_cast<std::uint64_t>(n)),
+          what.str());
+        break;
+      }
+      case 3: {
+        auto old_bytes = text(1, 3);
+        auto new_bytes = text(0, 4);
+        auto off = num(0, size + 2);
+        auto count = num(-1, 4);
+        auto r = must(region.replace(old_bytes, new_bytes, off, count));
+        BOOST_REQUIRE_MESSAGE(
+          r == model_replace(model, old_bytes, new_bytes, static_cast<std::uint64_t>(off), count),
+          what.str());
+        break;
+      }
+      case 4: {
+        auto pat = text(0, 4);
+        auto off = num(0, size + 10);
+        auto count = num(0, 10);
+        auto r = must(region.fill(pat, off, count));
+        BOOST_REQUIRE_MESSAGE(r == model_fill(model, pat, static_cast<std::uint64_t>(off),
+                                              static_cast<std::uint64_t>(count)),
+                              what.str());
+        break;
+      }
+      case 5: {
+        auto src = num(0, size + 3);
+        auto dst = num(0, size + 10);
+        auto n = num(-1, 40);
+        auto r = must(region.copy_range(src, dst, n));
+        BOOST_REQUIRE_MESSAGE(r == model_copy_range(model, static_cast<std::uint64_t>(src),
+                                                    static_cast<std::uint64_t>(dst), n),
+                              what.str());
+        break;
+      }
+      case 6: {
+        auto dest = num(0, size + 2);
+        auto src = num(0, size + 2);
+        auto n = num(0, 40);
+        auto st = region.move(dest, src, n);
+        bool valid = model_move(model, static_cast<std::uint64_t>(dest),
+                                static_cast<std::uint64_t>(src), static_cast<std::uint64_t>(n));
+        if (valid)
+          BOOST_REQUIRE_MESSAGE(st.ok(), what.str() << ": " << why(st));
+        else
+          BOOST_REQUIRE_MESSAGE(failed_as(st, EINVAL, p, "move"), what.str());
+        break;
+      }
+      case 7: {
+        // Mostly small changes; now and then across a page boundary.
+        auto n = num(0, 20) == 0 ? num(0, 6000) : std::max<std::int64_t>(0, size + num(-30, 30));
+        auto r = must(region.resize(n));
+        model.resize(static_cast<std::size_t>(n), '\0');
+        BOOST_REQUIRE_MESSAGE(r == model.size(), what.str());
+        break;
+      }
+      case 8: {
+        auto r = must(region.compact());
+        BOOST_REQUIRE_MESSAGE(r == model_compact(model), what.str());
+        break;
+      }
       }
       BOOST_REQUIRE_MESSAGE(region.size() == model.size(),
                             what.str() << ": size " << region.size() << " vs " << model.size());

@@ -155,8 +155,8 @@ BOOST_AUTO_TEST_CASE(views_describe_the_open_maps) {
   for (auto& m : maps) {
     BOOST_TEST(m.mapped_length >= m.size);
     BOOST_TEST(m.mapped_length % 4096 == 0u);
-    BOOST_TEST((m.path == path("five") ? m.size == 5u && m.mode == "r+b"
-                                       : m.size == 10u && m.mode == "rb"));
+    BOOST_TEST(
+      (m.path == path("five") ? m.size == 5u && m.mode == "r+b" : m.size == 10u && m.mode == "rb"));
   }
   // The handles from open_files count as references of their own.
   a.close().get();
@@ -188,8 +188,8 @@ BOOST_AUTO_TEST_CASE(relative_paths_resolve_against_the_root) {
   auto f = rooted.manager().open("rel").get();
   BOOST_TEST(text(f.read().get()) == "relative");
   BOOST_TEST(rooted.manager().open_paths().get().count(path("rel")) == 1u);
-  BOOST_TEST(rooted.manager().checksum("rel", "sha256").get()
-             == openssl_digest("sha256", path("rel")));
+  BOOST_TEST(rooted.manager().checksum("rel", "sha256").get() ==
+             openssl_digest("sha256", path("rel")));
 }
 
 BOOST_AUTO_TEST_CASE(create_sparse_writes_chunks_in_order_like_the_original) {
@@ -259,8 +259,8 @@ BOOST_AUTO_TEST_CASE(checksum_matches_openssl_dgst_for_several_algorithms) {
   for (int i = 0; i < 100000; ++i)
     data += static_cast<char>(i % 251);
   write_file(path("f"), data);
-  for (std::string alg : {"sha256", "sha512", "sha1", "md5", "blake2b512", "blake2s256",
-                          "sha3-256"})
+  for (std::string alg :
+       {"sha256", "sha512", "sha1", "md5", "blake2b512", "blake2s256", "sha3-256"})
     BOOST_TEST(mgr.checksum(path("f"), alg).get() == openssl_digest(alg, path("f")), alg);
   BOOST_TEST(mgr.checksum(path("f"), "blake2b").get() == openssl_digest("blake2b512", path("f")));
   BOOST_TEST(mgr.checksum(path("f"), "blake2s").get() == openssl_digest("blake2s256", path("f")));

@@ -162,8 +162,8 @@ BOOST_AUTO_TEST_CASE(default_checksum_comes_from_the_config) {
   auto cfg = quick_config();
   cfg.default_checksum = "md5";
   runtime rt{cfg};
-  BOOST_TEST(rt.manager().checksum((dir / "f").string()).get()
-             == "900150983cd24fb0d6963f7d28e17f72");
+  BOOST_TEST(rt.manager().checksum((dir / "f").string()).get() ==
+             "900150983cd24fb0d6963f7d28e17f72");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -23,12 +23,12 @@ constexpr utf8_errors all_policies[] = {utf8_errors::strict, utf8_errors::replac
 
 const char* name_of(utf8_errors policy) {
   switch (policy) {
-    case utf8_errors::strict:
-      return "strict";
-    case utf8_errors::replace:
-      return "replace";
-    case utf8_errors::ignore:
-      return "ignore";
+  case utf8_errors::strict:
+    return "strict";
+  case utf8_errors::replace:
+    return "replace";
+  case utf8_errors::ignore:
+    return "ignore";
   }
   return "?";
 }
@@ -87,7 +87,10 @@ struct invalid_case {
 
 std::vector<invalid_case> invalid_cases() {
   return {
-    {"stray continuation", "a\x80" "b", "a" + fffd + "b", "ab", 1},
+    {"stray continuation",
+     "a\x80"
+     "b",
+     "a" + fffd + "b", "ab", 1},
     {"two stray continuations", "\x80\xBF", fffd + fffd, "", 0},
     {"overlong 2-byte C0 80", "\xC0\x80", fffd + fffd, "", 0},
     {"overlong 2-byte C1 BF", "x\xC1\xBF", "x" + fffd + fffd, "x", 1},
@@ -102,12 +105,18 @@ std::vector<invalid_case> invalid_cases() {
     {"truncated 3-byte at end", "ab\xE2\x82", "ab" + fffd, "ab", 2},
     {"truncated 4-byte at end", "\xF0\x9F\x98", fffd, "", 0},
     {"lone lead at end", "z\xF0", "z" + fffd, "z", 1},
-    {"truncated 3-byte in the middle", "\xE2\x82" "A", fffd + "A", "A", 0},
+    {"truncated 3-byte in the middle",
+     "\xE2\x82"
+     "A",
+     fffd + "A", "A", 0},
     {"truncated 4-byte before a 3-byte", "\xF0\x9F\x98\xE2\x82\xAC", fffd + "\xE2\x82\xAC",
      "\xE2\x82\xAC", 0},
-    {"lead before a complete character", "\xE2\xE2\x82\xAC", fffd + "\xE2\x82\xAC",
-     "\xE2\x82\xAC", 0},
-    {"truncated 4-byte before ASCII", "\xF1\x80\x80" "A", fffd + "A", "A", 0},
+    {"lead before a complete character", "\xE2\xE2\x82\xAC", fffd + "\xE2\x82\xAC", "\xE2\x82\xAC",
+     0},
+    {"truncated 4-byte before ASCII",
+     "\xF1\x80\x80"
+     "A",
+     fffd + "A", "A", 0},
   };
 }
 
@@ -132,10 +141,11 @@ BOOST_AUTO_TEST_CASE(policy_names_parse_like_python) {
 }
 
 BOOST_AUTO_TEST_CASE(valid_multilingual_text_is_unchanged_in_all_policies) {
-  const std::string text = "plain ASCII, Ελληνικά, русский, 日本語のテキスト, עברית, "
-                           "emoji 😀🎉👍🏽, math 𝔸𝔹ℂ, edge U+7F \x7F U+80 \xC2\x80 U+7FF \xDF\xBF "
-                           "U+800 \xE0\xA0\x80 U+D7FF \xED\x9F\xBF U+E000 \xEE\x80\x80 "
-                           "U+FFFF \xEF\xBF\xBF U+10000 \xF0\x90\x80\x80 U+10FFFF \xF4\x8F\xBF\xBF";
+  const std::string text =
+    "plain ASCII, Ελληνικά, русский, 日本語のテキスト, עברית, "
+    "emoji 😀🎉👍🏽, math 𝔸𝔹ℂ, edge U+7F \x7F U+80 \xC2\x80 U+7FF \xDF\xBF "
+    "U+800 \xE0\xA0\x80 U+D7FF \xED\x9F\xBF U+E000 \xEE\x80\x80 "
+    "U+FFFF \xEF\xBF\xBF U+10000 \xF0\x90\x80\x80 U+10FFFF \xF4\x8F\xBF\xBF";
   for (auto policy : all_policies) {
     BOOST_TEST_CONTEXT(name_of(policy)) {
       BOOST_TEST(decoded(text, policy) == text);
@@ -232,15 +242,17 @@ BOOST_AUTO_TEST_CASE(complete_prefix_holds_back_only_what_could_still_become_val
     {"\xF0\x9F\x98", 0},
     {"\xF4\x8F\xBF", 0},
     {"ab\xED\x9F", 2},
-    {"\xF0\x9F\x98\x80", 4},  // complete
-    {"\xE0\x80", 2},          // overlong already
-    {"\xED\xA0", 2},          // surrogate already
-    {"\xF4\x90", 2},          // above U+10FFFF already
-    {"\xF5", 1},              // never a lead
-    {"\xC0", 1},              // overlong lead
-    {"\x80\x80\x80", 3},      // continuations without a lead
+    {"\xF0\x9F\x98\x80", 4},     // complete
+    {"\xE0\x80", 2},             // overlong already
+    {"\xED\xA0", 2},             // surrogate already
+    {"\xF4\x90", 2},             // above U+10FFFF already
+    {"\xF5", 1},                 // never a lead
+    {"\xC0", 1},                 // overlong lead
+    {"\x80\x80\x80", 3},         // continuations without a lead
     {"\xF0\x9F\x98\x80\x80", 5}, // complete character plus a stray continuation
-    {"\xE2\x82" "A", 3},      // already broken by the ASCII byte
+    {"\xE2\x82"
+     "A",
+     3}, // already broken by the ASCII byte
   };
   for (auto& c : cases) {
     BOOST_TEST_CONTEXT("'" << c.in << "'") {
@@ -280,20 +292,20 @@ BOOST_AUTO_TEST_CASE(decoder_finish_decodes_an_incomplete_tail_per_policy) {
     BOOST_TEST(*head == "ab");
     auto tail = dec.finish("read_pipe");
     switch (policy) {
-      case utf8_errors::strict:
-        BOOST_TEST_REQUIRE(!tail.ok());
-        BOOST_TEST(tail.error().code == EILSEQ);
-        BOOST_TEST(tail.error().op == "read_pipe");
-        BOOST_TEST(tail.error().detail == "invalid UTF-8 at byte 2");
-        break;
-      case utf8_errors::replace:
-        BOOST_TEST_REQUIRE(tail.ok());
-        BOOST_TEST(*tail == fffd);
-        break;
-      case utf8_errors::ignore:
-        BOOST_TEST_REQUIRE(tail.ok());
-        BOOST_TEST(*tail == "");
-        break;
+    case utf8_errors::strict:
+      BOOST_TEST_REQUIRE(!tail.ok());
+      BOOST_TEST(tail.error().code == EILSEQ);
+      BOOST_TEST(tail.error().op == "read_pipe");
+      BOOST_TEST(tail.error().detail == "invalid UTF-8 at byte 2");
+      break;
+    case utf8_errors::replace:
+      BOOST_TEST_REQUIRE(tail.ok());
+      BOOST_TEST(*tail == fffd);
+      break;
+    case utf8_errors::ignore:
+      BOOST_TEST_REQUIRE(tail.ok());
+      BOOST_TEST(*tail == "");
+      break;
     }
     // finish() starts a new stream: offsets count from 0 again and nothing is held back.
     BOOST_TEST(dec.pending() == 0u);
@@ -323,30 +335,34 @@ BOOST_AUTO_TEST_CASE(random_splits_through_the_decoder_equal_one_shot_decoding) 
   };
   // Bytes that matter for UTF-8 boundaries, so random strings hit every lead/range case
   // often instead of being mostly single invalid bytes.
-  const std::vector<unsigned char> special{0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0,
-                                           0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC,
-                                           0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5,
-                                           0xFF};
-  const std::vector<std::string> chars{"a", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80",
-                                       "\xF4\x8F\xBF\xBF", "\xED\x9F\xBF", "\xEF\xBF\xBD"};
+  const std::vector<unsigned char> special{0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF,
+                                           0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE,
+                                           0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF};
+  const std::vector<std::string> chars{"a",
+                                       "\xC3\xA9",
+                                       "\xE2\x82\xAC",
+                                       "\xF0\x9F\x98\x80",
+                                       "\xF4\x8F\xBF\xBF",
+                                       "\xED\x9F\xBF",
+                                       "\xEF\xBF\xBD"};
   for (int round = 0; round < 3000; ++round) {
     std::string in;
     auto tokens = pick(40);
     for (std::size_t t = 0; t < tokens; ++t) {
       switch (pick(4)) {
-        case 0: // any byte
-          in += static_cast<char>(pick(256));
-          break;
-        case 1:
-          in += static_cast<char>(special[pick(special.size())]);
-          break;
-        case 2: // a whole character
-          in += chars[pick(chars.size())];
-          break;
-        default: { // a character cut short
-          auto& c = chars[pick(chars.size())];
-          in += c.substr(0, pick(c.size()) + 1);
-        }
+      case 0: // any byte
+        in += static_cast<char>(pick(256));
+        break;
+      case 1:
+        in += static_cast<char>(special[pick(special.size())]);
+        break;
+      case 2: // a whole character
+        in += chars[pick(chars.size())];
+        break;
+      default: { // a character cut short
+        auto& c = chars[pick(chars.size())];
+        in += c.substr(0, pick(c.size()) + 1);
+      }
       }
     }
     std::vector<std::size_t> cuts;

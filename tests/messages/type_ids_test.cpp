@@ -42,7 +42,9 @@ struct fixture {
   test_config cfg;
   caf::actor_system sys{cfg};
 
-  std::string path(const std::string& leaf) const { return (dir / leaf).string(); }
+  std::string path(const std::string& leaf) const {
+    return (dir / leaf).string();
+  }
 
   /// Serializes `x` as the middleman would and reads it back into a fresh value.
   template <class T>
@@ -75,8 +77,8 @@ struct fixture {
 };
 
 std::string describe(const failure& x) {
-  return "failure{code=" + std::to_string(x.code) + ", op=" + x.op + ", path=" + x.path
-         + ", detail=" + x.detail + "}";
+  return "failure{code=" + std::to_string(x.code) + ", op=" + x.op + ", path=" + x.path +
+         ", detail=" + x.detail + "}";
 }
 
 bool same(const failure& x, const failure& y) {
@@ -88,8 +90,8 @@ bool same(const sparse_chunk& x, const sparse_chunk& y) {
 }
 
 bool same(const map_info& x, const map_info& y) {
-  return x.path == y.path && x.mode == y.mode && x.size == y.size
-         && x.mapped_length == y.mapped_length;
+  return x.path == y.path && x.mode == y.mode && x.size == y.size &&
+         x.mapped_length == y.mapped_length;
 }
 
 template <class T>
@@ -124,11 +126,11 @@ BOOST_FIXTURE_TEST_SUITE(type_ids, fixture)
 
 BOOST_AUTO_TEST_CASE(every_type_of_the_id_block_and_the_handles_are_registered_by_name) {
   for (const char* name :
-       {"actorio::failure", "actorio::sparse_chunk", "actorio::map_info",
-        "std::vector<char>", "std::vector<actorio::sparse_chunk>",
-        "std::vector<actorio::map_info>", "std::map<std::string, std::string>",
-        "std::vector<std::vector<char>>", "std::vector<std::uint64_t>",
-        "actorio::mapped_file_actor", "actorio::mmap_manager_actor", "actorio::open_file"}) {
+       {"actorio::failure", "actorio::sparse_chunk", "actorio::map_info", "std::vector<char>",
+        "std::vector<actorio::sparse_chunk>", "std::vector<actorio::map_info>",
+        "std::map<std::string, std::string>", "std::vector<std::vector<char>>",
+        "std::vector<std::uint64_t>", "actorio::mapped_file_actor", "actorio::mmap_manager_actor",
+        "actorio::open_file"}) {
     BOOST_TEST_CONTEXT(name) {
       auto value = sys.types().make_value(name);
       BOOST_TEST(static_cast<bool>(value));

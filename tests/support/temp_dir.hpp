@@ -26,8 +26,12 @@ public:
     std::filesystem::remove_all(path_, ignored);
   }
 
-  const std::filesystem::path& path() const noexcept { return path_; }
-  std::filesystem::path operator/(const std::filesystem::path& leaf) const { return path_ / leaf; }
+  const std::filesystem::path& path() const noexcept {
+    return path_;
+  }
+  std::filesystem::path operator/(const std::filesystem::path& leaf) const {
+    return path_ / leaf;
+  }
 
 private:
   std::filesystem::path path_;

@@ -15,13 +15,19 @@ class io_error : public std::filesystem::filesystem_error {
 public:
   explicit io_error(failure why);
 
-  const char* what() const noexcept override { return message_.c_str(); }
+  const char* what() const noexcept override {
+    return message_.c_str();
+  }
 
   /// The operation that failed ("open", "read", "checksum", ...).
-  const std::string& op() const noexcept { return why_.op; }
+  const std::string& op() const noexcept {
+    return why_.op;
+  }
 
   /// Everything the error carries, as it crossed the actor system.
-  const failure& why() const noexcept { return why_; }
+  const failure& why() const noexcept {
+    return why_;
+  }
 
 private:
   failure why_;

@@ -40,8 +40,7 @@ public:
   /// Creates a new file ("x+b") of `total_size` bytes that stays sparse: only the chunks are
   /// written, in order (later ones win where they overlap; one past `total_size` extends the
   /// file). A failure removes the half-made file.
-  std::future<mapped_file> create_sparse(const std::filesystem::path& path,
-                                         std::int64_t total_size,
+  std::future<mapped_file> create_sparse(const std::filesystem::path& path, std::int64_t total_size,
                                          std::vector<sparse_chunk> chunks = {}) const;
 
   /// Copies `src` to `dst` (which must not exist: EEXIST): same bytes, same mode bits, holes kept,
@@ -49,8 +48,7 @@ public:
   /// the data and the directory entry are on the device when the future completes. Returns the
   /// number of bytes copied.
   std::future<std::uint64_t> copy_file(const std::filesystem::path& src,
-                                       const std::filesystem::path& dst,
-                                       bool flush = false) const;
+                                       const std::filesystem::path& dst, bool flush = false) const;
 
   /// Lower-case hex digest of the file at `path`. `algorithm`: any OpenSSL digest name (sha256,
   /// sha512, sha1, md5, blake2b512, blake2s256, sha3-256, ...), the original's names (blake2b,

@@ -19,11 +19,6 @@ struct failure {
   std::string detail;
 };
 
-/// Builds a failure from an errno value copied right after the failing call.
-inline failure os_failure(int code, std::string op, std::string path, std::string detail = {}) {
-  return failure{code, std::move(op), std::move(path), std::move(detail)};
-}
-
 /// Human-readable text: "op PATH: detail (strerror)".
 std::string to_string(const failure& x);
 
@@ -32,28 +27,55 @@ std::string to_string(const failure& x);
 template <class T>
 class result {
 public:
-  result(T value) : data_(std::move(value)) {}
-  result(failure why) : data_(std::move(why)) {}
-  result() : data_(T{}) {}
+  result(T value)
+    : data_(std::move(value)) {}
+  result(failure why)
+    : data_(std::move(why)) {}
+  result()
+    : data_(T{}) {}
 
-  bool ok() const noexcept { return data_.index() == 0; }
-  explicit operator bool() const noexcept { return ok(); }
+  bool ok() const noexcept {
+    return data_.index() == 0;
+  }
+  explicit operator bool() const noexcept {
+    return ok();
+  }
 
   /// The value; precondition: `ok()`.
-  T& value() & { return std::get<0>(data_); }
-  const T& value() const& { return std::get<0>(data_); }
-  T&& value() && { return std::get<0>(std::move(data_)); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
+  T& value() & {
+    return std::get<0>(data_);
+  }
+  const T& value() const& {
+    return std::get<0>(data_);
+  }
+  T&& value() && {
+    return std::get<0>(std::move(data_));
+  }
+  T& operator*() & {
+    return value();
+  }
+  const T& operator*() const& {
+    return value();
+  }
+  T* operator->() {
+    return &value();
+  }
+  const T* operator->() const {
+    return &value();
+  }
 
   /// The failure; precondition: `!ok()`.
-  const failure& error() const& { return std::get<1>(data_); }
-  failure&& error() && { return std::get<1>(std::move(data_)); }
+  const failure& error() const& {
+    return std::get<1>(data_);
+  }
+  failure&& error() && {
+    return std::get<1>(std::move(data_));
+  }
 
   /// Read-write access to the underlying variant, for serializers.
-  std::variant<T, failure>& data() noexcept { return data_; }
+  std::variant<T, failure>& data() noexcept {
+    return data_;
+  }
 
 private:
   std::variant<T, failure> data_;
@@ -63,6 +85,8 @@ private:
 using status = result<std::monostate>;
 
 /// The successful `status`.
-inline status ok_status() { return status{std::monostate{}}; }
+inline status ok_status() {
+  return status{std::monostate{}};
+}
 
 } // namespace actorio

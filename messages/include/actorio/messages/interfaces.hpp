@@ -68,8 +68,7 @@ using mapped_file_actor = caf::typed_actor<
   /// (other map, size or -1, offset here, offset there) -> whether the two ranges hold the same
   /// bytes (and so the same length). The other map travels as a plain `caf::actor` because this
   /// interface cannot name itself; it must be a mapped_file_actor (see `caf::actor_cast`).
-  caf::replies_to<compare_atom, caf::actor, std::int64_t, std::int64_t,
-                  std::int64_t>::with<bool>,
+  caf::replies_to<compare_atom, caf::actor, std::int64_t, std::int64_t, std::int64_t>::with<bool>,
   /// As compare -> differing bits; the shorter range is padded with zero bytes.
   caf::replies_to<ham_bits_atom, caf::actor, std::int64_t, std::int64_t,
                   std::int64_t>::with<std::uint64_t>,
@@ -82,8 +81,8 @@ using mapped_file_actor = caf::typed_actor<
   caf::replies_to<rfind_atom, bytes, std::int64_t, std::int64_t>::with<std::int64_t>,
   /// (pattern, offset, max results or -1, overlapping) -> ascending offsets and the offset a
   /// later search resumes from to continue (the size when done).
-  caf::replies_to<search_atom, bytes, std::int64_t, std::int64_t, bool>::with<
-    std::vector<std::uint64_t>, std::uint64_t>,
+  caf::replies_to<search_atom, bytes, std::int64_t, std::int64_t,
+                  bool>::with<std::vector<std::uint64_t>, std::uint64_t>,
   /// -> trailing NUL bytes removed.
   caf::replies_to<compact_atom>::with<std::uint64_t>,
   /// (advice "normal" | "random" | "sequential" | "willneed" | "dontneed", start, length or -1)
@@ -116,8 +115,8 @@ using mmap_manager_actor = caf::typed_actor<
   caf::replies_to<caf::open_atom, std::string, std::string, std::int64_t>::with<mapped_file_actor>,
   /// (path, total_size >= 0, chunks) -> a new file ("x+b") of total_size with holes, chunks
   /// written in order (later ones win; past total_size they extend the file).
-  caf::replies_to<sparse_atom, std::string, std::int64_t, std::vector<sparse_chunk>>::with<
-    mapped_file_actor>,
+  caf::replies_to<sparse_atom, std::string, std::int64_t,
+                  std::vector<sparse_chunk>>::with<mapped_file_actor>,
   /// (handle) releases one reference; the last release unmaps and closes the file.
   caf::replies_to<caf::close_atom, mapped_file_actor>::with<void>,
   /// (src, dst, flush) -> bytes copied. dst must not exist (EEXIST); bytes, mode bits and holes

@@ -10,6 +10,7 @@
 
 /// actorio's atoms and plain message types. CAF 0.17 caps atom text at 10 characters. Actor handle
 /// types (interfaces.hpp) are registered by name in `actorio::add_message_types`.
+// clang-format off
 CAF_BEGIN_TYPE_ID_BLOCK(actorio, caf::first_custom_type_id + 100)
 
   CAF_ADD_TYPE_ID(actorio, (actorio::failure))
@@ -63,3 +64,4 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorio, caf::first_custom_type_id + 100)
   CAF_ADD_ATOM(actorio, actorio, shutdown_atom, "shutdown")
 
 CAF_END_TYPE_ID_BLOCK(actorio)
+// clang-format on
