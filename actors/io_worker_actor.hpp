@@ -38,6 +38,11 @@ public:
   /// Sends `exit_reason::user_shutdown` to every worker; later jobs fail with EIO.
   void stop();
 
+  /// The number of workers.
+  std::size_t size() const noexcept {
+    return workers_.size();
+  }
+
   /// Runs `work` (returning `result<V>`) on a worker, then calls `done(result<V>)` in `self`'s
   /// context. With `serialize`, `self` handles no other message until then (CAF's `await`), which
   /// keeps one actor's operations in order while its state is touched on the worker thread.

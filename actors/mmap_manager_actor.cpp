@@ -1,11 +1,15 @@
 #include "actors/mmap_manager_actor.hpp"
 
+#include <algorithm>
 #include <filesystem>
+#include <optional>
+#include <utility>
 
 #include "actors/mapped_file_actor.hpp"
 #include "actors/reply.hpp"
 #include "lib/src/digest.hpp"
 #include "lib/src/file_copy.hpp"
+#include "lib/src/file_scan.hpp"
 #include "lib/src/mapped_region.hpp"
 
 namespace actorio::detail {
@@ -13,7 +17,6 @@ namespace actorio::detail {
 namespace {
 
 using self_pointer = mmap_manager_actor::stateful_pointer<mmap_manager_state>;
-using file_promise = caf::typed_response_promise<mapped_file_actor>;
 
 result<std::string> resolve(const mmap_manager_state& st, const std::string& path, const char* op) {
   if (path.empty())
@@ -47,31 +50,32 @@ void release(self_pointer self, const caf::actor_addr& addr, Done done) {
           [done, path](caf::error& err) mutable { done(to_failure(err, "close", path)); });
 }
 
-/// Delivers `file` to `rp` once the file is at least `init_size` bytes. The caller has already
+/// Hands `file` to `done` once the file is at least `init_size` bytes. The caller has already
 /// counted the reference; it is released again if growing fails.
-void hand_out(self_pointer self, file_promise rp, const mapped_file_actor& file,
-              std::int64_t init_size) {
+void hand_out(self_pointer self, mmap_manager_state::open_callback done,
+              const mapped_file_actor& file, std::int64_t init_size, const std::string& path) {
   if (init_size <= 0) {
-    rp.deliver(file);
+    done(file);
     return;
   }
   self->request(file, caf::infinite, grow_atom_v, init_size)
-    .then([rp, file](std::uint64_t) mutable { rp.deliver(file); },
-          [self, rp, file](caf::error& err) mutable {
+    .then([done, file](std::uint64_t) { done(file); },
+          [self, done, file, path](caf::error& err) {
             release(self, file.address(), [](status&&) {});
-            rp.deliver(std::move(err));
+            done(to_failure(err, "open", path));
           });
 }
 
 /// Registers a freshly opened region under `key` and serves every open waiting for it.
-void finish_open(self_pointer self, const map_key& key, result<std::shared_ptr<mapped_region>> r) {
+void finish_open(self_pointer self, const map_key& key,
+                 result<std::shared_ptr<mapped_region>> r) {
   auto& st = self->state;
   auto node = st.opening.extract(key);
-  auto waiters =
-    node.empty() ? std::vector<mmap_manager_state::waiter>{} : std::move(node.mapped());
+  auto waiters = node.empty() ? std::vector<mmap_manager_state::waiter>{}
+                              : std::move(node.mapped());
   if (!r) {
     for (auto& w : waiters)
-      w.promise.deliver(make_error(r.error()));
+      w.done(r.error());
     return;
   }
   auto file = self->spawn<caf::monitored>(mapped_file_impl, std::move(r).value(), st.pool,
@@ -79,19 +83,18 @@ void finish_open(self_pointer self, const map_key& key, result<std::shared_ptr<m
   st.maps[key] = mmap_manager_state::entry{file, waiters.size(), ++st.open_counter};
   st.keys[file.address()] = key;
   for (auto& w : waiters)
-    hand_out(self, std::move(w.promise), file, w.init_size);
+    hand_out(self, std::move(w.done), file, w.init_size, key.path);
 }
 
 /// Opens `key` on a worker with `open_fn` (returning result<mapped_region>), or joins an open of
 /// the same key that is under way.
 template <class OpenFn>
-file_promise start_open(self_pointer self, const map_key& key, std::int64_t init_size,
-                        OpenFn open_fn) {
-  auto rp = self->make_response_promise<mapped_file_actor>();
+void start_open(self_pointer self, const map_key& key, std::int64_t init_size, OpenFn open_fn,
+                mmap_manager_state::open_callback done) {
   auto& waiters = self->state.opening[key];
-  waiters.push_back({rp, init_size});
+  waiters.push_back({std::move(done), init_size});
   if (waiters.size() > 1)
-    return rp;
+    return;
   self->state.pool->run(
     self,
     [open_fn = std::move(open_fn)]() mutable -> result<std::shared_ptr<mapped_region>> {
@@ -104,6 +107,172 @@ file_promise start_open(self_pointer self, const map_key& key, std::int64_t init
       finish_open(self, key, std::move(r));
     },
     false);
+}
+
+/// The one way a map is opened: validates the request, shares an open map or opens the file.
+void open_map(self_pointer self, const std::string& path, const std::string& mode_text,
+              std::int64_t init_size, mmap_manager_state::open_callback done) {
+  auto mode = parse_open_mode(mode_text);
+  if (!mode) {
+    auto why = mode.error();
+    why.path = path;
+    done(std::move(why));
+    return;
+  }
+  if (init_size < 0) {
+    done(failure{EINVAL, "open", path, "negative init_size"});
+    return;
+  }
+  auto resolved = resolve(self->state, path, "open");
+  if (!resolved) {
+    done(resolved.error());
+    return;
+  }
+  map_key key{*resolved, mode_text};
+  auto& st = self->state;
+  if (auto i = st.maps.find(key); i != st.maps.end()) {
+    ++i->second.refs;
+    hand_out(self, std::move(done), i->second.file, init_size, key.path);
+    return;
+  }
+  bool minimize = st.options.minimize_writes;
+  start_open(
+    self, key, init_size,
+    [key, m = *mode, init_size, minimize] {
+      return mapped_region::open(key.path, m, init_size, minimize);
+    },
+    std::move(done));
+}
+
+/// Collects one result per item and calls `done` with all of them once the last is in.
+template <class T>
+struct gather {
+  std::vector<result<T>> results;
+  std::size_t pending = 0;
+  std::function<void(std::vector<result<T>>&&)> done;
+
+  void set(std::size_t index, result<T> r) {
+    results[index] = std::move(r);
+    if (--pending == 0)
+      done(std::move(results));
+  }
+};
+
+template <class T>
+std::shared_ptr<gather<T>> make_gather(std::size_t n,
+                                       std::function<void(std::vector<result<T>>&&)> done) {
+  auto g = std::make_shared<gather<T>>();
+  g->results.resize(n, result<T>{failure{EIO, "bulk", "", "not run"}});
+  g->pending = n;
+  g->done = std::move(done);
+  if (n == 0)
+    g->done({});
+  return g;
+}
+
+/// Runs `work(i)` (returning result<T>) for each index in `indices` on the io workers and stores
+/// the results into `g`. Indices go in batches, a few per worker, so thousands of small files
+/// cost a few messages rather than one each, while the batches still spread over all workers.
+template <class T, class Work>
+void scatter(self_pointer self, const std::shared_ptr<gather<T>>& g,
+             std::vector<std::size_t> indices, Work work) {
+  if (indices.empty())
+    return;
+  auto workers = std::max<std::size_t>(self->state.pool->size(), 1);
+  auto batch = std::clamp<std::size_t>(indices.size() / (workers * 4), 1, 64);
+  for (std::size_t first = 0; first < indices.size(); first += batch) {
+    std::vector<std::size_t> part(indices.begin() + first,
+                                  indices.begin() + std::min(first + batch, indices.size()));
+    self->state.pool->run(
+      self,
+      [part, work]() mutable {
+        std::vector<result<T>> out;
+        out.reserve(part.size());
+        for (auto i : part)
+          out.push_back(work(i));
+        return result<std::vector<result<T>>>{std::move(out)};
+      },
+      [g, part](result<std::vector<result<T>>>&& r) {
+        for (std::size_t k = 0; k < part.size(); ++k)
+          g->set(part[k], r ? std::move(r->at(k)) : result<T>{r.error()});
+      },
+      false);
+  }
+}
+
+/// The writable open map a mutating bulk item must go through (its actor owns the size it
+/// maps), if any. A path mapped read-only only is refused: a change under that map would leave
+/// it with a size that is no longer true.
+result<std::optional<mapped_file_actor>> writer_for(const mmap_manager_state& st,
+                                                    const std::string& path, const char* op) {
+  for (const char* mode : {"r+b", "w+b", "x+b"})
+    if (auto i = st.maps.find(map_key{path, mode}); i != st.maps.end())
+      return std::optional<mapped_file_actor>{i->second.file};
+  if (st.maps.count(map_key{path, "rb"}) > 0)
+    return failure{EBUSY, op, path, "mapped read-only; change it through a writable map"};
+  return std::optional<mapped_file_actor>{};
+}
+
+/// A promise for a bulk reply, as a gather callback.
+template <class T>
+std::function<void(std::vector<result<T>>&&)>
+reply_with(caf::typed_response_promise<std::vector<result<T>>> rp) {
+  return [rp](std::vector<result<T>>&& all) mutable { rp.deliver(std::move(all)); };
+}
+
+/// Resolves every path through `path_of(i)`; failures land in `g` at once. Returns the indices
+/// that resolved and the resolved paths (by index).
+template <class T, class Path>
+std::pair<std::vector<std::size_t>, std::vector<std::string>>
+resolve_all(self_pointer self, const std::shared_ptr<gather<T>>& g, std::size_t n, Path path_of,
+            const char* op) {
+  std::vector<std::size_t> ok;
+  std::vector<std::string> paths(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto p = resolve(self->state, path_of(i), op);
+    if (!p) {
+      g->set(i, p.error());
+      continue;
+    }
+    paths[i] = std::move(*p);
+    ok.push_back(i);
+  }
+  return {std::move(ok), std::move(paths)};
+}
+
+/// A mutating bulk operation: items whose file is open as a writable map go to that map's actor
+/// through `via_actor(i, actor, g)`; the others run on the workers through `raw(i, path)`.
+template <class T, class Path, class Raw, class ViaActor>
+caf::typed_response_promise<std::vector<result<T>>>
+mutate_bulk(self_pointer self, std::size_t n, const char* op, Path path_of, Raw raw,
+            ViaActor via_actor) {
+  auto rp = self->make_response_promise<std::vector<result<T>>>();
+  auto g = make_gather<T>(n, reply_with<T>(rp));
+  auto [resolved, paths] = resolve_all(self, g, n, path_of, op);
+  std::vector<std::size_t> on_disk;
+  for (auto i : resolved) {
+    auto writer = writer_for(self->state, paths[i], op);
+    if (!writer)
+      g->set(i, writer.error());
+    else if (*writer)
+      via_actor(i, **writer, g);
+    else
+      on_disk.push_back(i);
+  }
+  scatter<T>(self, g, std::move(on_disk),
+             [raw, paths = std::move(paths)](std::size_t i) { return raw(i, paths[i]); });
+  return rp;
+}
+
+/// A reading bulk operation: every item runs on the workers through `raw(i, path)`.
+template <class T, class Path, class Raw>
+caf::typed_response_promise<std::vector<result<T>>>
+read_bulk(self_pointer self, std::size_t n, const char* op, Path path_of, Raw raw) {
+  auto rp = self->make_response_promise<std::vector<result<T>>>();
+  auto g = make_gather<T>(n, reply_with<T>(rp));
+  auto [resolved, paths] = resolve_all(self, g, n, path_of, op);
+  scatter<T>(self, g, std::move(resolved),
+             [raw, paths = std::move(paths)](std::size_t i) { return raw(i, paths[i]); });
   return rp;
 }
 
@@ -161,32 +330,13 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
   return {
     [=](caf::open_atom, const std::string& path, const std::string& mode_text,
         std::int64_t init_size) -> caf::result<mapped_file_actor> {
-      auto mode = parse_open_mode(mode_text);
-      if (!mode) {
-        auto why = mode.error();
-        why.path = path;
-        return make_error(why);
-      }
-      if (init_size < 0)
-        return make_error(failure{EINVAL, "open", path, "negative init_size"});
-      auto resolved = resolve(self->state, path, "open");
-      if (!resolved)
-        return make_error(resolved.error());
-      map_key key{*resolved, mode_text};
-      auto& st = self->state;
-      if (auto i = st.maps.find(key); i != st.maps.end()) {
-        ++i->second.refs;
-        auto rp = self->make_response_promise<mapped_file_actor>();
-        hand_out(self, rp, i->second.file, init_size);
-        return rp;
-      }
-      bool minimize = st.options.minimize_writes;
-      return start_open(self, key, init_size, [key, m = *mode, init_size, minimize] {
-        return mapped_region::open(key.path, m, init_size, minimize);
-      });
+      auto rp = self->make_response_promise<mapped_file_actor>();
+      open_map(self, path, mode_text, init_size,
+               [rp](result<mapped_file_actor> r) mutable { deliver(rp, std::move(r)); });
+      return rp;
     },
     [=](sparse_atom, const std::string& path, std::int64_t total_size,
-        std::vector<sparse_chunk>& chunks) -> caf::result<mapped_file_actor> {
+        std::vector<chunk>& chunks) -> caf::result<mapped_file_actor> {
       if (total_size < 0)
         return make_error(failure{EINVAL, "create_sparse", path, "negative total_size"});
       for (auto& c : chunks)
@@ -200,7 +350,10 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       if (st.maps.count(key) > 0 || st.opening.count(key) > 0)
         return make_error(failure{EEXIST, "create_sparse", path, "open as x+b"});
       bool minimize = st.options.minimize_writes;
-      return start_open(self, key, 0, [key, total_size, chunks = std::move(chunks), minimize]() {
+      auto rp = self->make_response_promise<mapped_file_actor>();
+      start_open(
+        self, key, 0,
+        [key, total_size, chunks = std::move(chunks), minimize]() {
         auto r = mapped_region::open(key.path, open_mode::create_exclusive, total_size, minimize);
         if (!r)
           return r;
@@ -213,7 +366,9 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
           }
         }
         return r;
-      });
+        },
+        [rp](result<mapped_file_actor> r) mutable { deliver(rp, std::move(r)); });
+      return rp;
     },
     [=](caf::close_atom, const mapped_file_actor& file) -> caf::result<void> {
       auto rp = self->make_response_promise<void>();
@@ -283,6 +438,160 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
           total += i.size;
         rp.deliver(total);
       });
+      return rp;
+    },
+    [=](bulk_read_atom,
+        std::vector<read_job>& jobs) -> caf::result<std::vector<result<std::vector<bytes>>>> {
+      auto all = std::make_shared<std::vector<read_job>>(std::move(jobs));
+      return read_bulk<std::vector<bytes>>(
+        self, all->size(), "read", [all](std::size_t i) { return (*all)[i].path; },
+        [all](std::size_t i, const std::string& path) {
+          const auto& job = (*all)[i];
+          std::vector<read_range> ranges;
+          if (job.whole)
+            ranges.push_back(read_range{0, -1});
+          for (const auto& r : job.ranges)
+            if (!job.whole)
+              ranges.push_back(read_range{r.offset, r.size});
+          return read_ranges(path, ranges);
+        });
+    },
+    [=](bulk_write_atom,
+        std::vector<write_job>& jobs) -> caf::result<std::vector<result<std::uint64_t>>> {
+      auto all = std::make_shared<std::vector<write_job>>(std::move(jobs));
+      return mutate_bulk<std::uint64_t>(
+        self, all->size(), "write", [all](std::size_t i) { return (*all)[i].path; },
+        [all](std::size_t i, const std::string& path) {
+          std::vector<write_piece> pieces;
+          for (const auto& c : (*all)[i].chunks)
+            pieces.push_back(write_piece{c.offset, std::string_view{c.data.data(), c.data.size()}});
+          return write_pieces(path, pieces);
+        },
+        [self, all](std::size_t i, const mapped_file_actor& file, auto g) {
+          // The map's actor applies the chunks in order; the item is done when all are.
+          struct progress {
+            std::size_t pending;
+            std::uint64_t written = 0;
+            bool failed = false;
+          };
+          const auto& chunks = (*all)[i].chunks;
+          if (chunks.empty()) {
+            g->set(i, std::uint64_t{0});
+            return;
+          }
+          auto p = std::make_shared<progress>(progress{chunks.size()});
+          for (const auto& c : chunks)
+            self->request(file, caf::infinite, write_atom_v, c.data, c.offset)
+              .then(
+                [p, g, i](std::uint64_t n) {
+                  p->written += n;
+                  if (--p->pending == 0 && !p->failed)
+                    g->set(i, p->written);
+                },
+                [p, g, i, path = (*all)[i].path](caf::error& err) {
+                  --p->pending;
+                  if (!std::exchange(p->failed, true))
+                    g->set(i, to_failure(err, "write", path));
+                });
+        });
+    },
+    [=](bulk_resize_atom,
+        std::vector<resize_job>& jobs) -> caf::result<std::vector<result<std::uint64_t>>> {
+      auto all = std::make_shared<std::vector<resize_job>>(std::move(jobs));
+      return mutate_bulk<std::uint64_t>(
+        self, all->size(), "resize", [all](std::size_t i) { return (*all)[i].path; },
+        [all](std::size_t i, const std::string& path) {
+          return resize_file(path, (*all)[i].size);
+        },
+        [self, all](std::size_t i, const mapped_file_actor& file, auto g) {
+          self->request(file, caf::infinite, resize_atom_v, (*all)[i].size)
+            .then([g, i](std::uint64_t n) { g->set(i, n); },
+                  [g, i, path = (*all)[i].path](caf::error& err) {
+                    g->set(i, to_failure(err, "resize", path));
+                  });
+        });
+    },
+    [=](compact_files_atom,
+        std::vector<std::string>& paths) -> caf::result<std::vector<result<std::uint64_t>>> {
+      auto all = std::make_shared<std::vector<std::string>>(std::move(paths));
+      return mutate_bulk<std::uint64_t>(
+        self, all->size(), "compact", [all](std::size_t i) { return (*all)[i]; },
+        [](std::size_t, const std::string& path) {
+          thread_local std::vector<char> buffer;
+          return compact_file(path, buffer);
+        },
+        [self, all](std::size_t i, const mapped_file_actor& file, auto g) {
+          auto fail = [g, i, path = (*all)[i]](caf::error& err) {
+            g->set(i, to_failure(err, "compact", path));
+          };
+          self->request(file, caf::infinite, compact_atom_v)
+            .then(
+              [self, file, g, i, fail](std::uint64_t) {
+                self->request(file, caf::infinite, size_atom_v)
+                  .then([g, i](std::uint64_t size) { g->set(i, size); }, fail);
+              },
+              fail);
+        });
+    },
+    [=](bulk_copy_atom, std::vector<copy_job>& jobs,
+        bool flush) -> caf::result<std::vector<result<std::uint64_t>>> {
+      auto all = std::make_shared<std::vector<copy_job>>(std::move(jobs));
+      auto dsts = std::make_shared<std::vector<result<std::string>>>();
+      for (const auto& job : *all)
+        dsts->push_back(resolve(self->state, job.dst, "copy"));
+      return read_bulk<std::uint64_t>(
+        self, all->size(), "copy", [all](std::size_t i) { return (*all)[i].src; },
+        [dsts, flush](std::size_t i, const std::string& src) -> result<std::uint64_t> {
+          const auto& dst = (*dsts)[i];
+          if (!dst)
+            return dst.error();
+          return copy_file(src, *dst, copy_options{.overwrite = false, .flush = flush});
+        });
+    },
+    [=](bulk_digest_atom, std::vector<std::string>& paths,
+        const std::string& algorithm) -> caf::result<std::vector<result<std::string>>> {
+      auto all = std::make_shared<std::vector<std::string>>(std::move(paths));
+      auto alg = algorithm.empty() ? self->state.options.default_digest : algorithm;
+      return read_bulk<std::string>(
+        self, all->size(), "checksum", [all](std::size_t i) { return (*all)[i]; },
+        [alg](std::size_t, const std::string& path) { return digest_file(path, alg); });
+    },
+    [=](find_files_atom, const bytes& pattern, std::vector<find_job>& jobs,
+        std::uint64_t max_per_file,
+        bool overlapping) -> caf::result<std::vector<result<std::vector<std::uint64_t>>>> {
+      if (pattern.empty())
+        return make_error(failure{EINVAL, "find_in_files", "", "empty pattern"});
+      auto all = std::make_shared<std::vector<find_job>>(std::move(jobs));
+      auto needle = std::make_shared<std::string>(pattern.begin(), pattern.end());
+      return read_bulk<std::vector<std::uint64_t>>(
+        self, all->size(), "find", [all](std::size_t i) { return (*all)[i].path; },
+        [all, needle, max_per_file, overlapping](
+          std::size_t i, const std::string& path) -> result<std::vector<std::uint64_t>> {
+          auto start = (*all)[i].start;
+          if (start < 0)
+            return failure{EINVAL, "find", path, "negative start offset"};
+          thread_local std::vector<char> buffer;
+          return find_in_file(path, *needle, static_cast<std::uint64_t>(start), max_per_file,
+                              overlapping, buffer);
+        });
+    },
+    [=](prefetch_atom, const std::vector<std::string>& paths,
+        std::int64_t init_size) -> caf::result<std::vector<result<mapped_file_actor>>> {
+      auto rp = self->make_response_promise<std::vector<result<mapped_file_actor>>>();
+      auto g = make_gather<mapped_file_actor>(paths.size(), reply_with<mapped_file_actor>(rp));
+      for (std::size_t i = 0; i < paths.size(); ++i)
+        open_map(self, paths[i], "r+b", init_size, [self, g, i](result<mapped_file_actor> r) {
+          if (!r) {
+            g->set(i, std::move(r));
+            return;
+          }
+          // The advice only starts read-ahead; the handle is the result either way.
+          auto file = *r;
+          self->request(file, caf::infinite, madvise_atom_v, std::string{"willneed"},
+                        std::int64_t{0}, std::int64_t{-1})
+            .then([g, i, file] { g->set(i, file); },
+                  [g, i, file](caf::error&) { g->set(i, file); });
+        });
       return rp;
     },
     [=](shutdown_atom) -> caf::result<void> {

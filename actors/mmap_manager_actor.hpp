@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -36,8 +37,10 @@ struct mmap_manager_state {
     /// Increases with every open; decides `open_paths` when a path is open in two modes.
     std::uint64_t opened_at = 0;
   };
+  /// Called once an open is settled, with the map (one counted reference) or why it failed.
+  using open_callback = std::function<void(result<mapped_file_actor>)>;
   struct waiter {
-    caf::typed_response_promise<mapped_file_actor> promise;
+    open_callback done;
     std::int64_t init_size = 0;
   };
 

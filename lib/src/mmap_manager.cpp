@@ -41,7 +41,7 @@ std::future<mapped_file> mmap_manager::create(const std::filesystem::path& path,
 
 std::future<mapped_file> mmap_manager::create_sparse(const std::filesystem::path& path,
                                                      std::int64_t total_size,
-                                                     std::vector<sparse_chunk> chunks) const {
+                                                     std::vector<chunk> chunks) const {
   return detail::ask<mapped_file_actor>(core_, core_->manager, "create_sparse", path.string(),
                                         adopt(core_, path, "x+b"), sparse_atom_v, path.string(),
                                         total_size, std::move(chunks));
@@ -97,6 +97,135 @@ std::future<std::vector<map_info>> mmap_manager::open_mmaps() const {
 std::future<std::uint64_t> mmap_manager::approx_memory_usage() const {
   return detail::ask<std::uint64_t>(core_, core_->manager, "approx_memory_usage", "",
                                     detail::as_is{}, memuse_atom_v);
+}
+
+namespace {
+
+/// Pairs each result with the path of the same index.
+template <class T, class Paths>
+mmap_manager::per_path<T> by_path(const Paths& paths, std::vector<result<T>>&& results) {
+  mmap_manager::per_path<T> out;
+  for (std::size_t i = 0; i < results.size() && i < paths.size(); ++i)
+    out.insert_or_assign(paths[i], std::move(results[i]));
+  return out;
+}
+
+template <class Map>
+std::vector<std::filesystem::path> keys_of(const Map& m) {
+  std::vector<std::filesystem::path> out;
+  out.reserve(m.size());
+  for (const auto& [k, v] : m)
+    out.push_back(k);
+  return out;
+}
+
+} // namespace
+
+std::future<mmap_manager::per_path<std::vector<bytes>>> mmap_manager::bulk_read(
+  const std::map<std::filesystem::path, std::optional<std::vector<byte_range>>>& files) const {
+  std::vector<read_job> jobs;
+  for (const auto& [path, ranges] : files)
+    jobs.push_back(read_job{path.string(), ranges.value_or(std::vector<byte_range>{}),
+                            !ranges.has_value()});
+  return detail::ask<std::vector<result<std::vector<bytes>>>>(
+    core_, core_->manager, "bulk_read", "",
+    [paths = keys_of(files)](std::vector<result<std::vector<bytes>>>&& r) {
+      return by_path(paths, std::move(r));
+    },
+    bulk_read_atom_v, std::move(jobs));
+}
+
+std::future<mmap_manager::per_path<std::uint64_t>>
+mmap_manager::bulk_write(const std::map<std::filesystem::path, std::vector<chunk>>& files) const {
+  std::vector<write_job> jobs;
+  for (const auto& [path, chunks] : files)
+    jobs.push_back(write_job{path.string(), chunks});
+  return detail::ask<std::vector<result<std::uint64_t>>>(
+    core_, core_->manager, "bulk_write", "",
+    [paths = keys_of(files)](std::vector<result<std::uint64_t>>&& r) {
+      return by_path(paths, std::move(r));
+    },
+    bulk_write_atom_v, std::move(jobs));
+}
+
+std::future<mmap_manager::per_path<std::uint64_t>>
+mmap_manager::bulk_resize(const std::map<std::filesystem::path, std::int64_t>& sizes) const {
+  std::vector<resize_job> jobs;
+  for (const auto& [path, size] : sizes)
+    jobs.push_back(resize_job{path.string(), size});
+  return detail::ask<std::vector<result<std::uint64_t>>>(
+    core_, core_->manager, "bulk_resize", "",
+    [paths = keys_of(sizes)](std::vector<result<std::uint64_t>>&& r) {
+      return by_path(paths, std::move(r));
+    },
+    bulk_resize_atom_v, std::move(jobs));
+}
+
+std::future<std::vector<result<std::uint64_t>>> mmap_manager::bulk_copy(
+  const std::vector<std::pair<std::filesystem::path, std::filesystem::path>>& pairs,
+  bool flush) const {
+  std::vector<copy_job> jobs;
+  for (const auto& [src, dst] : pairs)
+    jobs.push_back(copy_job{src.string(), dst.string()});
+  return detail::ask<std::vector<result<std::uint64_t>>>(core_, core_->manager, "bulk_copy", "",
+                                                         detail::as_is{}, bulk_copy_atom_v,
+                                                         std::move(jobs), flush);
+}
+
+std::future<mmap_manager::per_path<std::string>>
+mmap_manager::bulk_checksum(const std::vector<std::filesystem::path>& paths,
+                            std::string algorithm) const {
+  std::vector<std::string> texts(paths.begin(), paths.end());
+  return detail::ask<std::vector<result<std::string>>>(
+    core_, core_->manager, "bulk_checksum", "",
+    [paths](std::vector<result<std::string>>&& r) { return by_path(paths, std::move(r)); },
+    bulk_digest_atom_v, std::move(texts), std::move(algorithm));
+}
+
+std::future<mmap_manager::per_path<std::vector<std::uint64_t>>>
+mmap_manager::find_in_files(std::string_view pattern,
+                            const std::map<std::filesystem::path, std::int64_t>& starts,
+                            std::uint64_t max_per_file, bool allow_overlapping) const {
+  std::vector<find_job> jobs;
+  for (const auto& [path, start] : starts)
+    jobs.push_back(find_job{path.string(), start});
+  return detail::ask<std::vector<result<std::vector<std::uint64_t>>>>(
+    core_, core_->manager, "find_in_files", "",
+    [paths = keys_of(starts)](std::vector<result<std::vector<std::uint64_t>>>&& r) {
+      auto all = by_path(paths, std::move(r));
+      std::erase_if(all, [](const auto& kv) { return kv.second.ok() && kv.second->empty(); });
+      return all;
+    },
+    find_files_atom_v, bytes(pattern.begin(), pattern.end()), std::move(jobs), max_per_file,
+    allow_overlapping);
+}
+
+std::future<mmap_manager::per_path<std::uint64_t>>
+mmap_manager::compact_files(const std::vector<std::filesystem::path>& paths) const {
+  std::vector<std::string> texts(paths.begin(), paths.end());
+  return detail::ask<std::vector<result<std::uint64_t>>>(
+    core_, core_->manager, "compact_files", "",
+    [paths](std::vector<result<std::uint64_t>>&& r) { return by_path(paths, std::move(r)); },
+    compact_files_atom_v, std::move(texts));
+}
+
+std::future<mmap_manager::prefetched>
+mmap_manager::prefetch_files(const std::vector<std::filesystem::path>& paths,
+                             std::int64_t init_size) const {
+  std::vector<std::string> texts(paths.begin(), paths.end());
+  return detail::ask<std::vector<result<mapped_file_actor>>>(
+    core_, core_->manager, "prefetch_files", "",
+    [core = core_, paths](std::vector<result<mapped_file_actor>>&& r) {
+      prefetched out;
+      for (std::size_t i = 0; i < r.size() && i < paths.size(); ++i) {
+        if (r[i])
+          out.files.emplace_back(paths[i], mapped_file::adopt(core, std::move(*r[i]), paths[i], "r+b"));
+        else
+          out.files.emplace_back(paths[i], result<mapped_file>{r[i].error()});
+      }
+      return out;
+    },
+    prefetch_atom_v, std::move(texts), init_size);
 }
 
 } // namespace actorio

@@ -35,7 +35,7 @@ using actorio::failure;
 using actorio::map_info;
 using actorio::mapped_file_actor;
 using actorio::open_file;
-using actorio::sparse_chunk;
+using actorio::chunk;
 using actorio::test::read_file;
 using actorio::test::run_command;
 using actorio::test::temp_dir;
@@ -499,7 +499,7 @@ BOOST_AUTO_TEST_CASE(releasing_an_unknown_or_already_released_handle_is_a_succes
 BOOST_AUTO_TEST_CASE(sparse_creates_a_new_file_with_holes_and_the_chunks_in_order) {
   auto p = path("sparse.bin");
   constexpr std::int64_t mib = 1 << 20;
-  std::vector<sparse_chunk> chunks{
+  std::vector<chunk> chunks{
     {0, to_bytes("head")},
     {mib / 2, to_bytes(std::string("mi\0d", 4))},
     {1, to_bytes("EA")},          // overlaps the first chunk: later wins
@@ -526,17 +526,17 @@ BOOST_AUTO_TEST_CASE(sparse_refuses_an_existing_file_and_bad_arguments_leaving_n
   auto p = path("exists.bin");
   write_file(p, "keep");
   auto exists = failure_of(c.call<mapped_file_actor>(
-    mgr, actorio::sparse_atom_v, p, std::int64_t{10}, std::vector<sparse_chunk>{}));
+    mgr, actorio::sparse_atom_v, p, std::int64_t{10}, std::vector<chunk>{}));
   BOOST_TEST(exists.code == EEXIST, describe(exists));
   BOOST_TEST(read_file(p) == "keep");
 
   auto q = path("bad.bin");
   auto negative_size = failure_of(c.call<mapped_file_actor>(
-    mgr, actorio::sparse_atom_v, q, std::int64_t{-1}, std::vector<sparse_chunk>{}));
+    mgr, actorio::sparse_atom_v, q, std::int64_t{-1}, std::vector<chunk>{}));
   BOOST_TEST(negative_size.code == EINVAL, describe(negative_size));
   auto negative_offset =
     failure_of(c.call<mapped_file_actor>(mgr, actorio::sparse_atom_v, q, std::int64_t{10},
-                                         std::vector<sparse_chunk>{{-1, to_bytes("x")}}));
+                                         std::vector<chunk>{{-1, to_bytes("x")}}));
   BOOST_TEST(negative_offset.code == EINVAL, describe(negative_offset));
   BOOST_TEST(!fs::exists(q));
   BOOST_TEST(count() == 0u);

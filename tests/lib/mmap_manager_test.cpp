@@ -4,6 +4,10 @@
 #include <cerrno>
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <optional>
+#include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -193,7 +197,7 @@ BOOST_AUTO_TEST_CASE(relative_paths_resolve_against_the_root) {
 }
 
 BOOST_AUTO_TEST_CASE(create_sparse_writes_chunks_in_order_like_the_original) {
-  std::vector<sparse_chunk> chunks{
+  std::vector<chunk> chunks{
     {0, {'a', 'b'}}, {3, {'c', 'd'}}, {8, {'X', 'Y', 'Z', 'W'}}, {1, {'Q'}}};
   auto f = mgr.create_sparse(path("s"), 10, chunks).get();
   BOOST_TEST(f.mode() == "x+b");
@@ -202,7 +206,7 @@ BOOST_AUTO_TEST_CASE(create_sparse_writes_chunks_in_order_like_the_original) {
 }
 
 BOOST_AUTO_TEST_CASE(create_sparse_of_4_gib_keeps_its_holes) {
-  std::vector<sparse_chunk> chunks{{0, {'h'}}, {2 * gib, {'m'}}, {4 * gib - 1, {'t'}}};
+  std::vector<chunk> chunks{{0, {'h'}}, {2 * gib, {'m'}}, {4 * gib - 1, {'t'}}};
   auto f = mgr.create_sparse(path("big"), 4 * gib, chunks).get();
   BOOST_TEST(f.size().get() == std::uint64_t(4 * gib));
   f.sync().get();
@@ -219,7 +223,7 @@ BOOST_AUTO_TEST_CASE(create_sparse_of_size_zero_and_existing_path) {
   write_file(path("other"), "x");
   BOOST_TEST(error_of(mgr.create_sparse(path("other"), 5)).code().value() == EEXIST);
   BOOST_TEST(error_of(mgr.create_sparse(path("neg"), -1)).code().value() == EINVAL);
-  std::vector<sparse_chunk> bad{{-3, {'x'}}};
+  std::vector<chunk> bad{{-3, {'x'}}};
   BOOST_TEST(error_of(mgr.create_sparse(path("neg"), 4, bad)).code().value() == EINVAL);
   BOOST_TEST(!fs::exists(path("neg")));
 }
@@ -325,6 +329,183 @@ BOOST_AUTO_TEST_CASE(eight_threads_use_the_facade_at_once) {
   auto content = read_file(path("shared"));
   for (int t = 0; t < threads; ++t)
     BOOST_TEST(content.substr(t * rounds, rounds) == std::string(rounds, char('A' + t)));
+}
+
+BOOST_AUTO_TEST_CASE(bulk_checksum_matches_sha256sum_and_keeps_per_file_errors) {
+  std::vector<fs::path> paths;
+  for (int i = 0; i < 2000; ++i) {
+    auto p = dir / ("small" + std::to_string(i));
+    write_file(p, std::string(4096, char('a' + i % 26)) + std::to_string(i));
+    paths.push_back(p);
+  }
+  write_file(path("empty"), "");
+  paths.push_back(path("empty"));
+  paths.push_back(path("missing"));
+  fs::create_directory(path("adir"));
+  paths.push_back(path("adir"));
+  auto sums = mgr.bulk_checksum(paths, "sha256").get();
+  BOOST_TEST(sums.size() == paths.size());
+  std::map<std::string, std::string> oracle;
+  std::istringstream listing{run_command("cd '" + dir.path().string() + "' && sha256sum small* empty")};
+  for (std::string sum, name; listing >> sum >> name;)
+    oracle[(dir / name).string()] = sum;
+  BOOST_TEST(oracle.size() == 2001u);
+  for (auto& [name, sum] : oracle) {
+    const auto& r = sums.at(name);
+    BOOST_TEST_REQUIRE(r.ok(), name);
+    BOOST_TEST(*r == sum, name);
+  }
+  BOOST_TEST(sums.at(path("missing")).error().code == ENOENT);
+  BOOST_TEST(sums.at(path("missing")).error().path == path("missing"));
+  BOOST_TEST(sums.at(path("adir")).error().code == EISDIR);
+  BOOST_TEST(mgr.bulk_checksum({}).get().empty());
+}
+
+BOOST_AUTO_TEST_CASE(find_in_files_matches_a_naive_search_and_omits_files_without_hits) {
+  std::mt19937 rng{7};
+  std::map<fs::path, std::int64_t> starts;
+  std::map<fs::path, std::string> contents;
+  for (int i = 0; i < 12; ++i) {
+    std::string data(20000 + i * 3001, 'x');
+    for (auto& c : data)
+      c = "ab"[rng() % 2];
+    auto p = dir / ("f" + std::to_string(i));
+    write_file(p, data);
+    contents[p] = data;
+    starts[p] = i * 7;
+  }
+  write_file(path("nohit"), "zzzzzz");
+  starts[path("nohit")] = 0;
+  starts[path("missing")] = 0;
+  for (bool overlapping : {false, true}) {
+    for (std::uint64_t max : {std::uint64_t{0}, std::uint64_t{3}}) {
+      auto hits = mgr.find_in_files("abba", starts, max, overlapping).get();
+      BOOST_TEST(hits.count(path("nohit")) == 0u);
+      BOOST_TEST(hits.at(path("missing")).error().code == ENOENT);
+      for (auto& [p, data] : contents) {
+        std::vector<std::uint64_t> expected;
+        for (std::size_t at = static_cast<std::size_t>(starts[p]);
+             at + 4 <= data.size() && (max == 0 || expected.size() < max);) {
+          if (data.compare(at, 4, "abba") == 0) {
+            expected.push_back(at);
+            at += overlapping ? 1 : 4;
+          } else {
+            ++at;
+          }
+        }
+        BOOST_TEST((*hits.at(p) == expected), p.string());
+      }
+    }
+  }
+  write_file(path("aaaa"), "aaaa");
+  BOOST_TEST((*mgr.find_in_files("aa", {{path("aaaa"), 0}}).get().at(path("aaaa"))
+              == std::vector<std::uint64_t>{0, 2}));
+  BOOST_TEST((*mgr.find_in_files("aa", {{path("aaaa"), 0}}, 0, true).get().at(path("aaaa"))
+              == std::vector<std::uint64_t>{0, 1, 2}));
+  BOOST_TEST(mgr.find_in_files("aa", {{path("aaaa"), 10}}).get().empty());
+  BOOST_TEST(error_of(mgr.find_in_files("", {{path("aaaa"), 0}})).code().value() == EINVAL);
+}
+
+BOOST_AUTO_TEST_CASE(bulk_read_and_write_follow_the_original_examples) {
+  write_file(path("src"), "copy me!!");
+  write_file(path("p"), "..........");
+  auto reads = mgr.bulk_read({{path("src"), std::vector<byte_range>{{0, 4}, {5, 10}}},
+                              {path("p"), std::nullopt},
+                              {path("missing"), std::nullopt}})
+                 .get();
+  BOOST_REQUIRE(reads.at(path("src")).ok());
+  BOOST_TEST(text(reads.at(path("src"))->at(0)) == "copy");
+  BOOST_TEST(text(reads.at(path("src"))->at(1)) == "me!!");
+  BOOST_TEST(text(reads.at(path("p"))->at(0)) == "..........");
+  BOOST_TEST(reads.at(path("missing")).error().code == ENOENT);
+  auto written = mgr.bulk_write({{path("p"), {{0, {'A', 'B'}}, {5, {'C', 'D'}}, {12, {'E', 'F'}}}},
+                                 {path("absent"), {{0, {'x'}}}}})
+                   .get();
+  BOOST_TEST(*written.at(path("p")) == 6u);
+  BOOST_TEST(read_file(path("p")) == std::string("AB...CD...\0\0EF", 14));
+  BOOST_TEST(written.at(path("absent")).error().code == ENOENT);
+  BOOST_TEST(!fs::exists(path("absent")));
+}
+
+BOOST_AUTO_TEST_CASE(bulk_resize_copy_and_compact_report_each_file) {
+  write_file(path("a"), "0123456789");
+  write_file(path("b"), "0123");
+  auto sizes = mgr.bulk_resize({{path("a"), 4}, {path("b"), 0}, {path("c"), 3}}).get();
+  BOOST_TEST(*sizes.at(path("a")) == 4u);
+  BOOST_TEST(read_file(path("a")) == "0123");
+  BOOST_TEST(*sizes.at(path("b")) == 0u);
+  BOOST_TEST(sizes.at(path("c")).error().code == ENOENT);
+  auto copies =
+    mgr.bulk_copy({{path("a"), path("a2")}, {path("a"), path("b")}, {path("zz"), path("z2")}})
+      .get();
+  BOOST_REQUIRE(copies.size() == 3u);
+  BOOST_TEST(*copies[0] == 4u);
+  BOOST_TEST(read_file(path("a2")) == "0123");
+  BOOST_TEST(copies[1].error().code == EEXIST);
+  BOOST_TEST(copies[2].error().code == ENOENT);
+  write_file(path("z1"), std::string("data\0\0\0", 7));
+  write_file(path("z2"), std::string(5, '\0'));
+  auto compacted = mgr.compact_files({path("z1"), path("z2"), path("none")}).get();
+  BOOST_TEST(*compacted.at(path("z1")) == 4u);
+  BOOST_TEST(read_file(path("z1")) == "data");
+  BOOST_TEST(*compacted.at(path("z2")) == 0u);
+  BOOST_TEST(compacted.at(path("none")).error().code == ENOENT);
+}
+
+BOOST_AUTO_TEST_CASE(bulk_changes_to_open_maps_go_through_the_map) {
+  write_file(path("m"), "0123456789");
+  auto f = mgr.open(path("m")).get();
+  auto written = mgr.bulk_write({{path("m"), {{12, {'X'}}}}}).get();
+  BOOST_TEST(*written.at(path("m")) == 1u);
+  BOOST_TEST(f.size().get() == 13u);
+  BOOST_TEST(text(f.read(10).get()) == std::string("\0\0X", 3));
+  BOOST_TEST(*mgr.bulk_resize({{path("m"), 3}}).get().at(path("m")) == 3u);
+  BOOST_TEST(text(f.read().get()) == "012");
+  f.write(std::string("\0\0", 2), 3).get();
+  BOOST_TEST(*mgr.compact_files({path("m")}).get().at(path("m")) == 3u);
+  BOOST_TEST(f.size().get() == 3u);
+  write_file(path("ro"), "abc");
+  auto ro = mgr.open(path("ro"), 0, "rb").get();
+  BOOST_TEST(mgr.bulk_resize({{path("ro"), 1}}).get().at(path("ro")).error().code == EBUSY);
+  BOOST_TEST(read_file(path("ro")) == "abc");
+}
+
+BOOST_AUTO_TEST_CASE(prefetch_opens_every_file_and_reports_the_ones_that_fail) {
+  write_file(path("p1"), "one");
+  write_file(path("p2"), "two");
+  {
+    auto scope = mgr.prefetch_files({path("p1"), path("missing"), path("p2")}).get();
+    BOOST_REQUIRE(scope.files.size() == 3u);
+    BOOST_TEST(text(scope.files[0].second->read().get()) == "one");
+    BOOST_TEST(scope.files[1].second.error().code == ENOENT);
+    BOOST_TEST(scope.files[1].second.error().path == path("missing"));
+    BOOST_TEST(text(scope.files[2].second->read().get()) == "two");
+    BOOST_TEST(mgr.currently_open().get() == 2u);
+  }
+  BOOST_TEST(mgr.currently_open().get() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(four_threads_run_bulk_batches_at_once) {
+  std::vector<fs::path> paths;
+  for (int i = 0; i < 50; ++i) {
+    paths.push_back(dir / ("c" + std::to_string(i)));
+    write_file(paths.back(), std::string(1000 + i, 'c'));
+  }
+  auto expected = mgr.bulk_checksum(paths, "md5").get();
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(4, 0);
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 5; ++round) {
+        auto got = mgr.bulk_checksum(paths, "md5").get();
+        for (auto& [p, r] : got)
+          if (!r.ok() || *r != *expected.at(p))
+            ++mismatches[t];
+      }
+    });
+  for (auto& th : threads)
+    th.join();
+  BOOST_TEST(mismatches == std::vector<int>(4, 0), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

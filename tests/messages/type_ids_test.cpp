@@ -20,7 +20,7 @@ using actorio::map_info;
 using actorio::mapped_file_actor;
 using actorio::mmap_manager_actor;
 using actorio::open_file;
-using actorio::sparse_chunk;
+using actorio::chunk;
 using actorio::test::temp_dir;
 
 namespace {
@@ -85,7 +85,7 @@ bool same(const failure& x, const failure& y) {
   return x.code == y.code && x.op == y.op && x.path == y.path && x.detail == y.detail;
 }
 
-bool same(const sparse_chunk& x, const sparse_chunk& y) {
+bool same(const chunk& x, const chunk& y) {
   return x.offset == y.offset && x.data == y.data;
 }
 
@@ -126,11 +126,16 @@ BOOST_FIXTURE_TEST_SUITE(type_ids, fixture)
 
 BOOST_AUTO_TEST_CASE(every_type_of_the_id_block_and_the_handles_are_registered_by_name) {
   for (const char* name :
-       {"actorio::failure", "actorio::sparse_chunk", "actorio::map_info", "std::vector<char>",
-        "std::vector<actorio::sparse_chunk>", "std::vector<actorio::map_info>",
+       {"actorio::failure", "actorio::chunk", "actorio::map_info", "std::vector<char>",
+        "std::vector<actorio::chunk>", "std::vector<actorio::map_info>",
         "std::map<std::string, std::string>", "std::vector<std::vector<char>>",
-        "std::vector<std::uint64_t>", "actorio::mapped_file_actor", "actorio::mmap_manager_actor",
-        "actorio::open_file"}) {
+        "std::vector<std::uint64_t>", "actorio::byte_range", "actorio::read_job",
+        "actorio::write_job", "actorio::resize_job", "actorio::copy_job", "actorio::find_job",
+        "std::vector<actorio::result<std::uint64_t>>", "std::vector<actorio::result<std::string>>",
+        "std::vector<actorio::result<std::vector<std::vector<char>>>>",
+        "std::vector<actorio::result<std::vector<std::uint64_t>>>",
+        "std::vector<actorio::result<actorio::mapped_file_actor>>", "actorio::mapped_file_actor",
+        "actorio::mmap_manager_actor", "actorio::open_file"}) {
     BOOST_TEST_CONTEXT(name) {
       auto value = sys.types().make_value(name);
       BOOST_TEST(static_cast<bool>(value));
@@ -149,13 +154,13 @@ BOOST_AUTO_TEST_CASE(a_failure_round_trips_with_every_field) {
 }
 
 BOOST_AUTO_TEST_CASE(a_sparse_chunk_round_trips_with_binary_data) {
-  sparse_chunk x{(std::int64_t{1} << 40) + 3, binary_bytes()};
+  chunk x{(std::int64_t{1} << 40) + 3, binary_bytes()};
   auto y = round_trip(x);
   BOOST_TEST(same(x, y));
   BOOST_TEST(y.data == x.data);
   auto z = message_round_trip(x);
   BOOST_TEST(same(x, z));
-  sparse_chunk negative{-1, {}};
+  chunk negative{-1, {}};
   BOOST_TEST(round_trip(negative).offset == -1);
 }
 
@@ -168,6 +173,28 @@ BOOST_AUTO_TEST_CASE(line_lists_and_offset_lists_round_trip) {
   std::vector<std::uint64_t> hits{0, 1, std::uint64_t{1} << 40};
   BOOST_TEST(round_trip(hits) == hits, boost::test_tools::per_element());
   BOOST_TEST(message_round_trip(hits) == hits, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(per_item_results_round_trip_as_value_or_failure) {
+  std::vector<actorio::result<std::string>> xs{std::string{"abc"}, sample_failure(),
+                                               std::string{}};
+  auto ys = round_trip(xs);
+  BOOST_REQUIRE(ys.size() == 3u);
+  BOOST_TEST(ys[0].ok());
+  BOOST_TEST(*ys[0] == "abc");
+  BOOST_TEST(!ys[1].ok());
+  BOOST_TEST(same(ys[1].error(), sample_failure()), describe(ys[1].error()));
+  BOOST_TEST(ys[2].ok());
+  auto zs = message_round_trip(xs);
+  BOOST_REQUIRE(zs.size() == 3u);
+  BOOST_TEST(!zs[1].ok());
+  BOOST_TEST(zs[1].error().code == ENOENT);
+  std::vector<actorio::read_job> jobs{{"/a", {{1, 2}, {3, -1}}, false}, {"/b", {}, true}};
+  auto back = round_trip(jobs);
+  BOOST_REQUIRE(back.size() == 2u);
+  BOOST_TEST(back[0].ranges.size() == 2u);
+  BOOST_TEST(back[0].ranges[1].size == -1);
+  BOOST_TEST(back[1].whole);
 }
 
 BOOST_AUTO_TEST_CASE(a_map_info_round_trips_with_every_field) {
@@ -189,10 +216,10 @@ BOOST_AUTO_TEST_CASE(a_byte_vector_with_nuls_and_high_bytes_round_trips_unchange
 }
 
 BOOST_AUTO_TEST_CASE(vectors_of_sparse_chunks_and_map_infos_round_trip_in_order) {
-  std::vector<sparse_chunk> chunks{{0, {'a', '\0', 'b'}}, {4096, binary_bytes()}, {7, {}}};
+  std::vector<chunk> chunks{{0, {'a', '\0', 'b'}}, {4096, binary_bytes()}, {7, {}}};
   BOOST_TEST(same(round_trip(chunks), chunks));
   BOOST_TEST(same(message_round_trip(chunks), chunks));
-  BOOST_TEST(round_trip(std::vector<sparse_chunk>{}).empty());
+  BOOST_TEST(round_trip(std::vector<chunk>{}).empty());
 
   std::vector<map_info> infos{{"/a", "rb", 1, 4096}, {"/b", "w+b", 0, 0}, {"/a", "r+b", 9, 8192}};
   BOOST_TEST(same(round_trip(infos), infos));

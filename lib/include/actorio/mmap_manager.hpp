@@ -5,12 +5,15 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "actorio/mapped_file.hpp"
 #include "actorio/messages/interfaces.hpp"
+#include "actorio/result.hpp"
 
 namespace actorio {
 
@@ -41,7 +44,7 @@ public:
   /// written, in order (later ones win where they overlap; one past `total_size` extends the
   /// file). A failure removes the half-made file.
   std::future<mapped_file> create_sparse(const std::filesystem::path& path, std::int64_t total_size,
-                                         std::vector<sparse_chunk> chunks = {}) const;
+                                         std::vector<chunk> chunks = {}) const;
 
   /// Copies `src` to `dst` (which must not exist: EEXIST): same bytes, same mode bits, holes kept,
   /// via copy_file_range where the kernel allows. A failed copy leaves no `dst`. With `flush`,
@@ -72,6 +75,65 @@ public:
 
   /// The sum of the sizes of all open maps, in bytes.
   std::future<std::uint64_t> approx_memory_usage() const;
+
+  // -- bulk operations -------------------------------------------------------------------------
+  // Each is one request; the manager spreads the files over its io workers and answers when all
+  // are done. Every file gets its own result (a value or an actorio::failure with errno and path):
+  // one missing file never fails the others. Files open as maps are changed through their map,
+  // so both views agree; a file open read-only as a map cannot be changed in bulk (EBUSY).
+
+  /// Per path, a result.
+  template <class T>
+  using per_path = std::map<std::filesystem::path, result<T>>;
+
+  /// Per path, the bytes of each listed range, in order; no ranges (std::nullopt) means the whole
+  /// file as one piece (the original's None).
+  std::future<per_path<std::vector<bytes>>>
+  bulk_read(const std::map<std::filesystem::path, std::optional<std::vector<byte_range>>>& files)
+    const;
+
+  /// Per path, the bytes written. Each file must exist; chunks are written in order, a gap past
+  /// the end is zero-filled.
+  std::future<per_path<std::uint64_t>>
+  bulk_write(const std::map<std::filesystem::path, std::vector<chunk>>& files) const;
+
+  /// Per path, the new size.
+  std::future<per_path<std::uint64_t>>
+  bulk_resize(const std::map<std::filesystem::path, std::int64_t>& sizes) const;
+
+  /// Per pair (in order), the bytes copied, as copy_file does each.
+  std::future<std::vector<result<std::uint64_t>>>
+  bulk_copy(const std::vector<std::pair<std::filesystem::path, std::filesystem::path>>& pairs,
+            bool flush = false) const;
+
+  /// Per path, the lower-case hex digest; `algorithm` "" means the runtime's default.
+  std::future<per_path<std::string>>
+  bulk_checksum(const std::vector<std::filesystem::path>& paths, std::string algorithm = {}) const;
+
+  /// Per path, the ascending offsets of `pattern` from that path's start offset; files without a
+  /// hit are left out, failed files are kept with their error. At most `max_per_file` hits per
+  /// file (0: all); non-overlapping unless `allow_overlapping` ("aa" in "aaaa": 0, 2; 0, 1, 2).
+  /// A start past the end gives no hits. EINVAL (for the whole call) for an empty pattern.
+  /// Memory stays bounded whatever the file sizes: files are read in 8 MiB windows.
+  std::future<per_path<std::vector<std::uint64_t>>>
+  find_in_files(std::string_view pattern, const std::map<std::filesystem::path, std::int64_t>& starts,
+                std::uint64_t max_per_file = 0, bool allow_overlapping = false) const;
+
+  /// Per path, the size after dropping trailing NUL bytes (an all-zero file becomes empty).
+  std::future<per_path<std::uint64_t>>
+  compact_files(const std::vector<std::filesystem::path>& paths) const;
+
+  /// The maps `prefetch_files` opened; they are released together when this goes (the
+  /// original's context manager yielding a list).
+  struct prefetched {
+    /// In argument order: each path with its map, or why it could not be opened.
+    std::vector<std::pair<std::filesystem::path, result<mapped_file>>> files;
+  };
+
+  /// Opens every path as a map ("r+b", grown to `init_size`) at once and asks the kernel to read
+  /// them in (MADV_WILLNEED). A path that fails carries its own error; the others are open.
+  std::future<prefetched> prefetch_files(const std::vector<std::filesystem::path>& paths,
+                                         std::int64_t init_size = 0) const;
 
   /// The manager's actor, for code that talks to it by message.
   mmap_manager_actor actor() const;

@@ -4,7 +4,10 @@
 #include <string>
 #include <vector>
 
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/none.hpp>
 
 #include "actorio/result.hpp"
 
@@ -14,8 +17,8 @@ namespace actorio {
 /// one block (a `std::vector<std::byte>` goes element by element).
 using bytes = std::vector<char>;
 
-/// One piece of initial content for `create_sparse`: `data` written at `offset`.
-struct sparse_chunk {
+/// Bytes to place at an offset: initial content for `create_sparse`, one write of `bulk_write`.
+struct chunk {
   std::int64_t offset = 0;
   bytes data;
 };
@@ -32,19 +35,106 @@ struct map_info {
   std::uint64_t mapped_length = 0;
 };
 
+/// A range of a file to read; `size` -1 means to the end.
+struct byte_range {
+  std::int64_t offset = 0;
+  std::int64_t size = -1;
+};
+
+/// One file of `bulk_read`: the listed ranges, or the whole file when `whole` is set.
+struct read_job {
+  std::string path;
+  std::vector<byte_range> ranges;
+  bool whole = false;
+};
+
+/// One file of `bulk_write`: its chunks, written in order.
+struct write_job {
+  std::string path;
+  std::vector<chunk> chunks;
+};
+
+/// One file of `bulk_resize`.
+struct resize_job {
+  std::string path;
+  std::int64_t size = 0;
+};
+
+/// One copy of `bulk_copy`.
+struct copy_job {
+  std::string src;
+  std::string dst;
+};
+
+/// One file of `find_in_files`, searched from `start`.
+struct find_job {
+  std::string path;
+  std::int64_t start = 0;
+};
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, failure& x) {
   return f(caf::meta::type_name("actorio::failure"), x.code, x.op, x.path, x.detail);
 }
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, sparse_chunk& x) {
-  return f(caf::meta::type_name("actorio::sparse_chunk"), x.offset, x.data);
+typename Inspector::result_type inspect(Inspector& f, chunk& x) {
+  return f(caf::meta::type_name("actorio::chunk"), x.offset, x.data);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, map_info& x) {
   return f(caf::meta::type_name("actorio::map_info"), x.path, x.mode, x.size, x.mapped_length);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, byte_range& x) {
+  return f(caf::meta::type_name("actorio::byte_range"), x.offset, x.size);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, read_job& x) {
+  return f(caf::meta::type_name("actorio::read_job"), x.path, x.ranges, x.whole);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, write_job& x) {
+  return f(caf::meta::type_name("actorio::write_job"), x.path, x.chunks);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, resize_job& x) {
+  return f(caf::meta::type_name("actorio::resize_job"), x.path, x.size);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, copy_job& x) {
+  return f(caf::meta::type_name("actorio::copy_job"), x.src, x.dst);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, find_job& x) {
+  return f(caf::meta::type_name("actorio::find_job"), x.path, x.start);
+}
+
+/// A per-item result crosses the wire as (ok, value, failure): one of the two is default.
+template <class Inspector, class T>
+typename Inspector::result_type inspect(Inspector& f, result<T>& x) {
+  if constexpr (Inspector::reads_state) {
+    bool ok = x.ok();
+    T value = ok ? x.value() : T{};
+    failure why = ok ? failure{} : x.error();
+    return f(caf::meta::type_name("actorio::result"), ok, value, why);
+  } else {
+    bool ok = false;
+    T value{};
+    failure why;
+    auto load = caf::meta::load_callback([&]() -> caf::error {
+      x = ok ? result<T>{std::move(value)} : result<T>{std::move(why)};
+      return caf::none;
+    });
+    return f(caf::meta::type_name("actorio::result"), ok, value, why, load);
+  }
 }
 
 } // namespace actorio

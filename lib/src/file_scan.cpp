@@ -1,0 +1,274 @@
+#include "file_scan.hpp"
+
+#include "unique_fd.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <utility>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+namespace actorio::detail {
+
+namespace {
+
+constexpr std::uint64_t max_offset = static_cast<std::uint64_t>(std::numeric_limits<off_t>::max());
+
+/// An open regular file and its size when opened.
+struct regular_file {
+  unique_fd fd;
+  std::uint64_t size = 0;
+};
+
+/// Opens `path` with `flags` and checks that it is a regular file.
+result<regular_file> open_regular(const std::string& path, int flags, const char* op) {
+  // O_NONBLOCK so a FIFO is rejected below instead of blocking for its other end.
+  unique_fd fd{retry_eintr([&] { return ::open(path.c_str(), flags | O_CLOEXEC | O_NONBLOCK); })};
+  if (!fd) {
+    int err = errno;
+    // Opening a FIFO without reader or a socket for writing gives ENXIO; regular files never do.
+    if (err == ENXIO)
+      return failure{EINVAL, op, path, "not a regular file"};
+    return failure{err, op, path, "open"};
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    int err = errno;
+    return failure{err, op, path, "stat"};
+  }
+  if (S_ISDIR(st.st_mode))
+    return failure{EISDIR, op, path, "is a directory"};
+  if (!S_ISREG(st.st_mode))
+    return failure{EINVAL, op, path, "not a regular file"};
+  // Harmless on regular files today, but a later lease or lock must not turn reads into EAGAIN.
+  if (::fcntl(fd.get(), F_SETFL, 0) != 0) {
+    int err = errno;
+    return failure{err, op, path, "clear O_NONBLOCK"};
+  }
+  return regular_file{std::move(fd), static_cast<std::uint64_t>(st.st_size)};
+}
+
+/// Reads up to `size` bytes at `offset`, fewer only at the end of the file. Returns the count.
+result<std::size_t> read_full(int fd, char* out, std::size_t size, std::uint64_t offset,
+                              const std::string& path, const char* op) {
+  std::size_t done = 0;
+  while (done < size) {
+    auto n = retry_eintr(
+      [&] { return ::pread(fd, out + done, size - done, static_cast<off_t>(offset + done)); });
+    if (n < 0) {
+      int err = errno;
+      return failure{err, op, path, "read"};
+    }
+    if (n == 0)
+      break;
+    done += static_cast<std::size_t>(n);
+  }
+  return done;
+}
+
+/// One past the last non-zero byte of [data, data + size), or 0 if all are zero.
+std::size_t end_of_data(const char* data, std::size_t size) {
+  std::size_t end = size;
+  // Word-wise over the bulk: all-zero files of gigabytes are the common case for compaction.
+  while (end >= sizeof(std::uint64_t)) {
+    std::uint64_t word;
+    std::memcpy(&word, data + end - sizeof(word), sizeof(word));
+    if (word != 0)
+      break;
+    end -= sizeof(word);
+  }
+  while (end > 0 && data[end - 1] == '\0')
+    --end;
+  return end;
+}
+
+} // namespace
+
+result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::string_view pattern,
+                                                std::uint64_t start, std::uint64_t max_results,
+                                                bool overlapping, std::vector<char>& buffer,
+                                                std::size_t window) {
+  if (pattern.empty())
+    return failure{EINVAL, "find", path, "empty pattern"};
+  auto file = open_regular(path, O_RDONLY, "find");
+  if (!file)
+    return std::move(file).error();
+  int fd = file->fd.get();
+  std::vector<std::uint64_t> hits;
+  // pread rejects offsets beyond off_t; no file reaches there, so there is nothing to find.
+  if (start > max_offset)
+    return hits;
+  // Advisory only: it fails harmlessly on some filesystems.
+  (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  // A zero window would never make progress.
+  window = std::max<std::size_t>(window, 1);
+  const std::size_t carry = pattern.size() - 1;
+  if (buffer.size() < window + carry)
+    buffer.resize(window + carry);
+
+  // buffer[0, have) holds the file bytes at [base, base + have); each round searches all of it.
+  std::uint64_t base = start;
+  std::size_t have = 0;
+  for (;;) {
+    auto n = read_full(fd, buffer.data() + have, window, base + have, path, "find");
+    if (!n)
+      return std::move(n).error();
+    if (*n == 0)
+      break;
+    have += *n;
+    std::size_t from = 0;
+    while (from + pattern.size() <= have) {
+      auto* hit = static_cast<const char*>(
+        ::memmem(buffer.data() + from, have - from, pattern.data(), pattern.size()));
+      if (hit == nullptr)
+        break;
+      auto at = static_cast<std::size_t>(hit - buffer.data());
+      hits.push_back(base + at);
+      if (max_results != 0 && hits.size() >= max_results)
+        return hits;
+      from = at + (overlapping ? 1 : pattern.size());
+    }
+    // Every start before have - carry has been tried; keep the rest (at most `carry` bytes) so a
+    // hit straddling the windows is tried once the next window completes it. A non-overlapping
+    // skip may already reach past some of those bytes.
+    auto keep = std::max(from, have > carry ? have - carry : std::size_t{0});
+    std::memmove(buffer.data(), buffer.data() + keep, have - keep);
+    base += keep;
+    have -= keep;
+    if (*n < window)
+      break;
+  }
+  return hits;
+}
+
+result<std::uint64_t> compact_file(const std::string& path, std::vector<char>& buffer,
+                                   std::size_t window) {
+  // Read-write because ftruncate needs a descriptor open for writing.
+  auto file = open_regular(path, O_RDWR, "compact");
+  if (!file)
+    return std::move(file).error();
+  int fd = file->fd.get();
+  window = std::max<std::size_t>(window, 1);
+  if (buffer.size() < window)
+    buffer.resize(window);
+  std::uint64_t end = file->size;
+  while (end > 0) {
+    auto len = static_cast<std::size_t>(std::min<std::uint64_t>(end, window));
+    auto off = end - len;
+    auto n = read_full(fd, buffer.data(), len, off, path, "compact");
+    if (!n)
+      return std::move(n).error();
+    // Truncating to a size computed from vanished bytes could cut off data written since.
+    if (*n < len)
+      return failure{EIO, "compact", path, "file shrank during the scan"};
+    auto data_end = end_of_data(buffer.data(), len);
+    if (data_end > 0) {
+      end = off + data_end;
+      break;
+    }
+    end = off;
+  }
+  if (end != file->size &&
+      retry_eintr([&] { return ::ftruncate(fd, static_cast<off_t>(end)); }) != 0) {
+    int err = errno;
+    return failure{err, "compact", path, "truncate"};
+  }
+  return end;
+}
+
+result<std::vector<std::vector<char>>> read_ranges(const std::string& path,
+                                                   const std::vector<read_range>& ranges) {
+  for (const auto& r : ranges) {
+    if (r.offset < 0)
+      return failure{EINVAL, "read", path, "negative offset " + std::to_string(r.offset)};
+    if (r.size < -1)
+      return failure{EINVAL, "read", path, "invalid size " + std::to_string(r.size)};
+  }
+  auto file = open_regular(path, O_RDONLY, "read");
+  if (!file)
+    return std::move(file).error();
+  std::vector<std::vector<char>> out;
+  out.reserve(ranges.size());
+  for (const auto& r : ranges) {
+    auto offset = static_cast<std::uint64_t>(r.offset);
+    auto left = offset < file->size ? file->size - offset : 0;
+    // Clamped to the size so an oversized request cannot allocate beyond the file.
+    auto want = r.size < 0 ? left : std::min(left, static_cast<std::uint64_t>(r.size));
+    std::vector<char> bytes;
+    try {
+      bytes.resize(static_cast<std::size_t>(want));
+    } catch (const std::bad_alloc&) {
+      // An io worker must survive a request for more memory than there is.
+      return failure{ENOMEM, "read", path, "range of " + std::to_string(want) + " bytes"};
+    }
+    auto n = read_full(file->fd.get(), bytes.data(), bytes.size(), offset, path, "read");
+    if (!n)
+      return std::move(n).error();
+    // The file shrank since it was opened: give what is there.
+    bytes.resize(*n);
+    out.push_back(std::move(bytes));
+  }
+  return out;
+}
+
+result<std::uint64_t> write_pieces(const std::string& path,
+                                   const std::vector<write_piece>& pieces) {
+  std::uint64_t end = 0;
+  std::uint64_t total = 0;
+  for (const auto& p : pieces) {
+    if (p.offset < 0)
+      return failure{EINVAL, "write", path, "negative offset " + std::to_string(p.offset)};
+    auto offset = static_cast<std::uint64_t>(p.offset);
+    if (p.data.size() > max_offset - offset)
+      return failure{EFBIG, "write", path, "piece ends past the largest file offset"};
+    end = std::max(end, offset + p.data.size());
+    total += p.data.size();
+  }
+  auto file = open_regular(path, O_WRONLY, "write");
+  if (!file)
+    return std::move(file).error();
+  int fd = file->fd.get();
+  // Never shrinks: bytes past the pieces are not ours to drop.
+  if (end > file->size &&
+      retry_eintr([&] { return ::ftruncate(fd, static_cast<off_t>(end)); }) != 0) {
+    int err = errno;
+    return failure{err, "write", path, "extend"};
+  }
+  for (const auto& p : pieces) {
+    for (std::size_t done = 0; done < p.data.size();) {
+      auto w = retry_eintr([&] {
+        return ::pwrite(fd, p.data.data() + done, p.data.size() - done,
+                        static_cast<off_t>(p.offset) + static_cast<off_t>(done));
+      });
+      if (w < 0) {
+        int err = errno;
+        return failure{err, "write", path, "write"};
+      }
+      if (w == 0)
+        return failure{EIO, "write", path, "write made no progress"};
+      done += static_cast<std::size_t>(w);
+    }
+  }
+  return total;
+}
+
+result<std::uint64_t> resize_file(const std::string& path, std::int64_t new_size) {
+  if (new_size < 0)
+    return failure{EINVAL, "resize", path, "negative size " + std::to_string(new_size)};
+  auto file = open_regular(path, O_WRONLY, "resize");
+  if (!file)
+    return std::move(file).error();
+  if (retry_eintr([&] { return ::ftruncate(file->fd.get(), static_cast<off_t>(new_size)); }) != 0) {
+    int err = errno;
+    return failure{err, "resize", path, "truncate"};
+  }
+  return static_cast<std::uint64_t>(new_size);
+}
+
+} // namespace actorio::detail

@@ -1,0 +1,71 @@
+#pragma once
+
+#include "actorio/result.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace actorio::detail {
+
+// Helpers for bulk operations over many files on io worker threads. They read and write with
+// pread/pwrite through bounded buffers and never mmap: a file truncated by another process
+// mid-operation then yields a short read or an error instead of SIGBUS, and peak memory stays
+// bounded for files of any size. Every function opens `path` with O_CLOEXEC, refuses a directory
+// with EISDIR and any other non-regular file with EINVAL, and reports failures as
+// failure{errno, OP, path, detail} with the op named in its description.
+
+/// Bytes read per step; also the search window.
+inline constexpr std::size_t scan_window = std::size_t{8} << 20;
+
+/// Offsets of `pattern` at or after `start`, ascending; at most `max_results` (0 = no limit).
+/// After a hit at p the scan continues at p+1 when `overlapping`, else at p+pattern.size().
+/// Reads the file in windows of `window` bytes into `buffer` (reused between calls; grown to
+/// window + pattern.size() - 1 when smaller), carrying the last pattern.size()-1 bytes of each
+/// window over into the next, so a hit spanning two windows is found exactly once.
+/// Empty pattern -> failure{EINVAL, "find", path, ...}; `start` past the end -> no hits.
+/// Op "find".
+result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::string_view pattern,
+                                                std::uint64_t start, std::uint64_t max_results,
+                                                bool overlapping, std::vector<char>& buffer,
+                                                std::size_t window = scan_window);
+
+/// Truncates the file to one past its last non-zero byte (an all-zero file becomes empty),
+/// scanning backwards window by window with pread into `buffer`. Returns the new size. A file that
+/// shrinks during the scan gives EIO rather than a size computed from bytes that are gone.
+/// Op "compact".
+result<std::uint64_t> compact_file(const std::string& path, std::vector<char>& buffer,
+                                   std::size_t window = scan_window);
+
+/// A range to read: `size` -1 means to the end.
+struct read_range {
+  std::int64_t offset = 0;
+  std::int64_t size = -1;
+};
+
+/// Reads each range with pread: short at the end of the file, empty past it. The end is the size
+/// at the time of the call, so a file growing meanwhile cannot make a range unbounded. Negative
+/// offset or size < -1 -> EINVAL, checked before the file is opened. Op "read".
+result<std::vector<std::vector<char>>> read_ranges(const std::string& path,
+                                                   const std::vector<read_range>& ranges);
+
+/// One piece to write: `data` at `offset`.
+struct write_piece {
+  std::int64_t offset = 0;
+  std::string_view data;
+};
+
+/// The file must exist (ENOENT otherwise; it is opened O_WRONLY, never created). Extends it first
+/// (ftruncate; never shrinks it) to the end of the farthest piece so every gap is zero-filled,
+/// then pwrites each piece in order (later pieces win where they overlap). Returns the total bytes
+/// written. A negative offset -> EINVAL, an end past INT64_MAX -> EFBIG, both checked before the
+/// file is opened. Op "write".
+result<std::uint64_t> write_pieces(const std::string& path, const std::vector<write_piece>& pieces);
+
+/// ftruncate an existing file to `new_size` (0 allowed, negative -> EINVAL). Returns the new
+/// size. Op "resize".
+result<std::uint64_t> resize_file(const std::string& path, std::int64_t new_size);
+
+} // namespace actorio::detail
