@@ -67,12 +67,11 @@ void hand_out(self_pointer self, mmap_manager_state::open_callback done,
 }
 
 /// Registers a freshly opened region under `key` and serves every open waiting for it.
-void finish_open(self_pointer self, const map_key& key,
-                 result<std::shared_ptr<mapped_region>> r) {
+void finish_open(self_pointer self, const map_key& key, result<std::shared_ptr<mapped_region>> r) {
   auto& st = self->state;
   auto node = st.opening.extract(key);
-  auto waiters = node.empty() ? std::vector<mmap_manager_state::waiter>{}
-                              : std::move(node.mapped());
+  auto waiters =
+    node.empty() ? std::vector<mmap_manager_state::waiter>{} : std::move(node.mapped());
   if (!r) {
     for (auto& w : waiters)
       w.done(r.error());
@@ -243,9 +242,9 @@ resolve_all(self_pointer self, const std::shared_ptr<gather<T>>& g, std::size_t 
 /// A mutating bulk operation: items whose file is open as a writable map go to that map's actor
 /// through `via_actor(i, actor, g)`; the others run on the workers through `raw(i, path)`.
 template <class T, class Path, class Raw, class ViaActor>
-caf::typed_response_promise<std::vector<result<T>>>
-mutate_bulk(self_pointer self, std::size_t n, const char* op, Path path_of, Raw raw,
-            ViaActor via_actor) {
+caf::typed_response_promise<std::vector<result<T>>> mutate_bulk(self_pointer self, std::size_t n,
+                                                                const char* op, Path path_of,
+                                                                Raw raw, ViaActor via_actor) {
   auto rp = self->make_response_promise<std::vector<result<T>>>();
   auto g = make_gather<T>(n, reply_with<T>(rp));
   auto [resolved, paths] = resolve_all(self, g, n, path_of, op);
@@ -354,18 +353,18 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       start_open(
         self, key, 0,
         [key, total_size, chunks = std::move(chunks), minimize]() {
-        auto r = mapped_region::open(key.path, open_mode::create_exclusive, total_size, minimize);
-        if (!r)
-          return r;
-        // Only the pages a chunk touches get blocks; the rest of the file stays a hole.
-        for (auto& c : chunks) {
-          if (auto w = r->write(c.data.data(), c.data.size(), c.offset); !w) {
-            r->close();
-            ::unlink(key.path.c_str());
-            return result<mapped_region>{std::move(w).error()};
+          auto r = mapped_region::open(key.path, open_mode::create_exclusive, total_size, minimize);
+          if (!r)
+            return r;
+          // Only the pages a chunk touches get blocks; the rest of the file stays a hole.
+          for (auto& c : chunks) {
+            if (auto w = r->write(c.data.data(), c.data.size(), c.offset); !w) {
+              r->close();
+              ::unlink(key.path.c_str());
+              return result<mapped_region>{std::move(w).error()};
+            }
           }
-        }
-        return r;
+          return r;
         },
         [rp](result<mapped_file_actor> r) mutable { deliver(rp, std::move(r)); });
       return rp;
@@ -500,9 +499,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       auto all = std::make_shared<std::vector<resize_job>>(std::move(jobs));
       return mutate_bulk<std::uint64_t>(
         self, all->size(), "resize", [all](std::size_t i) { return (*all)[i].path; },
-        [all](std::size_t i, const std::string& path) {
-          return resize_file(path, (*all)[i].size);
-        },
+        [all](std::size_t i, const std::string& path) { return resize_file(path, (*all)[i].size); },
         [self, all](std::size_t i, const mapped_file_actor& file, auto g) {
           self->request(file, caf::infinite, resize_atom_v, (*all)[i].size)
             .then([g, i](std::uint64_t n) { g->set(i, n); },
@@ -587,8 +584,9 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
           }
           // The advice only starts read-ahead; the handle is the result either way.
           auto file = *r;
-          self->request(file, caf::infinite, madvise_atom_v, std::string{"willneed"},
-                        std::int64_t{0}, std::int64_t{-1})
+          self
+            ->request(file, caf::infinite, madvise_atom_v, std::string{"willneed"}, std::int64_t{0},
+                      std::int64_t{-1})
             .then([g, i, file] { g->set(i, file); },
                   [g, i, file](caf::error&) { g->set(i, file); });
         });

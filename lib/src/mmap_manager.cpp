@@ -125,8 +125,8 @@ std::future<mmap_manager::per_path<std::vector<bytes>>> mmap_manager::bulk_read(
   const std::map<std::filesystem::path, std::optional<std::vector<byte_range>>>& files) const {
   std::vector<read_job> jobs;
   for (const auto& [path, ranges] : files)
-    jobs.push_back(read_job{path.string(), ranges.value_or(std::vector<byte_range>{}),
-                            !ranges.has_value()});
+    jobs.push_back(
+      read_job{path.string(), ranges.value_or(std::vector<byte_range>{}), !ranges.has_value()});
   return detail::ask<std::vector<result<std::vector<bytes>>>>(
     core_, core_->manager, "bulk_read", "",
     [paths = keys_of(files)](std::vector<result<std::vector<bytes>>>&& r) {
@@ -219,7 +219,8 @@ mmap_manager::prefetch_files(const std::vector<std::filesystem::path>& paths,
       prefetched out;
       for (std::size_t i = 0; i < r.size() && i < paths.size(); ++i) {
         if (r[i])
-          out.files.emplace_back(paths[i], mapped_file::adopt(core, std::move(*r[i]), paths[i], "r+b"));
+          out.files.emplace_back(paths[i],
+                                 mapped_file::adopt(core, std::move(*r[i]), paths[i], "r+b"));
         else
           out.files.emplace_back(paths[i], result<mapped_file>{r[i].error()});
       }

@@ -31,11 +31,11 @@
 namespace fs = std::filesystem;
 
 using actorio::bytes;
+using actorio::chunk;
 using actorio::failure;
 using actorio::map_info;
 using actorio::mapped_file_actor;
 using actorio::open_file;
-using actorio::chunk;
 using actorio::test::read_file;
 using actorio::test::run_command;
 using actorio::test::temp_dir;
@@ -499,11 +499,10 @@ BOOST_AUTO_TEST_CASE(releasing_an_unknown_or_already_released_handle_is_a_succes
 BOOST_AUTO_TEST_CASE(sparse_creates_a_new_file_with_holes_and_the_chunks_in_order) {
   auto p = path("sparse.bin");
   constexpr std::int64_t mib = 1 << 20;
-  std::vector<chunk> chunks{
-    {0, to_bytes("head")},
-    {mib / 2, to_bytes(std::string("mi\0d", 4))},
-    {1, to_bytes("EA")},          // overlaps the first chunk: later wins
-    {4 * mib, to_bytes("tail")}}; // past total_size: extends the file
+  std::vector<chunk> chunks{{0, to_bytes("head")},
+                            {mib / 2, to_bytes(std::string("mi\0d", 4))},
+                            {1, to_bytes("EA")},          // overlaps the first chunk: later wins
+                            {4 * mib, to_bytes("tail")}}; // past total_size: extends the file
   auto f = c.call<mapped_file_actor>(mgr, actorio::sparse_atom_v, p, 4 * mib, chunks);
   BOOST_REQUIRE_MESSAGE(f, why(sys, f));
   BOOST_TEST(count() == 1u);
@@ -525,8 +524,8 @@ BOOST_AUTO_TEST_CASE(sparse_creates_a_new_file_with_holes_and_the_chunks_in_orde
 BOOST_AUTO_TEST_CASE(sparse_refuses_an_existing_file_and_bad_arguments_leaving_nothing_behind) {
   auto p = path("exists.bin");
   write_file(p, "keep");
-  auto exists = failure_of(c.call<mapped_file_actor>(
-    mgr, actorio::sparse_atom_v, p, std::int64_t{10}, std::vector<chunk>{}));
+  auto exists = failure_of(c.call<mapped_file_actor>(mgr, actorio::sparse_atom_v, p,
+                                                     std::int64_t{10}, std::vector<chunk>{}));
   BOOST_TEST(exists.code == EEXIST, describe(exists));
   BOOST_TEST(read_file(p) == "keep");
 
@@ -534,9 +533,8 @@ BOOST_AUTO_TEST_CASE(sparse_refuses_an_existing_file_and_bad_arguments_leaving_n
   auto negative_size = failure_of(c.call<mapped_file_actor>(
     mgr, actorio::sparse_atom_v, q, std::int64_t{-1}, std::vector<chunk>{}));
   BOOST_TEST(negative_size.code == EINVAL, describe(negative_size));
-  auto negative_offset =
-    failure_of(c.call<mapped_file_actor>(mgr, actorio::sparse_atom_v, q, std::int64_t{10},
-                                         std::vector<chunk>{{-1, to_bytes("x")}}));
+  auto negative_offset = failure_of(c.call<mapped_file_actor>(
+    mgr, actorio::sparse_atom_v, q, std::int64_t{10}, std::vector<chunk>{{-1, to_bytes("x")}}));
   BOOST_TEST(negative_offset.code == EINVAL, describe(negative_offset));
   BOOST_TEST(!fs::exists(q));
   BOOST_TEST(count() == 0u);

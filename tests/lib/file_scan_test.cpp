@@ -4,6 +4,7 @@
 #include "lib/src/file_scan.hpp"
 
 #include "support/files.hpp"
+#include "support/peak_rss.hpp"
 #include "support/temp_dir.hpp"
 
 #include <cerrno>
@@ -32,7 +33,9 @@ using actorio::detail::resize_file;
 using actorio::detail::scan_window;
 using actorio::detail::write_piece;
 using actorio::detail::write_pieces;
+using actorio::test::peak_rss_kib;
 using actorio::test::read_file;
+using actorio::test::reset_peak_rss;
 using actorio::test::temp_dir;
 using actorio::test::write_file;
 
@@ -86,29 +89,6 @@ void make_sparse(const fs::path& p, std::uint64_t size,
   ::close(fd);
   if (!ok)
     throw std::runtime_error("cannot write sparse file " + p.string());
-}
-
-/// Peak resident set size in KiB, from /proc/self/status.
-std::uint64_t peak_rss_kib() {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmHWM:") {
-      std::uint64_t kib = 0;
-      in >> kib;
-      return kib;
-    }
-    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
-  }
-  throw std::runtime_error("no VmHWM in /proc/self/status");
-}
-
-/// Resets VmHWM to the current RSS (Linux >= 4.0), so earlier tests cannot hide a rise.
-bool reset_peak_rss() {
-  std::ofstream out("/proc/self/clear_refs");
-  out << "5";
-  out.flush();
-  return static_cast<bool>(out);
 }
 
 std::string str(const std::vector<char>& v) {

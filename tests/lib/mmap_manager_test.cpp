@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "support/files.hpp"
+#include "support/peak_rss.hpp"
 #include "support/runtime_fixture.hpp"
 
 namespace fs = std::filesystem;
@@ -346,7 +347,8 @@ BOOST_AUTO_TEST_CASE(bulk_checksum_matches_sha256sum_and_keeps_per_file_errors) 
   auto sums = mgr.bulk_checksum(paths, "sha256").get();
   BOOST_TEST(sums.size() == paths.size());
   std::map<std::string, std::string> oracle;
-  std::istringstream listing{run_command("cd '" + dir.path().string() + "' && sha256sum small* empty")};
+  std::istringstream listing{
+    run_command("cd '" + dir.path().string() + "' && sha256sum small* empty")};
   for (std::string sum, name; listing >> sum >> name;)
     oracle[(dir / name).string()] = sum;
   BOOST_TEST(oracle.size() == 2001u);
@@ -398,10 +400,10 @@ BOOST_AUTO_TEST_CASE(find_in_files_matches_a_naive_search_and_omits_files_withou
     }
   }
   write_file(path("aaaa"), "aaaa");
-  BOOST_TEST((*mgr.find_in_files("aa", {{path("aaaa"), 0}}).get().at(path("aaaa"))
-              == std::vector<std::uint64_t>{0, 2}));
-  BOOST_TEST((*mgr.find_in_files("aa", {{path("aaaa"), 0}}, 0, true).get().at(path("aaaa"))
-              == std::vector<std::uint64_t>{0, 1, 2}));
+  BOOST_TEST((*mgr.find_in_files("aa", {{path("aaaa"), 0}}).get().at(path("aaaa")) ==
+              std::vector<std::uint64_t>{0, 2}));
+  BOOST_TEST((*mgr.find_in_files("aa", {{path("aaaa"), 0}}, 0, true).get().at(path("aaaa")) ==
+              std::vector<std::uint64_t>{0, 1, 2}));
   BOOST_TEST(mgr.find_in_files("aa", {{path("aaaa"), 10}}).get().empty());
   BOOST_TEST(error_of(mgr.find_in_files("", {{path("aaaa"), 0}})).code().value() == EINVAL);
 }
@@ -409,17 +411,19 @@ BOOST_AUTO_TEST_CASE(find_in_files_matches_a_naive_search_and_omits_files_withou
 BOOST_AUTO_TEST_CASE(bulk_read_and_write_follow_the_original_examples) {
   write_file(path("src"), "copy me!!");
   write_file(path("p"), "..........");
-  auto reads = mgr.bulk_read({{path("src"), std::vector<byte_range>{{0, 4}, {5, 10}}},
-                              {path("p"), std::nullopt},
-                              {path("missing"), std::nullopt}})
+  auto reads = mgr
+                 .bulk_read({{path("src"), std::vector<byte_range>{{0, 4}, {5, 10}}},
+                             {path("p"), std::nullopt},
+                             {path("missing"), std::nullopt}})
                  .get();
   BOOST_REQUIRE(reads.at(path("src")).ok());
   BOOST_TEST(text(reads.at(path("src"))->at(0)) == "copy");
   BOOST_TEST(text(reads.at(path("src"))->at(1)) == "me!!");
   BOOST_TEST(text(reads.at(path("p"))->at(0)) == "..........");
   BOOST_TEST(reads.at(path("missing")).error().code == ENOENT);
-  auto written = mgr.bulk_write({{path("p"), {{0, {'A', 'B'}}, {5, {'C', 'D'}}, {12, {'E', 'F'}}}},
-                                 {path("absent"), {{0, {'x'}}}}})
+  auto written = mgr
+                   .bulk_write({{path("p"), {{0, {'A', 'B'}}, {5, {'C', 'D'}}, {12, {'E', 'F'}}}},
+                                {path("absent"), {{0, {'x'}}}}})
                    .get();
   BOOST_TEST(*written.at(path("p")) == 6u);
   BOOST_TEST(read_file(path("p")) == std::string("AB...CD...\0\0EF", 14));
@@ -506,6 +510,22 @@ BOOST_AUTO_TEST_CASE(four_threads_run_bulk_batches_at_once) {
   for (auto& th : threads)
     th.join();
   BOOST_TEST(mismatches == std::vector<int>(4, 0), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(bulk_checksum_of_1_gib_keeps_peak_rss_bounded) {
+  std::vector<fs::path> paths;
+  for (int i = 0; i < 4; ++i) {
+    paths.push_back(dir / ("big" + std::to_string(i)));
+    write_file(paths.back(), "head" + std::to_string(i));
+    fs::resize_file(paths.back(), std::uintmax_t{256} << 20);
+  }
+  BOOST_REQUIRE(reset_peak_rss());
+  auto before = peak_rss_kib();
+  auto sums = mgr.bulk_checksum(paths, "xxh64").get();
+  auto rise_kib = peak_rss_kib() - before;
+  for (auto& p : paths)
+    BOOST_TEST(sums.at(p).ok(), p.string());
+  BOOST_TEST(rise_kib < 64u * 1024u, "peak RSS rose by " << rise_kib << " KiB");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

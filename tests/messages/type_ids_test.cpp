@@ -15,12 +15,12 @@
 
 #include <caf/all.hpp>
 
+using actorio::chunk;
 using actorio::failure;
 using actorio::map_info;
 using actorio::mapped_file_actor;
 using actorio::mmap_manager_actor;
 using actorio::open_file;
-using actorio::chunk;
 using actorio::test::temp_dir;
 
 namespace {
@@ -125,17 +125,29 @@ failure sample_failure() {
 BOOST_FIXTURE_TEST_SUITE(type_ids, fixture)
 
 BOOST_AUTO_TEST_CASE(every_type_of_the_id_block_and_the_handles_are_registered_by_name) {
-  for (const char* name :
-       {"actorio::failure", "actorio::chunk", "actorio::map_info", "std::vector<char>",
-        "std::vector<actorio::chunk>", "std::vector<actorio::map_info>",
-        "std::map<std::string, std::string>", "std::vector<std::vector<char>>",
-        "std::vector<std::uint64_t>", "actorio::byte_range", "actorio::read_job",
-        "actorio::write_job", "actorio::resize_job", "actorio::copy_job", "actorio::find_job",
-        "std::vector<actorio::result<std::uint64_t>>", "std::vector<actorio::result<std::string>>",
-        "std::vector<actorio::result<std::vector<std::vector<char>>>>",
-        "std::vector<actorio::result<std::vector<std::uint64_t>>>",
-        "std::vector<actorio::result<actorio::mapped_file_actor>>", "actorio::mapped_file_actor",
-        "actorio::mmap_manager_actor", "actorio::open_file"}) {
+  for (const char* name : {"actorio::failure",
+                           "actorio::chunk",
+                           "actorio::map_info",
+                           "std::vector<char>",
+                           "std::vector<actorio::chunk>",
+                           "std::vector<actorio::map_info>",
+                           "std::map<std::string, std::string>",
+                           "std::vector<std::vector<char>>",
+                           "std::vector<std::uint64_t>",
+                           "actorio::byte_range",
+                           "actorio::read_job",
+                           "actorio::write_job",
+                           "actorio::resize_job",
+                           "actorio::copy_job",
+                           "actorio::find_job",
+                           "std::vector<actorio::result<std::uint64_t>>",
+                           "std::vector<actorio::result<std::string>>",
+                           "std::vector<actorio::result<std::vector<std::vector<char>>>>",
+                           "std::vector<actorio::result<std::vector<std::uint64_t>>>",
+                           "std::vector<actorio::result<actorio::mapped_file_actor>>",
+                           "actorio::mapped_file_actor",
+                           "actorio::mmap_manager_actor",
+                           "actorio::open_file"}) {
     BOOST_TEST_CONTEXT(name) {
       auto value = sys.types().make_value(name);
       BOOST_TEST(static_cast<bool>(value));
@@ -176,8 +188,7 @@ BOOST_AUTO_TEST_CASE(line_lists_and_offset_lists_round_trip) {
 }
 
 BOOST_AUTO_TEST_CASE(per_item_results_round_trip_as_value_or_failure) {
-  std::vector<actorio::result<std::string>> xs{std::string{"abc"}, sample_failure(),
-                                               std::string{}};
+  std::vector<actorio::result<std::string>> xs{std::string{"abc"}, sample_failure(), std::string{}};
   auto ys = round_trip(xs);
   BOOST_REQUIRE(ys.size() == 3u);
   BOOST_TEST(ys[0].ok());

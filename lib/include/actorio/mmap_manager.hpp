@@ -6,8 +6,8 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -88,9 +88,8 @@ public:
 
   /// Per path, the bytes of each listed range, in order; no ranges (std::nullopt) means the whole
   /// file as one piece (the original's None).
-  std::future<per_path<std::vector<bytes>>>
-  bulk_read(const std::map<std::filesystem::path, std::optional<std::vector<byte_range>>>& files)
-    const;
+  std::future<per_path<std::vector<bytes>>> bulk_read(
+    const std::map<std::filesystem::path, std::optional<std::vector<byte_range>>>& files) const;
 
   /// Per path, the bytes written. Each file must exist; chunks are written in order, a gap past
   /// the end is zero-filled.
@@ -107,8 +106,8 @@ public:
             bool flush = false) const;
 
   /// Per path, the lower-case hex digest; `algorithm` "" means the runtime's default.
-  std::future<per_path<std::string>>
-  bulk_checksum(const std::vector<std::filesystem::path>& paths, std::string algorithm = {}) const;
+  std::future<per_path<std::string>> bulk_checksum(const std::vector<std::filesystem::path>& paths,
+                                                   std::string algorithm = {}) const;
 
   /// Per path, the ascending offsets of `pattern` from that path's start offset; files without a
   /// hit are left out, failed files are kept with their error. At most `max_per_file` hits per
@@ -116,7 +115,8 @@ public:
   /// A start past the end gives no hits. EINVAL (for the whole call) for an empty pattern.
   /// Memory stays bounded whatever the file sizes: files are read in 8 MiB windows.
   std::future<per_path<std::vector<std::uint64_t>>>
-  find_in_files(std::string_view pattern, const std::map<std::filesystem::path, std::int64_t>& starts,
+  find_in_files(std::string_view pattern,
+                const std::map<std::filesystem::path, std::int64_t>& starts,
                 std::uint64_t max_per_file = 0, bool allow_overlapping = false) const;
 
   /// Per path, the size after dropping trailing NUL bytes (an all-zero file becomes empty).
