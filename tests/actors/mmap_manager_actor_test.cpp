@@ -3,6 +3,7 @@
 
 #include "actorio/actorio.hpp"
 
+#include "support/describe.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
@@ -36,6 +37,7 @@ using actorio::failure;
 using actorio::map_info;
 using actorio::mapped_file_actor;
 using actorio::open_file;
+using actorio::test::describe;
 using actorio::test::read_file;
 using actorio::test::run_command;
 using actorio::test::temp_dir;
@@ -56,11 +58,6 @@ struct test_config : caf::actor_system_config {
     set("scheduler.policy", caf::atom("sharing"));
   }
 };
-
-std::string describe(const failure& x) {
-  return "failure{code=" + std::to_string(x.code) + ", op=" + x.op + ", path=" + x.path +
-         ", detail=" + x.detail + "}";
-}
 
 /// The error of a reply for a check's message. Boost builds the message even when the check
 /// passes, so it must not call error() on a value.

@@ -3,6 +3,7 @@
 
 #include "lib/src/file_copy.hpp"
 
+#include "support/describe.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
@@ -24,28 +25,17 @@ namespace fs = std::filesystem;
 
 using actorio::failure;
 using actorio::detail::copy_options;
+using actorio::test::describe;
 using actorio::test::read_file;
 using actorio::test::run_command;
 using actorio::test::temp_dir;
+using actorio::test::why;
 using actorio::test::write_file;
 
 namespace {
 
 constexpr std::uint64_t mib = std::uint64_t{1} << 20;
 constexpr std::uint64_t gib = std::uint64_t{1} << 30;
-
-/// All fields, so a failed check shows exactly what came back; avoids depending on to_string.
-std::string describe(const failure& x) {
-  return "failure{code=" + std::to_string(x.code) + ", op=" + x.op + ", path=" + x.path +
-         ", detail=" + x.detail + "}";
-}
-
-/// Boost evaluates a check's message even when the check passes, so it must not touch error()
-/// of a successful result.
-template <class T>
-std::string why(const actorio::result<T>& r) {
-  return r.ok() ? std::string{"ok"} : describe(r.error());
-}
 
 std::string quoted(const fs::path& p) {
   std::string out = "'";

@@ -3,6 +3,7 @@
 
 #include "lib/src/file_scan.hpp"
 
+#include "support/describe.hpp"
 #include "support/files.hpp"
 #include "support/peak_rss.hpp"
 #include "support/temp_dir.hpp"
@@ -33,10 +34,12 @@ using actorio::detail::resize_file;
 using actorio::detail::scan_window;
 using actorio::detail::write_piece;
 using actorio::detail::write_pieces;
+using actorio::test::describe;
 using actorio::test::peak_rss_kib;
 using actorio::test::read_file;
 using actorio::test::reset_peak_rss;
 using actorio::test::temp_dir;
+using actorio::test::why;
 using actorio::test::write_file;
 
 namespace {
@@ -45,19 +48,6 @@ using offsets = std::vector<std::uint64_t>;
 
 constexpr std::uint64_t mib = std::uint64_t{1} << 20;
 constexpr std::uint64_t gib = std::uint64_t{1} << 30;
-
-/// All fields, so a failed check shows exactly what came back; avoids depending on to_string.
-std::string describe(const failure& x) {
-  return "failure{code=" + std::to_string(x.code) + ", op=" + x.op + ", path=" + x.path +
-         ", detail=" + x.detail + "}";
-}
-
-/// Boost evaluates a check's message even when the check passes, so it must not touch error()
-/// of a successful result.
-template <class T>
-std::string why(const actorio::result<T>& r) {
-  return r.ok() ? std::string{"ok"} : describe(r.error());
-}
 
 /// The oracle: position by position, nothing shared with the windowed implementation.
 offsets naive_find(const std::string& hay, const std::string& pat, std::uint64_t start,

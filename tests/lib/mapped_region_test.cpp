@@ -3,6 +3,7 @@
 
 #include "lib/src/mapped_region.hpp"
 
+#include "support/describe.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
@@ -43,8 +44,10 @@ using actorio::failure;
 using actorio::detail::mapped_region;
 using actorio::detail::open_mode;
 using actorio::detail::parse_open_mode;
+using actorio::test::describe;
 using actorio::test::read_file;
 using actorio::test::temp_dir;
+using actorio::test::why;
 using actorio::test::write_file;
 
 namespace {
@@ -53,19 +56,6 @@ constexpr std::uint64_t kib = std::uint64_t{1} << 10;
 constexpr std::uint64_t mib = std::uint64_t{1} << 20;
 constexpr std::uint64_t gib = std::uint64_t{1} << 30;
 constexpr std::uint64_t page = 4096;
-
-/// All fields, so a failed check shows exactly what came back; avoids depending on to_string.
-std::string describe(const failure& x) {
-  return "failure{code=" + std::to_string(x.code) + ", op=" + x.op + ", path=" + x.path +
-         ", detail=" + x.detail + "}";
-}
-
-/// Boost evaluates a check's message even when the check passes, so it must not touch error()
-/// of a successful result.
-template <class T>
-std::string why(const actorio::result<T>& r) {
-  return r.ok() ? std::string{"ok"} : describe(r.error());
-}
 
 /// Passes if `r` failed with `code` about `path`; otherwise says what came back instead.
 template <class T>

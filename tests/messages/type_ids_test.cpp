@@ -3,6 +3,7 @@
 
 #include "actorio/actorio.hpp"
 
+#include "support/describe.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
@@ -21,6 +22,7 @@ using actorio::map_info;
 using actorio::mapped_file_actor;
 using actorio::mmap_manager_actor;
 using actorio::open_file;
+using actorio::test::describe;
 using actorio::test::temp_dir;
 
 namespace {
@@ -75,11 +77,6 @@ struct fixture {
     return back.template get_as<T>(0);
   }
 };
-
-std::string describe(const failure& x) {
-  return "failure{code=" + std::to_string(x.code) + ", op=" + x.op + ", path=" + x.path +
-         ", detail=" + x.detail + "}";
-}
 
 bool same(const failure& x, const failure& y) {
   return x.code == y.code && x.op == y.op && x.path == y.path && x.detail == y.detail;
