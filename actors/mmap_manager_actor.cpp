@@ -449,8 +449,8 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
           std::vector<read_range> ranges;
           if (job.whole)
             ranges.push_back(read_range{0, -1});
-          for (const auto& r : job.ranges)
-            if (!job.whole)
+          else
+            for (const auto& r : job.ranges)
               ranges.push_back(read_range{r.offset, r.size});
           return read_ranges(path, ranges);
         });
