@@ -2,9 +2,9 @@
 //
 //   run_measured REPORT_FILE COMMAND [ARGS...]
 //
-// Writes {"seconds", "maxrss_kib", "exit_code"} to REPORT_FILE; the command's stdin is /dev/null
-// and its stdout and stderr are this process's. Exit status: the command's, or 127 if it could
-// not be started.
+// Writes {"seconds", "cpu_seconds" (user + system), "maxrss_kib", "exit_code"} to REPORT_FILE; the
+// command's stdin is /dev/null and its stdout and stderr are this process's. Exit status: the
+// command's, or 127 if it could not be started.
 //
 // Why not Python's os.wait4 directly: exec records the *old* address space's peak RSS into the
 // process's ru_maxrss, so a command forked from the Python harness (tens of MiB) would never
@@ -55,8 +55,10 @@ int main(int argc, char** argv) {
     std::perror("run_measured: report file");
     return 127;
   }
-  std::fprintf(report, "{\"seconds\": %.6f, \"maxrss_kib\": %ld, \"exit_code\": %d}\n", seconds,
-               usage.ru_maxrss, code);
+  auto cpu = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6; };
+  std::fprintf(
+    report, "{\"seconds\": %.6f, \"cpu_seconds\": %.6f, \"maxrss_kib\": %ld, \"exit_code\": %d}\n",
+    seconds, cpu(usage.ru_utime) + cpu(usage.ru_stime), usage.ru_maxrss, code);
   std::fclose(report);
   return code;
 }
