@@ -1,17 +1,18 @@
 // The "ours" side of bench/run: each command is one whole process doing one case through the
 // public facade only, so bench/run can time it and read its peak RSS exactly as it does a peer's.
 //
-//   actorio_bench checksum ALGORITHM DIR   one bulk_checksum over DIR's files; prints
-//                                          "HEX  PATH" per file, as sha256sum / xxhsum -H2 do
-//   actorio_bench find PATTERN DIR         one find_in_files over DIR's files; prints
-//                                          "PATH:COUNT" per file, as grep -F -c -a does
-//   actorio_bench copy SRC_DIR DST_DIR     one bulk_copy of SRC_DIR's files into DST_DIR
-//   actorio_bench latency ITERATIONS       facade latencies and manager throughput, one JSON
-//                                          object per line
+//   actorio_bench checksum ALGORITHM FILE...  one bulk_checksum; prints "HEX  PATH" per file, as
+//                                             sha256sum / xxhsum -H2 do
+//   actorio_bench find PATTERN FILE...        one find_in_files; prints "PATH:COUNT" per file, as
+//                                             grep -F -c -a does
+//   actorio_bench copy DST_DIR FILE...        one bulk_copy of the files into DST_DIR
+//   actorio_bench latency ITERATIONS          facade latencies and manager throughput, one JSON
+//                                             object per line
 //
-// The file commands end with one JSON summary line on stderr: {"op", "files", "bytes",
-// "seconds"} (seconds measured inside the process, from the request to its answer). Exit status
-// 1 if any file failed (each failure is reported on stderr).
+// Files come on the command line, as they do to the peers, so both sides do the same work. The
+// file commands end with one JSON summary line on stderr: {"op", "files", "seconds"} (seconds
+// measured inside the process, from the request to its answer). Exit status 1 if any file failed
+// (each failure is reported on stderr).
 #include <actorio/actorio.hpp>
 
 #include <caf/all.hpp>
@@ -39,26 +40,8 @@ double seconds_since(clock_type::time_point start) {
   return std::chrono::duration<double>(clock_type::now() - start).count();
 }
 
-/// DIR's regular files, sorted by name so every tool sees the same order.
-std::vector<fs::path> files_in(const fs::path& dir) {
-  std::vector<fs::path> out;
-  for (auto& entry : fs::directory_iterator(dir))
-    if (entry.is_regular_file())
-      out.push_back(entry.path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-std::uint64_t total_size(const std::vector<fs::path>& files) {
-  std::uint64_t sum = 0;
-  for (auto& f : files)
-    sum += fs::file_size(f);
-  return sum;
-}
-
-void print_summary(const char* op, std::size_t files, std::uint64_t bytes, double seconds) {
-  std::fprintf(stderr, "{\"op\": \"%s\", \"files\": %zu, \"bytes\": %llu, \"seconds\": %.6f}\n", op,
-               files, static_cast<unsigned long long>(bytes), seconds);
+void print_summary(const char* op, std::size_t files, double seconds) {
+  std::fprintf(stderr, "{\"op\": \"%s\", \"files\": %zu, \"seconds\": %.6f}\n", op, files, seconds);
 }
 
 /// Prints each failed result; returns how many failed.
@@ -73,9 +56,7 @@ int report_failures(const Results& results) {
   return failed;
 }
 
-int run_checksum(const std::string& algorithm, const fs::path& dir) {
-  auto files = files_in(dir);
-  auto bytes = total_size(files);
+int run_checksum(const std::string& algorithm, const std::vector<fs::path>& files) {
   actorio::runtime rt;
   auto start = clock_type::now();
   auto sums = rt.manager().bulk_checksum(files, algorithm).get();
@@ -83,13 +64,11 @@ int run_checksum(const std::string& algorithm, const fs::path& dir) {
   for (auto& f : files)
     if (auto& r = sums.at(f))
       std::printf("%s  %s\n", r->c_str(), f.c_str());
-  print_summary("checksum", files.size(), bytes, seconds);
+  print_summary("checksum", files.size(), seconds);
   return report_failures(sums) == 0 ? 0 : 1;
 }
 
-int run_find(const std::string& pattern, const fs::path& dir) {
-  auto files = files_in(dir);
-  auto bytes = total_size(files);
+int run_find(const std::string& pattern, const std::vector<fs::path>& files) {
   std::map<fs::path, std::int64_t> starts;
   for (auto& f : files)
     starts.emplace(f, 0);
@@ -102,13 +81,11 @@ int run_find(const std::string& pattern, const fs::path& dir) {
     std::size_t count = i != hits.end() && i->second ? i->second->size() : 0;
     std::printf("%s:%zu\n", f.c_str(), count);
   }
-  print_summary("find", files.size(), bytes, seconds);
+  print_summary("find", files.size(), seconds);
   return report_failures(hits) == 0 ? 0 : 1;
 }
 
-int run_copy(const fs::path& src_dir, const fs::path& dst_dir) {
-  auto files = files_in(src_dir);
-  auto bytes = total_size(files);
+int run_copy(const fs::path& dst_dir, const std::vector<fs::path>& files) {
   std::vector<std::pair<fs::path, fs::path>> pairs;
   for (auto& f : files)
     pairs.emplace_back(f, dst_dir / f.filename());
@@ -122,7 +99,7 @@ int run_copy(const fs::path& src_dir, const fs::path& dst_dir) {
       std::fprintf(stderr, "actorio_bench: %s\n", actorio::to_string(copied[i].error()).c_str());
       ++failed;
     }
-  print_summary("copy", files.size(), bytes, seconds);
+  print_summary("copy", files.size(), seconds);
   return failed == 0 ? 0 : 1;
 }
 
@@ -210,8 +187,8 @@ int run_latency(int iterations) {
 }
 
 int usage() {
-  std::fputs("usage: actorio_bench checksum ALGORITHM DIR | find PATTERN DIR | copy SRC_DIR DST_DIR"
-             " | latency ITERATIONS\n",
+  std::fputs("usage: actorio_bench checksum ALGORITHM FILE... | find PATTERN FILE... | copy DST_DIR"
+             " FILE... | latency ITERATIONS\n",
              stderr);
   return 2;
 }
@@ -222,13 +199,14 @@ int main(int argc, char** argv) {
   if (argc < 3)
     return usage();
   std::string command = argv[1];
+  std::vector<fs::path> files(argv + std::min(argc, 3), argv + argc);
   try {
-    if (command == "checksum" && argc == 4)
-      return run_checksum(argv[2], argv[3]);
-    if (command == "find" && argc == 4)
-      return run_find(argv[2], argv[3]);
-    if (command == "copy" && argc == 4)
-      return run_copy(argv[2], argv[3]);
+    if (command == "checksum" && !files.empty())
+      return run_checksum(argv[2], files);
+    if (command == "find" && !files.empty())
+      return run_find(argv[2], files);
+    if (command == "copy" && !files.empty())
+      return run_copy(argv[2], files);
     if (command == "latency" && argc == 3)
       return run_latency(std::max(std::atoi(argv[2]), 10));
   } catch (const std::exception& e) {

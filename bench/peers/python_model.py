@@ -17,11 +17,11 @@ Modelled on asyncutils.io 0.9.11's MemoryMappedIOManager (see
     original's write always does; fixed: dst is created at the source's size (the original
     creates it empty and cannot map it).
 
-  python_model.py checksum ALGORITHM DIR   prints "HEX  PATH" per file
-  python_model.py find PATTERN DIR         prints "PATH:COUNT" per file
-  python_model.py copy SRC_DIR DST_DIR
+  python_model.py checksum ALGORITHM FILE...   prints "HEX  PATH" per file
+  python_model.py find PATTERN FILE...         prints "PATH:COUNT" per file
+  python_model.py copy DST_DIR FILE...         copies each file into DST_DIR
 
-Each ends with a JSON summary on stderr like actorio_bench's: {"op", "files", "bytes", "seconds"}.
+Each ends with a JSON summary on stderr like actorio_bench's: {"op", "files", "seconds"}.
 """
 
 import asyncio
@@ -142,19 +142,11 @@ class MemoryMappedIOManager:
         await asyncio.gather(*(self.copy_file(s, d) for s, d in pairs))
 
 
-def files_in(directory):
-    return sorted(e.path for e in os.scandir(directory) if e.is_file(follow_symlinks=False))
-
-
 async def main(argv):
-    if len(argv) != 4 or argv[1] not in ('checksum', 'find', 'copy'):
+    if len(argv) < 4 or argv[1] not in ('checksum', 'find', 'copy'):
         print(__doc__, file=sys.stderr)
         return 2
-    op, arg, directory = argv[1:]
-    if op == 'copy':
-        arg, directory = directory, arg  # copy SRC_DIR DST_DIR: the files come from SRC_DIR
-    files = files_in(directory)
-    size = sum(os.path.getsize(f) for f in files)
+    op, arg, files = argv[1], argv[2], argv[3:]
     mgr = MemoryMappedIOManager()
     start = time.perf_counter()
     if op == 'checksum':
@@ -168,7 +160,7 @@ async def main(argv):
     else:
         await mgr.bulk_copy((f, os.path.join(arg, os.path.basename(f))) for f in files)
         seconds = time.perf_counter() - start
-    print(json.dumps({'op': op, 'files': len(files), 'bytes': size, 'seconds': round(seconds, 6)}),
+    print(json.dumps({'op': op, 'files': len(files), 'seconds': round(seconds, 6)}),
           file=sys.stderr)
     return 0
 
