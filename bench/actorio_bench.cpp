@@ -8,6 +8,12 @@
 //   actorio_bench copy DST_DIR FILE...        one bulk_copy of the files into DST_DIR
 //   actorio_bench latency ITERATIONS          facade latencies and manager throughput, one JSON
 //                                             object per line
+//   actorio_bench commands                    the commands above, one per line
+//
+// Hooks for the couples (bench/run picks them up when present): a command `pipe BYTES` that
+// pushes BYTES through a couple pair in 64 KiB writes and prints {"op": "pipe", "bytes",
+// "seconds"} as peers/raw_pipe.cpp does, listed by `commands`; and a `latency` line with
+// "call": "pipe_write_read_1B" (median_us, p99_us) for a 1-byte write→read round trip.
 //
 // Files come on the command line, as they do to the peers, so both sides do the same work. The
 // file commands end with one JSON summary line on stderr: {"op", "files", "seconds"} (seconds
@@ -27,6 +33,7 @@
 #include <filesystem>
 #include <future>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -188,7 +195,7 @@ int run_latency(int iterations) {
 
 int usage() {
   std::fputs("usage: actorio_bench checksum ALGORITHM FILE... | find PATTERN FILE... | copy DST_DIR"
-             " FILE... | latency ITERATIONS\n",
+             " FILE... | latency ITERATIONS | commands\n",
              stderr);
   return 2;
 }
@@ -196,6 +203,10 @@ int usage() {
 } // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 2 && std::string_view{argv[1]} == "commands") {
+    std::puts("checksum\nfind\ncopy\nlatency");
+    return 0;
+  }
   if (argc < 3)
     return usage();
   std::string command = argv[1];
