@@ -309,14 +309,17 @@ void measure(self_pointer self, const std::shared_ptr<work_control>& control,
     indices.size(), [then](std::vector<result<std::uint64_t>>&&) mutable { then(); });
   std::vector<std::size_t> positions(indices.size());
   std::iota(positions.begin(), positions.end(), std::size_t{0});
-  scatter<std::uint64_t>(
-    self, g, std::move(positions),
-    [control, paths, indices, size_of](std::size_t j) -> result<std::uint64_t> {
-      auto i = indices[j];
-      auto bytes = size_of(i, paths[i]);
-      control->add_total(bytes);
-      return bytes;
-    });
+  // Shared: scatter copies the work into every batch.
+  auto items =
+    std::make_shared<const std::pair<std::vector<std::string>, std::vector<std::size_t>>>(paths,
+                                                                                          indices);
+  scatter<std::uint64_t>(self, g, std::move(positions),
+                         [control, items, size_of](std::size_t j) -> result<std::uint64_t> {
+                           auto i = items->second[j];
+                           auto bytes = size_of(i, items->first[i]);
+                           control->add_total(bytes);
+                           return bytes;
+                         });
 }
 
 /// Resolves every path through `path_of(i)`; failures land in `g` at once. Returns the indices
@@ -339,14 +342,17 @@ resolve_all(self_pointer self, const std::shared_ptr<gather<T>>& g, std::size_t 
   return {std::move(ok), std::move(paths)};
 }
 
-/// `raw(i, path, control)` for scatter, skipped with ECANCELED once the run is cancelled.
+/// `raw(i, path, control)` for scatter, skipped with ECANCELED once the run is cancelled. The
+/// paths are shared: scatter copies the work into every batch.
 template <class T, class Raw>
 auto guarded(std::shared_ptr<work_control> control, const char* op, std::vector<std::string> paths,
              Raw raw) {
-  return [control, op, paths = std::move(paths), raw](std::size_t i) -> result<T> {
+  return [control, op, paths = std::make_shared<const std::vector<std::string>>(std::move(paths)),
+          raw](std::size_t i) -> result<T> {
+    const auto& path = (*paths)[i];
     if (control->cancelled())
-      return work_control::cancelled_failure(op, paths[i]);
-    return raw(i, paths[i], control.get());
+      return work_control::cancelled_failure(op, path);
+    return raw(i, path, control.get());
   };
 }
 
