@@ -1,5 +1,6 @@
 #include "file_scan.hpp"
 
+#include "byte_search.hpp"
 #include "unique_fd.hpp"
 
 #include <algorithm>
@@ -152,8 +153,7 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
     have += *n;
     std::size_t from = 0;
     while (from + pattern.size() <= have) {
-      auto* hit = static_cast<const char*>(
-        ::memmem(buffer.data() + from, have - from, pattern.data(), pattern.size()));
+      auto* hit = find_bytes(buffer.data() + from, have - from, pattern);
       if (hit == nullptr)
         break;
       auto at = static_cast<std::size_t>(hit - buffer.data());
