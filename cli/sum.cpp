@@ -172,6 +172,7 @@ int run_sum(const sum_options& o, const global_options& g, const algorithm_info&
 struct list_line {
   checksum_list_parser::kind kind;
   checksum_entry entry;
+  std::size_t number = 0;
 };
 
 /// Verifies one checksum list; returns false on any failure.
@@ -186,7 +187,7 @@ bool check_list(const mmap_manager& mgr, const sum_options& o, const global_opti
   const std::string& text = *read;
   std::vector<list_line> lines;
   std::vector<std::string> names;
-  std::vector<std::size_t> line_of_name;
+  std::vector<std::size_t> malformed;
   check_counts counts;
   std::size_t start = 0;
   std::size_t number = 0;
@@ -195,6 +196,7 @@ bool check_list(const mmap_manager& mgr, const sum_options& o, const global_opti
     end = end == std::string::npos ? text.size() : end + 1;
     ++number;
     list_line l;
+    l.number = number;
     l.kind = parser.parse(std::string_view{text}.substr(start, end - start), l.entry);
     start = end;
     // A list read from stdin cannot name stdin as well.
@@ -202,9 +204,7 @@ bool check_list(const mmap_manager& mgr, const sum_options& o, const global_opti
       l.kind = checksum_list_parser::kind::malformed;
     if (l.kind == checksum_list_parser::kind::malformed) {
       ++counts.misformatted;
-      if (o.warn)
-        report_message(list_name + ": " + std::to_string(number) + ": improperly formatted " +
-                       bsd_tag(alg.canonical) + " checksum line");
+      malformed.push_back(number);
       continue;
     }
     if (l.kind == checksum_list_parser::kind::entry) {
@@ -213,18 +213,26 @@ bool check_list(const mmap_manager& mgr, const sum_options& o, const global_opti
     }
   }
   bool quiet = o.quiet || g.quiet;
+  // -w warnings come in line order among the per-file messages, as coreutils goes line by line.
+  std::size_t warned = 0;
+  auto warn_until = [&](std::size_t number) {
+    for (; warned < malformed.size() && malformed[warned] < number; ++warned)
+      if (o.warn)
+        report_message(list_name + ": " + std::to_string(malformed[warned]) +
+                       ": improperly formatted " + bsd_tag(alg.canonical) + " checksum line");
+  };
   digest_all(mgr, names, alg.canonical, [&](std::size_t i, const result<std::string>& r) {
     const auto& entry = lines[i].entry;
+    warn_until(lines[i].number);
     if (!r) {
       if (o.ignore_missing && r.error().code == ENOENT)
         return;
       ++counts.properly_formatted;
       ++counts.unreadable;
-      if (!o.status) {
-        std::fflush(stdout);
-        report_failure(entry.name, r.error());
+      std::fflush(stdout);
+      report_failure(entry.name, r.error());
+      if (!o.status)
         write_out(check_line(entry.name, "FAILED open or read"));
-      }
       return;
     }
     ++counts.properly_formatted;
@@ -234,6 +242,7 @@ bool check_list(const mmap_manager& mgr, const sum_options& o, const global_opti
     if (!o.status && (!match || !quiet))
       write_out(check_line(entry.name, match ? "OK" : "FAILED"));
   });
+  warn_until(static_cast<std::size_t>(-1));
   std::fflush(stdout);
   if (o.ignore_missing && counts.properly_formatted == 0 && !names.empty()) {
     // Every listed file was missing: coreutils says so rather than "no properly formatted".
