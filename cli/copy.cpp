@@ -41,6 +41,21 @@ std::string staged_name(const fs::path& dst, std::size_t k) {
   return (dst.parent_path() / name).string();
 }
 
+/// The runtime reports absolute paths; users should see the operand they typed (and never the
+/// staging name).
+std::string shown_path(const copy_item& item, const std::string& reported) {
+  auto same = [&](const std::string& operand) {
+    std::error_code ec;
+    auto abs = fs::absolute(operand, ec).lexically_normal();
+    return !ec && abs == fs::path{reported}.lexically_normal();
+  };
+  if (same(item.src))
+    return item.src;
+  if (same(item.dst) || (!item.staged.empty() && same(item.staged)))
+    return item.dst;
+  return reported;
+}
+
 int run_copy(const copy_options& o, const global_options& g) {
   if (o.args.size() < 2) {
     report_message("copy: missing destination file operand after '" + o.args.front() + "'");
@@ -92,10 +107,7 @@ int run_copy(const copy_options& o, const global_options& g) {
         const auto& item = items[i];
         const auto& r = copied[i - first];
         if (!r) {
-          auto why = r.error();
-          if (!item.staged.empty() && why.path.find(item.staged) != std::string::npos)
-            why.path = item.dst;
-          report_failure("", why);
+          report_failure(shown_path(item, r.error().path), r.error());
           status = 1;
           continue;
         }

@@ -162,6 +162,7 @@ command add_find_command(CLI::App& app, const global_options& g) {
   sub->add_flag("--overlapping", o->overlapping, "Count overlapping hits (\"aa\" in \"aaa\": 2)");
   sub->add_flag("-c,--count", o->count, "Print PATH:COUNT for each file with a hit");
   sub->add_option("--from", o->from, "Start searching PATH at byte OFFSET (repeatable)")
+    ->allow_extra_args(false)
     ->type_name("PATH=OFFSET");
   sub->add_flag("--hex", o->hex, "PATTERN is hex bytes (\"00ff\", \"de ad\")");
   sub->add_option("--files-from", o->files_from,

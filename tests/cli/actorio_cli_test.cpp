@@ -248,4 +248,207 @@ BOOST_AUTO_TEST_CASE(check_reads_md5_lists_and_the_list_from_stdin) {
   BOOST_TEST(ours.out == theirs.out);
 }
 
+/// grep -F -o -b -a's offsets of `pattern` in `name`, one per line.
+std::vector<std::string> grep_offsets(const cli_fixture& f, const std::string& pattern,
+                                      const std::string& name) {
+  auto r = f.sh("grep -F -o -b -a " + q(pattern) + " " + q(name) + " | cut -d: -f1");
+  std::vector<std::string> out;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);)
+    out.push_back(line);
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(find_offsets_and_counts_match_grep) {
+  // 20 MiB with the pattern planted at random places, some across the 8 MiB scan windows.
+  std::string pattern = "needle-in-hay";
+  auto hay = random_bytes(20 << 20, 11);
+  // No newline in the pattern or the planted copies, so grep's line-wise matching agrees.
+  std::mt19937 rng{13};
+  std::vector<std::size_t> planted{0, (8u << 20) - 5, (16u << 20) - 1, hay.size() - pattern.size()};
+  for (int i = 0; i < 40; ++i)
+    planted.push_back(rng() % (hay.size() - pattern.size()));
+  for (auto at : planted)
+    hay.replace(at, pattern.size(), pattern);
+  file("hay.bin", hay);
+  file("small", "x needle-in-hay y needle-in-hay");
+  auto r = actorio("find " + q(pattern) + " hay.bin small");
+  BOOST_TEST(r.status == 0);
+  std::vector<std::string> expected;
+  for (std::string name : {"hay.bin", "small"})
+    for (auto& offset : grep_offsets(*this, pattern, name))
+      expected.push_back(name + ":" + offset);
+  BOOST_TEST(expected.size() > 40u);
+  std::vector<std::string> ours;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);)
+    ours.push_back(line);
+  BOOST_TEST(ours == expected, boost::test_tools::per_element());
+  auto counts = actorio("find -c " + q(pattern) + " small hay.bin");
+  auto grep_hay = sh("grep -F -o -a " + q(pattern) + " hay.bin | wc -l").out;
+  BOOST_TEST(counts.out == "small:2\nhay.bin:" + std::to_string(std::stoul(grep_hay)) + "\n");
+}
+
+BOOST_AUTO_TEST_CASE(find_options_limit_overlap_start_and_hex) {
+  file("a", "aaaa");
+  BOOST_TEST(actorio("find aa a").out == "a:0\na:2\n");
+  BOOST_TEST(actorio("find --overlapping aa a").out == "a:0\na:1\na:2\n");
+  BOOST_TEST(actorio("find --max-per-file 1 aa a").out == "a:0\n");
+  BOOST_TEST(actorio("find --from a=1 aa a").out == "a:1\n");
+  BOOST_TEST(actorio("find --hex 6161 a").out == "a:0\na:2\n");
+  BOOST_TEST(actorio("find --hex 616 a").status == 2);
+}
+
+BOOST_AUTO_TEST_CASE(find_exit_status_is_grep_s) {
+  file("a", "abc");
+  file("b", "xyz");
+  BOOST_TEST(actorio("find b a b").status == 0);
+  auto none = actorio("find nothing a b");
+  BOOST_TEST(none.status == 1);
+  BOOST_TEST(none.out == "");
+  auto err = actorio("find abc a missing");
+  BOOST_TEST(err.status == 2);
+  BOOST_TEST(err.out == "a:0\n");
+  BOOST_TEST(err.err == "actorio: missing: No such file or directory\n");
+  BOOST_TEST(actorio("find '' a").status == 2);
+}
+
+BOOST_AUTO_TEST_CASE(copy_keeps_bytes_mode_and_holes) {
+  auto src = file("src", "");
+  {
+    // 64 MiB with data at both ends and a hole between.
+    write_file(src, random_bytes(1 << 20, 17));
+    fs::resize_file(src, 64 << 20);
+    auto f = sh("printf tail >> src");
+    BOOST_REQUIRE(f.status == 0);
+  }
+  fs::permissions(src, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                         fs::perms::others_exec);
+  auto r = actorio("copy src dst");
+  BOOST_TEST(r.status == 0);
+  BOOST_TEST(r.err == "");
+  BOOST_TEST(sh("cmp src dst").status == 0);
+  BOOST_TEST(sh("stat -c %a src").out == sh("stat -c %a dst").out);
+  // The hole stays a hole: far fewer blocks than bytes.
+  auto blocks = std::stoul(sh("stat -c %b dst").out);
+  BOOST_TEST(blocks * 512 < (16u << 20));
+}
+
+BOOST_AUTO_TEST_CASE(copy_into_a_directory_and_over_an_existing_file) {
+  file("a", "alpha");
+  file("b", "bravo");
+  fs::create_directory(data / "dir");
+  BOOST_TEST(actorio("copy a b dir").status == 0);
+  BOOST_TEST(sh("cmp a dir/a && cmp b dir/b").status == 0);
+  file("old", "something longer than alpha");
+  BOOST_TEST(actorio("copy a old").status == 0);
+  BOOST_TEST(read_file(data / "old") == "alpha");
+  // Nothing but the files themselves is left in the directory.
+  auto listing = sh("ls -A").out;
+  BOOST_TEST(listing == "a\nb\ndir\nold\n");
+}
+
+BOOST_AUTO_TEST_CASE(copy_failures_leave_no_destination) {
+  file("a", "alpha");
+  auto missing = actorio("copy missing dst");
+  BOOST_TEST(missing.status == 1);
+  BOOST_TEST(missing.err == "actorio: missing: No such file or directory\n");
+  BOOST_TEST(!fs::exists(data / "dst"));
+  auto not_dir = actorio("copy a a2 nodir");
+  BOOST_TEST(not_dir.status == 1);
+  BOOST_TEST(not_dir.err == "actorio: target 'nodir' is not a directory\n");
+  BOOST_TEST(actorio("copy a a").status == 1);
+  BOOST_TEST(read_file(data / "a") == "alpha");
+}
+
+BOOST_AUTO_TEST_CASE(compact_strips_trailing_nuls_and_reports_sizes) {
+  file("z", std::string("abc\0\0\0\0", 7));
+  file("clean", "abc");
+  file("zeros", std::string(10, '\0'));
+  auto r = actorio("compact z clean zeros missing");
+  BOOST_TEST(r.status == 1);
+  BOOST_TEST(r.out == "z: 7 -> 3\nclean: 3 -> 3\nzeros: 10 -> 0\n");
+  BOOST_TEST(r.err == "actorio: missing: No such file or directory\n");
+  BOOST_TEST(sh("stat -c %s z clean zeros").out == "3\n3\n0\n");
+  BOOST_TEST(read_file(data / "z") == "abc");
+  BOOST_TEST(actorio("-q compact z").out == "");
+}
+
+BOOST_AUTO_TEST_CASE(sparse_creates_a_holey_file_with_the_given_texts) {
+  auto r = actorio("sparse s 1G 100=hello 1M=world");
+  BOOST_TEST(r.status == 0);
+  BOOST_TEST(sh("stat -c %s s").out == "1073741824\n");
+  BOOST_TEST(std::stoul(sh("stat -c %b s").out) * 512 < (1u << 20));
+  BOOST_TEST(sh("dd if=s bs=1 skip=100 count=5 status=none").out == "hello");
+  BOOST_TEST(sh("dd if=s bs=1 skip=1048576 count=5 status=none").out == "world");
+  auto again = actorio("sparse s 1M");
+  BOOST_TEST(again.status == 1);
+  BOOST_TEST(again.err == "actorio: s: File exists\n");
+  BOOST_TEST(actorio("sparse t 12Q").status == 1);
+}
+
+BOOST_AUTO_TEST_CASE(read_and_write_move_bytes_between_files_and_stdio) {
+  auto content = random_bytes(20 << 20, 19);
+  file("f", content);
+  BOOST_TEST(actorio("read f").out == content);
+  BOOST_TEST(actorio("read f 1000 10").out == content.substr(1000, 10));
+  BOOST_TEST(actorio("read f " + std::to_string(content.size() - 3)).out ==
+             content.substr(content.size() - 3));
+  BOOST_TEST(actorio("read f " + std::to_string(content.size() + 5)).out == "");
+  BOOST_TEST(actorio("read missing").err == "actorio: missing: No such file or directory\n");
+  BOOST_TEST(actorio("write new 3", "hi").status == 0);
+  BOOST_TEST(read_file(data / "new") == std::string("\0\0\0hi", 5));
+  BOOST_TEST(actorio("write new 1", "XY").status == 0);
+  BOOST_TEST(read_file(data / "new") == std::string("\0XYhi", 5));
+  auto big = random_bytes(9 << 20, 23);
+  BOOST_TEST(actorio("write f 0", big).status == 0);
+  BOOST_TEST(read_file(data / "f") == big + content.substr(big.size()));
+  fs::create_directory(data / "d");
+  BOOST_TEST(actorio("write d 0", "x").status == 1);
+}
+
+BOOST_AUTO_TEST_CASE(serve_and_remote_are_reserved) {
+  auto serve = actorio("serve");
+  BOOST_TEST(serve.status == 2);
+  BOOST_TEST(serve.err == "actorio: serve: not yet available\n");
+  auto remote = actorio("--remote host:4242 sum x");
+  BOOST_TEST(remote.status == 2);
+  BOOST_TEST(remote.err == "actorio: --remote: not yet available\n");
+}
+
+BOOST_AUTO_TEST_CASE(usage_errors_exit_2_and_every_subcommand_has_help) {
+  BOOST_TEST(actorio("").status == 2);
+  BOOST_TEST(actorio("nosuchcommand").status == 2);
+  for (std::string sub : {"sum", "find", "copy", "compact", "sparse", "read", "write"}) {
+    auto help = actorio(sub + " --help");
+    BOOST_TEST(help.status == 0);
+    BOOST_TEST(help.out.find(sub) != std::string::npos);
+  }
+  BOOST_TEST(actorio("--version").out == "actorio " ACTORIO_VERSION "\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_hundred_thousand_files_from_a_nul_list_with_256_fds) {
+  constexpr int n = 100000;
+  std::string list;
+  fs::create_directory(data / "many");
+  for (int i = 0; i < n; ++i) {
+    // A few names with a newline: only a NUL-separated list can carry them.
+    auto name = "many/f" + std::to_string(i) + (i % 10000 == 0 ? "\nx" : "");
+    write_file(data / name, std::to_string(i));
+    list += name;
+    list += '\0';
+  }
+  write_file(io / "list", list);
+  auto lst = q((io / "list").string());
+  auto ours = sh("ulimit -n 256; " + q(cli) + " sum --files-from " + lst + " -0");
+  auto theirs = sh("xargs -0 sha256sum < " + lst);
+  BOOST_TEST(ours.status == 0);
+  BOOST_TEST(ours.err == "");
+  BOOST_TEST(ours.out.size() == theirs.out.size());
+  BOOST_TEST((ours.out == theirs.out));
+  auto found = sh("ulimit -n 256; " + q(cli) + " find -c --files-from " + lst + " -0 99999");
+  BOOST_TEST(found.status == 0);
+  BOOST_TEST(found.out == "many/f99999:1\n");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
