@@ -8,10 +8,14 @@
 #include <system_error>
 
 #include "actorio/io_error.hpp"
+#include "cli/interrupt.hpp"
 
 namespace actorio::cli {
 
 void report_message(std::string_view text) {
+  // After Ctrl-C the failures are the cancellations themselves: not worth a line each.
+  if (interrupted())
+    return;
   std::string line = "actorio: ";
   line += text;
   line += '\n';

@@ -10,6 +10,7 @@
 
 #include "cli/command.hpp"
 #include "cli/diagnostics.hpp"
+#include "cli/interrupt.hpp"
 
 namespace actorio::cli {
 
@@ -37,6 +38,7 @@ int not_yet_available(const std::string& what) {
 
 int main(int argc, char** argv) {
   using namespace actorio::cli;
+  install_interrupt_handler();
   CLI::App app{"actorio: checksums, search, copies and sparse files through actorio's actors"};
   app.set_version_flag("--version", "actorio " ACTORIO_VERSION);
   app.require_subcommand(1);
@@ -68,10 +70,11 @@ int main(int argc, char** argv) {
     return not_yet_available("serve");
   for (auto* sub : app.get_subcommands()) {
     try {
-      return commands.at(sub->get_name())();
+      auto status = commands.at(sub->get_name())();
+      return interrupted() ? interrupted_status : status;
     } catch (const std::exception& e) {
       report_message(e.what());
-      return 2;
+      return interrupted() ? interrupted_status : 2;
     }
   }
   return 2;

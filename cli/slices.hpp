@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <type_traits>
 #include <utility>
+
+#include "cli/interrupt.hpp"
 
 namespace actorio::cli {
 
@@ -18,7 +21,8 @@ struct slicing {
 
 /// Calls `submit(first, last)` (returning a future-like object) for consecutive slices of
 /// [0, n) and `consume(first, last, future)` for each in slice order, never with more than
-/// `s.in_flight` submitted but not yet consumed.
+/// `s.in_flight` submitted but not yet consumed. Stops submitting once interrupted; operations
+/// that can be cancelled are, on Ctrl-C, while they are in flight.
 template <class Submit, class Consume>
 void for_each_slice(std::size_t n, slicing s, Submit submit, Consume consume) {
   using pending_future = std::invoke_result_t<Submit&, std::size_t, std::size_t>;
@@ -26,13 +30,19 @@ void for_each_slice(std::size_t n, slicing s, Submit submit, Consume consume) {
     std::size_t first;
     std::size_t last;
     pending_future future;
+    std::unique_ptr<cancel_scope> cancel;
   };
   std::deque<pending> queue;
   std::size_t next = 0;
-  while (next < n || !queue.empty()) {
+  while ((next < n && !interrupted()) || !queue.empty()) {
     while (next < n && queue.size() < std::max<std::size_t>(s.in_flight, 1)) {
       auto last = std::min(n, next + std::max<std::size_t>(s.size, 1));
-      queue.push_back(pending{next, last, submit(next, last)});
+      if (interrupted())
+        break;
+      queue.push_back(pending{next, last, submit(next, last), nullptr});
+      if constexpr (requires(pending_future & f) { f.cancel(); })
+        queue.back().cancel =
+          std::make_unique<cancel_scope>([f = &queue.back().future] { f->cancel(); });
       next = last;
     }
     auto& front = queue.front();

@@ -17,6 +17,7 @@
 #include "cli/command.hpp"
 #include "cli/diagnostics.hpp"
 #include "cli/path_list.hpp"
+#include "cli/progress_meter.hpp"
 #include "cli/slices.hpp"
 #include "lib/src/digest.hpp"
 
@@ -86,13 +87,16 @@ result<std::string> digest_stdin(const std::string& algorithm) {
 /// Digests of `names` in order ("-" is standard input), handed to `out(index, result)` in order
 /// as slices complete.
 template <class Out>
-void digest_all(const mmap_manager& mgr, const std::vector<std::string>& names,
-                const std::string& algorithm, Out out) {
+void digest_all(const mmap_manager& mgr, const global_options& g,
+                const std::vector<std::string>& names, const std::string& algorithm, Out out) {
   // Indices of the names that go through the facade; "-" is answered in place.
   std::vector<std::size_t> on_disk;
   for (std::size_t i = 0; i < names.size(); ++i)
     if (names[i] != "-")
       on_disk.push_back(i);
+  auto sizes =
+    progress_meter::wanted(g) ? file_sizes(names, on_disk) : std::vector<std::uint64_t>{};
+  progress_meter meter{!sizes.empty(), sum_of(sizes)};
   std::size_t printed = 0;
   auto flush_stdin_until = [&](std::size_t end) {
     for (; printed < end; ++printed)
@@ -114,6 +118,8 @@ void digest_all(const mmap_manager& mgr, const std::vector<std::string>& names,
       } catch (...) {
         whole = failure_of(std::current_exception());
       }
+      if (meter.enabled())
+        meter.finish(first, sum_of(sizes, first, last));
       for (auto k = first; k < last; ++k) {
         auto i = on_disk[k];
         flush_stdin_until(i);
@@ -155,15 +161,16 @@ int run_sum(const sum_options& o, const global_options& g, const algorithm_info&
     names.emplace_back("-");
   runtime rt{make_runtime_config(g)};
   int status = 0;
-  digest_all(rt.manager(), names, alg.canonical, [&](std::size_t i, const result<std::string>& r) {
-    if (r) {
-      write_out(format_line(alg, o, *r, names[i]));
-    } else {
-      std::fflush(stdout);
-      report_failure(names[i], r.error());
-      status = 1;
-    }
-  });
+  digest_all(rt.manager(), g, names, alg.canonical,
+             [&](std::size_t i, const result<std::string>& r) {
+               if (r) {
+                 write_out(format_line(alg, o, *r, names[i]));
+               } else {
+                 std::fflush(stdout);
+                 report_failure(names[i], r.error());
+                 status = 1;
+               }
+             });
   std::fflush(stdout);
   return status;
 }
@@ -221,7 +228,7 @@ bool check_list(const mmap_manager& mgr, const sum_options& o, const global_opti
         report_message(list_name + ": " + std::to_string(malformed[warned]) +
                        ": improperly formatted " + bsd_tag(alg.canonical) + " checksum line");
   };
-  digest_all(mgr, names, alg.canonical, [&](std::size_t i, const result<std::string>& r) {
+  digest_all(mgr, g, names, alg.canonical, [&](std::size_t i, const result<std::string>& r) {
     const auto& entry = lines[i].entry;
     warn_until(lines[i].number);
     if (!r) {
