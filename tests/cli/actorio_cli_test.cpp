@@ -1,14 +1,20 @@
 // End-to-end tests of the `actorio` binary against the real coreutils, xxhsum, grep, cmp and stat
 // on generated files.
+#include <pty.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #define BOOST_TEST_MODULE actorio_cli
@@ -108,6 +114,64 @@ std::string as_ours(std::string text, const std::string& prog) {
     out += line + '\n';
   }
   return out;
+}
+
+/// What a command showed on a terminal.
+struct pty_outcome {
+  int status = -1;
+  std::string screen;
+  std::chrono::duration<double> elapsed{};
+};
+
+/// Runs `cmd` with sh in `dir`, its stdin and stderr on a 100-column pseudo-terminal.
+pty_outcome run_on_pty(const fs::path& dir, const std::string& cmd) {
+  winsize ws{};
+  ws.ws_col = 100;
+  ws.ws_row = 24;
+  int master = -1;
+  auto start = std::chrono::steady_clock::now();
+  pid_t pid = ::forkpty(&master, nullptr, nullptr, &ws);
+  BOOST_REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (::chdir(dir.c_str()) != 0)
+      ::_exit(126);
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  pty_outcome r;
+  char buf[4096];
+  for (;;) {
+    auto n = ::read(master, buf, sizeof buf);
+    if (n > 0)
+      r.screen.append(buf, static_cast<std::size_t>(n));
+    else if (n < 0 && errno == EINTR)
+      continue;
+    else
+      break; // EIO once the child's side is closed
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  ::close(master);
+  r.elapsed = std::chrono::steady_clock::now() - start;
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+/// A sparse file big enough that `actorio sum -a sha512 -j 1` on it runs for at least `at_least`
+/// on this machine (holes read as zeros, so no disk space is used); returns its size.
+std::uint64_t make_slow_file(const fs::path& p, std::chrono::duration<double> at_least,
+                             const std::string& cli) {
+  std::uint64_t size = 256u << 20;
+  for (;;) {
+    fs::resize_file(p, 0);
+    fs::resize_file(p, size);
+    auto start = std::chrono::steady_clock::now();
+    auto cmd = q(cli) + " -j 1 sum -a sha512 " + q(p.string()) + " >/dev/null 2>&1";
+    BOOST_REQUIRE(std::system(cmd.c_str()) == 0);
+    if (std::chrono::steady_clock::now() - start >= at_least || size >= (64ull << 30))
+      return size;
+    size *= 2;
+  }
 }
 
 } // namespace
@@ -449,6 +513,45 @@ BOOST_AUTO_TEST_CASE(a_hundred_thousand_files_from_a_nul_list_with_256_fds) {
   auto found = sh("ulimit -n 256; " + q(cli) + " find -c --files-from " + lst + " -0 99999");
   BOOST_TEST(found.status == 0);
   BOOST_TEST(found.out == "many/f99999:1\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_slow_job_draws_a_progress_bar_on_a_terminal_and_nothing_on_a_pipe) {
+  write_file(data / "slow", "");
+  make_slow_file(data / "slow", std::chrono::seconds(3), cli);
+  auto tty = run_on_pty(data.path(), q(cli) + " -j 1 sum -a sha512 slow >/dev/null");
+  BOOST_TEST(tty.status == 0);
+  BOOST_TEST_MESSAGE("the job took " << tty.elapsed.count() << " s");
+  BOOST_TEST(tty.screen.find('%') != std::string::npos);
+  BOOST_TEST(tty.screen.find(" [") != std::string::npos);
+  BOOST_TEST(tty.screen.find("ETA") != std::string::npos);
+  BOOST_TEST(tty.screen.find("/s") != std::string::npos);
+  // The line is erased at the end, so the terminal is left clean.
+  BOOST_TEST(tty.screen.ends_with("\r\x1b[K"));
+  // Every drawn line fits the 100 columns without wrapping.
+  std::size_t pos = 0;
+  while ((pos = tty.screen.find('\r', pos)) != std::string::npos) {
+    auto end = tty.screen.find("\x1b[K", pos);
+    BOOST_TEST(end - pos - 1 < 100u);
+    ++pos;
+  }
+  auto quiet =
+    run_on_pty(data.path(), q(cli) + " -j 1 --no-progress sum -a sha512 slow >/dev/null");
+  BOOST_TEST(quiet.screen == "");
+  auto piped = actorio("-j 1 sum -a sha512 slow");
+  BOOST_TEST(piped.status == 0);
+  BOOST_TEST(piped.err == "");
+}
+
+BOOST_AUTO_TEST_CASE(ctrl_c_stops_a_long_sum_with_status_130) {
+  write_file(data / "slow", "");
+  make_slow_file(data / "slow", std::chrono::seconds(3), cli);
+  auto start = std::chrono::steady_clock::now();
+  // The shell sends the SIGINT a terminal's Ctrl-C would, after half a second of work.
+  auto r = sh(q(cli) + " -j 1 sum -a sha512 slow & pid=$!; sleep 0.5; kill -INT $pid; wait $pid");
+  auto took = std::chrono::steady_clock::now() - start;
+  BOOST_TEST(r.status == 130);
+  BOOST_TEST(r.out == "");
+  BOOST_TEST_MESSAGE("interrupted after " << std::chrono::duration<double>(took).count() << " s");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
