@@ -1,10 +1,12 @@
 // `actorio sum`: digests in the exact output format of sha256sum & co. (or xxhsum), and `-c`.
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
@@ -84,6 +86,25 @@ result<std::string> digest_stdin(const std::string& algorithm) {
   return h->finish_hex();
 }
 
+/// EMFILE/ENFILE are transient here: the other slice in flight (or another process) may hold the
+/// descriptors for a moment. Such a file is retried alone (one request, one descriptor), with a
+/// growing pause from the second attempt on.
+result<std::string> retry_if_out_of_fds(const mmap_manager& mgr, const std::string& name,
+                                        const std::string& algorithm, result<std::string> r) {
+  constexpr int attempts = 8;
+  for (int k = 0; k < attempts && !r && (r.error().code == EMFILE || r.error().code == ENFILE);
+       ++k) {
+    if (k > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5 << k));
+    try {
+      r = mgr.checksum(name, algorithm).get();
+    } catch (...) {
+      r = failure_of(std::current_exception());
+    }
+  }
+  return r;
+}
+
 /// Digests of `names` in order ("-" is standard input), handed to `out(index, result)` in order
 /// as slices complete.
 template <class Out>
@@ -126,7 +147,7 @@ void digest_all(const mmap_manager& mgr, const global_options& g,
         if (whole) {
           out(i, result<std::string>{*whole});
         } else if (auto it = sums.find(names[i]); it != sums.end()) {
-          out(i, it->second);
+          out(i, retry_if_out_of_fds(mgr, names[i], algorithm, std::move(it->second)));
         } else {
           out(i, result<std::string>{failure{EIO, "checksum", names[i], "no result"}});
         }

@@ -554,4 +554,20 @@ BOOST_AUTO_TEST_CASE(ctrl_c_stops_a_long_sum_with_status_130) {
   BOOST_TEST_MESSAGE("interrupted after " << std::chrono::duration<double>(took).count() << " s");
 }
 
+BOOST_AUTO_TEST_CASE(sum_retries_files_that_found_no_free_descriptor) {
+  // Eight workers opening files at once with two descriptors to spare: some opens hit EMFILE.
+  std::string names;
+  fs::create_directory(data / "m");
+  for (int i = 0; i < 3000; ++i) {
+    write_file(data / ("m/f" + std::to_string(i)), std::to_string(i));
+    names += " m/f" + std::to_string(i);
+  }
+  write_file(io / "names", names);
+  auto args = "$(cat " + q((io / "names").string()) + ")";
+  auto ours = sh("ulimit -n 5; exec " + q(cli) + " -j 8 sum " + args);
+  BOOST_TEST(ours.status == 0);
+  BOOST_TEST(ours.err == "");
+  BOOST_TEST((ours.out == sh("sha256sum " + args).out));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
