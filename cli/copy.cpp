@@ -13,6 +13,7 @@
 #include "actorio/runtime.hpp"
 #include "cli/command.hpp"
 #include "cli/diagnostics.hpp"
+#include "cli/progress_meter.hpp"
 #include "cli/slices.hpp"
 
 namespace actorio::cli {
@@ -86,18 +87,24 @@ int run_copy(const copy_options& o, const global_options& g) {
   }
   runtime rt{make_runtime_config(g)};
   auto mgr = rt.manager();
+  bool bar = progress_meter::wanted(g) && !items.empty();
+  std::vector<std::string> sources;
+  for (const auto& item : items)
+    sources.push_back(item.src);
+  progress_meter meter{bar, bar ? total_size(sources) : 0};
   for_each_slice(
     items.size(), slicing{},
     [&](std::size_t first, std::size_t last) {
       std::vector<std::pair<fs::path, fs::path>> pairs;
       for (auto i = first; i < last; ++i)
         pairs.emplace_back(items[i].src, items[i].staged.empty() ? items[i].dst : items[i].staged);
-      return mgr.bulk_copy(pairs, o.flush);
+      return mgr.bulk_copy(pairs, o.flush, meter.options_for(first));
     },
     [&](std::size_t first, std::size_t last, auto& future) {
       std::vector<result<std::uint64_t>> copied;
       try {
         copied = future.get();
+        meter.finish(first);
       } catch (...) {
         report_failure("", failure_of(std::current_exception()));
         status = 1;

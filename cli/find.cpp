@@ -15,6 +15,7 @@
 #include "cli/command.hpp"
 #include "cli/diagnostics.hpp"
 #include "cli/path_list.hpp"
+#include "cli/progress_meter.hpp"
 #include "cli/slices.hpp"
 
 namespace actorio::cli {
@@ -101,6 +102,8 @@ int run_find(const find_options& o, const global_options& g) {
   }
   runtime rt{make_runtime_config(g)};
   auto mgr = rt.manager();
+  bool bar = progress_meter::wanted(g);
+  progress_meter meter{bar, bar ? total_size(*names) : 0};
   bool any_match = false;
   bool any_error = false;
   std::string out;
@@ -112,12 +115,14 @@ int run_find(const find_options& o, const global_options& g) {
         auto it = starts.find((*names)[i]);
         slice[(*names)[i]] = it == starts.end() ? 0 : it->second;
       }
-      return mgr.find_in_files(pattern, slice, o.max_per_file, o.overlapping);
+      return mgr.find_in_files(pattern, slice, o.max_per_file, o.overlapping,
+                               meter.options_for(first));
     },
     [&](std::size_t first, std::size_t last, auto& future) {
       mmap_manager::per_path<std::vector<std::uint64_t>> hits;
       try {
         hits = future.get();
+        meter.finish(first);
       } catch (...) {
         auto why = failure_of(std::current_exception());
         report_failure("", why);

@@ -2,8 +2,6 @@
 
 #include <string>
 
-#include <algorithm>
-
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,23 +30,13 @@ void put(const std::string& text) {
 
 } // namespace
 
-std::vector<std::uint64_t> file_sizes(const std::vector<std::string>& names,
-                                      const std::vector<std::size_t>& indices) {
-  std::vector<std::uint64_t> out;
-  out.reserve(indices.size());
-  for (auto i : indices) {
-    struct stat st;
-    out.push_back(::stat(names[i].c_str(), &st) == 0 && S_ISREG(st.st_mode)
-                    ? static_cast<std::uint64_t>(st.st_size)
-                    : 0);
-  }
-  return out;
-}
-
-std::uint64_t sum_of(const std::vector<std::uint64_t>& sizes, std::size_t first, std::size_t last) {
+std::uint64_t total_size(const std::vector<std::string>& paths) {
   std::uint64_t total = 0;
-  for (auto i = first; i < std::min(last, sizes.size()); ++i)
-    total += sizes[i];
+  for (const auto& p : paths) {
+    struct stat st;
+    if (::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+      total += static_cast<std::uint64_t>(st.st_size);
+  }
   return total;
 }
 
@@ -79,10 +67,19 @@ void progress_meter::report(std::size_t id, std::uint64_t done) {
   active_[id] = done;
 }
 
-void progress_meter::finish(std::size_t id, std::uint64_t done) {
+void progress_meter::finish(std::size_t id) {
   std::lock_guard<std::mutex> guard{mutex_};
-  active_.erase(id);
-  finished_bytes_ += done;
+  if (auto i = active_.find(id); i != active_.end()) {
+    finished_bytes_ += i->second;
+    active_.erase(i);
+  }
+}
+
+bulk_options progress_meter::options_for(std::size_t id) {
+  bulk_options opts;
+  if (enabled_)
+    opts.on_progress = [this, id](const progress& p) { report(id, p.bytes_done); };
+  return opts;
 }
 
 void progress_meter::draw_loop() {

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "actorio/operation.hpp"
 #include "cli/command.hpp"
 
 namespace actorio::cli {
@@ -38,8 +39,12 @@ public:
   /// Operation `id` has processed `done` bytes so far.
   void report(std::size_t id, std::uint64_t done);
 
-  /// Operation `id` is complete after `done` bytes.
-  void finish(std::size_t id, std::uint64_t done);
+  /// Operation `id` is complete: the bytes it reported last count as done for good.
+  void finish(std::size_t id);
+
+  /// Options for a bulk call that reports into this meter as operation `id` (none when the
+  /// meter is off). The meter must outlive the call.
+  bulk_options options_for(std::size_t id);
 
 private:
   void draw_loop();
@@ -55,13 +60,8 @@ private:
   std::thread drawer_;
 };
 
-/// The sizes of `names[i]` for each i in `indices` (0 for what cannot be stat'ed), by position in
-/// `indices`: the totals a progress bar needs.
-std::vector<std::uint64_t> file_sizes(const std::vector<std::string>& names,
-                                      const std::vector<std::size_t>& indices);
-
-/// The sum of `sizes[first, last)` (all by default).
-std::uint64_t sum_of(const std::vector<std::uint64_t>& sizes, std::size_t first = 0,
-                     std::size_t last = static_cast<std::size_t>(-1));
+/// The bytes of the regular files among `paths` (what cannot be stat'ed counts 0): the total a
+/// progress bar shows.
+std::uint64_t total_size(const std::vector<std::string>& paths);
 
 } // namespace actorio::cli

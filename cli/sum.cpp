@@ -115,9 +115,8 @@ void digest_all(const mmap_manager& mgr, const global_options& g,
   for (std::size_t i = 0; i < names.size(); ++i)
     if (names[i] != "-")
       on_disk.push_back(i);
-  auto sizes =
-    progress_meter::wanted(g) ? file_sizes(names, on_disk) : std::vector<std::uint64_t>{};
-  progress_meter meter{!sizes.empty(), sum_of(sizes)};
+  bool bar = progress_meter::wanted(g) && !on_disk.empty();
+  progress_meter meter{bar, bar ? total_size(names) : 0};
   std::size_t printed = 0;
   auto flush_stdin_until = [&](std::size_t end) {
     for (; printed < end; ++printed)
@@ -129,7 +128,7 @@ void digest_all(const mmap_manager& mgr, const global_options& g,
       std::vector<std::filesystem::path> paths;
       for (auto k = first; k < last; ++k)
         paths.emplace_back(names[on_disk[k]]);
-      return mgr.bulk_checksum(paths, algorithm);
+      return mgr.bulk_checksum(paths, algorithm, meter.options_for(first));
     },
     [&](std::size_t first, std::size_t last, auto& future) {
       mmap_manager::per_path<std::string> sums;
@@ -139,8 +138,7 @@ void digest_all(const mmap_manager& mgr, const global_options& g,
       } catch (...) {
         whole = failure_of(std::current_exception());
       }
-      if (meter.enabled())
-        meter.finish(first, sum_of(sizes, first, last));
+      meter.finish(first);
       for (auto k = first; k < last; ++k) {
         auto i = on_disk[k];
         flush_stdin_until(i);
