@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <deque>
-#include <memory>
+#include <mutex>
 #include <type_traits>
 #include <utility>
 
@@ -30,23 +30,39 @@ void for_each_slice(std::size_t n, slicing s, Submit submit, Consume consume) {
     std::size_t first;
     std::size_t last;
     pending_future future;
-    std::unique_ptr<cancel_scope> cancel;
   };
   std::deque<pending> queue;
+  // One cancel action for the whole run, registered before anything is submitted: a Ctrl-C
+  // between a submission and its registration would otherwise find nothing to cancel and end
+  // the process while the work (e.g. a copy's temporary file) is already under way.
+  std::mutex mutex;
+  bool cancelled = false;
+  auto cancel_all = [&] {
+    if constexpr (requires(pending_future & f) { f.cancel(); }) {
+      std::lock_guard<std::mutex> guard{mutex};
+      cancelled = true;
+      for (auto& p : queue)
+        p.future.cancel();
+    }
+  };
+  cancel_scope scope{cancel_all};
   std::size_t next = 0;
   while ((next < n && !interrupted()) || !queue.empty()) {
     while (next < n && queue.size() < std::max<std::size_t>(s.in_flight, 1)) {
       auto last = std::min(n, next + std::max<std::size_t>(s.size, 1));
       if (interrupted())
         break;
-      queue.push_back(pending{next, last, submit(next, last), nullptr});
+      auto future = submit(next, last);
+      std::lock_guard<std::mutex> guard{mutex};
+      queue.push_back(pending{next, last, std::move(future)});
       if constexpr (requires(pending_future & f) { f.cancel(); })
-        queue.back().cancel =
-          std::make_unique<cancel_scope>([f = &queue.back().future] { f->cancel(); });
+        if (cancelled)
+          queue.back().future.cancel();
       next = last;
     }
     auto& front = queue.front();
     consume(front.first, front.last, front.future);
+    std::lock_guard<std::mutex> guard{mutex};
     queue.pop_front();
   }
 }

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -125,9 +126,12 @@ void digest_all(const mmap_manager& mgr, const global_options& g,
   for_each_slice(
     on_disk.size(), slicing{},
     [&](std::size_t first, std::size_t last) {
+      // A name given twice is hashed once; both lines print its result.
       std::vector<std::filesystem::path> paths;
+      std::set<std::string_view> seen;
       for (auto k = first; k < last; ++k)
-        paths.emplace_back(names[on_disk[k]]);
+        if (seen.insert(names[on_disk[k]]).second)
+          paths.emplace_back(names[on_disk[k]]);
       return mgr.bulk_checksum(paths, algorithm, meter.options_for(first));
     },
     [&](std::size_t first, std::size_t last, auto& future) {
@@ -145,7 +149,7 @@ void digest_all(const mmap_manager& mgr, const global_options& g,
         if (whole) {
           out(i, result<std::string>{*whole});
         } else if (auto it = sums.find(names[i]); it != sums.end()) {
-          out(i, retry_if_out_of_fds(mgr, names[i], algorithm, std::move(it->second)));
+          out(i, retry_if_out_of_fds(mgr, names[i], algorithm, it->second));
         } else {
           out(i, result<std::string>{failure{EIO, "checksum", names[i], "no result"}});
         }
