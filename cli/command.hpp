@@ -1,0 +1,41 @@
+#pragma once
+
+#include <cstddef>
+#include <functional>
+
+#include "actorio/config.hpp"
+
+namespace CLI {
+class App;
+} // namespace CLI
+
+namespace actorio::cli {
+
+/// Options that apply to every subcommand.
+struct global_options {
+  /// `-j N`: io worker threads (runtime_config::workers); 0 means one per hardware thread.
+  std::size_t workers = 0;
+  /// `-q`: no informational output (reports, OK lines, progress); results and errors still print.
+  bool quiet = false;
+  /// `--no-progress`: never draw a progress bar.
+  bool no_progress = false;
+};
+
+/// A parsed subcommand, ready to run; returns the process exit status.
+using command = std::function<int()>;
+
+/// The runtime settings for a command-line run: `-j`, and no request timeout worth the name
+/// (a checksum of a huge file may take hours; Ctrl-C is the way to stop early).
+runtime_config make_runtime_config(const global_options& g);
+
+// Each adds its subcommand to `app` and returns what runs it once parsing chose it. The options
+// it parses live inside the returned command.
+command add_sum_command(CLI::App& app, const global_options& g);
+command add_find_command(CLI::App& app, const global_options& g);
+command add_copy_command(CLI::App& app, const global_options& g);
+command add_compact_command(CLI::App& app, const global_options& g);
+command add_sparse_command(CLI::App& app, const global_options& g);
+command add_read_command(CLI::App& app, const global_options& g);
+command add_write_command(CLI::App& app, const global_options& g);
+
+} // namespace actorio::cli

@@ -1,0 +1,55 @@
+#include "cli/diagnostics.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <system_error>
+
+#include "actorio/io_error.hpp"
+#include "cli/interrupt.hpp"
+
+namespace actorio::cli {
+
+void report_message(std::string_view text) {
+  // After Ctrl-C the failures are the cancellations themselves: not worth a line each.
+  if (interrupted())
+    return;
+  std::string line = "actorio: ";
+  line += text;
+  line += '\n';
+  std::cerr << line << std::flush;
+}
+
+void report_error(std::string_view path, int code) {
+  std::string text(path);
+  text += ": ";
+  text += std::strerror(code);
+  report_message(text);
+}
+
+void report_failure(std::string_view path, const failure& why) {
+  // EINVAL and friends from argument checks carry the reason in `detail`; for plain I/O errors
+  // strerror is what users (and scripts comparing with coreutils) expect.
+  if (why.code == EINVAL && !why.detail.empty()) {
+    std::string text(path.empty() ? std::string_view{why.path} : path);
+    report_message(text.empty() ? why.detail : text + ": " + why.detail);
+    return;
+  }
+  report_error(path.empty() ? std::string_view{why.path} : path, why.code);
+}
+
+failure failure_of(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const io_error& x) {
+    return x.why();
+  } catch (const std::system_error& x) {
+    return failure{x.code().value(), "", "", x.what()};
+  } catch (const std::exception& x) {
+    return failure{EIO, "", "", x.what()};
+  }
+}
+
+} // namespace actorio::cli

@@ -1,0 +1,274 @@
+// Single-file subcommands: compact, sparse, read, write.
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include "actorio/io_error.hpp"
+#include "actorio/runtime.hpp"
+#include "cli/command.hpp"
+#include "cli/diagnostics.hpp"
+#include "cli/path_list.hpp"
+#include "cli/slices.hpp"
+
+namespace actorio::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// Pieces of this size move between the file and stdin/stdout, so memory stays bounded.
+constexpr std::int64_t io_step = std::int64_t{8} << 20;
+
+/// "4096", "4K", "1M", "2G", "1T" (binary units) -> bytes; nullopt if malformed or negative.
+std::optional<std::int64_t> parse_size(std::string_view text) {
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || value < 0 || end == text.data())
+    return std::nullopt;
+  std::string_view unit{end, static_cast<std::size_t>(text.data() + text.size() - end)};
+  int shift = 0;
+  if (unit == "K" || unit == "k")
+    shift = 10;
+  else if (unit == "M")
+    shift = 20;
+  else if (unit == "G")
+    shift = 30;
+  else if (unit == "T")
+    shift = 40;
+  else if (!unit.empty())
+    return std::nullopt;
+  if (value > (std::numeric_limits<std::int64_t>::max() >> shift))
+    return std::nullopt;
+  return value << shift;
+}
+
+/// Runs `body`, turning a facade failure into "actorio: PATH: strerror" and status 1.
+template <class F>
+int guarded(const std::string& path, F body) {
+  try {
+    return body();
+  } catch (...) {
+    report_failure(path, failure_of(std::current_exception()));
+    return 1;
+  }
+}
+
+// -- compact ------------------------------------------------------------------------------------
+
+struct compact_options {
+  std::vector<std::string> files;
+  std::string files_from;
+  bool nul = false;
+};
+
+int run_compact(const compact_options& o, const global_options& g) {
+  auto names = collect_paths(o.files, o.files_from, o.nul);
+  if (!names)
+    return 1;
+  runtime rt{make_runtime_config(g)};
+  auto mgr = rt.manager();
+  int status = 0;
+  // The size before is read just ahead of each slice, for the "OLD -> NEW" report.
+  std::vector<std::optional<std::uintmax_t>> before(names->size());
+  for_each_slice(
+    names->size(), slicing{},
+    [&](std::size_t first, std::size_t last) {
+      std::vector<fs::path> paths;
+      for (auto i = first; i < last; ++i) {
+        std::error_code ec;
+        auto size = fs::file_size((*names)[i], ec);
+        if (!ec)
+          before[i] = size;
+        paths.emplace_back((*names)[i]);
+      }
+      return mgr.compact_files(paths);
+    },
+    [&](std::size_t first, std::size_t last, auto& future) {
+      mmap_manager::per_path<std::uint64_t> sizes;
+      try {
+        sizes = future.get();
+      } catch (...) {
+        report_failure("", failure_of(std::current_exception()));
+        status = 1;
+        return;
+      }
+      for (auto i = first; i < last; ++i) {
+        const auto& name = (*names)[i];
+        auto it = sizes.find(name);
+        if (it == sizes.end() || !it->second) {
+          report_failure(name, it == sizes.end() ? failure{EIO, "compact", name, "no result"}
+                                                 : it->second.error());
+          status = 1;
+          continue;
+        }
+        if (!g.quiet) {
+          auto line = name + ": " + (before[i] ? std::to_string(*before[i]) : std::string{"?"}) +
+                      " -> " + std::to_string(*it->second) + "\n";
+          std::fwrite(line.data(), 1, line.size(), stdout);
+        }
+      }
+    });
+  std::fflush(stdout);
+  return status;
+}
+
+// -- sparse -------------------------------------------------------------------------------------
+
+struct sparse_options {
+  std::string path;
+  std::string size;
+  std::vector<std::string> chunks;
+};
+
+int run_sparse(const sparse_options& o, const global_options& g) {
+  auto size = parse_size(o.size);
+  if (!size) {
+    report_message("sparse: invalid size '" + o.size + "'");
+    return 1;
+  }
+  std::vector<chunk> chunks;
+  for (const auto& c : o.chunks) {
+    auto eq = c.find('=');
+    auto offset = eq == std::string::npos ? std::nullopt : parse_size(c.substr(0, eq));
+    if (!offset) {
+      report_message("sparse: expected OFFSET=TEXT, got '" + c + "'");
+      return 1;
+    }
+    chunks.push_back(
+      chunk{*offset, bytes(c.begin() + static_cast<std::ptrdiff_t>(eq) + 1, c.end())});
+  }
+  runtime rt{make_runtime_config(g)};
+  return guarded(o.path, [&] {
+    auto file = rt.manager().create_sparse(o.path, *size, std::move(chunks)).get();
+    file.close().get();
+    return 0;
+  });
+}
+
+// -- read ---------------------------------------------------------------------------------------
+
+struct read_options {
+  std::string path;
+  std::int64_t offset = 0;
+  std::int64_t length = -1;
+};
+
+int run_read(const read_options& o, const global_options& g) {
+  runtime rt{make_runtime_config(g)};
+  return guarded(o.path, [&] {
+    auto file = rt.manager().open(o.path, 0, "rb").get();
+    auto offset = o.offset;
+    auto left = o.length;
+    while (left != 0) {
+      auto want = left < 0 ? io_step : std::min(left, io_step);
+      auto data = file.read(offset, want).get();
+      if (data.empty())
+        break;
+      if (std::fwrite(data.data(), 1, data.size(), stdout) != data.size()) {
+        int err = errno;
+        report_error("standard output", err);
+        return 1;
+      }
+      offset += static_cast<std::int64_t>(data.size());
+      if (left > 0)
+        left -= static_cast<std::int64_t>(data.size());
+    }
+    file.close().get();
+    return std::fflush(stdout) == 0 ? 0 : 1;
+  });
+}
+
+// -- write --------------------------------------------------------------------------------------
+
+struct write_options {
+  std::string path;
+  std::int64_t offset = 0;
+};
+
+int run_write(const write_options& o, const global_options& g) {
+  runtime rt{make_runtime_config(g)};
+  auto mgr = rt.manager();
+  return guarded(o.path, [&] {
+    mapped_file file;
+    try {
+      file = mgr.open(o.path, 0, "r+b").get();
+    } catch (const io_error& e) {
+      if (e.code() != std::errc::no_such_file_or_directory)
+        throw;
+      file = mgr.create(o.path, 0, true).get();
+    }
+    std::vector<char> buf(static_cast<std::size_t>(io_step));
+    auto offset = o.offset;
+    for (;;) {
+      auto n = ::read(0, buf.data(), buf.size());
+      if (n < 0) {
+        int err = errno;
+        if (err == EINTR)
+          continue;
+        report_error("standard input", err);
+        return 1;
+      }
+      if (n == 0)
+        break;
+      offset += static_cast<std::int64_t>(
+        file.write(std::string_view{buf.data(), static_cast<std::size_t>(n)}, offset).get());
+    }
+    file.close().get();
+    return 0;
+  });
+}
+
+} // namespace
+
+command add_compact_command(CLI::App& app, const global_options& g) {
+  auto o = std::make_shared<compact_options>();
+  auto* sub = app.add_subcommand("compact", "Strip trailing NUL bytes; prints PATH: OLD -> NEW");
+  sub->add_option("--files-from", o->files_from,
+                  "Also compact the paths listed in this file ('-': stdin), one per line");
+  sub->add_flag("-0,--null", o->nul, "--files-from list is NUL-separated");
+  sub->add_option("files", o->files, "Files to compact");
+  return [o, &g] { return run_compact(*o, g); };
+}
+
+command add_sparse_command(CLI::App& app, const global_options& g) {
+  auto o = std::make_shared<sparse_options>();
+  auto* sub = app.add_subcommand(
+    "sparse", "Create a new sparse file of SIZE bytes (K/M/G/T suffixes) holding only the TEXTs");
+  sub->add_option("path", o->path, "The file to create (must not exist)")->required();
+  sub->add_option("size", o->size, "Its size, e.g. 1G")->required();
+  sub->add_option("chunks", o->chunks, "Data to place: OFFSET=TEXT")->type_name("OFFSET=TEXT");
+  return [o, &g] { return run_sparse(*o, g); };
+}
+
+command add_read_command(CLI::App& app, const global_options& g) {
+  auto o = std::make_shared<read_options>();
+  auto* sub =
+    app.add_subcommand("read", "Copy LENGTH bytes (default: to the end) at OFFSET to stdout");
+  sub->add_option("path", o->path, "The file to read")->required();
+  sub->add_option("offset", o->offset, "Byte offset (default 0)")->check(CLI::NonNegativeNumber);
+  sub->add_option("length", o->length, "Bytes to read (default: to the end)")
+    ->check(CLI::NonNegativeNumber);
+  return [o, &g] { return run_read(*o, g); };
+}
+
+command add_write_command(CLI::App& app, const global_options& g) {
+  auto o = std::make_shared<write_options>();
+  auto* sub = app.add_subcommand(
+    "write", "Write standard input into PATH at OFFSET (created if missing; the rest is kept)");
+  sub->add_option("path", o->path, "The file to write")->required();
+  sub->add_option("offset", o->offset, "Byte offset")->required()->check(CLI::NonNegativeNumber);
+  return [o, &g] { return run_write(*o, g); };
+}
+
+} // namespace actorio::cli

@@ -1,0 +1,181 @@
+// `actorio find`: byte offsets of a pattern in files, grep-like exit status.
+#include <cctype>
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "actorio/runtime.hpp"
+#include "cli/command.hpp"
+#include "cli/diagnostics.hpp"
+#include "cli/path_list.hpp"
+#include "cli/progress_meter.hpp"
+#include "cli/slices.hpp"
+
+namespace actorio::cli {
+
+namespace {
+
+struct find_options {
+  std::string pattern;
+  bool hex = false;
+  std::uint64_t max_per_file = 0;
+  bool overlapping = false;
+  bool count = false;
+  std::vector<std::string> from;
+  std::string files_from;
+  bool nul = false;
+  std::vector<std::string> files;
+};
+
+/// grep's statuses: something matched, nothing did, trouble.
+constexpr int matched_status = 0;
+constexpr int no_match_status = 1;
+constexpr int error_status = 2;
+
+/// "6e 65 65" or "6e6565" -> the bytes; nullopt for an odd count or a non-hex character.
+std::optional<std::string> decode_hex(const std::string& text) {
+  std::string digits;
+  for (unsigned char c : text) {
+    if (std::isspace(c))
+      continue;
+    if (!std::isxdigit(c))
+      return std::nullopt;
+    digits += static_cast<char>(c);
+  }
+  if (digits.size() % 2 != 0)
+    return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); i += 2)
+    out += static_cast<char>(std::stoi(digits.substr(i, 2), nullptr, 16));
+  return out;
+}
+
+/// "PATH=OFFSET" -> (PATH, OFFSET); the last '=' splits, so paths may hold '='.
+std::optional<std::pair<std::string, std::int64_t>> parse_from(const std::string& text) {
+  auto eq = text.rfind('=');
+  if (eq == std::string::npos || eq == 0)
+    return std::nullopt;
+  std::int64_t offset = 0;
+  auto digits = std::string_view{text}.substr(eq + 1);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), offset);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || offset < 0)
+    return std::nullopt;
+  return std::pair{text.substr(0, eq), offset};
+}
+
+int run_find(const find_options& o, const global_options& g) {
+  std::string pattern = o.pattern;
+  if (o.hex) {
+    auto bytes = decode_hex(o.pattern);
+    if (!bytes) {
+      report_message("--hex: '" + o.pattern + "' is not an even number of hex digits");
+      return error_status;
+    }
+    pattern = std::move(*bytes);
+  }
+  if (pattern.empty()) {
+    report_message("the pattern is empty");
+    return error_status;
+  }
+  std::map<std::string, std::int64_t> starts;
+  for (const auto& f : o.from) {
+    auto parsed = parse_from(f);
+    if (!parsed) {
+      report_message("--from '" + f + "': expected PATH=OFFSET with a decimal OFFSET >= 0");
+      return error_status;
+    }
+    starts[parsed->first] = parsed->second;
+  }
+  auto names = collect_paths(o.files, o.files_from, o.nul);
+  if (!names)
+    return error_status;
+  if (names->empty()) {
+    report_message("find: no files given");
+    return error_status;
+  }
+  runtime rt{make_runtime_config(g)};
+  auto mgr = rt.manager();
+  bool bar = progress_meter::wanted(g);
+  progress_meter meter{bar, bar ? total_size(*names) : 0};
+  bool any_match = false;
+  bool any_error = false;
+  std::string out;
+  for_each_slice(
+    names->size(), slicing{},
+    [&](std::size_t first, std::size_t last) {
+      std::map<std::filesystem::path, std::int64_t> slice;
+      for (auto i = first; i < last; ++i) {
+        auto it = starts.find((*names)[i]);
+        slice[(*names)[i]] = it == starts.end() ? 0 : it->second;
+      }
+      return mgr.find_in_files(pattern, slice, o.max_per_file, o.overlapping,
+                               meter.options_for(first));
+    },
+    [&](std::size_t first, std::size_t last, auto& future) {
+      mmap_manager::per_path<std::vector<std::uint64_t>> hits;
+      try {
+        hits = future.get();
+        meter.finish(first);
+      } catch (...) {
+        auto why = failure_of(std::current_exception());
+        report_failure("", why);
+        any_error = true;
+        return;
+      }
+      for (auto i = first; i < last; ++i) {
+        const auto& name = (*names)[i];
+        auto it = hits.find(name);
+        if (it == hits.end())
+          continue;
+        if (!it->second) {
+          std::fflush(stdout);
+          report_failure(name, it->second.error());
+          any_error = true;
+          continue;
+        }
+        any_match = true;
+        out.clear();
+        if (o.count) {
+          out = name + ":" + std::to_string(it->second->size()) + "\n";
+        } else {
+          for (auto offset : *it->second)
+            out += name + ":" + std::to_string(offset) + "\n";
+        }
+        std::fwrite(out.data(), 1, out.size(), stdout);
+      }
+    });
+  std::fflush(stdout);
+  if (any_error)
+    return error_status;
+  return any_match ? matched_status : no_match_status;
+}
+
+} // namespace
+
+command add_find_command(CLI::App& app, const global_options& g) {
+  auto o = std::make_shared<find_options>();
+  auto* sub = app.add_subcommand(
+    "find", "Print PATH:OFFSET for each occurrence of PATTERN (exit 0: found, 1: none, 2: error)");
+  sub->add_option("--max-per-file", o->max_per_file, "At most N hits per file (0: all)");
+  sub->add_flag("--overlapping", o->overlapping, "Count overlapping hits (\"aa\" in \"aaa\": 2)");
+  sub->add_flag("-c,--count", o->count, "Print PATH:COUNT for each file with a hit");
+  sub->add_option("--from", o->from, "Start searching PATH at byte OFFSET (repeatable)")
+    ->allow_extra_args(false)
+    ->type_name("PATH=OFFSET");
+  sub->add_flag("--hex", o->hex, "PATTERN is hex bytes (\"00ff\", \"de ad\")");
+  sub->add_option("--files-from", o->files_from,
+                  "Also search the paths listed in this file ('-': stdin), one per line");
+  sub->add_flag("-0,--null", o->nul, "--files-from list is NUL-separated");
+  sub->add_option("pattern", o->pattern, "The bytes to look for")->required();
+  sub->add_option("files", o->files, "Files to search");
+  return [o, &g] { return run_find(*o, g); };
+}
+
+} // namespace actorio::cli

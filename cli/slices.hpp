@@ -1,0 +1,70 @@
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <type_traits>
+#include <utility>
+
+#include "cli/interrupt.hpp"
+
+namespace actorio::cli {
+
+/// How a long list of items goes to the runtime: `size` items per bulk call and at most
+/// `in_flight` calls outstanding, so 100,000 paths never queue 100,000 jobs (or fds) at once
+/// while the next slice is already running when one is being printed.
+struct slicing {
+  std::size_t size = 2048;
+  std::size_t in_flight = 2;
+};
+
+/// Calls `submit(first, last)` (returning a future-like object) for consecutive slices of
+/// [0, n) and `consume(first, last, future)` for each in slice order, never with more than
+/// `s.in_flight` submitted but not yet consumed. Stops submitting once interrupted; operations
+/// that can be cancelled are, on Ctrl-C, while they are in flight.
+template <class Submit, class Consume>
+void for_each_slice(std::size_t n, slicing s, Submit submit, Consume consume) {
+  using pending_future = std::invoke_result_t<Submit&, std::size_t, std::size_t>;
+  struct pending {
+    std::size_t first;
+    std::size_t last;
+    pending_future future;
+  };
+  std::deque<pending> queue;
+  // One cancel action for the whole run, registered before anything is submitted: a Ctrl-C
+  // between a submission and its registration would otherwise find nothing to cancel and end
+  // the process while the work (e.g. a copy's temporary file) is already under way.
+  std::mutex mutex;
+  bool cancelled = false;
+  auto cancel_all = [&] {
+    if constexpr (requires(pending_future & f) { f.cancel(); }) {
+      std::lock_guard<std::mutex> guard{mutex};
+      cancelled = true;
+      for (auto& p : queue)
+        p.future.cancel();
+    }
+  };
+  cancel_scope scope{cancel_all};
+  std::size_t next = 0;
+  while ((next < n && !interrupted()) || !queue.empty()) {
+    while (next < n && queue.size() < std::max<std::size_t>(s.in_flight, 1)) {
+      auto last = std::min(n, next + std::max<std::size_t>(s.size, 1));
+      if (interrupted())
+        break;
+      auto future = submit(next, last);
+      std::lock_guard<std::mutex> guard{mutex};
+      queue.push_back(pending{next, last, std::move(future)});
+      if constexpr (requires(pending_future & f) { f.cancel(); })
+        if (cancelled)
+          queue.back().future.cancel();
+      next = last;
+    }
+    auto& front = queue.front();
+    consume(front.first, front.last, front.future);
+    std::lock_guard<std::mutex> guard{mutex};
+    queue.pop_front();
+  }
+}
+
+} // namespace actorio::cli

@@ -1,0 +1,641 @@
+// End-to-end tests of the `actorio` binary against the real coreutils, xxhsum, grep, cmp and stat
+// on generated files.
+#include <pty.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#define BOOST_TEST_MODULE actorio_cli
+#include <boost/test/unit_test.hpp>
+
+#include "support/files.hpp"
+#include "support/temp_dir.hpp"
+
+namespace fs = std::filesystem;
+using actorio::test::read_file;
+using actorio::test::temp_dir;
+using actorio::test::write_file;
+
+namespace {
+
+/// The exit status and both output streams of one shell command.
+struct outcome {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+/// `s` quoted for sh: any byte, including newlines, survives single quotes.
+std::string q(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  return out + "'";
+}
+
+/// Names that coreutils prints specially, and one that is plain UTF-8.
+const std::vector<std::string> awkward_names{"plain.txt", "with space",       "back\\slash",
+                                             "new\nline", "carriage\rreturn", "ünïcødé ✓.bin",
+                                             "empty"};
+
+struct cli_fixture {
+  temp_dir data;
+  temp_dir io;
+  std::string cli = ACTORIO_CLI_PATH;
+
+  /// Runs `cmd` with sh in the data directory; stdout and stderr go to files outside it.
+  outcome sh(const std::string& cmd, const std::string& input = "") const {
+    auto in = io / "stdin";
+    write_file(in, input);
+    auto out = io / "stdout";
+    auto err = io / "stderr";
+    auto full = "cd " + q(data.path().string()) + " && { " + cmd + "\n} <" + q(in.string()) + " >" +
+                q(out.string()) + " 2>" + q(err.string());
+    int rc = std::system(full.c_str());
+    outcome r;
+    r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    r.out = read_file(out);
+    r.err = read_file(err);
+    return r;
+  }
+
+  /// `actorio ARGS` (ARGS already quoted as needed).
+  outcome actorio(const std::string& args, const std::string& input = "") const {
+    return sh(q(cli) + " " + args, input);
+  }
+
+  fs::path file(const std::string& name, const std::string& content) const {
+    write_file(data / name, content);
+    return data / name;
+  }
+
+  /// The awkward names, each with content of its own (the empty one empty), quoted and joined.
+  std::string make_awkward_files() const {
+    std::string args;
+    for (std::size_t i = 0; i < awkward_names.size(); ++i) {
+      file(awkward_names[i], awkward_names[i] == "empty" ? "" : "content " + std::to_string(i));
+      args += " " + q(awkward_names[i]);
+    }
+    return args;
+  }
+};
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+  std::mt19937 rng{seed};
+  std::string s(n, '\0');
+  for (auto& c : s)
+    c = static_cast<char>(rng() & 0xff);
+  return s;
+}
+
+/// coreutils' stderr with its program name replaced by ours.
+std::string as_ours(std::string text, const std::string& prog) {
+  std::string out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(prog + ": ", 0) == 0)
+      line = "actorio: " + line.substr(prog.size() + 2);
+    out += line + '\n';
+  }
+  return out;
+}
+
+/// What a command showed on a terminal.
+struct pty_outcome {
+  int status = -1;
+  std::string screen;
+  std::chrono::duration<double> elapsed{};
+};
+
+/// Runs `cmd` with sh in `dir`, its stdin and stderr on a 100-column pseudo-terminal.
+pty_outcome run_on_pty(const fs::path& dir, const std::string& cmd) {
+  winsize ws{};
+  ws.ws_col = 100;
+  ws.ws_row = 24;
+  int master = -1;
+  auto start = std::chrono::steady_clock::now();
+  pid_t pid = ::forkpty(&master, nullptr, nullptr, &ws);
+  BOOST_REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (::chdir(dir.c_str()) != 0)
+      ::_exit(126);
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  pty_outcome r;
+  char buf[4096];
+  for (;;) {
+    auto n = ::read(master, buf, sizeof buf);
+    if (n > 0)
+      r.screen.append(buf, static_cast<std::size_t>(n));
+    else if (n < 0 && errno == EINTR)
+      continue;
+    else
+      break; // EIO once the child's side is closed
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  ::close(master);
+  r.elapsed = std::chrono::steady_clock::now() - start;
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+/// A sparse file big enough that `actorio sum -a sha512 -j 1` on it runs for at least `at_least`
+/// on this machine (holes read as zeros, so no disk space is used); returns its size.
+std::uint64_t make_slow_file(const fs::path& p, std::chrono::duration<double> at_least,
+                             const std::string& cli) {
+  std::uint64_t size = 256u << 20;
+  for (;;) {
+    fs::resize_file(p, 0);
+    fs::resize_file(p, size);
+    auto start = std::chrono::steady_clock::now();
+    auto cmd = q(cli) + " -j 1 sum -a sha512 " + q(p.string()) + " >/dev/null 2>&1";
+    BOOST_REQUIRE(std::system(cmd.c_str()) == 0);
+    if (std::chrono::steady_clock::now() - start >= at_least || size >= (64ull << 30))
+      return size;
+    size *= 2;
+  }
+}
+
+/// Whether `dir` holds a name starting with `prefix`.
+bool has_entry_starting_with(const fs::path& dir, const std::string& prefix) {
+  for (auto& e : fs::directory_iterator(dir))
+    if (e.path().filename().string().rfind(prefix, 0) == 0)
+      return true;
+  return false;
+}
+
+/// Fills `p` with `mib` MiB of non-zero bytes (no holes: every byte must be copied).
+void write_dense(const fs::path& p, std::size_t mib) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  std::string block(1 << 20, 'x');
+  for (std::size_t i = 0; i < mib; ++i) {
+    block[i % block.size()] = static_cast<char>('a' + i % 26);
+    out.write(block.data(), static_cast<std::streamsize>(block.size()));
+  }
+  BOOST_REQUIRE(out.good());
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(actorio_cli, cli_fixture)
+
+BOOST_AUTO_TEST_CASE(sum_output_is_byte_identical_to_coreutils_for_awkward_names) {
+  auto names = make_awkward_files();
+  for (std::string alg : {"sha256", "md5", "sha1", "sha512"}) {
+    BOOST_TEST_CONTEXT("algorithm " << alg) {
+      auto ours = actorio("sum -a " + alg + " --" + names);
+      auto theirs = sh(alg + "sum --" + names);
+      BOOST_TEST(theirs.status == 0);
+      BOOST_TEST(ours.status == 0);
+      BOOST_TEST(ours.out == theirs.out);
+      BOOST_TEST(ours.err == "");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(sha256_is_the_default_algorithm) {
+  auto names = make_awkward_files();
+  BOOST_TEST(actorio("sum" + names).out == sh("sha256sum" + names).out);
+}
+
+BOOST_AUTO_TEST_CASE(sum_reports_a_missing_file_and_a_directory_and_sums_the_rest) {
+  file("a", "alpha");
+  fs::create_directory(data / "dir");
+  auto args = std::string{" a missing dir a"};
+  auto ours = actorio("sum" + args);
+  auto theirs = sh("sha256sum" + args);
+  BOOST_TEST(theirs.status == 1);
+  BOOST_TEST(ours.status == 1);
+  BOOST_TEST(ours.out == theirs.out);
+  BOOST_TEST(ours.err ==
+             "actorio: missing: No such file or directory\nactorio: dir: Is a directory\n");
+  BOOST_TEST(ours.err == as_ours(theirs.err, "sha256sum"));
+}
+
+BOOST_AUTO_TEST_CASE(sum_of_standard_input_matches_coreutils_and_xxhsum) {
+  auto input = random_bytes(3 << 20, 7);
+  file("f", "file");
+  BOOST_TEST(actorio("sum - f", input).out == sh("sha256sum - f", input).out);
+  BOOST_TEST(actorio("sum", input).out == sh("sha256sum", input).out);
+  BOOST_TEST(actorio("sum -a md5 -", input).out == sh("md5sum -", input).out);
+  BOOST_TEST(actorio("sum -a xxh64 -", input).out == sh("xxhsum -H1 - 2>/dev/null", input).out);
+}
+
+BOOST_AUTO_TEST_CASE(xxh64_and_xxh128_print_as_xxhsum_does) {
+  auto names = make_awkward_files();
+  file("big", random_bytes(5 << 20, 3));
+  names += " big";
+  auto h1 = sh("xxhsum -H1" + names + " 2>/dev/null");
+  auto h2 = sh("xxhsum -H2" + names + " 2>/dev/null");
+  BOOST_TEST(!h1.out.empty());
+  BOOST_TEST(actorio("sum -a xxh64" + names).out == h1.out);
+  BOOST_TEST(actorio("sum -a xxh128" + names).out == h2.out);
+  BOOST_TEST(actorio("sum -a xxh3 big").out == sh("xxhsum -H3 big 2>/dev/null").out);
+}
+
+BOOST_AUTO_TEST_CASE(openssl_digest_names_match_openssl_dgst) {
+  file("f", random_bytes(100000, 5));
+  auto ours = actorio("sum -a blake2b512 f");
+  auto theirs = sh("openssl dgst -blake2b512 -r f");
+  BOOST_TEST(ours.status == 0);
+  // openssl -r prints "HEX *f"; the hex is what must agree.
+  BOOST_TEST(ours.out.substr(0, 128) == theirs.out.substr(0, 128));
+  BOOST_TEST(ours.out.substr(128) == "  f\n");
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_algorithm_is_one_message_and_status_1) {
+  file("f", "x");
+  auto r = actorio("sum -a nosuchdigest f missing");
+  BOOST_TEST(r.status == 1);
+  BOOST_TEST(r.out == "");
+  BOOST_TEST(r.err == "actorio: unknown digest algorithm 'nosuchdigest'\n");
+}
+
+BOOST_AUTO_TEST_CASE(check_round_trip_passes_like_coreutils) {
+  auto names = make_awkward_files();
+  auto list = q((io / "list").string());
+  BOOST_REQUIRE(sh("sha256sum" + names + " > " + list).status == 0);
+  auto ours = actorio("sum -c " + list);
+  auto theirs = sh("sha256sum -c " + list);
+  BOOST_TEST(theirs.status == 0);
+  BOOST_TEST(ours.status == 0);
+  BOOST_TEST(ours.out == theirs.out);
+  BOOST_TEST(ours.err == "");
+  BOOST_TEST(actorio("sum -c --quiet " + list).out == "");
+}
+
+BOOST_AUTO_TEST_CASE(check_reports_corrupted_missing_and_malformed_like_coreutils) {
+  auto names = make_awkward_files();
+  BOOST_REQUIRE(sh("sha256sum" + names + " > " + q((io / "list").string())).status == 0);
+  auto list_text = read_file(io / "list") + "not a checksum line\n# a comment\n\n";
+  write_file(io / "list", list_text);
+  write_file(data / "plain.txt", "corrupted");
+  write_file(data / "new\nline", "also changed");
+  fs::remove(data / "with space");
+  auto list = q((io / "list").string());
+  for (std::string opts : {"", "--quiet ", "--status ", "-w ", "--strict "}) {
+    BOOST_TEST_CONTEXT("options '" << opts << "'") {
+      auto ours = actorio("sum -c " + opts + list);
+      auto theirs = sh("sha256sum -c " + opts + list);
+      BOOST_TEST(theirs.status == 1);
+      BOOST_TEST(ours.status == 1);
+      BOOST_TEST(ours.out == theirs.out);
+      // coreutils quotes names with blanks in its messages ('with space'); the rest is the same.
+      auto expected = as_ours(theirs.err, "sha256sum");
+      auto quoted = expected.find("'with space'");
+      if (quoted != std::string::npos)
+        expected.replace(quoted, 12, "with space");
+      BOOST_TEST(ours.err == expected);
+    }
+  }
+  auto theirs = sh("sha256sum -c " + list);
+  BOOST_TEST(theirs.err.find("WARNING: 1 line is improperly formatted") != std::string::npos);
+  BOOST_TEST(theirs.err.find("WARNING: 1 listed file could not be read") != std::string::npos);
+  BOOST_TEST(theirs.err.find("WARNING: 2 computed checksums did NOT match") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(check_of_a_list_without_checksums_fails_like_coreutils) {
+  write_file(io / "list", "hello\n");
+  auto list = q((io / "list").string());
+  auto ours = actorio("sum -c " + list);
+  auto theirs = sh("sha256sum -c " + list);
+  BOOST_TEST(ours.status == theirs.status);
+  BOOST_TEST(ours.err == as_ours(theirs.err, "sha256sum"));
+  BOOST_TEST(actorio("sum -c " + q((io / "nolist").string())).status == 1);
+}
+
+BOOST_AUTO_TEST_CASE(check_reads_md5_lists_and_the_list_from_stdin) {
+  auto names = make_awkward_files();
+  auto list = sh("md5sum" + names).out;
+  auto ours = actorio("sum -a md5 -c", list);
+  auto theirs = sh("md5sum -c", list);
+  BOOST_TEST(ours.status == 0);
+  BOOST_TEST(ours.out == theirs.out);
+}
+
+/// grep -F -o -b -a's offsets of `pattern` in `name`, one per line.
+std::vector<std::string> grep_offsets(const cli_fixture& f, const std::string& pattern,
+                                      const std::string& name) {
+  auto r = f.sh("grep -F -o -b -a " + q(pattern) + " " + q(name) + " | cut -d: -f1");
+  std::vector<std::string> out;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);)
+    out.push_back(line);
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(find_offsets_and_counts_match_grep) {
+  // 20 MiB with the pattern planted at random places, some across the 8 MiB scan windows.
+  std::string pattern = "needle-in-hay";
+  auto hay = random_bytes(20 << 20, 11);
+  // No newline in the pattern or the planted copies, so grep's line-wise matching agrees.
+  std::mt19937 rng{13};
+  std::vector<std::size_t> planted{0, (8u << 20) - 5, (16u << 20) - 1, hay.size() - pattern.size()};
+  for (int i = 0; i < 40; ++i)
+    planted.push_back(rng() % (hay.size() - pattern.size()));
+  for (auto at : planted)
+    hay.replace(at, pattern.size(), pattern);
+  file("hay.bin", hay);
+  file("small", "x needle-in-hay y needle-in-hay");
+  auto r = actorio("find " + q(pattern) + " hay.bin small");
+  BOOST_TEST(r.status == 0);
+  std::vector<std::string> expected;
+  for (std::string name : {"hay.bin", "small"})
+    for (auto& offset : grep_offsets(*this, pattern, name))
+      expected.push_back(name + ":" + offset);
+  BOOST_TEST(expected.size() > 40u);
+  std::vector<std::string> ours;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);)
+    ours.push_back(line);
+  BOOST_TEST(ours == expected, boost::test_tools::per_element());
+  auto counts = actorio("find -c " + q(pattern) + " small hay.bin");
+  auto grep_hay = sh("grep -F -o -a " + q(pattern) + " hay.bin | wc -l").out;
+  BOOST_TEST(counts.out == "small:2\nhay.bin:" + std::to_string(std::stoul(grep_hay)) + "\n");
+}
+
+BOOST_AUTO_TEST_CASE(find_options_limit_overlap_start_and_hex) {
+  file("a", "aaaa");
+  BOOST_TEST(actorio("find aa a").out == "a:0\na:2\n");
+  BOOST_TEST(actorio("find --overlapping aa a").out == "a:0\na:1\na:2\n");
+  BOOST_TEST(actorio("find --max-per-file 1 aa a").out == "a:0\n");
+  BOOST_TEST(actorio("find --from a=1 aa a").out == "a:1\n");
+  BOOST_TEST(actorio("find --hex 6161 a").out == "a:0\na:2\n");
+  BOOST_TEST(actorio("find --hex 616 a").status == 2);
+}
+
+BOOST_AUTO_TEST_CASE(find_exit_status_is_grep_s) {
+  file("a", "abc");
+  file("b", "xyz");
+  BOOST_TEST(actorio("find b a b").status == 0);
+  auto none = actorio("find nothing a b");
+  BOOST_TEST(none.status == 1);
+  BOOST_TEST(none.out == "");
+  auto err = actorio("find abc a missing");
+  BOOST_TEST(err.status == 2);
+  BOOST_TEST(err.out == "a:0\n");
+  BOOST_TEST(err.err == "actorio: missing: No such file or directory\n");
+  BOOST_TEST(actorio("find '' a").status == 2);
+}
+
+BOOST_AUTO_TEST_CASE(copy_keeps_bytes_mode_and_holes) {
+  auto src = file("src", "");
+  {
+    // 64 MiB with data at both ends and a hole between.
+    write_file(src, random_bytes(1 << 20, 17));
+    fs::resize_file(src, 64 << 20);
+    auto f = sh("printf tail >> src");
+    BOOST_REQUIRE(f.status == 0);
+  }
+  fs::permissions(src, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                         fs::perms::others_exec);
+  auto r = actorio("copy src dst");
+  BOOST_TEST(r.status == 0);
+  BOOST_TEST(r.err == "");
+  BOOST_TEST(sh("cmp src dst").status == 0);
+  BOOST_TEST(sh("stat -c %a src").out == sh("stat -c %a dst").out);
+  // The hole stays a hole: far fewer blocks than bytes.
+  auto blocks = std::stoul(sh("stat -c %b dst").out);
+  BOOST_TEST(blocks * 512 < (16u << 20));
+}
+
+BOOST_AUTO_TEST_CASE(copy_into_a_directory_and_over_an_existing_file) {
+  file("a", "alpha");
+  file("b", "bravo");
+  fs::create_directory(data / "dir");
+  BOOST_TEST(actorio("copy a b dir").status == 0);
+  BOOST_TEST(sh("cmp a dir/a && cmp b dir/b").status == 0);
+  file("old", "something longer than alpha");
+  BOOST_TEST(actorio("copy a old").status == 0);
+  BOOST_TEST(read_file(data / "old") == "alpha");
+  // Nothing but the files themselves is left in the directory.
+  auto listing = sh("ls -A").out;
+  BOOST_TEST(listing == "a\nb\ndir\nold\n");
+}
+
+BOOST_AUTO_TEST_CASE(copy_failures_leave_no_destination) {
+  file("a", "alpha");
+  auto missing = actorio("copy missing dst");
+  BOOST_TEST(missing.status == 1);
+  BOOST_TEST(missing.err == "actorio: missing: No such file or directory\n");
+  BOOST_TEST(!fs::exists(data / "dst"));
+  auto not_dir = actorio("copy a a2 nodir");
+  BOOST_TEST(not_dir.status == 1);
+  BOOST_TEST(not_dir.err == "actorio: target 'nodir' is not a directory\n");
+  BOOST_TEST(actorio("copy a a").status == 1);
+  BOOST_TEST(read_file(data / "a") == "alpha");
+}
+
+BOOST_AUTO_TEST_CASE(compact_strips_trailing_nuls_and_reports_sizes) {
+  file("z", std::string("abc\0\0\0\0", 7));
+  file("clean", "abc");
+  file("zeros", std::string(10, '\0'));
+  auto r = actorio("compact z clean zeros missing");
+  BOOST_TEST(r.status == 1);
+  BOOST_TEST(r.out == "z: 7 -> 3\nclean: 3 -> 3\nzeros: 10 -> 0\n");
+  BOOST_TEST(r.err == "actorio: missing: No such file or directory\n");
+  BOOST_TEST(sh("stat -c %s z clean zeros").out == "3\n3\n0\n");
+  BOOST_TEST(read_file(data / "z") == "abc");
+  BOOST_TEST(actorio("-q compact z").out == "");
+}
+
+BOOST_AUTO_TEST_CASE(sparse_creates_a_holey_file_with_the_given_texts) {
+  auto r = actorio("sparse s 1G 100=hello 1M=world");
+  BOOST_TEST(r.status == 0);
+  BOOST_TEST(sh("stat -c %s s").out == "1073741824\n");
+  BOOST_TEST(std::stoul(sh("stat -c %b s").out) * 512 < (1u << 20));
+  BOOST_TEST(sh("dd if=s bs=1 skip=100 count=5 status=none").out == "hello");
+  BOOST_TEST(sh("dd if=s bs=1 skip=1048576 count=5 status=none").out == "world");
+  auto again = actorio("sparse s 1M");
+  BOOST_TEST(again.status == 1);
+  BOOST_TEST(again.err == "actorio: s: File exists\n");
+  BOOST_TEST(actorio("sparse t 12Q").status == 1);
+}
+
+BOOST_AUTO_TEST_CASE(read_and_write_move_bytes_between_files_and_stdio) {
+  auto content = random_bytes(20 << 20, 19);
+  file("f", content);
+  BOOST_TEST(actorio("read f").out == content);
+  BOOST_TEST(actorio("read f 1000 10").out == content.substr(1000, 10));
+  BOOST_TEST(actorio("read f " + std::to_string(content.size() - 3)).out ==
+             content.substr(content.size() - 3));
+  BOOST_TEST(actorio("read f " + std::to_string(content.size() + 5)).out == "");
+  BOOST_TEST(actorio("read missing").err == "actorio: missing: No such file or directory\n");
+  BOOST_TEST(actorio("write new 3", "hi").status == 0);
+  BOOST_TEST(read_file(data / "new") == std::string("\0\0\0hi", 5));
+  BOOST_TEST(actorio("write new 1", "XY").status == 0);
+  BOOST_TEST(read_file(data / "new") == std::string("\0XYhi", 5));
+  auto big = random_bytes(9 << 20, 23);
+  BOOST_TEST(actorio("write f 0", big).status == 0);
+  BOOST_TEST(read_file(data / "f") == big + content.substr(big.size()));
+  fs::create_directory(data / "d");
+  BOOST_TEST(actorio("write d 0", "x").status == 1);
+}
+
+BOOST_AUTO_TEST_CASE(serve_and_remote_are_reserved) {
+  auto serve = actorio("serve");
+  BOOST_TEST(serve.status == 2);
+  BOOST_TEST(serve.err == "actorio: serve: not yet available\n");
+  auto remote = actorio("--remote host:4242 sum x");
+  BOOST_TEST(remote.status == 2);
+  BOOST_TEST(remote.err == "actorio: --remote: not yet available\n");
+}
+
+BOOST_AUTO_TEST_CASE(usage_errors_exit_2_and_every_subcommand_has_help) {
+  BOOST_TEST(actorio("").status == 2);
+  BOOST_TEST(actorio("nosuchcommand").status == 2);
+  for (std::string sub : {"sum", "find", "copy", "compact", "sparse", "read", "write"}) {
+    auto help = actorio(sub + " --help");
+    BOOST_TEST(help.status == 0);
+    BOOST_TEST(help.out.find(sub) != std::string::npos);
+  }
+  BOOST_TEST(actorio("--version").out == "actorio " ACTORIO_VERSION "\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_hundred_thousand_files_from_a_nul_list_with_256_fds) {
+  constexpr int n = 100000;
+  std::string list;
+  fs::create_directory(data / "many");
+  for (int i = 0; i < n; ++i) {
+    // A few names with a newline: only a NUL-separated list can carry them.
+    auto name = "many/f" + std::to_string(i) + (i % 10000 == 0 ? "\nx" : "");
+    write_file(data / name, std::to_string(i));
+    list += name;
+    list += '\0';
+  }
+  write_file(io / "list", list);
+  auto lst = q((io / "list").string());
+  auto ours = sh("ulimit -n 256; " + q(cli) + " sum --files-from " + lst + " -0");
+  auto theirs = sh("xargs -0 sha256sum < " + lst);
+  BOOST_TEST(ours.status == 0);
+  BOOST_TEST(ours.err == "");
+  BOOST_TEST(ours.out.size() == theirs.out.size());
+  BOOST_TEST((ours.out == theirs.out));
+  auto found = sh("ulimit -n 256; " + q(cli) + " find -c --files-from " + lst + " -0 99999");
+  BOOST_TEST(found.status == 0);
+  BOOST_TEST(found.out == "many/f99999:1\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_slow_job_draws_a_progress_bar_on_a_terminal_and_nothing_on_a_pipe) {
+  write_file(data / "slow", "");
+  make_slow_file(data / "slow", std::chrono::seconds(3), cli);
+  auto tty = run_on_pty(data.path(), q(cli) + " -j 1 sum -a sha512 slow >/dev/null");
+  BOOST_TEST(tty.status == 0);
+  BOOST_TEST_MESSAGE("the job took " << tty.elapsed.count() << " s");
+  BOOST_TEST(tty.screen.find('%') != std::string::npos);
+  BOOST_TEST(tty.screen.find(" [") != std::string::npos);
+  BOOST_TEST(tty.screen.find("ETA") != std::string::npos);
+  BOOST_TEST(tty.screen.find("/s") != std::string::npos);
+  // The line is erased at the end, so the terminal is left clean.
+  BOOST_TEST(tty.screen.ends_with("\r\x1b[K"));
+  // Every drawn line fits the 100 columns without wrapping.
+  std::size_t pos = 0;
+  while ((pos = tty.screen.find('\r', pos)) != std::string::npos) {
+    auto end = tty.screen.find("\x1b[K", pos);
+    BOOST_TEST(end - pos - 1 < 100u);
+    ++pos;
+  }
+  auto quiet =
+    run_on_pty(data.path(), q(cli) + " -j 1 --no-progress sum -a sha512 slow >/dev/null");
+  BOOST_TEST(quiet.screen == "");
+  auto piped = actorio("-j 1 sum -a sha512 slow");
+  BOOST_TEST(piped.status == 0);
+  BOOST_TEST(piped.err == "");
+}
+
+BOOST_AUTO_TEST_CASE(ctrl_c_stops_a_long_sum_with_status_130) {
+  write_file(data / "slow", "");
+  make_slow_file(data / "slow", std::chrono::seconds(3), cli);
+  auto start = std::chrono::steady_clock::now();
+  // The shell sends the SIGINT a terminal's Ctrl-C would, after half a second of work.
+  auto r = sh(q(cli) + " -j 1 sum -a sha512 slow & pid=$!; sleep 0.5; kill -INT $pid; wait $pid");
+  auto took = std::chrono::steady_clock::now() - start;
+  BOOST_TEST(r.status == 130);
+  BOOST_TEST(r.out == "");
+  BOOST_TEST_MESSAGE("interrupted after " << std::chrono::duration<double>(took).count() << " s");
+}
+
+BOOST_AUTO_TEST_CASE(sum_retries_files_that_found_no_free_descriptor) {
+  // Eight workers opening files at once with three descriptors to spare: some opens hit EMFILE.
+  std::string names;
+  fs::create_directory(data / "m");
+  for (int i = 0; i < 3000; ++i) {
+    write_file(data / ("m/f" + std::to_string(i)), std::to_string(i));
+    names += " m/f" + std::to_string(i);
+  }
+  write_file(io / "names", names);
+  auto args = "$(cat " + q((io / "names").string()) + ")";
+  // Descriptors a test runner may pass down are closed first, so exactly three stay free.
+  auto ours = sh("set -- " + args + "; for fd in 3 4 5 6 7 8 9; do eval \"exec $fd>&-\"; done; " +
+                 "ulimit -n 6; exec " + q(cli) + " -j 8 sum \"$@\"");
+  BOOST_TEST(ours.status == 0);
+  BOOST_TEST(ours.err == "");
+  BOOST_TEST((ours.out == sh("sha256sum " + args).out));
+}
+
+BOOST_AUTO_TEST_CASE(ctrl_c_during_a_copy_leaves_no_destination_and_no_temporary) {
+  // Grows the source until a copy is still running when its temporary shows up.
+  for (std::size_t mib = 256;; mib *= 2) {
+    BOOST_TEST_CONTEXT("source of " << mib << " MiB") {
+      write_dense(data / "src", mib);
+      std::string a0 = cli, a1 = "-j", a2 = "1", a3 = "copy", a4 = "src", a5 = "dst";
+      char* argv[] = {a0.data(), a1.data(), a2.data(), a3.data(), a4.data(), a5.data(), nullptr};
+      auto cwd = fs::current_path();
+      fs::current_path(data.path());
+      pid_t pid = -1;
+      int spawned = ::posix_spawn(&pid, cli.c_str(), nullptr, nullptr, argv, environ);
+      fs::current_path(cwd);
+      BOOST_REQUIRE(spawned == 0);
+      bool seen = false;
+      int st = 0;
+      for (;;) {
+        if (has_entry_starting_with(data.path(), ".dst.actorio-")) {
+          seen = true;
+          ::kill(pid, SIGINT);
+          break;
+        }
+        if (::waitpid(pid, &st, WNOHANG) == pid)
+          break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      if (seen)
+        BOOST_REQUIRE(::waitpid(pid, &st, 0) == pid);
+      if (!seen && mib < 2048) {
+        // Too quick to catch on this machine: start again, bigger.
+        fs::remove(data / "dst");
+        continue;
+      }
+      BOOST_REQUIRE(seen);
+      BOOST_TEST(WIFEXITED(st));
+      BOOST_TEST(WEXITSTATUS(st) == 130);
+      BOOST_TEST(!fs::exists(data / "dst"));
+      std::vector<std::string> left;
+      for (auto& e : fs::directory_iterator(data.path()))
+        left.push_back(e.path().filename().string());
+      BOOST_TEST(left == std::vector<std::string>{"src"}, boost::test_tools::per_element());
+      return;
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
