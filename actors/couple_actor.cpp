@@ -409,6 +409,9 @@ void drain(self_pointer self) {
 template <class T>
 caf::typed_response_promise<T> enqueue(self_pointer self, pending_read::kind_t kind,
                                        std::int64_t n) {
+  // Before the promise: making it takes the sender out of the current message.
+  auto sender = self->current_sender();
+  auto requester = caf::actor_cast<caf::actor_addr>(sender);
   auto rp = self->make_response_promise<T>();
   auto& st = self->state;
   auto op = op_name(kind);
@@ -416,9 +419,10 @@ caf::typed_response_promise<T> enqueue(self_pointer self, pending_read::kind_t k
     rp.deliver(make_error(closed_error(op)));
     return rp;
   }
-  auto requester = caf::actor_cast<caf::actor_addr>(self->current_sender());
+  // Monitoring through the strong pointer also works for a requester that is already gone:
+  // the down message then comes at once.
   if (requester && st.watched[requester]++ == 0)
-    self->monitor(requester);
+    self->monitor(sender);
   st.reads.push_back(pending_read{kind, n, requester, rp});
   pump_reads(self);
   return rp;
