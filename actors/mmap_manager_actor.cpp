@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
+#include <numeric>
 #include <optional>
 #include <utility>
 
@@ -11,6 +13,8 @@
 #include "lib/src/file_copy.hpp"
 #include "lib/src/file_scan.hpp"
 #include "lib/src/mapped_region.hpp"
+
+#include <sys/stat.h>
 
 namespace actorio::detail {
 
@@ -143,15 +147,19 @@ void open_map(self_pointer self, const std::string& path, const std::string& mod
     std::move(done));
 }
 
-/// Collects one result per item and calls `done` with all of them once the last is in.
+/// Collects one result per item and calls `done` with all of them once the last is in. With a
+/// `control`, each item counts as done for progress.
 template <class T>
 struct gather {
   std::vector<result<T>> results;
   std::size_t pending = 0;
   std::function<void(std::vector<result<T>>&&)> done;
+  std::shared_ptr<work_control> control;
 
   void set(std::size_t index, result<T> r) {
     results[index] = std::move(r);
+    if (control)
+      control->item_done();
     if (--pending == 0)
       done(std::move(results));
   }
@@ -159,14 +167,55 @@ struct gather {
 
 template <class T>
 std::shared_ptr<gather<T>> make_gather(std::size_t n,
-                                       std::function<void(std::vector<result<T>>&&)> done) {
+                                       std::function<void(std::vector<result<T>>&&)> done,
+                                       std::shared_ptr<work_control> control = nullptr) {
   auto g = std::make_shared<gather<T>>();
   g->results.resize(n, result<T>{failure{EIO, "bulk", "", "not run"}});
   g->pending = n;
   g->done = std::move(done);
+  g->control = std::move(control);
   if (n == 0)
     g->done({});
   return g;
+}
+
+/// Starts the bookkeeping of a bulk request: progress goes to the requester as it asked, and the
+/// requester is monitored so that its going down (a cancelled or lost caller) cancels the work.
+std::shared_ptr<work_control> start_run(self_pointer self, std::size_t items,
+                                        report_progress every) {
+  auto requester = caf::actor_cast<caf::actor>(self->current_sender());
+  work_control::reporter report;
+  if (requester && every.every_ms > 0)
+    report = [requester](const progress& p) { caf::anon_send(requester, progress_atom_v, p); };
+  auto control = std::make_shared<work_control>(items, std::chrono::milliseconds(every.every_ms),
+                                                std::move(report));
+  if (requester) {
+    self->monitor(requester);
+    self->state.running.emplace(requester.address(), control);
+  }
+  return control;
+}
+
+/// Ends the bookkeeping of `control`'s run; the requester gets a last progress report before the
+/// reply.
+void finish_run(self_pointer self, const std::shared_ptr<work_control>& control) {
+  auto& running = self->state.running;
+  for (auto i = running.begin(); i != running.end(); ++i) {
+    if (i->second.lock() == control) {
+      running.erase(i);
+      break;
+    }
+  }
+  control->report_now();
+}
+
+/// Cancels every run requested by `requester`, which went down.
+void cancel_runs_of(self_pointer self, const caf::actor_addr& requester) {
+  auto [first, last] = self->state.running.equal_range(requester);
+  for (auto i = first; i != last; ++i)
+    if (auto control = i->second.lock())
+      control->cancel();
+  self->state.running.erase(first, last);
 }
 
 /// Runs `work(i)` (returning result<T>) for each index in `indices` on the io workers and stores
@@ -212,11 +261,48 @@ result<std::optional<mapped_file_actor>> writer_for(const mmap_manager_state& st
   return std::optional<mapped_file_actor>{};
 }
 
-/// A promise for a bulk reply, as a gather callback.
+/// A promise for a bulk reply, as a gather callback that also ends the run.
 template <class T>
 std::function<void(std::vector<result<T>>&&)>
-reply_with(caf::typed_response_promise<std::vector<result<T>>> rp) {
-  return [rp](std::vector<result<T>>&& all) mutable { rp.deliver(std::move(all)); };
+reply_with(self_pointer self, std::shared_ptr<work_control> control,
+           caf::typed_response_promise<std::vector<result<T>>> rp) {
+  return [self, control, rp](std::vector<result<T>>&& all) mutable {
+    finish_run(self, control);
+    rp.deliver(std::move(all));
+  };
+}
+
+/// The size of `path` by stat; 0 for anything but a regular file, whose search reports the
+/// type error itself.
+result<std::uint64_t> file_size(const std::string& path, const char* op) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    int err = errno;
+    return failure{err, op, path, "stat"};
+  }
+  return S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : std::uint64_t{0};
+}
+
+/// Stats `paths[i]` for each i in `indices` on the workers and adds the sizes to the run's total,
+/// then calls `then()`. Only done when someone watches progress: it costs a stat per file.
+template <class Then>
+void measure(self_pointer self, const std::shared_ptr<work_control>& control,
+             const std::vector<std::string>& paths, const std::vector<std::size_t>& indices,
+             Then then) {
+  if (!control->reporting()) {
+    then();
+    return;
+  }
+  auto g = make_gather<std::uint64_t>(
+    indices.size(), [then](std::vector<result<std::uint64_t>>&&) mutable { then(); });
+  std::vector<std::size_t> positions(indices.size());
+  std::iota(positions.begin(), positions.end(), std::size_t{0});
+  scatter<std::uint64_t>(self, g, std::move(positions), [control, paths, indices](std::size_t j) {
+    // A file that cannot be sized fails in the work itself.
+    auto size = file_size(paths[indices[j]], "stat");
+    control->add_total(size ? *size : 0);
+    return size;
+  });
 }
 
 /// Resolves every path through `path_of(i)`; failures land in `g` at once. Returns the indices
@@ -239,14 +325,26 @@ resolve_all(self_pointer self, const std::shared_ptr<gather<T>>& g, std::size_t 
   return {std::move(ok), std::move(paths)};
 }
 
+/// `raw(i, path, control)` for scatter, skipped with ECANCELED once the run is cancelled.
+template <class T, class Raw>
+auto guarded(std::shared_ptr<work_control> control, const char* op, std::vector<std::string> paths,
+             Raw raw) {
+  return [control, op, paths = std::move(paths), raw](std::size_t i) -> result<T> {
+    if (control->cancelled())
+      return work_control::cancelled_failure(op, paths[i]);
+    return raw(i, paths[i], control.get());
+  };
+}
+
 /// A mutating bulk operation: items whose file is open as a writable map go to that map's actor
 /// through `via_actor(i, actor, g)`; the others run on the workers through `raw(i, path)`.
 template <class T, class Path, class Raw, class ViaActor>
-caf::typed_response_promise<std::vector<result<T>>> mutate_bulk(self_pointer self, std::size_t n,
-                                                                const char* op, Path path_of,
-                                                                Raw raw, ViaActor via_actor) {
+caf::typed_response_promise<std::vector<result<T>>>
+mutate_bulk(self_pointer self, std::size_t n, report_progress every, const char* op, Path path_of,
+            Raw raw, ViaActor via_actor) {
   auto rp = self->make_response_promise<std::vector<result<T>>>();
-  auto g = make_gather<T>(n, reply_with<T>(rp));
+  auto control = start_run(self, n, every);
+  auto g = make_gather<T>(n, reply_with<T>(self, control, rp), control);
   auto [resolved, paths] = resolve_all(self, g, n, path_of, op);
   std::vector<std::size_t> on_disk;
   for (auto i : resolved) {
@@ -258,20 +356,121 @@ caf::typed_response_promise<std::vector<result<T>>> mutate_bulk(self_pointer sel
     else
       on_disk.push_back(i);
   }
-  scatter<T>(self, g, std::move(on_disk),
-             [raw, paths = std::move(paths)](std::size_t i) { return raw(i, paths[i]); });
+  scatter<T>(self, g, std::move(on_disk), guarded<T>(control, op, std::move(paths), raw));
   return rp;
 }
 
-/// A reading bulk operation: every item runs on the workers through `raw(i, path)`.
+/// A reading bulk operation: every item runs on the workers through `raw(i, path, control)`.
+/// With progress watched, the files are measured first so the total is known from the start.
 template <class T, class Path, class Raw>
-caf::typed_response_promise<std::vector<result<T>>>
-read_bulk(self_pointer self, std::size_t n, const char* op, Path path_of, Raw raw) {
+caf::typed_response_promise<std::vector<result<T>>> read_bulk(self_pointer self, std::size_t n,
+                                                              report_progress every, const char* op,
+                                                              Path path_of, Raw raw) {
   auto rp = self->make_response_promise<std::vector<result<T>>>();
-  auto g = make_gather<T>(n, reply_with<T>(rp));
+  auto control = start_run(self, n, every);
+  auto g = make_gather<T>(n, reply_with<T>(self, control, rp), control);
   auto [resolved, paths] = resolve_all(self, g, n, path_of, op);
-  scatter<T>(self, g, std::move(resolved),
-             [raw, paths = std::move(paths)](std::size_t i) { return raw(i, paths[i]); });
+  auto work = guarded<T>(control, op, paths, raw);
+  measure(self, control, paths, resolved, [self, g, resolved, work]() mutable {
+    scatter<T>(self, g, std::move(resolved), std::move(work));
+  });
+  return rp;
+}
+
+/// Files searched as consecutive segments of this size, in parallel, when hits cannot overlap.
+constexpr std::uint64_t find_segment = std::uint64_t{64} << 20;
+
+/// `find_in_files`: sizes every file first (for progress and to split large ones), then searches
+/// each file, or each segment of a large one, on the workers and joins the segments' hits.
+/// Segments are only used for patterns whose occurrences cannot overlap: then the hits of
+/// consecutive segments concatenate to the hits of the whole file, with or without overlap.
+caf::typed_response_promise<std::vector<result<std::vector<std::uint64_t>>>>
+find_bulk(self_pointer self, std::string pattern, std::vector<find_job> jobs, find_options base,
+          report_progress every) {
+  using hits = std::vector<std::uint64_t>;
+  struct unit {
+    std::size_t item;
+    std::uint64_t begin;
+    std::uint64_t end;
+  };
+  auto needle = std::make_shared<const std::string>(std::move(pattern));
+  auto all = std::make_shared<const std::vector<find_job>>(std::move(jobs));
+  auto n = all->size();
+  auto rp = self->make_response_promise<std::vector<result<hits>>>();
+  auto control = start_run(self, n, every);
+  auto g = make_gather<hits>(n, reply_with<hits>(self, control, rp), control);
+  auto [resolved, resolved_paths] = resolve_all(
+    self, g, n, [all](std::size_t i) { return (*all)[i].path; }, "find");
+  auto paths = std::make_shared<const std::vector<std::string>>(std::move(resolved_paths));
+  std::vector<std::size_t> valid;
+  for (auto i : resolved) {
+    if ((*all)[i].start < 0)
+      g->set(i, failure{EINVAL, "find", (*paths)[i], "negative start offset"});
+    else
+      valid.push_back(i);
+  }
+  bool splittable = !self_overlapping(*needle);
+  auto search = [self, g, all, paths, needle, base, control, splittable,
+                 valid](std::vector<result<std::uint64_t>>&& sizes) {
+    auto units = std::make_shared<std::vector<unit>>();
+    for (std::size_t j = 0; j < valid.size(); ++j) {
+      auto i = valid[j];
+      if (!sizes[j]) {
+        g->set(i, sizes[j].error());
+        continue;
+      }
+      auto size = *sizes[j];
+      auto start = static_cast<std::uint64_t>((*all)[i].start);
+      control->add_total(size > start ? size - start : 0);
+      auto last = std::numeric_limits<std::uint64_t>::max();
+      if (!splittable || size <= start || size - start <= 2 * find_segment) {
+        units->push_back(unit{i, start, last});
+        continue;
+      }
+      // The last segment is open-ended so bytes appended since the stat are searched too.
+      for (auto b = start; b < size; b += find_segment)
+        units->push_back(unit{i, b, size - b <= find_segment ? last : b + find_segment});
+    }
+    auto parts =
+      make_gather<hits>(units->size(), [g, units, base](std::vector<result<hits>>&& found) {
+        for (std::size_t k = 0; k < units->size();) {
+          auto item = (*units)[k].item;
+          result<hits> joined = hits{};
+          for (; k < units->size() && (*units)[k].item == item; ++k) {
+            if (!joined)
+              continue;
+            if (!found[k])
+              joined = std::move(found[k]).error();
+            else
+              joined->insert(joined->end(), found[k]->begin(), found[k]->end());
+          }
+          if (joined && base.max_results != 0 && joined->size() > base.max_results)
+            joined->resize(base.max_results);
+          g->set(item, std::move(joined));
+        }
+      });
+    std::vector<std::size_t> order(units->size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    scatter<hits>(self, parts, std::move(order),
+                  [units, paths, needle, base, control](std::size_t u) -> result<hits> {
+                    const auto& part = (*units)[u];
+                    const auto& path = (*paths)[part.item];
+                    if (control->cancelled())
+                      return work_control::cancelled_failure("find", path);
+                    auto opts = base;
+                    opts.start = part.begin;
+                    opts.end = part.end;
+                    opts.control = control.get();
+                    thread_local std::vector<char> buffer;
+                    return find_in_file(path, *needle, opts, buffer);
+                  });
+  };
+  auto sizes = make_gather<std::uint64_t>(valid.size(), std::move(search));
+  std::vector<std::size_t> order(valid.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  scatter<std::uint64_t>(self, sizes, std::move(order), [paths, valid](std::size_t j) {
+    return file_size((*paths)[valid[j]], "find");
+  });
   return rp;
 }
 
@@ -317,6 +516,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
   self->state.pool = std::move(pool);
   self->state.options = std::move(options);
   self->set_down_handler([self](caf::down_msg& dm) {
+    cancel_runs_of(self, dm.source);
     // A map whose actor died (e.g. an exception) leaves the registry; calls on its handles then
     // fail with "receiver down" instead of hanging.
     auto& st = self->state;
@@ -439,12 +639,12 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       });
       return rp;
     },
-    [=](bulk_read_atom,
-        std::vector<read_job>& jobs) -> caf::result<std::vector<result<std::vector<bytes>>>> {
+    [=](bulk_read_atom, std::vector<read_job>& jobs,
+        report_progress every) -> caf::result<std::vector<result<std::vector<bytes>>>> {
       auto all = std::make_shared<std::vector<read_job>>(std::move(jobs));
       return read_bulk<std::vector<bytes>>(
-        self, all->size(), "read", [all](std::size_t i) { return (*all)[i].path; },
-        [all](std::size_t i, const std::string& path) {
+        self, all->size(), every, "read", [all](std::size_t i) { return (*all)[i].path; },
+        [all](std::size_t i, const std::string& path, work_control* control) {
           const auto& job = (*all)[i];
           std::vector<read_range> ranges;
           if (job.whole)
@@ -452,19 +652,26 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
           else
             for (const auto& r : job.ranges)
               ranges.push_back(read_range{r.offset, r.size});
-          return read_ranges(path, ranges);
+          auto r = read_ranges(path, ranges);
+          if (r)
+            for (const auto& piece : *r)
+              control->add_bytes(piece.size());
+          return r;
         });
     },
-    [=](bulk_write_atom,
-        std::vector<write_job>& jobs) -> caf::result<std::vector<result<std::uint64_t>>> {
+    [=](bulk_write_atom, std::vector<write_job>& jobs,
+        report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
       auto all = std::make_shared<std::vector<write_job>>(std::move(jobs));
       return mutate_bulk<std::uint64_t>(
-        self, all->size(), "write", [all](std::size_t i) { return (*all)[i].path; },
-        [all](std::size_t i, const std::string& path) {
+        self, all->size(), every, "write", [all](std::size_t i) { return (*all)[i].path; },
+        [all](std::size_t i, const std::string& path, work_control* control) {
           std::vector<write_piece> pieces;
           for (const auto& c : (*all)[i].chunks)
             pieces.push_back(write_piece{c.offset, std::string_view{c.data.data(), c.data.size()}});
-          return write_pieces(path, pieces);
+          auto r = write_pieces(path, pieces);
+          if (r)
+            control->add_bytes(*r);
+          return r;
         },
         [self, all](std::size_t i, const mapped_file_actor& file, auto g) {
           // The map's actor applies the chunks in order; the item is done when all are.
@@ -494,12 +701,14 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
                 });
         });
     },
-    [=](bulk_resize_atom,
-        std::vector<resize_job>& jobs) -> caf::result<std::vector<result<std::uint64_t>>> {
+    [=](bulk_resize_atom, std::vector<resize_job>& jobs,
+        report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
       auto all = std::make_shared<std::vector<resize_job>>(std::move(jobs));
       return mutate_bulk<std::uint64_t>(
-        self, all->size(), "resize", [all](std::size_t i) { return (*all)[i].path; },
-        [all](std::size_t i, const std::string& path) { return resize_file(path, (*all)[i].size); },
+        self, all->size(), every, "resize", [all](std::size_t i) { return (*all)[i].path; },
+        [all](std::size_t i, const std::string& path, work_control*) {
+          return resize_file(path, (*all)[i].size);
+        },
         [self, all](std::size_t i, const mapped_file_actor& file, auto g) {
           self->request(file, caf::infinite, resize_atom_v, (*all)[i].size)
             .then([g, i](std::uint64_t n) { g->set(i, n); },
@@ -508,14 +717,14 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
                   });
         });
     },
-    [=](compact_files_atom,
-        std::vector<std::string>& paths) -> caf::result<std::vector<result<std::uint64_t>>> {
+    [=](compact_files_atom, std::vector<std::string>& paths,
+        report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
       auto all = std::make_shared<std::vector<std::string>>(std::move(paths));
       return mutate_bulk<std::uint64_t>(
-        self, all->size(), "compact", [all](std::size_t i) { return (*all)[i]; },
-        [](std::size_t, const std::string& path) {
+        self, all->size(), every, "compact", [all](std::size_t i) { return (*all)[i]; },
+        [](std::size_t, const std::string& path, work_control* control) {
           thread_local std::vector<char> buffer;
-          return compact_file(path, buffer);
+          return compact_file(path, buffer, scan_window, control);
         },
         [self, all](std::size_t i, const mapped_file_actor& file, auto g) {
           auto fail = [g, i, path = (*all)[i]](caf::error& err) {
@@ -530,52 +739,60 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
               fail);
         });
     },
-    [=](bulk_copy_atom, std::vector<copy_job>& jobs,
-        bool flush) -> caf::result<std::vector<result<std::uint64_t>>> {
+    [=](bulk_copy_atom, std::vector<copy_job>& jobs, bool flush,
+        report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
       auto all = std::make_shared<std::vector<copy_job>>(std::move(jobs));
       auto dsts = std::make_shared<std::vector<result<std::string>>>();
       for (const auto& job : *all)
         dsts->push_back(resolve(self->state, job.dst, "copy"));
       return read_bulk<std::uint64_t>(
-        self, all->size(), "copy", [all](std::size_t i) { return (*all)[i].src; },
-        [dsts, flush](std::size_t i, const std::string& src) -> result<std::uint64_t> {
+        self, all->size(), every, "copy", [all](std::size_t i) { return (*all)[i].src; },
+        [dsts, flush](std::size_t i, const std::string& src,
+                      work_control* control) -> result<std::uint64_t> {
           const auto& dst = (*dsts)[i];
           if (!dst)
             return dst.error();
-          return copy_file(src, *dst, copy_options{.overwrite = false, .flush = flush});
+          return copy_file(src, *dst,
+                           copy_options{.overwrite = false, .flush = flush, .control = control});
         });
     },
-    [=](bulk_digest_atom, std::vector<std::string>& paths,
-        const std::string& algorithm) -> caf::result<std::vector<result<std::string>>> {
+    [=](bulk_digest_atom, std::vector<std::string>& paths, const std::string& algorithm,
+        report_progress every) -> caf::result<std::vector<result<std::string>>> {
       auto all = std::make_shared<std::vector<std::string>>(std::move(paths));
       auto alg = algorithm.empty() ? self->state.options.default_digest : algorithm;
       return read_bulk<std::string>(
-        self, all->size(), "checksum", [all](std::size_t i) { return (*all)[i]; },
-        [alg](std::size_t, const std::string& path) { return digest_file(path, alg); });
-    },
-    [=](find_files_atom, const bytes& pattern, std::vector<find_job>& jobs,
-        std::uint64_t max_per_file,
-        bool overlapping) -> caf::result<std::vector<result<std::vector<std::uint64_t>>>> {
-      if (pattern.empty())
-        return make_error(failure{EINVAL, "find_in_files", "", "empty pattern"});
-      auto all = std::make_shared<std::vector<find_job>>(std::move(jobs));
-      auto needle = std::make_shared<std::string>(pattern.begin(), pattern.end());
-      return read_bulk<std::vector<std::uint64_t>>(
-        self, all->size(), "find", [all](std::size_t i) { return (*all)[i].path; },
-        [all, needle, max_per_file, overlapping](
-          std::size_t i, const std::string& path) -> result<std::vector<std::uint64_t>> {
-          auto start = (*all)[i].start;
-          if (start < 0)
-            return failure{EINVAL, "find", path, "negative start offset"};
-          thread_local std::vector<char> buffer;
-          return find_in_file(path, *needle, static_cast<std::uint64_t>(start), max_per_file,
-                              overlapping, buffer);
+        self, all->size(), every, "checksum", [all](std::size_t i) { return (*all)[i]; },
+        [alg](std::size_t, const std::string& path, work_control* control) {
+          return digest_file(path, alg, control);
         });
     },
-    [=](prefetch_atom, const std::vector<std::string>& paths,
-        std::int64_t init_size) -> caf::result<std::vector<result<mapped_file_actor>>> {
+    [=](find_files_atom, const bytes& pattern, std::vector<find_job>& jobs,
+        std::uint64_t max_per_file, bool overlapping,
+        report_progress every) -> caf::result<std::vector<result<std::vector<std::uint64_t>>>> {
+      if (pattern.empty())
+        return make_error(failure{EINVAL, "find_in_files", "", "empty pattern"});
+      return find_bulk(self, std::string(pattern.begin(), pattern.end()), std::move(jobs),
+                       find_options{.max_results = max_per_file, .overlapping = overlapping},
+                       every);
+    },
+    [=](prefetch_atom, const std::vector<std::string>& paths, std::int64_t init_size,
+        report_progress every) -> caf::result<std::vector<result<mapped_file_actor>>> {
       auto rp = self->make_response_promise<std::vector<result<mapped_file_actor>>>();
-      auto g = make_gather<mapped_file_actor>(paths.size(), reply_with<mapped_file_actor>(rp));
+      auto control = start_run(self, paths.size(), every);
+      auto g = make_gather<mapped_file_actor>(
+        paths.size(),
+        [self, control, rp, paths](std::vector<result<mapped_file_actor>>&& all) mutable {
+          // A requester that is gone can never release the maps it was to receive.
+          if (control->cancelled())
+            for (std::size_t i = 0; i < all.size(); ++i)
+              if (all[i]) {
+                release(self, all[i]->address(), [](status&&) {});
+                all[i] = work_control::cancelled_failure("prefetch", paths[i]);
+              }
+          finish_run(self, control);
+          rp.deliver(std::move(all));
+        },
+        control);
       for (std::size_t i = 0; i < paths.size(); ++i)
         open_map(self, paths[i], "r+b", init_size, [self, g, i](result<mapped_file_actor> r) {
           if (!r) {

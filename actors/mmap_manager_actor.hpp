@@ -9,6 +9,7 @@
 
 #include "actorio/messages/interfaces.hpp"
 #include "actors/io_worker_actor.hpp"
+#include "lib/src/work_control.hpp"
 
 namespace actorio::detail {
 
@@ -49,6 +50,8 @@ struct mmap_manager_state {
   /// Opens whose file is being opened on a worker; later opens of the same key wait here.
   std::map<map_key, std::vector<waiter>> opening;
   std::uint64_t open_counter = 0;
+  /// Bulk operations under way, by requester: a requester that goes down cancels its own.
+  std::multimap<caf::actor_addr, std::weak_ptr<work_control>> running;
   std::shared_ptr<io_worker_pool> pool;
   mmap_manager_options options;
   static inline const char* name = "actorio.mmap_manager";

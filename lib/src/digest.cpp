@@ -252,7 +252,7 @@ const std::string& hasher::name() const noexcept {
 
 namespace {
 
-result<std::string> digest_with(hasher& h, int fd, const std::string& path) {
+result<std::string> digest_with(hasher& h, int fd, const std::string& path, work_control* control) {
   constexpr std::size_t step = std::size_t{1} << 20;
   // Advisory only: it fails harmlessly on pipes and some filesystems.
   (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -261,6 +261,8 @@ result<std::string> digest_with(hasher& h, int fd, const std::string& path) {
   thread_local auto buf = std::make_unique_for_overwrite<unsigned char[]>(step);
   off_t offset = 0;
   for (;;) {
+    if (control && control->cancelled())
+      return work_control::cancelled_failure("checksum", path);
     auto n = ::pread(fd, buf.get(), step, offset);
     if (n < 0) {
       int err = errno;
@@ -272,6 +274,8 @@ result<std::string> digest_with(hasher& h, int fd, const std::string& path) {
       break;
     h.update(buf.get(), static_cast<std::size_t>(n));
     offset += n;
+    if (control)
+      control->add_bytes(static_cast<std::uint64_t>(n));
   }
   auto hex = h.finish_hex();
   if (hex.empty())
@@ -292,14 +296,16 @@ result<hasher> make_for(std::string_view algorithm, const std::string& path) {
 
 } // namespace
 
-result<std::string> digest_fd(int fd, std::string_view algorithm, const std::string& path) {
+result<std::string> digest_fd(int fd, std::string_view algorithm, const std::string& path,
+                              work_control* control) {
   auto h = make_for(algorithm, path);
   if (!h)
     return std::move(h).error();
-  return digest_with(*h, fd, path);
+  return digest_with(*h, fd, path, control);
 }
 
-result<std::string> digest_file(const std::string& path, std::string_view algorithm) {
+result<std::string> digest_file(const std::string& path, std::string_view algorithm,
+                                work_control* control) {
   // Check the name before touching the filesystem so a typo is reported as such even for a
   // missing file.
   auto h = make_for(algorithm, path);
@@ -313,7 +319,7 @@ result<std::string> digest_file(const std::string& path, std::string_view algori
     int err = errno;
     return failure{err, "checksum", path, ""};
   }
-  auto res = digest_with(*h, fd, path);
+  auto res = digest_with(*h, fd, path, control);
   // Nothing was written, so close cannot lose data worth reporting.
   ::close(fd);
   return res;

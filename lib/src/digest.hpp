@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "actorio/result.hpp"
+#include "lib/src/work_control.hpp"
 
 namespace actorio::detail {
 
@@ -50,12 +51,15 @@ private:
 
 /// Digest of everything readable from `fd` from offset 0 to EOF. Reads with pread in 1 MiB steps
 /// through a single buffer, so memory stays bounded and the file offset of `fd` is untouched.
-/// `path` only labels failures: failure{errno, "checksum", path, ""}.
-result<std::string> digest_fd(int fd, std::string_view algorithm, const std::string& path);
+/// `path` only labels failures: failure{errno, "checksum", path, ""}. With a `control`, each step
+/// counts as progress and a cancel stops the read (ECANCELED).
+result<std::string> digest_fd(int fd, std::string_view algorithm, const std::string& path,
+                              work_control* control = nullptr);
 
 /// Opens `path` read-only and calls digest_fd. Open and read errors come back with their errno and
-/// the path; a directory gives EISDIR.
-result<std::string> digest_file(const std::string& path, std::string_view algorithm);
+/// the path; a directory gives EISDIR. `control` as for digest_fd.
+result<std::string> digest_file(const std::string& path, std::string_view algorithm,
+                                work_control* control = nullptr);
 
 /// Initializes OpenSSL (loading its configuration) on the calling thread. The thread that
 /// initializes OpenSSL keeps an error-queue allocation OpenSSL never frees; called from the thread

@@ -90,15 +90,19 @@ private:
 /// to pread/pwrite for good once the kernel or filesystem declines.
 class range_copier {
 public:
-  range_copier(int in, int out, const std::string& src, const std::string& dst)
+  range_copier(int in, int out, const std::string& src, const std::string& dst,
+               work_control* control)
     : in_(in)
     , out_(out)
     , src_(src)
-    , dst_(dst) {}
+    , dst_(dst)
+    , control_(control) {}
 
   /// Copies [off, off + len).
   status copy(off_t off, off_t len) {
     while (len > 0) {
+      if (control_ && control_->cancelled())
+        return work_control::cancelled_failure("copy", src_);
       auto want = static_cast<std::size_t>(std::min<off_t>(len, max_chunk));
       auto step = use_copy_file_range_ ? kernel_copy(off, want) : user_copy(off, want);
       if (!step)
@@ -106,13 +110,15 @@ public:
       // 0 means "switched to the fallback, nothing copied yet".
       off += static_cast<off_t>(*step);
       len -= static_cast<off_t>(*step);
+      if (control_)
+        control_->add_bytes(*step);
     }
     return ok_status();
   }
 
 private:
-  /// Bounds one system call; the kernel caps a single transfer near 2 GiB anyway.
-  static constexpr off_t max_chunk = off_t{1} << 30;
+  /// Bounds one system call, so a cancel is noticed within one step.
+  static constexpr off_t max_chunk = off_t{8} << 20;
   static constexpr std::size_t buffer_size = std::size_t{1} << 20;
 
   /// Errors meaning "copy_file_range cannot do this here" rather than "the copy failed".
@@ -172,6 +178,7 @@ private:
   int out_;
   const std::string& src_;
   const std::string& dst_;
+  work_control* control_;
   bool use_copy_file_range_ = true;
   std::vector<char> buffer_;
 };
@@ -252,7 +259,7 @@ result<std::uint64_t> copy_file(const std::string& src, const std::string& dst,
   }
   temp.arm(std::move(tmpl));
 
-  range_copier copier{in.get(), out.get(), src, dst};
+  range_copier copier{in.get(), out.get(), src, dst, opts.control};
   if (auto copied = copy_extents(copier, in.get(), st.st_size, src); !copied)
     return std::move(copied).error();
   // Sets the size even when the source ends in a hole, which we never wrote.

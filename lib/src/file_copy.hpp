@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actorio/result.hpp"
+#include "lib/src/work_control.hpp"
 
 #include <cstdint>
 #include <string>
@@ -14,6 +15,8 @@ struct copy_options {
   bool overwrite = false;
   /// fsync the destination data and then its parent directory after the rename.
   bool flush = false;
+  /// Copied bytes count as progress; a cancel stops the copy (ECANCELED, no destination left).
+  work_control* control = nullptr;
 };
 
 /// Copies regular file `src` to `dst`: identical bytes and permission bits (st_mode & 07777),

@@ -90,10 +90,27 @@ std::size_t end_of_data(const char* data, std::size_t size) {
 
 } // namespace
 
+bool self_overlapping(std::string_view pattern) {
+  // The longest proper border is the last value of the KMP failure function.
+  std::vector<std::size_t> border(pattern.size(), 0);
+  for (std::size_t i = 1, k = 0; i < pattern.size(); ++i) {
+    while (k > 0 && pattern[i] != pattern[k])
+      k = border[k - 1];
+    if (pattern[i] == pattern[k])
+      ++k;
+    border[i] = k;
+  }
+  return !pattern.empty() && border.back() > 0;
+}
+
 result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::string_view pattern,
-                                                std::uint64_t start, std::uint64_t max_results,
-                                                bool overlapping, std::vector<char>& buffer,
-                                                std::size_t window) {
+                                                const find_options& opts,
+                                                std::vector<char>& buffer) {
+  const auto start = opts.start;
+  const auto end = opts.end;
+  const auto max_results = opts.max_results;
+  const bool overlapping = opts.overlapping;
+  auto* control = opts.control;
   if (pattern.empty())
     return failure{EINVAL, "find", path, "empty pattern"};
   auto file = open_regular(path, O_RDONLY, "find");
@@ -102,12 +119,12 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
   int fd = file->fd.get();
   std::vector<std::uint64_t> hits;
   // pread rejects offsets beyond off_t; no file reaches there, so there is nothing to find.
-  if (start > max_offset)
+  if (start > max_offset || start >= end)
     return hits;
   // Advisory only: it fails harmlessly on some filesystems.
   (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   // A zero window would never make progress.
-  window = std::max<std::size_t>(window, 1);
+  auto window = std::max<std::size_t>(opts.window, 1);
   const std::size_t carry = pattern.size() - 1;
   if (buffer.size() < window + carry)
     buffer.resize(window + carry);
@@ -115,12 +132,22 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
   // buffer[0, have) holds the file bytes at [base, base + have); each round searches all of it.
   std::uint64_t base = start;
   std::size_t have = 0;
+  // Bytes at or past `end + carry` can only belong to hits starting at or past `end`.
+  const std::uint64_t read_end = end > max_offset - carry ? max_offset : end + carry;
   for (;;) {
-    auto n = read_full(fd, buffer.data() + have, window, base + have, path, "find");
+    if (control && control->cancelled())
+      return work_control::cancelled_failure("find", path);
+    auto want = static_cast<std::size_t>(
+      std::min<std::uint64_t>(window, read_end > base + have ? read_end - base - have : 0));
+    if (want == 0)
+      break;
+    auto n = read_full(fd, buffer.data() + have, want, base + have, path, "find");
     if (!n)
       return std::move(n).error();
     if (*n == 0)
       break;
+    if (control)
+      control->add_bytes(*n);
     have += *n;
     std::size_t from = 0;
     while (from + pattern.size() <= have) {
@@ -129,6 +156,8 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
       if (hit == nullptr)
         break;
       auto at = static_cast<std::size_t>(hit - buffer.data());
+      if (base + at >= end)
+        return hits;
       hits.push_back(base + at);
       if (max_results != 0 && hits.size() >= max_results)
         return hits;
@@ -141,14 +170,14 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
     std::memmove(buffer.data(), buffer.data() + keep, have - keep);
     base += keep;
     have -= keep;
-    if (*n < window)
+    if (*n < want)
       break;
   }
   return hits;
 }
 
 result<std::uint64_t> compact_file(const std::string& path, std::vector<char>& buffer,
-                                   std::size_t window) {
+                                   std::size_t window, work_control* control) {
   // Read-write because ftruncate needs a descriptor open for writing.
   auto file = open_regular(path, O_RDWR, "compact");
   if (!file)
@@ -159,6 +188,8 @@ result<std::uint64_t> compact_file(const std::string& path, std::vector<char>& b
     buffer.resize(window);
   std::uint64_t end = file->size;
   while (end > 0) {
+    if (control && control->cancelled())
+      return work_control::cancelled_failure("compact", path);
     auto len = static_cast<std::size_t>(std::min<std::uint64_t>(end, window));
     auto off = end - len;
     auto n = read_full(fd, buffer.data(), len, off, path, "compact");
@@ -167,6 +198,8 @@ result<std::uint64_t> compact_file(const std::string& path, std::vector<char>& b
     // Truncating to a size computed from vanished bytes could cut off data written since.
     if (*n < len)
       return failure{EIO, "compact", path, "file shrank during the scan"};
+    if (control)
+      control->add_bytes(len);
     auto data_end = end_of_data(buffer.data(), len);
     if (data_end > 0) {
       end = off + data_end;

@@ -1,9 +1,11 @@
 #pragma once
 
 #include "actorio/result.hpp"
+#include "lib/src/work_control.hpp"
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,24 +22,43 @@ namespace actorio::detail {
 /// Bytes read per step; also the search window.
 inline constexpr std::size_t scan_window = std::size_t{8} << 20;
 
-/// Offsets of `pattern` at or after `start`, ascending; at most `max_results` (0 = no limit).
-/// After a hit at p the scan continues at p+1 when `overlapping`, else at p+pattern.size().
-/// Reads the file in windows of `window` bytes into `buffer` (reused between calls; grown to
-/// window + pattern.size() - 1 when smaller), carrying the last pattern.size()-1 bytes of each
-/// window over into the next, so a hit spanning two windows is found exactly once.
-/// Empty pattern -> failure{EINVAL, "find", path, ...}; `start` past the end -> no hits.
-/// Op "find".
+/// What `find_in_file` looks for besides the pattern.
+struct find_options {
+  /// Hits start at or after `start` and before `end`; the scan reads up to pattern.size() - 1
+  /// bytes past `end` to complete a hit starting just before it.
+  std::uint64_t start = 0;
+  std::uint64_t end = std::numeric_limits<std::uint64_t>::max();
+  /// At most this many hits; 0 = no limit.
+  std::uint64_t max_results = 0;
+  /// After a hit at p the scan continues at p+1 when overlapping, else at p+pattern.size().
+  bool overlapping = false;
+  std::size_t window = scan_window;
+  /// Each window counts as progress; a cancel stops the scan (ECANCELED).
+  work_control* control = nullptr;
+};
+
+/// Offsets of `pattern` in the file, ascending, as `opts` says. Reads the file in windows of
+/// `opts.window` bytes into `buffer` (reused between calls; grown to window + pattern.size() - 1
+/// when smaller), carrying the last pattern.size()-1 bytes of each window over into the next, so
+/// a hit spanning two windows is found exactly once. Empty pattern -> failure{EINVAL, "find",
+/// path, ...}; `start` past the end -> no hits. Op "find".
 result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::string_view pattern,
-                                                std::uint64_t start, std::uint64_t max_results,
-                                                bool overlapping, std::vector<char>& buffer,
-                                                std::size_t window = scan_window);
+                                                const find_options& opts,
+                                                std::vector<char>& buffer);
+
+/// Whether two occurrences of `pattern` can overlap (it has a proper prefix that is also a
+/// suffix, as "aa" or "abab"). When they cannot, the hits in consecutive ranges of a file,
+/// searched separately, concatenate to the hits of the whole, overlapping or not.
+bool self_overlapping(std::string_view pattern);
 
 /// Truncates the file to one past its last non-zero byte (an all-zero file becomes empty),
 /// scanning backwards window by window with pread into `buffer`. Returns the new size. A file that
 /// shrinks during the scan gives EIO rather than a size computed from bytes that are gone.
-/// Op "compact".
+/// With a `control`, scanned bytes count as progress and a cancel stops the scan before the
+/// truncate (ECANCELED, file unchanged). Op "compact".
 result<std::uint64_t> compact_file(const std::string& path, std::vector<char>& buffer,
-                                   std::size_t window = scan_window);
+                                   std::size_t window = scan_window,
+                                   work_control* control = nullptr);
 
 /// A range to read: `size` -1 means to the end.
 struct read_range {

@@ -121,76 +121,78 @@ std::vector<std::filesystem::path> keys_of(const Map& m) {
 
 } // namespace
 
-std::future<mmap_manager::per_path<std::vector<bytes>>> mmap_manager::bulk_read(
-  const std::map<std::filesystem::path, std::optional<std::vector<byte_range>>>& files) const {
+operation<mmap_manager::per_path<std::vector<bytes>>> mmap_manager::bulk_read(
+  const std::map<std::filesystem::path, std::optional<std::vector<byte_range>>>& files,
+  const bulk_options& opts) const {
   std::vector<read_job> jobs;
   for (const auto& [path, ranges] : files)
     jobs.push_back(
       read_job{path.string(), ranges.value_or(std::vector<byte_range>{}), !ranges.has_value()});
-  return detail::ask<std::vector<result<std::vector<bytes>>>>(
-    core_, core_->manager, "bulk_read", "",
+  return detail::ask_bulk<std::vector<result<std::vector<bytes>>>>(
+    core_, core_->manager, "bulk_read", opts,
     [paths = keys_of(files)](std::vector<result<std::vector<bytes>>>&& r) {
       return by_path(paths, std::move(r));
     },
     bulk_read_atom_v, std::move(jobs));
 }
 
-std::future<mmap_manager::per_path<std::uint64_t>>
-mmap_manager::bulk_write(const std::map<std::filesystem::path, std::vector<chunk>>& files) const {
+operation<mmap_manager::per_path<std::uint64_t>>
+mmap_manager::bulk_write(const std::map<std::filesystem::path, std::vector<chunk>>& files,
+                         const bulk_options& opts) const {
   std::vector<write_job> jobs;
   for (const auto& [path, chunks] : files)
     jobs.push_back(write_job{path.string(), chunks});
-  return detail::ask<std::vector<result<std::uint64_t>>>(
-    core_, core_->manager, "bulk_write", "",
+  return detail::ask_bulk<std::vector<result<std::uint64_t>>>(
+    core_, core_->manager, "bulk_write", opts,
     [paths = keys_of(files)](std::vector<result<std::uint64_t>>&& r) {
       return by_path(paths, std::move(r));
     },
     bulk_write_atom_v, std::move(jobs));
 }
 
-std::future<mmap_manager::per_path<std::uint64_t>>
-mmap_manager::bulk_resize(const std::map<std::filesystem::path, std::int64_t>& sizes) const {
+operation<mmap_manager::per_path<std::uint64_t>>
+mmap_manager::bulk_resize(const std::map<std::filesystem::path, std::int64_t>& sizes,
+                          const bulk_options& opts) const {
   std::vector<resize_job> jobs;
   for (const auto& [path, size] : sizes)
     jobs.push_back(resize_job{path.string(), size});
-  return detail::ask<std::vector<result<std::uint64_t>>>(
-    core_, core_->manager, "bulk_resize", "",
+  return detail::ask_bulk<std::vector<result<std::uint64_t>>>(
+    core_, core_->manager, "bulk_resize", opts,
     [paths = keys_of(sizes)](std::vector<result<std::uint64_t>>&& r) {
       return by_path(paths, std::move(r));
     },
     bulk_resize_atom_v, std::move(jobs));
 }
 
-std::future<std::vector<result<std::uint64_t>>> mmap_manager::bulk_copy(
-  const std::vector<std::pair<std::filesystem::path, std::filesystem::path>>& pairs,
-  bool flush) const {
+operation<std::vector<result<std::uint64_t>>> mmap_manager::bulk_copy(
+  const std::vector<std::pair<std::filesystem::path, std::filesystem::path>>& pairs, bool flush,
+  const bulk_options& opts) const {
   std::vector<copy_job> jobs;
   for (const auto& [src, dst] : pairs)
     jobs.push_back(copy_job{src.string(), dst.string()});
-  return detail::ask<std::vector<result<std::uint64_t>>>(core_, core_->manager, "bulk_copy", "",
-                                                         detail::as_is{}, bulk_copy_atom_v,
-                                                         std::move(jobs), flush);
+  return detail::ask_bulk<std::vector<result<std::uint64_t>>>(
+    core_, core_->manager, "bulk_copy", opts, detail::as_is{}, bulk_copy_atom_v, std::move(jobs),
+    flush);
 }
 
-std::future<mmap_manager::per_path<std::string>>
-mmap_manager::bulk_checksum(const std::vector<std::filesystem::path>& paths,
-                            std::string algorithm) const {
+operation<mmap_manager::per_path<std::string>>
+mmap_manager::bulk_checksum(const std::vector<std::filesystem::path>& paths, std::string algorithm,
+                            const bulk_options& opts) const {
   std::vector<std::string> texts(paths.begin(), paths.end());
-  return detail::ask<std::vector<result<std::string>>>(
-    core_, core_->manager, "bulk_checksum", "",
+  return detail::ask_bulk<std::vector<result<std::string>>>(
+    core_, core_->manager, "bulk_checksum", opts,
     [paths](std::vector<result<std::string>>&& r) { return by_path(paths, std::move(r)); },
     bulk_digest_atom_v, std::move(texts), std::move(algorithm));
 }
 
-std::future<mmap_manager::per_path<std::vector<std::uint64_t>>>
-mmap_manager::find_in_files(std::string_view pattern,
-                            const std::map<std::filesystem::path, std::int64_t>& starts,
-                            std::uint64_t max_per_file, bool allow_overlapping) const {
+operation<mmap_manager::per_path<std::vector<std::uint64_t>>> mmap_manager::find_in_files(
+  std::string_view pattern, const std::map<std::filesystem::path, std::int64_t>& starts,
+  std::uint64_t max_per_file, bool allow_overlapping, const bulk_options& opts) const {
   std::vector<find_job> jobs;
   for (const auto& [path, start] : starts)
     jobs.push_back(find_job{path.string(), start});
-  return detail::ask<std::vector<result<std::vector<std::uint64_t>>>>(
-    core_, core_->manager, "find_in_files", "",
+  return detail::ask_bulk<std::vector<result<std::vector<std::uint64_t>>>>(
+    core_, core_->manager, "find_in_files", opts,
     [paths = keys_of(starts)](std::vector<result<std::vector<std::uint64_t>>>&& r) {
       auto all = by_path(paths, std::move(r));
       std::erase_if(all, [](const auto& kv) { return kv.second.ok() && kv.second->empty(); });
@@ -200,21 +202,22 @@ mmap_manager::find_in_files(std::string_view pattern,
     allow_overlapping);
 }
 
-std::future<mmap_manager::per_path<std::uint64_t>>
-mmap_manager::compact_files(const std::vector<std::filesystem::path>& paths) const {
+operation<mmap_manager::per_path<std::uint64_t>>
+mmap_manager::compact_files(const std::vector<std::filesystem::path>& paths,
+                            const bulk_options& opts) const {
   std::vector<std::string> texts(paths.begin(), paths.end());
-  return detail::ask<std::vector<result<std::uint64_t>>>(
-    core_, core_->manager, "compact_files", "",
+  return detail::ask_bulk<std::vector<result<std::uint64_t>>>(
+    core_, core_->manager, "compact_files", opts,
     [paths](std::vector<result<std::uint64_t>>&& r) { return by_path(paths, std::move(r)); },
     compact_files_atom_v, std::move(texts));
 }
 
-std::future<mmap_manager::prefetched>
+operation<mmap_manager::prefetched>
 mmap_manager::prefetch_files(const std::vector<std::filesystem::path>& paths,
-                             std::int64_t init_size) const {
+                             std::int64_t init_size, const bulk_options& opts) const {
   std::vector<std::string> texts(paths.begin(), paths.end());
-  return detail::ask<std::vector<result<mapped_file_actor>>>(
-    core_, core_->manager, "prefetch_files", "",
+  return detail::ask_bulk<std::vector<result<mapped_file_actor>>>(
+    core_, core_->manager, "prefetch_files", opts,
     [core = core_, paths](std::vector<result<mapped_file_actor>>&& r) {
       prefetched out;
       for (std::size_t i = 0; i < r.size() && i < paths.size(); ++i) {

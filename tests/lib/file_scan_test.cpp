@@ -92,7 +92,12 @@ struct fixture {
   actorio::result<offsets> find(const fs::path& p, const std::string& pat, std::uint64_t start = 0,
                                 std::uint64_t max_results = 0, bool overlapping = false,
                                 std::size_t window = scan_window) {
-    return find_in_file(p.string(), pat, start, max_results, overlapping, buffer, window);
+    actorio::detail::find_options opts;
+    opts.start = start;
+    opts.max_results = max_results;
+    opts.overlapping = overlapping;
+    opts.window = window;
+    return find_in_file(p.string(), pat, opts, buffer);
   }
 };
 

@@ -31,9 +31,10 @@ struct runtime_fixture {
   }
 };
 
-/// The io_error a future fails with; fails the test if it succeeds or fails otherwise.
-template <class T>
-io_error error_of(std::future<T> f) {
+/// The io_error a future (or operation) fails with; fails the test if it succeeds or fails
+/// otherwise.
+template <class Future>
+io_error error_of(Future f) {
   try {
     f.get();
   } catch (const io_error& e) {

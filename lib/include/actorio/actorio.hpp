@@ -12,6 +12,7 @@
 #include "actorio/messages/type_ids.hpp"
 #include "actorio/messages/types.hpp"
 #include "actorio/mmap_manager.hpp"
+#include "actorio/operation.hpp"
 #include "actorio/result.hpp"
 #include "actorio/runtime.hpp"
 #include "actorio/system_config.hpp"

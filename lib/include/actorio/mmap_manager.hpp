@@ -13,6 +13,7 @@
 
 #include "actorio/mapped_file.hpp"
 #include "actorio/messages/interfaces.hpp"
+#include "actorio/operation.hpp"
 #include "actorio/result.hpp"
 
 namespace actorio {
@@ -81,6 +82,10 @@ public:
   // are done. Every file gets its own result (a value or an actorio::failure with errno and path):
   // one missing file never fails the others. Files open as maps are changed through their map,
   // so both views agree; a file open read-only as a map cannot be changed in bulk (EBUSY).
+  //
+  // Each returns an `operation`: `cancel()` or dropping it stops the remaining work (see
+  // operation.hpp), and `opts.on_progress` receives progress. Bulk calls may run for long, so the
+  // request timeout does not apply to them; they fail with EBADF if the manager goes away.
 
   /// Per path, a result.
   template <class T>
@@ -88,40 +93,45 @@ public:
 
   /// Per path, the bytes of each listed range, in order; no ranges (std::nullopt) means the whole
   /// file as one piece (the original's None).
-  std::future<per_path<std::vector<bytes>>> bulk_read(
-    const std::map<std::filesystem::path, std::optional<std::vector<byte_range>>>& files) const;
+  operation<per_path<std::vector<bytes>>>
+  bulk_read(const std::map<std::filesystem::path, std::optional<std::vector<byte_range>>>& files,
+            const bulk_options& opts = {}) const;
 
   /// Per path, the bytes written. Each file must exist; chunks are written in order, a gap past
   /// the end is zero-filled.
-  std::future<per_path<std::uint64_t>>
-  bulk_write(const std::map<std::filesystem::path, std::vector<chunk>>& files) const;
+  operation<per_path<std::uint64_t>>
+  bulk_write(const std::map<std::filesystem::path, std::vector<chunk>>& files,
+             const bulk_options& opts = {}) const;
 
   /// Per path, the new size.
-  std::future<per_path<std::uint64_t>>
-  bulk_resize(const std::map<std::filesystem::path, std::int64_t>& sizes) const;
+  operation<per_path<std::uint64_t>>
+  bulk_resize(const std::map<std::filesystem::path, std::int64_t>& sizes,
+              const bulk_options& opts = {}) const;
 
   /// Per pair (in order), the bytes copied, as copy_file does each.
-  std::future<std::vector<result<std::uint64_t>>>
+  operation<std::vector<result<std::uint64_t>>>
   bulk_copy(const std::vector<std::pair<std::filesystem::path, std::filesystem::path>>& pairs,
-            bool flush = false) const;
+            bool flush = false, const bulk_options& opts = {}) const;
 
   /// Per path, the lower-case hex digest; `algorithm` "" means the runtime's default.
-  std::future<per_path<std::string>> bulk_checksum(const std::vector<std::filesystem::path>& paths,
-                                                   std::string algorithm = {}) const;
+  operation<per_path<std::string>> bulk_checksum(const std::vector<std::filesystem::path>& paths,
+                                                 std::string algorithm = {},
+                                                 const bulk_options& opts = {}) const;
 
   /// Per path, the ascending offsets of `pattern` from that path's start offset; files without a
   /// hit are left out, failed files are kept with their error. At most `max_per_file` hits per
   /// file (0: all); non-overlapping unless `allow_overlapping` ("aa" in "aaaa": 0, 2; 0, 1, 2).
   /// A start past the end gives no hits. EINVAL (for the whole call) for an empty pattern.
   /// Memory stays bounded whatever the file sizes: files are read in 8 MiB windows.
-  std::future<per_path<std::vector<std::uint64_t>>>
+  operation<per_path<std::vector<std::uint64_t>>>
   find_in_files(std::string_view pattern,
                 const std::map<std::filesystem::path, std::int64_t>& starts,
-                std::uint64_t max_per_file = 0, bool allow_overlapping = false) const;
+                std::uint64_t max_per_file = 0, bool allow_overlapping = false,
+                const bulk_options& opts = {}) const;
 
   /// Per path, the size after dropping trailing NUL bytes (an all-zero file becomes empty).
-  std::future<per_path<std::uint64_t>>
-  compact_files(const std::vector<std::filesystem::path>& paths) const;
+  operation<per_path<std::uint64_t>> compact_files(const std::vector<std::filesystem::path>& paths,
+                                                   const bulk_options& opts = {}) const;
 
   /// The maps `prefetch_files` opened; they are released together when this goes (the
   /// original's context manager yielding a list).
@@ -132,8 +142,9 @@ public:
 
   /// Opens every path as a map ("r+b", grown to `init_size`) at once and asks the kernel to read
   /// them in (MADV_WILLNEED). A path that fails carries its own error; the others are open.
-  std::future<prefetched> prefetch_files(const std::vector<std::filesystem::path>& paths,
-                                         std::int64_t init_size = 0) const;
+  operation<prefetched> prefetch_files(const std::vector<std::filesystem::path>& paths,
+                                       std::int64_t init_size = 0,
+                                       const bulk_options& opts = {}) const;
 
   /// The manager's actor, for code that talks to it by message.
   mmap_manager_actor actor() const;

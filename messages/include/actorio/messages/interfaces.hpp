@@ -138,34 +138,37 @@ using mmap_manager_actor = caf::typed_actor<
   caf::replies_to<shutdown_atom>::with<void>,
 
   // Bulk operations: the manager spreads the items over its io workers and answers once all are
-  // done, with one result per item in request order. One failing item fails only itself.
+  // done, with one result per item in request order. One failing item fails only itself. Each
+  // takes a report_progress last. The manager monitors the requester: if it goes down (a
+  // cancelled facade call, a lost remote node), the remaining work stops and each item not yet
+  // done fails with ECANCELED.
 
   /// (jobs) -> per file: the bytes of each range (or of the whole file).
-  caf::replies_to<bulk_read_atom,
-                  std::vector<read_job>>::with<std::vector<result<std::vector<bytes>>>>,
+  caf::replies_to<bulk_read_atom, std::vector<read_job>,
+                  report_progress>::with<std::vector<result<std::vector<bytes>>>>,
   /// (jobs) -> per file: bytes written. Files must exist; gaps are zero-filled.
-  caf::replies_to<bulk_write_atom,
-                  std::vector<write_job>>::with<std::vector<result<std::uint64_t>>>,
+  caf::replies_to<bulk_write_atom, std::vector<write_job>,
+                  report_progress>::with<std::vector<result<std::uint64_t>>>,
   /// (jobs) -> per file: the new size.
-  caf::replies_to<bulk_resize_atom,
-                  std::vector<resize_job>>::with<std::vector<result<std::uint64_t>>>,
+  caf::replies_to<bulk_resize_atom, std::vector<resize_job>,
+                  report_progress>::with<std::vector<result<std::uint64_t>>>,
   /// (jobs, flush) -> per copy: bytes copied (as copy_atom).
-  caf::replies_to<bulk_copy_atom, std::vector<copy_job>,
-                  bool>::with<std::vector<result<std::uint64_t>>>,
+  caf::replies_to<bulk_copy_atom, std::vector<copy_job>, bool,
+                  report_progress>::with<std::vector<result<std::uint64_t>>>,
   /// (paths, algorithm; "" = the runtime's default) -> per file: lower-case hex digest.
-  caf::replies_to<bulk_digest_atom, std::vector<std::string>,
-                  std::string>::with<std::vector<result<std::string>>>,
+  caf::replies_to<bulk_digest_atom, std::vector<std::string>, std::string,
+                  report_progress>::with<std::vector<result<std::string>>>,
   /// (pattern, jobs, max hits per file or 0 for all, overlapping) -> per file: ascending offsets.
   /// EINVAL for an empty pattern.
-  caf::replies_to<find_files_atom, bytes, std::vector<find_job>, std::uint64_t,
-                  bool>::with<std::vector<result<std::vector<std::uint64_t>>>>,
+  caf::replies_to<find_files_atom, bytes, std::vector<find_job>, std::uint64_t, bool,
+                  report_progress>::with<std::vector<result<std::vector<std::uint64_t>>>>,
   /// (paths) -> per file: its size after dropping trailing NUL bytes.
-  caf::replies_to<compact_files_atom,
-                  std::vector<std::string>>::with<std::vector<result<std::uint64_t>>>,
+  caf::replies_to<compact_files_atom, std::vector<std::string>,
+                  report_progress>::with<std::vector<result<std::uint64_t>>>,
   /// (paths, init_size) -> per file: a map opened "r+b" (each a reference to release) whose pages
   /// the kernel was asked to read in (MADV_WILLNEED).
-  caf::replies_to<prefetch_atom, std::vector<std::string>,
-                  std::int64_t>::with<std::vector<result<mapped_file_actor>>>>;
+  caf::replies_to<prefetch_atom, std::vector<std::string>, std::int64_t,
+                  report_progress>::with<std::vector<result<mapped_file_actor>>>>;
 
 /// One couple: a reader and a writer descriptor joined into one duplex stream (a pipe pair, a
 /// socket, stdin/stdout). It reuses the mapped-file atoms where the operation is the same.

@@ -38,6 +38,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorio, caf::first_custom_type_id + 100)
   CAF_ADD_TYPE_ID(actorio, (std::vector<actorio::result<std::string>>))
   CAF_ADD_TYPE_ID(actorio, (std::vector<actorio::result<std::vector<std::vector<char>>>>))
   CAF_ADD_TYPE_ID(actorio, (std::vector<actorio::result<std::vector<std::uint64_t>>>))
+  CAF_ADD_TYPE_ID(actorio, (actorio::progress))
+  CAF_ADD_TYPE_ID(actorio, (actorio::report_progress))
 
   // Mapped-file operations (open/close/flush reuse CAF's own atoms).
   CAF_ADD_ATOM(actorio, actorio, read_atom, "read")
@@ -86,6 +88,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorio, caf::first_custom_type_id + 100)
   CAF_ADD_ATOM(actorio, actorio, find_files_atom, "findfiles")
   CAF_ADD_ATOM(actorio, actorio, compact_files_atom, "compactall")
   CAF_ADD_ATOM(actorio, actorio, prefetch_atom, "prefetch")
+  CAF_ADD_ATOM(actorio, actorio, progress_atom, "progress")
 
   // Couple operations.
   CAF_ADD_ATOM(actorio, actorio, read1_atom, "read1")

@@ -72,6 +72,21 @@ struct find_job {
   std::int64_t start = 0;
 };
 
+/// How far a bulk operation has got. A total is 0 while still unknown.
+struct progress {
+  std::uint64_t bytes_done = 0;
+  std::uint64_t bytes_total = 0;
+  std::uint64_t items_done = 0;
+  std::uint64_t items_total = 0;
+  bool operator==(const progress&) const = default;
+};
+
+/// The last argument of every bulk request: send `(progress_atom, progress)` to the requester at
+/// most every `every_ms` milliseconds while it runs, and once before the reply; 0 sends none.
+struct report_progress {
+  std::uint32_t every_ms = 0;
+};
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, failure& x) {
   return f(caf::meta::type_name("actorio::failure"), x.code, x.op, x.path, x.detail);
@@ -115,6 +130,17 @@ typename Inspector::result_type inspect(Inspector& f, copy_job& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, find_job& x) {
   return f(caf::meta::type_name("actorio::find_job"), x.path, x.start);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, progress& x) {
+  return f(caf::meta::type_name("actorio::progress"), x.bytes_done, x.bytes_total, x.items_done,
+           x.items_total);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, report_progress& x) {
+  return f(caf::meta::type_name("actorio::report_progress"), x.every_ms);
 }
 
 /// A per-item result crosses the wire as (ok, value, failure): one of the two is default.

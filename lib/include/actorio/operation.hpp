@@ -1,0 +1,108 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <utility>
+
+#include "actorio/messages/types.hpp"
+
+namespace actorio {
+
+/// Receives the progress of a bulk operation (see `bulk_options`).
+using progress_callback = std::function<void(const progress&)>;
+
+/// Options every bulk call of `mmap_manager` takes last.
+struct bulk_options {
+  /// Called with the work done so far at most once per `progress_interval` while the operation
+  /// runs, and once more just before it completes. It runs on an actorio thread, never two calls
+  /// at once and never after the result is available; it must not block. `bytes_done` counts the
+  /// bytes actually read or written, so it can end below `bytes_total` (a start offset skips
+  /// bytes, holes are not copied, a file shrinks).
+  progress_callback on_progress;
+  std::chrono::milliseconds progress_interval{100};
+};
+
+/// The result of a cancellable request: a `std::future` that can also stop the work.
+///
+/// `cancel()`, or dropping the operation before its result arrived, tells the actors doing the
+/// work to stop: items not yet done fail with ECANCELED and `get()` throws an `io_error` with
+/// ECANCELED. Work already finished stays done (a copied file stays copied); an item cut short
+/// leaves nothing half-done behind (a copy removes its temporary file). Cancelling after the
+/// result arrived does nothing.
+///
+/// Thread-safety: like `std::future`, one thread uses an operation at a time; `cancel()` may be
+/// called while another thread waits in `get()` or `wait()`.
+template <class T>
+class operation {
+public:
+  operation() = default;
+
+  /// Wraps `future`; `cancel` stops the work behind it and is called at most once.
+  operation(std::future<T> future, std::function<void()> cancel)
+    : future_(std::move(future))
+    , cancel_(std::move(cancel)) {}
+
+  operation(operation&& other) noexcept
+    : future_(std::move(other.future_))
+    , cancel_(std::exchange(other.cancel_, {})) {}
+
+  operation& operator=(operation&& other) noexcept {
+    if (this != &other) {
+      cancel_if_pending();
+      future_ = std::move(other.future_);
+      cancel_ = std::exchange(other.cancel_, {});
+    }
+    return *this;
+  }
+
+  operation(const operation&) = delete;
+  operation& operator=(const operation&) = delete;
+
+  /// A still-pending operation is cancelled when dropped.
+  ~operation() {
+    cancel_if_pending();
+  }
+
+  /// Waits for and returns the result; throws what the request failed with (`io_error`).
+  T get() {
+    return future_.get();
+  }
+
+  void wait() const {
+    future_.wait();
+  }
+
+  template <class Rep, class Period>
+  std::future_status wait_for(const std::chrono::duration<Rep, Period>& timeout) const {
+    return future_.wait_for(timeout);
+  }
+
+  bool valid() const noexcept {
+    return future_.valid();
+  }
+
+  /// Stops the remaining work; idempotent.
+  void cancel() {
+    if (auto c = std::exchange(cancel_, {}))
+      c();
+  }
+
+  /// The plain future; from now on the work runs to its end even if nobody waits for it.
+  std::future<T> detach() {
+    cancel_ = {};
+    return std::move(future_);
+  }
+
+private:
+  void cancel_if_pending() {
+    if (cancel_ && future_.valid() &&
+        future_.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+      cancel();
+  }
+
+  std::future<T> future_;
+  std::function<void()> cancel_;
+};
+
+} // namespace actorio
