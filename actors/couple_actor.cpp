@@ -302,11 +302,24 @@ bool fill_once(self_pointer self) {
   return true;
 }
 
+/// Whether the requester of `r` has terminated. Its down message may still be on the way (it
+/// may even have been gone before its request got here); data handed to it would be lost.
+bool requester_gone(const pending_read& r) {
+  auto* who =
+    dynamic_cast<caf::monitorable_actor*>(caf::actor_cast<caf::abstract_actor*>(r.sender));
+  return who != nullptr && who->fail_state();
+}
+
 /// Serves queued reads in order until one has to wait for data.
 void pump_reads(self_pointer self) {
   auto& st = self->state;
   while (!st.reads.empty() && !st.closed) {
     auto& r = st.reads.front();
+    if (requester_gone(r)) {
+      // Dropped here; the down message then finds nothing left to drop.
+      st.reads.pop_front();
+      continue;
+    }
     if (r.kind == pending_read::readlines) {
       if (auto lines = take_lines(st, r.n)) {
         answer(self, r, result<std::vector<std::string>>{std::move(*lines)});
@@ -423,7 +436,7 @@ caf::typed_response_promise<T> enqueue(self_pointer self, pending_read::kind_t k
   // the down message then comes at once.
   if (requester && st.watched[requester]++ == 0)
     self->monitor(sender);
-  st.reads.push_back(pending_read{kind, n, requester, rp});
+  st.reads.push_back(pending_read{kind, n, requester, sender, rp});
   pump_reads(self);
   return rp;
 }
@@ -522,7 +535,7 @@ couple_actor::behavior_type couple_impl(self_pointer self, couple_setup setup) {
     auto& st = self->state;
     if (dm.source == st.setup.owner) {
       close_all(self);
-      self->quit(dm.reason);
+      self->quit();
       return;
     }
     // The requester is gone (cancelled or dropped): its reads are dropped, not answered.

@@ -29,41 +29,32 @@ couple_shared::~couple_shared() {
 
 namespace {
 
-/// As `detail::ask`, without a timeout: reads on a pipe wait as long as the peer is silent.
-/// They end with data, EOF, `cancel()`, `close()` or the couple's end.
+/// One request to the couple's actor, as a future, without a timeout: pipes may stay silent
+/// for long. The bridge ends with the reply, or with an error when the couple's actor is gone.
 template <class... Replies, class Convert, class... Ts>
 auto ask_couple(const std::shared_ptr<detail::couple_shared>& sh, const char* op, Convert convert,
                 Ts&&... xs) {
   using T = std::invoke_result_t<Convert, Replies&&...>;
-  if (!sh || !sh->actor)
-    return detail::failed_future<T>(failure{EBADF, op, "", "empty couple handle"});
-  auto promise = std::make_shared<std::promise<T>>();
-  auto future = promise->get_future();
-  auto on_error = [promise, op](caf::error& err) {
-    promise->set_exception(std::make_exception_ptr(io_error(to_failure(err, op, ""))));
-  };
-  auto on_value = [promise, convert = std::move(convert)](Replies&... reply) mutable {
-    try {
-      if constexpr (std::is_void_v<T>) {
-        convert(std::move(reply)...);
-        promise->set_value();
-      } else {
-        promise->set_value(convert(std::move(reply)...));
-      }
-    } catch (...) {
-      promise->set_exception(std::current_exception());
-    }
-  };
-  sh->core->system->spawn(
-    [dest = sh->actor, on_error, on_value,
-     args = std::make_tuple(std::forward<Ts>(xs)...)](caf::event_based_actor* self) mutable {
-      std::apply(
-        [&](auto&... a) {
-          self->request(dest, caf::infinite, std::move(a)...).then(on_value, on_error);
-        },
-        args);
-    });
-  return future;
+  if (!sh || sh->core->stopped)
+    return std::pair{detail::failed_future<T>(
+                       failure{EBADF, op, "", sh ? "runtime stopped" : "empty couple handle"}),
+                     caf::actor_addr{}};
+  return detail::bridge<Replies...>(sh->core, sh->actor, detail::bridge_mode{true, {}}, op, "",
+                                    std::move(convert), std::forward<Ts>(xs)...);
+}
+
+/// A waiting read as a cancellable operation: cancelling ends its bridge, the couple sees the
+/// bridge go (it monitors each reader) and drops the read.
+template <class... Replies, class Convert, class... Ts>
+auto read_op(const std::shared_ptr<detail::couple_shared>& sh, const char* op, Convert convert,
+             Ts&&... xs) {
+  using T = std::invoke_result_t<Convert, Replies&&...>;
+  auto [future, helper] =
+    ask_couple<Replies...>(sh, op, std::move(convert), std::forward<Ts>(xs)...);
+  return operation<T>{std::move(future), [helper = std::move(helper)] {
+                        if (auto a = caf::actor_cast<caf::actor>(helper))
+                          caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+                      }};
 }
 
 /// Copies a reply into the caller's buffer -> the bytes stored.
@@ -84,67 +75,70 @@ couple_mode couple::mode() const noexcept {
   return shared_ ? shared_->mode : couple_mode::binary;
 }
 
-std::future<std::string> couple::read(std::int64_t n) const {
-  return ask_couple<std::string>(shared_, "read", detail::as_is{}, read_atom_v, n);
+operation<std::string> couple::read(std::int64_t n) const {
+  return read_op<std::string>(shared_, "read", detail::as_is{}, read_atom_v, n);
 }
 
-std::future<std::string> couple::read1(std::int64_t n) const {
-  return ask_couple<std::string>(shared_, "read1", detail::as_is{}, read1_atom_v, n);
+operation<std::string> couple::read1(std::int64_t n) const {
+  return read_op<std::string>(shared_, "read1", detail::as_is{}, read1_atom_v, n);
 }
 
-std::future<std::string> couple::readall() const {
-  return ask_couple<std::string>(shared_, "readall", detail::as_is{}, readall_atom_v);
+operation<std::string> couple::readall() const {
+  return read_op<std::string>(shared_, "readall", detail::as_is{}, readall_atom_v);
 }
 
-std::future<std::size_t> couple::readinto(std::span<std::byte> buffer) const {
-  return ask_couple<std::string>(shared_, "readinto", into{buffer}, readinto_atom_v,
-                                 static_cast<std::int64_t>(buffer.size()));
+operation<std::size_t> couple::readinto(std::span<std::byte> buffer) const {
+  return read_op<std::string>(shared_, "readinto", into{buffer}, readinto_atom_v,
+                              static_cast<std::int64_t>(buffer.size()));
 }
 
-std::future<std::size_t> couple::readinto1(std::span<std::byte> buffer) const {
-  return ask_couple<std::string>(shared_, "readinto1", into{buffer}, readinto1_atom_v,
-                                 static_cast<std::int64_t>(buffer.size()));
+operation<std::size_t> couple::readinto1(std::span<std::byte> buffer) const {
+  return read_op<std::string>(shared_, "readinto1", into{buffer}, readinto1_atom_v,
+                              static_cast<std::int64_t>(buffer.size()));
 }
 
-std::future<std::string> couple::readline(std::int64_t limit) const {
-  return ask_couple<std::string>(shared_, "readline", detail::as_is{}, readline_atom_v, limit);
+operation<std::string> couple::readline(std::int64_t limit) const {
+  return read_op<std::string>(shared_, "readline", detail::as_is{}, readline_atom_v, limit);
 }
 
-std::future<std::vector<std::string>> couple::readlines(std::int64_t hint) const {
-  return ask_couple<std::vector<std::string>>(shared_, "readlines", detail::as_is{},
-                                              readlines_atom_v, hint);
+operation<std::vector<std::string>> couple::readlines(std::int64_t hint) const {
+  return read_op<std::vector<std::string>>(shared_, "readlines", detail::as_is{}, readlines_atom_v,
+                                           hint);
 }
 
 std::future<std::uint64_t> couple::write(std::string_view data) const {
   return ask_couple<std::uint64_t>(shared_, "write", detail::as_is{}, write_atom_v,
-                                   std::string{data});
+                                   std::string{data})
+    .first;
 }
 
 std::future<void> couple::writelines(std::vector<std::string> lines) const {
-  return ask_couple<>(shared_, "writelines", detail::as_is{}, writelines_atom_v, std::move(lines));
+  return ask_couple<>(shared_, "writelines", detail::as_is{}, writelines_atom_v, std::move(lines))
+    .first;
 }
 
 std::future<void> couple::flush() const {
-  return ask_couple<>(shared_, "flush", detail::as_is{}, caf::flush_atom_v);
+  return ask_couple<>(shared_, "flush", detail::as_is{}, caf::flush_atom_v).first;
 }
 
 std::future<std::uint64_t> couple::truncate(std::int64_t size) const {
-  return ask_couple<std::uint64_t>(shared_, "truncate", detail::as_is{}, truncate_atom_v, size);
+  return ask_couple<std::uint64_t>(shared_, "truncate", detail::as_is{}, truncate_atom_v, size)
+    .first;
 }
 
-std::future<std::string> couple::ainput(std::string prompt, bool assert_tty) const {
-  return ask_couple<std::string>(shared_, "ainput", detail::as_is{}, ainput_atom_v,
-                                 std::move(prompt), assert_tty);
+operation<std::string> couple::ainput(std::string prompt, bool assert_tty) const {
+  return read_op<std::string>(shared_, "ainput", detail::as_is{}, ainput_atom_v, std::move(prompt),
+                              assert_tty);
 }
 
-std::future<void> couple::cancel() const {
-  return ask_couple<>(shared_, "cancel", detail::as_is{}, cancel_atom_v);
+std::future<void> couple::cancel_reads() const {
+  return ask_couple<>(shared_, "cancel_reads", detail::as_is{}, cancel_atom_v).first;
 }
 
 std::future<void> couple::close() const {
   if (shared_)
     shared_->closed = true;
-  return ask_couple<>(shared_, "close", detail::as_is{}, caf::close_atom_v);
+  return ask_couple<>(shared_, "close", detail::as_is{}, caf::close_atom_v).first;
 }
 
 bool couple::closed() const noexcept {
@@ -332,11 +326,11 @@ couple runtime::stdcoup() {
   return c;
 }
 
-std::future<std::string> runtime::ainput(std::string prompt, bool assert_tty) {
+operation<std::string> runtime::ainput(std::string prompt, bool assert_tty) {
   try {
     return stdcoup().ainput(std::move(prompt), assert_tty);
   } catch (const io_error& e) {
-    return detail::failed_future<std::string>(e.why());
+    return operation<std::string>{detail::failed_future<std::string>(e.why()), {}};
   }
 }
 

@@ -410,11 +410,28 @@ BOOST_AUTO_TEST_CASE(epipe_over_a_socketpair_too) {
 BOOST_AUTO_TEST_CASE(cancel_ends_a_pending_read_and_the_couple_stays_usable) {
   auto [a, b] = rt.double_ended_binary_pipe();
   auto pending = b.read(3);
-  b.cancel().get();
+  b.cancel_reads().get();
   auto e = error_of(std::move(pending));
   BOOST_TEST(e.code().value() == ECANCELED);
   a.write("abc").get();
   a.flush().get();
+  BOOST_TEST(b.read(3).get() == "abc");
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_read_on_a_silent_pipe_fails_with_ecanceled_and_takes_no_data) {
+  auto [a, b] = rt.double_ended_binary_pipe();
+  auto pending = b.read(3);
+  auto other = b.readline();
+  pending.cancel();
+  auto e = error_of(std::move(pending));
+  BOOST_TEST(e.code().value() == ECANCELED);
+  BOOST_TEST(e.op() == "read");
+  // Dropping a pending operation cancels it as well.
+  { auto dropped = b.read1(); }
+  // The cancelled reads took nothing: the data goes to the reads still waiting and later ones.
+  a.write("line\nabc").get();
+  a.flush().get();
+  BOOST_TEST(other.get() == "line\n");
   BOOST_TEST(b.read(3).get() == "abc");
 }
 
@@ -471,7 +488,7 @@ BOOST_AUTO_TEST_CASE(make_couple_refuses_a_reader_that_cannot_read) {
 BOOST_AUTO_TEST_CASE(a_thousand_idle_couples_need_no_thread_each) {
   auto before = threads_of_process();
   std::vector<couple> couples;
-  std::vector<std::future<std::string>> reads;
+  std::vector<actorio::operation<std::string>> reads;
   for (int i = 0; i < 1000; ++i) {
     raw_pipe p;
     couples.push_back(rt.make_couple(p.r, p.w));

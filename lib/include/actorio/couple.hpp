@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "actorio/messages/interfaces.hpp"
+#include "actorio/operation.hpp"
 #include "actorio/result.hpp"
 
 namespace actorio {
@@ -48,14 +49,17 @@ struct couple_options {
 /// Reads wait for data without holding a thread: the couple reads non-blocking blocks of
 /// `block_size` bytes and, when nothing is there, the runtime's single reactor thread (epoll)
 /// tells it when there is. Reads are served in call order; fewer units than asked mean EOF.
-/// Writes are buffered until `flush()` (or until `write_buffer` bytes pile up): the peer sees
-/// nothing before. Regular files work too; they never make a read wait.
+/// They have no timeout: each returns an `operation` whose `cancel()` (or drop while pending)
+/// withdraws that read at once with ECANCELED, leaving the couple usable and any data that
+/// arrives later for the next read. Writes are buffered until `flush()` (or until
+/// `write_buffer` bytes pile up): the peer sees nothing before. Regular files work too; they
+/// never make a read wait.
 ///
 /// Errors arrive through the futures as `actorio::io_error` whose `op()` names the method: the
 /// OS errno of the read or write (EPIPE when the peer's reader is gone: SIGPIPE never kills the
 /// process), EILSEQ for invalid UTF-8 (strict), EBADF after `close()`, ECANCELED for calls still
-/// waiting at `close()` or `cancel()`. No method throws synchronously. Buffers passed to
-/// `readinto` must stay alive until the future is ready.
+/// waiting at `close()` or `cancel_reads()`. No method throws synchronously. A buffer passed to
+/// `readinto` must stay alive until its operation is ready (after a `cancel()` too: `wait()`).
 ///
 /// `close()` is idempotent and affects only this couple (not the other end of a pipe pair);
 /// unflushed output is dropped, so flush first. Copies share the couple; when the last copy of
@@ -70,29 +74,29 @@ public:
   couple_mode mode() const noexcept;
 
   /// Up to `n` units (-1: everything up to EOF); fewer only at EOF, empty at EOF.
-  std::future<std::string> read(std::int64_t n = -1) const;
+  operation<std::string> read(std::int64_t n = -1) const;
 
   /// Waits until some data is there, then returns at most `n` units of it (-1: all there is);
   /// empty only at EOF.
-  std::future<std::string> read1(std::int64_t n = -1) const;
+  operation<std::string> read1(std::int64_t n = -1) const;
 
   /// Everything up to EOF (i.e. until the peer's writer is closed).
-  std::future<std::string> readall() const;
+  operation<std::string> readall() const;
 
   /// Fills `buffer` (fewer bytes only at EOF) -> the bytes stored. Text mode stores whole
   /// characters only: EINVAL if the next character is bigger than the buffer.
-  std::future<std::size_t> readinto(std::span<std::byte> buffer) const;
+  operation<std::size_t> readinto(std::span<std::byte> buffer) const;
 
   /// As `readinto`, but returns once any data is there (as `read1`).
-  std::future<std::size_t> readinto1(std::span<std::byte> buffer) const;
+  operation<std::size_t> readinto1(std::span<std::byte> buffer) const;
 
   /// One line with its "\n"; at most `limit` units of it (-1: no limit); at EOF the rest, maybe
   /// without "\n", then "".
-  std::future<std::string> readline(std::int64_t limit = -1) const;
+  operation<std::string> readline(std::int64_t limit = -1) const;
 
   /// Lines (each with its "\n") until their total size reaches `hint` units; `hint <= 0`: every
   /// line up to EOF.
-  std::future<std::vector<std::string>> readlines(std::int64_t hint = -1) const;
+  operation<std::vector<std::string>> readlines(std::int64_t hint = -1) const;
 
   /// Buffers `data` -> the units taken (text mode: EILSEQ for invalid UTF-8 unless the errors
   /// policy cleans it). Completes once the buffer is below `write_buffer` again. EPIPE once a
@@ -113,11 +117,11 @@ public:
   /// "\r\n"; a last line without newline is returned too. ENODATA ("end of file") when EOF comes
   /// before any character. With `assert_tty`, fails with ENOTTY before writing the prompt when
   /// the reader is not a terminal.
-  std::future<std::string> ainput(std::string prompt = "", bool assert_tty = false) const;
+  operation<std::string> ainput(std::string prompt = "", bool assert_tty = false) const;
 
   /// Fails every read still waiting with ECANCELED; the couple stays open and usable, and data
   /// that arrives later is kept for the next read.
-  std::future<void> cancel() const;
+  std::future<void> cancel_reads() const;
 
   /// Closes the couple: calls still waiting fail with ECANCELED, later calls with EBADF, owned
   /// descriptors are closed (stdcoup's duplicates only, never 0 and 1). A second close is a no-op.

@@ -78,7 +78,7 @@ public:
   couple stdcoup();
 
   /// `stdcoup().ainput(prompt, assert_tty)`: see `couple::ainput`.
-  std::future<std::string> ainput(std::string prompt = "", bool assert_tty = false);
+  operation<std::string> ainput(std::string prompt = "", bool assert_tty = false);
 
   /// The actor system the runtime runs in.
   caf::actor_system& system() const;
