@@ -261,12 +261,10 @@ result<std::string> input_line(result<std::string> line) {
   return line;
 }
 
-/// Appends raw bytes (decoded in text mode); at EOF, ends the decoder.
+/// Text mode: decodes raw bytes into the input buffer; at EOF, ends the decoder.
 void absorb(couple_state& st, std::string_view raw, bool at_eof) {
-  if (!st.decoder) {
-    st.in.append(raw);
+  if (!st.decoder)
     return;
-  }
   auto piece = at_eof ? st.decoder->finish("read") : st.decoder->feed(raw, "read");
   if (piece)
     st.in.append(*piece);
@@ -284,11 +282,17 @@ bool fill_once(self_pointer self) {
     st.in.erase(0, st.in_pos);
     st.in_pos = 0;
   }
-  std::string block(st.setup.block_size, '\0');
-  auto n = retry_eintr([&] { return ::read(st.setup.reader, block.data(), block.size()); });
+  // Binary mode reads straight into the input buffer; text mode reads raw bytes to decode.
+  auto& target = st.decoder ? st.raw : st.in;
+  auto old = st.decoder ? 0 : target.size();
+  target.resize(old + st.setup.block_size);
+  auto n =
+    retry_eintr([&] { return ::read(st.setup.reader, target.data() + old, st.setup.block_size); });
   auto err = errno;
+  target.resize(old + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
   if (n > 0) {
-    absorb(st, std::string_view{block.data(), static_cast<std::size_t>(n)}, false);
+    if (st.decoder)
+      absorb(st, st.raw, false);
   } else if (n == 0) {
     // A character cut short at EOF is an error, not an EOF to answer reads with.
     absorb(st, {}, true);

@@ -61,6 +61,8 @@ struct couple_state {
   /// Bytes (text mode: decoded, whole characters) read but not yet handed out, from in_pos.
   std::string in;
   std::size_t in_pos = 0;
+  /// Text mode: the last block as read, before decoding.
+  std::string raw;
   bool eof = false;
   /// A failed read or decode ends the read side: every later read fails the same way.
   std::optional<failure> read_error;
