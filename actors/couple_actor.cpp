@@ -110,6 +110,8 @@ std::optional<result<std::string>> take_text(couple_state& st, const pending_rea
   auto text = st.setup.text;
   std::string_view view{st.in.data() + st.in_pos, st.in.size() - st.in_pos};
   auto take = [&](std::size_t len) {
+    if (st.in_pos == 0 && len == st.in.size()) // all of it: hand the buffer over, no copy
+      return std::optional<result<std::string>>{std::exchange(st.in, std::string{})};
     std::string s{view.substr(0, len)};
     st.in_pos += len;
     if (st.in_pos == st.in.size()) {
@@ -484,7 +486,10 @@ result<std::uint64_t> accept(couple_state& st, std::string data, const char* op)
     data = std::move(*clean);
   }
   auto count = st.setup.text ? units(data, true) : std::int64_t(data.size());
-  st.out.append(data);
+  if (st.out.empty())
+    st.out = std::move(data);
+  else
+    st.out.append(data);
   return static_cast<std::uint64_t>(count);
 }
 
