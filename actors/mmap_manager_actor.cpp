@@ -181,6 +181,7 @@ std::shared_ptr<gather<T>> make_gather(std::size_t n,
 
 /// Starts the bookkeeping of a bulk request: progress goes to the requester as it asked, and the
 /// requester is monitored so that its going down (a cancelled or lost caller) cancels the work.
+/// Call it before make_response_promise, which takes the sender out of the current message.
 std::shared_ptr<work_control> start_run(self_pointer self, std::size_t items,
                                         report_progress every) {
   auto requester = caf::actor_cast<caf::actor>(self->current_sender());
@@ -342,8 +343,8 @@ template <class T, class Path, class Raw, class ViaActor>
 caf::typed_response_promise<std::vector<result<T>>>
 mutate_bulk(self_pointer self, std::size_t n, report_progress every, const char* op, Path path_of,
             Raw raw, ViaActor via_actor) {
-  auto rp = self->make_response_promise<std::vector<result<T>>>();
   auto control = start_run(self, n, every);
+  auto rp = self->make_response_promise<std::vector<result<T>>>();
   auto g = make_gather<T>(n, reply_with<T>(self, control, rp), control);
   auto [resolved, paths] = resolve_all(self, g, n, path_of, op);
   std::vector<std::size_t> on_disk;
@@ -366,8 +367,8 @@ template <class T, class Path, class Raw>
 caf::typed_response_promise<std::vector<result<T>>> read_bulk(self_pointer self, std::size_t n,
                                                               report_progress every, const char* op,
                                                               Path path_of, Raw raw) {
-  auto rp = self->make_response_promise<std::vector<result<T>>>();
   auto control = start_run(self, n, every);
+  auto rp = self->make_response_promise<std::vector<result<T>>>();
   auto g = make_gather<T>(n, reply_with<T>(self, control, rp), control);
   auto [resolved, paths] = resolve_all(self, g, n, path_of, op);
   auto work = guarded<T>(control, op, paths, raw);
@@ -396,8 +397,8 @@ find_bulk(self_pointer self, std::string pattern, std::vector<find_job> jobs, fi
   auto needle = std::make_shared<const std::string>(std::move(pattern));
   auto all = std::make_shared<const std::vector<find_job>>(std::move(jobs));
   auto n = all->size();
-  auto rp = self->make_response_promise<std::vector<result<hits>>>();
   auto control = start_run(self, n, every);
+  auto rp = self->make_response_promise<std::vector<result<hits>>>();
   auto g = make_gather<hits>(n, reply_with<hits>(self, control, rp), control);
   auto [resolved, resolved_paths] = resolve_all(
     self, g, n, [all](std::size_t i) { return (*all)[i].path; }, "find");
@@ -777,8 +778,8 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
     },
     [=](prefetch_atom, const std::vector<std::string>& paths, std::int64_t init_size,
         report_progress every) -> caf::result<std::vector<result<mapped_file_actor>>> {
-      auto rp = self->make_response_promise<std::vector<result<mapped_file_actor>>>();
       auto control = start_run(self, paths.size(), every);
+      auto rp = self->make_response_promise<std::vector<result<mapped_file_actor>>>();
       auto g = make_gather<mapped_file_actor>(
         paths.size(),
         [self, control, rp, paths](std::vector<result<mapped_file_actor>>&& all) mutable {

@@ -165,6 +165,23 @@ BOOST_AUTO_TEST_CASE(copy_has_identical_bytes_per_cmp) {
   BOOST_TEST(same_bytes(src, dst));
 }
 
+BOOST_AUTO_TEST_CASE(copy_counts_progress_and_a_cancel_leaves_no_destination) {
+  auto src = dir / "src.bin";
+  write_file(src, pattern('a', 3'000'000));
+  actorio::detail::work_control counting{1, std::chrono::milliseconds(0), {}};
+  auto r = do_copy(src, dir / "counted", {.control = &counting});
+  BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+  BOOST_TEST(counting.snapshot().bytes_done == 3'000'000u);
+  actorio::detail::work_control cancelled{1, std::chrono::milliseconds(0), {}};
+  cancelled.cancel();
+  auto c = do_copy(src, dir / "cancelled", {.control = &cancelled});
+  BOOST_REQUIRE(!c.ok());
+  BOOST_TEST(c.error().code == ECANCELED);
+  BOOST_TEST(c.error().path == src.string());
+  // Only the source and the first copy: no destination, no temporary.
+  BOOST_TEST(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator{}) == 2);
+}
+
 BOOST_AUTO_TEST_CASE(copy_keeps_mode_bits) {
   // 0444: written through an fd opened before the mode is set. 04755: setuid would be cleared
   // by a write after fchmod.

@@ -28,10 +28,13 @@ namespace fs = std::filesystem;
 using actorio::failure;
 using actorio::detail::compact_file;
 using actorio::detail::find_in_file;
+using actorio::detail::find_options;
 using actorio::detail::read_range;
 using actorio::detail::read_ranges;
 using actorio::detail::resize_file;
 using actorio::detail::scan_window;
+using actorio::detail::self_overlapping;
+using actorio::detail::work_control;
 using actorio::detail::write_piece;
 using actorio::detail::write_pieces;
 using actorio::test::describe;
@@ -92,7 +95,7 @@ struct fixture {
   actorio::result<offsets> find(const fs::path& p, const std::string& pat, std::uint64_t start = 0,
                                 std::uint64_t max_results = 0, bool overlapping = false,
                                 std::size_t window = scan_window) {
-    actorio::detail::find_options opts;
+    find_options opts;
     opts.start = start;
     opts.max_results = max_results;
     opts.overlapping = overlapping;
@@ -183,6 +186,73 @@ BOOST_AUTO_TEST_CASE(pattern_across_every_window_boundary_is_found_once) {
       BOOST_TEST(*r == planted, boost::test_tools::per_element());
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(end_bounds_where_hits_start_not_where_they_finish) {
+  auto file = dir / "bounded";
+  write_file(file, "xxabcxxabcxx");
+  find_options opts;
+  opts.end = 8; // The hit at 7 starts before the end and runs past it.
+  auto r = find_in_file(file.string(), "abc", opts, buffer);
+  BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+  BOOST_TEST(*r == (offsets{2, 7}), boost::test_tools::per_element());
+  opts.end = 7;
+  r = find_in_file(file.string(), "abc", opts, buffer);
+  BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+  BOOST_TEST(*r == (offsets{2}), boost::test_tools::per_element());
+  opts.start = 3;
+  r = find_in_file(file.string(), "abc", opts, buffer);
+  BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+  BOOST_TEST(r->empty());
+}
+
+BOOST_AUTO_TEST_CASE(segments_of_a_file_join_to_the_whole_when_the_pattern_cannot_overlap) {
+  std::mt19937_64 rng{99};
+  std::string hay(5000, '\0');
+  for (auto& c : hay)
+    c = "abc"[rng() % 3];
+  auto file = dir / "segments";
+  write_file(file, hay);
+  for (std::string pat : {"ab", "abc", "ca", "acb", "bca"}) {
+    BOOST_REQUIRE(!self_overlapping(pat));
+    auto whole = naive_find(hay, pat, 0, 0, false);
+    for (std::uint64_t seg : {1, 2, 7, 100, 4999}) {
+      offsets joined;
+      for (std::uint64_t b = 0; b < hay.size(); b += seg) {
+        find_options opts;
+        opts.start = b;
+        opts.end = b + seg;
+        opts.window = 64;
+        auto r = find_in_file(file.string(), pat, opts, buffer);
+        BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+        joined.insert(joined.end(), r->begin(), r->end());
+      }
+      BOOST_TEST(joined == whole, boost::test_tools::per_element());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(self_overlapping_means_a_proper_border) {
+  for (std::string pat : {"aa", "aba", "abab", "abcab", "aaaba"})
+    BOOST_TEST(self_overlapping(pat), pat);
+  for (std::string pat : {"a", "ab", "abc", "aab", "NEEDLE", "abcd"})
+    BOOST_TEST(!self_overlapping(pat), pat);
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_control_stops_find_and_compact) {
+  auto file = dir / "zeros";
+  write_file(file, std::string(1000, 'x') + std::string(1000, '\0'));
+  work_control control{1, std::chrono::milliseconds(0), {}};
+  control.cancel();
+  find_options opts;
+  opts.control = &control;
+  auto r = find_in_file(file.string(), "x", opts, buffer);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == ECANCELED);
+  auto c = compact_file(file.string(), buffer, scan_window, &control);
+  BOOST_REQUIRE(!c.ok());
+  BOOST_TEST(c.error().code == ECANCELED);
+  BOOST_TEST(fs::file_size(file) == 2000u);
 }
 
 BOOST_AUTO_TEST_CASE(start_at_or_past_end_finds_nothing) {

@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -35,6 +37,90 @@ std::uint64_t allocated_bytes(const std::string& path) {
   struct stat st {};
   BOOST_REQUIRE(::stat(path.c_str(), &st) == 0);
   return static_cast<std::uint64_t>(st.st_blocks) * 512;
+}
+
+/// Collects the progress reports of one bulk call and signals the first.
+struct progress_log {
+  std::mutex mutex;
+  std::vector<progress> reports;
+  std::promise<void> first;
+  bool signalled = false;
+
+  bulk_options options() {
+    return bulk_options{[this](const progress& p) {
+                          std::lock_guard<std::mutex> guard{mutex};
+                          reports.push_back(p);
+                          if (!std::exchange(signalled, true))
+                            first.set_value();
+                        },
+                        std::chrono::milliseconds(1)};
+  }
+
+  std::vector<progress> all() {
+    std::lock_guard<std::mutex> guard{mutex};
+    return reports;
+  }
+};
+
+/// `count` files of `size` bytes each, every one different, named prefix0, prefix1, ...
+std::vector<fs::path> make_files(const temp_dir& dir, const std::string& prefix, int count,
+                                 std::size_t size) {
+  std::vector<fs::path> paths;
+  std::string data(size, '\0');
+  std::mt19937_64 rng{static_cast<std::uint64_t>(count)};
+  for (auto& c : data)
+    c = static_cast<char>(rng());
+  for (int i = 0; i < count; ++i) {
+    data.replace(0, 8, std::to_string(10000000 + i));
+    paths.push_back(dir / (prefix + std::to_string(i)));
+    write_file(paths.back(), data);
+  }
+  return paths;
+}
+
+/// Waits until no copy temporaries remain in `dir` and the set of names stays the same for a
+/// while: the workers of a cancelled run have then stopped. Returns the names.
+std::set<std::string> settled_names(const temp_dir& dir) {
+  std::set<std::string> last;
+  int stable = 0;
+  for (int round = 0; round < 600 && stable < 5; ++round) {
+    std::set<std::string> now;
+    bool temporaries = false;
+    for (auto& e : fs::directory_iterator(dir.path())) {
+      auto name = e.path().filename().string();
+      temporaries |= name.find(".actorio-") != std::string::npos;
+      now.insert(name);
+    }
+    stable = (!temporaries && now == last) ? stable + 1 : 0;
+    last = std::move(now);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return last;
+}
+
+/// Checks what a cancelled bulk copy of `srcs` to dst0, dst1, ... left: no temporaries, fewer
+/// destinations than sources, and each one there a complete copy.
+void check_cancelled_copy(const temp_dir& dir, const std::vector<fs::path>& srcs) {
+  auto names = settled_names(dir);
+  std::size_t copied = 0;
+  for (std::size_t i = 0; i < srcs.size(); ++i) {
+    auto dst = dir / ("dst" + std::to_string(i));
+    if (names.count(dst.filename().string()) == 0)
+      continue;
+    ++copied;
+    BOOST_TEST((read_file(dst) == read_file(srcs[i])), dst.string());
+  }
+  BOOST_TEST(copied < srcs.size());
+  for (auto& n : names)
+    BOOST_TEST(n.find(".actorio-") == std::string::npos, n);
+}
+
+std::vector<std::pair<fs::path, fs::path>> copy_pairs(const temp_dir& dir,
+                                                      const std::vector<fs::path>& srcs) {
+  std::vector<std::pair<fs::path, fs::path>> pairs;
+  for (std::size_t i = 0; i < srcs.size(); ++i)
+    pairs.emplace_back(srcs[i], dir / ("dst" + std::to_string(i)));
+  return pairs;
 }
 
 } // namespace
@@ -526,6 +612,120 @@ BOOST_AUTO_TEST_CASE(bulk_checksum_of_1_gib_keeps_peak_rss_bounded) {
   for (auto& p : paths)
     BOOST_TEST(sums.at(p).ok(), p.string());
   BOOST_TEST(rise_kib < 64u * 1024u, "peak RSS rose by " << rise_kib << " KiB");
+}
+
+BOOST_AUTO_TEST_CASE(bulk_checksum_reports_progress_up_to_the_total) {
+  auto paths = make_files(dir, "p", 8, std::size_t{4} << 20);
+  paths.push_back(path("missing"));
+  progress_log log;
+  auto sums = mgr.bulk_checksum(paths, "sha256", log.options()).get();
+  BOOST_TEST(sums.at(path("missing")).error().code == ENOENT);
+  auto reports = log.all();
+  BOOST_REQUIRE(!reports.empty());
+  for (std::size_t i = 1; i < reports.size(); ++i) {
+    BOOST_TEST(reports[i].bytes_done >= reports[i - 1].bytes_done);
+    BOOST_TEST(reports[i].items_done >= reports[i - 1].items_done);
+  }
+  auto last = reports.back();
+  BOOST_TEST(last.items_total == 9u);
+  BOOST_TEST(last.items_done == 9u);
+  BOOST_TEST(last.bytes_total == std::uint64_t{32} << 20);
+  BOOST_TEST(last.bytes_done == std::uint64_t{32} << 20);
+}
+
+BOOST_AUTO_TEST_CASE(bulk_calls_without_a_callback_report_nothing_and_still_work) {
+  auto paths = make_files(dir, "q", 3, 1000);
+  auto op = mgr.bulk_checksum(paths, "md5");
+  BOOST_TEST(op.valid());
+  auto sums = op.get();
+  BOOST_TEST(!op.valid());
+  BOOST_TEST(sums.size() == 3u);
+  // Cancelling after completion changes nothing.
+  auto done = mgr.bulk_checksum(paths, "md5");
+  done.wait();
+  done.cancel();
+  BOOST_TEST(done.get().size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_stops_a_bulk_copy_and_leaves_no_partial_destination) {
+  auto srcs = make_files(dir, "src", 16, std::size_t{32} << 20);
+  progress_log log;
+  auto op = mgr.bulk_copy(copy_pairs(dir, srcs), false, log.options());
+  BOOST_REQUIRE(log.first.get_future().wait_for(std::chrono::seconds(30)) ==
+                std::future_status::ready);
+  op.cancel();
+  op.cancel();
+  auto e = error_of(std::move(op));
+  BOOST_TEST(e.code().value() == ECANCELED);
+  BOOST_TEST(e.op() == "bulk_copy");
+  check_cancelled_copy(dir, srcs);
+  // The manager and its workers carry on.
+  BOOST_TEST(*mgr.bulk_copy({{srcs[0], path("again")}}).get().at(0) == std::uint64_t{32} << 20);
+}
+
+BOOST_AUTO_TEST_CASE(dropping_a_pending_operation_cancels_it) {
+  auto srcs = make_files(dir, "src", 16, std::size_t{32} << 20);
+  progress_log log;
+  {
+    auto op = mgr.bulk_copy(copy_pairs(dir, srcs), false, log.options());
+    BOOST_REQUIRE(log.first.get_future().wait_for(std::chrono::seconds(30)) ==
+                  std::future_status::ready);
+  }
+  check_cancelled_copy(dir, srcs);
+}
+
+BOOST_AUTO_TEST_CASE(a_detached_operation_runs_to_the_end) {
+  auto srcs = make_files(dir, "src", 4, std::size_t{1} << 20);
+  std::future<std::vector<result<std::uint64_t>>> plain;
+  {
+    auto op = mgr.bulk_copy(copy_pairs(dir, srcs));
+    plain = op.detach();
+  }
+  for (auto& r : plain.get())
+    BOOST_TEST(r.ok());
+  for (std::size_t i = 0; i < srcs.size(); ++i)
+    BOOST_TEST((read_file(dir / ("dst" + std::to_string(i))) == read_file(srcs[i])));
+}
+
+BOOST_AUTO_TEST_CASE(find_in_a_4_gib_sparse_file_splits_it_and_finds_hits_at_every_boundary) {
+  // "NEEDLE" cannot overlap itself, so the manager searches this file as 64 MiB segments.
+  const std::string needle = "NEEDLE";
+  const std::uint64_t seg = std::uint64_t{64} << 20;
+  const std::uint64_t size = (std::uint64_t{1} << 32) + seg;
+  std::vector<std::uint64_t> planted{0, (std::uint64_t{1} << 31) - 2, (std::uint64_t{1} << 32) + 7,
+                                     size - needle.size()};
+  // Hits that start a segment, straddle its start by 1, 3 or 5 bytes, and end right at it.
+  for (auto [k, back] :
+       {std::pair<std::uint64_t, std::uint64_t>{1, 0}, {2, 1}, {3, 3}, {17, 5}, {47, 6}})
+    planted.push_back(k * seg - back);
+  std::sort(planted.begin(), planted.end());
+  auto file = path("sparse4g");
+  {
+    std::ofstream out(file, std::ios::binary);
+    for (auto at : planted) {
+      out.seekp(static_cast<std::streamoff>(at));
+      out.write(needle.data(), static_cast<std::streamsize>(needle.size()));
+    }
+  }
+  fs::resize_file(file, size);
+  progress_log log;
+  auto all = mgr.find_in_files(needle, {{file, 0}}, 0, false, log.options()).get();
+  BOOST_TEST(*all.at(file) == planted, boost::test_tools::per_element());
+  BOOST_TEST(log.all().back().bytes_total == size);
+  auto first5 = mgr.find_in_files(needle, {{file, 0}}, 5, true).get();
+  BOOST_TEST(*first5.at(file) == std::vector<std::uint64_t>(planted.begin(), planted.begin() + 5),
+             boost::test_tools::per_element());
+  const std::uint64_t from = std::uint64_t{1} << 31;
+  std::vector<std::uint64_t> tail;
+  std::copy_if(planted.begin(), planted.end(), std::back_inserter(tail),
+               [&](std::uint64_t at) { return at >= from; });
+  auto later = mgr.find_in_files(needle, {{file, static_cast<std::int64_t>(from)}}).get();
+  BOOST_TEST(*later.at(file) == tail, boost::test_tools::per_element());
+  // "EE" overlaps itself: searched in one piece, with the same answer a split would give.
+  auto ee = mgr.find_in_files("EE", {{file, 0}}, 3).get();
+  BOOST_TEST(*ee.at(file) ==
+               (std::vector<std::uint64_t>{planted[0] + 1, planted[1] + 1, planted[2] + 1}),
+             boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

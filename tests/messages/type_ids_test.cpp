@@ -142,6 +142,8 @@ BOOST_AUTO_TEST_CASE(every_type_of_the_id_block_and_the_handles_are_registered_b
                            "std::vector<actorio::result<std::vector<std::vector<char>>>>",
                            "std::vector<actorio::result<std::vector<std::uint64_t>>>",
                            "std::vector<actorio::result<actorio::mapped_file_actor>>",
+                           "actorio::progress",
+                           "actorio::report_progress",
                            "actorio::mapped_file_actor",
                            "actorio::mmap_manager_actor",
                            "actorio::couple_actor",
@@ -204,6 +206,15 @@ BOOST_AUTO_TEST_CASE(per_item_results_round_trip_as_value_or_failure) {
   BOOST_TEST(back[0].ranges.size() == 2u);
   BOOST_TEST(back[0].ranges[1].size == -1);
   BOOST_TEST(back[1].whole);
+}
+
+BOOST_AUTO_TEST_CASE(progress_reports_and_their_request_round_trip) {
+  actorio::progress x{1, std::uint64_t{5} << 32, 3, 4};
+  BOOST_TEST((round_trip(x) == x));
+  BOOST_TEST((message_round_trip(x) == x));
+  actorio::report_progress every{250};
+  BOOST_TEST(round_trip(every).every_ms == 250u);
+  BOOST_TEST(message_round_trip(every).every_ms == 250u);
 }
 
 BOOST_AUTO_TEST_CASE(a_map_info_round_trips_with_every_field) {
