@@ -61,7 +61,8 @@ auto read_op(const std::shared_ptr<detail::couple_shared>& sh, const char* op, C
 struct into {
   std::span<std::byte> buffer;
   std::size_t operator()(std::string&& data) const {
-    std::memcpy(buffer.data(), data.data(), data.size());
+    if (!data.empty()) // memcpy from or to nullptr is undefined, even for 0 bytes
+      std::memcpy(buffer.data(), data.data(), data.size());
     return data.size();
   }
 };
