@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <fstream>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -179,6 +180,8 @@ BOOST_AUTO_TEST_CASE(readinto_fills_the_buffer_and_readinto1_takes_what_is_there
   std::vector<std::byte> big(100);
   BOOST_TEST(b.readinto1(big).get() == 2u);
   BOOST_TEST(std::string(reinterpret_cast<char*>(big.data()), 2) == "ef");
+  std::span<std::byte> none;
+  BOOST_TEST(b.readinto(none).get() == 0u);
   a.close().get();
   BOOST_TEST(b.readinto(big).get() == 0u);
   BOOST_TEST(b.readinto1(big).get() == 0u);
