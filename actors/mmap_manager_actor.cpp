@@ -284,13 +284,24 @@ result<std::uint64_t> file_size(const std::string& path, const char* op) {
   return S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : std::uint64_t{0};
 }
 
-/// Stats `paths[i]` for each i in `indices` on the workers and adds the sizes to the run's total,
-/// then calls `then()`. Only done when someone watches progress: it costs a stat per file.
+/// How many bytes item `i` (at `path`) will read or write; may stat the file (runs on a worker).
+/// Empty for operations whose progress counts items only.
+using size_of_item = std::function<std::uint64_t(std::size_t i, const std::string& path)>;
+
+/// The whole file, as far as it can be sized; a file that cannot fails in the work itself.
+std::uint64_t whole_file(std::size_t, const std::string& path) {
+  auto size = file_size(path, "stat");
+  return size ? *size : 0;
+}
+
+/// Adds `size_of(i, paths[i])` for each i in `indices` to the run's total on the workers, then
+/// calls `then()`, so the total is known before the work starts. Only done when someone watches
+/// progress: it may cost a stat per file.
 template <class Then>
 void measure(self_pointer self, const std::shared_ptr<work_control>& control,
              const std::vector<std::string>& paths, const std::vector<std::size_t>& indices,
-             Then then) {
-  if (!control->reporting()) {
+             size_of_item size_of, Then then) {
+  if (!control->reporting() || !size_of) {
     then();
     return;
   }
@@ -298,12 +309,17 @@ void measure(self_pointer self, const std::shared_ptr<work_control>& control,
     indices.size(), [then](std::vector<result<std::uint64_t>>&&) mutable { then(); });
   std::vector<std::size_t> positions(indices.size());
   std::iota(positions.begin(), positions.end(), std::size_t{0});
-  scatter<std::uint64_t>(self, g, std::move(positions), [control, paths, indices](std::size_t j) {
-    // A file that cannot be sized fails in the work itself.
-    auto size = file_size(paths[indices[j]], "stat");
-    control->add_total(size ? *size : 0);
-    return size;
-  });
+  // Shared: scatter copies the work into every batch.
+  auto items =
+    std::make_shared<const std::pair<std::vector<std::string>, std::vector<std::size_t>>>(paths,
+                                                                                          indices);
+  scatter<std::uint64_t>(self, g, std::move(positions),
+                         [control, items, size_of](std::size_t j) -> result<std::uint64_t> {
+                           auto i = items->second[j];
+                           auto bytes = size_of(i, items->first[i]);
+                           control->add_total(bytes);
+                           return bytes;
+                         });
 }
 
 /// Resolves every path through `path_of(i)`; failures land in `g` at once. Returns the indices
@@ -326,23 +342,27 @@ resolve_all(self_pointer self, const std::shared_ptr<gather<T>>& g, std::size_t 
   return {std::move(ok), std::move(paths)};
 }
 
-/// `raw(i, path, control)` for scatter, skipped with ECANCELED once the run is cancelled.
+/// `raw(i, path, control)` for scatter, skipped with ECANCELED once the run is cancelled. The
+/// paths are shared: scatter copies the work into every batch.
 template <class T, class Raw>
 auto guarded(std::shared_ptr<work_control> control, const char* op, std::vector<std::string> paths,
              Raw raw) {
-  return [control, op, paths = std::move(paths), raw](std::size_t i) -> result<T> {
+  return [control, op, paths = std::make_shared<const std::vector<std::string>>(std::move(paths)),
+          raw](std::size_t i) -> result<T> {
+    const auto& path = (*paths)[i];
     if (control->cancelled())
-      return work_control::cancelled_failure(op, paths[i]);
-    return raw(i, paths[i], control.get());
+      return work_control::cancelled_failure(op, path);
+    return raw(i, path, control.get());
   };
 }
 
 /// A mutating bulk operation: items whose file is open as a writable map go to that map's actor
-/// through `via_actor(i, actor, g)`; the others run on the workers through `raw(i, path)`.
+/// through `via_actor(i, actor, g)`; the others run on the workers through `raw(i, path,
+/// control)`. With progress watched, `size_of` measures every item first.
 template <class T, class Path, class Raw, class ViaActor>
 caf::typed_response_promise<std::vector<result<T>>>
 mutate_bulk(self_pointer self, std::size_t n, report_progress every, const char* op, Path path_of,
-            Raw raw, ViaActor via_actor) {
+            size_of_item size_of, Raw raw, ViaActor via_actor) {
   auto control = start_run(self, n, every);
   auto rp = self->make_response_promise<std::vector<result<T>>>();
   auto g = make_gather<T>(n, reply_with<T>(self, control, rp), control);
@@ -357,22 +377,26 @@ mutate_bulk(self_pointer self, std::size_t n, report_progress every, const char*
     else
       on_disk.push_back(i);
   }
-  scatter<T>(self, g, std::move(on_disk), guarded<T>(control, op, std::move(paths), raw));
+  auto work = guarded<T>(control, op, paths, raw);
+  measure(self, control, paths, resolved, std::move(size_of),
+          [self, g, on_disk = std::move(on_disk), work]() mutable {
+            scatter<T>(self, g, std::move(on_disk), std::move(work));
+          });
   return rp;
 }
 
 /// A reading bulk operation: every item runs on the workers through `raw(i, path, control)`.
-/// With progress watched, the files are measured first so the total is known from the start.
+/// With progress watched, `size_of` measures every item first.
 template <class T, class Path, class Raw>
-caf::typed_response_promise<std::vector<result<T>>> read_bulk(self_pointer self, std::size_t n,
-                                                              report_progress every, const char* op,
-                                                              Path path_of, Raw raw) {
+caf::typed_response_promise<std::vector<result<T>>>
+read_bulk(self_pointer self, std::size_t n, report_progress every, const char* op, Path path_of,
+          size_of_item size_of, Raw raw) {
   auto control = start_run(self, n, every);
   auto rp = self->make_response_promise<std::vector<result<T>>>();
   auto g = make_gather<T>(n, reply_with<T>(self, control, rp), control);
   auto [resolved, paths] = resolve_all(self, g, n, path_of, op);
   auto work = guarded<T>(control, op, paths, raw);
-  measure(self, control, paths, resolved, [self, g, resolved, work]() mutable {
+  measure(self, control, paths, resolved, std::move(size_of), [self, g, resolved, work]() mutable {
     scatter<T>(self, g, std::move(resolved), std::move(work));
   });
   return rp;
@@ -645,6 +669,19 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       auto all = std::make_shared<std::vector<read_job>>(std::move(jobs));
       return read_bulk<std::vector<bytes>>(
         self, all->size(), every, "read", [all](std::size_t i) { return (*all)[i].path; },
+        [all](std::size_t i, const std::string& path) {
+          const auto& job = (*all)[i];
+          auto size = whole_file(i, path);
+          if (job.whole)
+            return size;
+          std::uint64_t bytes = 0;
+          for (const auto& r : job.ranges) {
+            auto offset = static_cast<std::uint64_t>(std::max<std::int64_t>(r.offset, 0));
+            auto left = size > offset ? size - offset : 0;
+            bytes += r.size < 0 ? left : std::min(left, static_cast<std::uint64_t>(r.size));
+          }
+          return bytes;
+        },
         [all](std::size_t i, const std::string& path, work_control* control) {
           const auto& job = (*all)[i];
           std::vector<read_range> ranges;
@@ -665,6 +702,12 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       auto all = std::make_shared<std::vector<write_job>>(std::move(jobs));
       return mutate_bulk<std::uint64_t>(
         self, all->size(), every, "write", [all](std::size_t i) { return (*all)[i].path; },
+        [all](std::size_t i, const std::string&) {
+          std::uint64_t bytes = 0;
+          for (const auto& c : (*all)[i].chunks)
+            bytes += c.data.size();
+          return bytes;
+        },
         [all](std::size_t i, const std::string& path, work_control* control) {
           std::vector<write_piece> pieces;
           for (const auto& c : (*all)[i].chunks)
@@ -692,6 +735,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
               .then(
                 [p, g, i](std::uint64_t n) {
                   p->written += n;
+                  g->control->add_bytes(n);
                   if (--p->pending == 0 && !p->failed)
                     g->set(i, p->written);
                 },
@@ -706,7 +750,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
         report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
       auto all = std::make_shared<std::vector<resize_job>>(std::move(jobs));
       return mutate_bulk<std::uint64_t>(
-        self, all->size(), every, "resize", [all](std::size_t i) { return (*all)[i].path; },
+        self, all->size(), every, "resize", [all](std::size_t i) { return (*all)[i].path; }, {},
         [all](std::size_t i, const std::string& path, work_control*) {
           return resize_file(path, (*all)[i].size);
         },
@@ -722,7 +766,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
         report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
       auto all = std::make_shared<std::vector<std::string>>(std::move(paths));
       return mutate_bulk<std::uint64_t>(
-        self, all->size(), every, "compact", [all](std::size_t i) { return (*all)[i]; },
+        self, all->size(), every, "compact", [all](std::size_t i) { return (*all)[i]; }, whole_file,
         [](std::size_t, const std::string& path, work_control* control) {
           thread_local std::vector<char> buffer;
           return compact_file(path, buffer, scan_window, control);
@@ -748,6 +792,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
         dsts->push_back(resolve(self->state, job.dst, "copy"));
       return read_bulk<std::uint64_t>(
         self, all->size(), every, "copy", [all](std::size_t i) { return (*all)[i].src; },
+        whole_file,
         [dsts, flush](std::size_t i, const std::string& src,
                       work_control* control) -> result<std::uint64_t> {
           const auto& dst = (*dsts)[i];
@@ -763,6 +808,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       auto alg = algorithm.empty() ? self->state.options.default_digest : algorithm;
       return read_bulk<std::string>(
         self, all->size(), every, "checksum", [all](std::size_t i) { return (*all)[i]; },
+        whole_file,
         [alg](std::size_t, const std::string& path, work_control* control) {
           return digest_file(path, alg, control);
         });

@@ -4,6 +4,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 #include <fcntl.h>
@@ -246,6 +247,27 @@ std::string hasher::finish_hex() {
   return st.hex;
 }
 
+bool hasher::reset() {
+  auto& st = *state_;
+  st.finished = false;
+  st.broken = false;
+  st.hex.clear();
+  switch (st.type) {
+  case kind::evp:
+    if (EVP_DigestInit_ex2(st.ctx, st.md, nullptr) == 1)
+      return true;
+    ERR_clear_error();
+    return false;
+  case kind::xxh64:
+    return XXH64_reset(st.x64, 0) == XXH_OK;
+  case kind::xxh3:
+    return XXH3_64bits_reset(st.x3) == XXH_OK;
+  case kind::xxh128:
+    return XXH3_128bits_reset(st.x3) == XXH_OK;
+  }
+  return false;
+}
+
 const std::string& hasher::name() const noexcept {
   return name_;
 }
@@ -283,32 +305,44 @@ result<std::string> digest_with(hasher& h, int fd, const std::string& path, work
   return hex;
 }
 
-/// Makes the hasher, labelling an unknown-algorithm failure with the file it was meant for.
-result<hasher> make_for(std::string_view algorithm, const std::string& path) {
+/// The calling thread's hasher for `algorithm`, ready for a new message. Kept per thread so that
+/// a bulk checksum of thousands of small files fetches the digest and allocates its context once
+/// per worker rather than once per file. An unknown algorithm fails labelled with `path`.
+result<hasher*> hasher_for(std::string_view algorithm, const std::string& path) {
+  struct cache {
+    std::string algorithm;
+    std::optional<hasher> h;
+  };
+  thread_local cache cached;
+  if (cached.h && cached.algorithm == algorithm && cached.h->reset())
+    return &*cached.h;
+  cached.h.reset();
   auto h = hasher::make(algorithm);
   if (!h) {
     auto why = std::move(h).error();
     why.path = path;
     return why;
   }
-  return h;
+  cached.algorithm = algorithm;
+  cached.h.emplace(std::move(h).value());
+  return &*cached.h;
 }
 
 } // namespace
 
 result<std::string> digest_fd(int fd, std::string_view algorithm, const std::string& path,
                               work_control* control) {
-  auto h = make_for(algorithm, path);
+  auto h = hasher_for(algorithm, path);
   if (!h)
     return std::move(h).error();
-  return digest_with(*h, fd, path, control);
+  return digest_with(**h, fd, path, control);
 }
 
 result<std::string> digest_file(const std::string& path, std::string_view algorithm,
                                 work_control* control) {
   // Check the name before touching the filesystem so a typo is reported as such even for a
   // missing file.
-  auto h = make_for(algorithm, path);
+  auto h = hasher_for(algorithm, path);
   if (!h)
     return std::move(h).error();
   int fd;
@@ -319,7 +353,7 @@ result<std::string> digest_file(const std::string& path, std::string_view algori
     int err = errno;
     return failure{err, "checksum", path, ""};
   }
-  auto res = digest_with(*h, fd, path, control);
+  auto res = digest_with(**h, fd, path, control);
   // Nothing was written, so close cannot lose data worth reporting.
   ::close(fd);
   return res;

@@ -37,6 +37,10 @@ public:
   /// string if the underlying library reports an error, which no supported digest does in practice.
   std::string finish_hex();
 
+  /// Starts a new message with the same algorithm, reusing the fetched digest and its context.
+  /// Returns false if the library refuses, which no supported digest does in practice.
+  bool reset();
+
   /// The canonical name, as `openssl dgst` spells the option: "sha256", "blake2b512", "xxh128".
   const std::string& name() const noexcept;
 

@@ -110,10 +110,16 @@ public:
       // 0 means "switched to the fallback, nothing copied yet".
       off += static_cast<off_t>(*step);
       len -= static_cast<off_t>(*step);
+      copied_ += *step;
       if (control_)
         control_->add_bytes(*step);
     }
     return ok_status();
+  }
+
+  /// Bytes copied so far.
+  std::uint64_t copied() const noexcept {
+    return copied_;
   }
 
 private:
@@ -179,6 +185,7 @@ private:
   const std::string& src_;
   const std::string& dst_;
   work_control* control_;
+  std::uint64_t copied_ = 0;
   bool use_copy_file_range_ = true;
   std::vector<char> buffer_;
 };
@@ -262,6 +269,9 @@ result<std::uint64_t> copy_file(const std::string& src, const std::string& dst,
   range_copier copier{in.get(), out.get(), src, dst, opts.control};
   if (auto copied = copy_extents(copier, in.get(), st.st_size, src); !copied)
     return std::move(copied).error();
+  // Holes are done too, though never copied.
+  if (opts.control)
+    opts.control->add_bytes(static_cast<std::uint64_t>(st.st_size) - copier.copied());
   // Sets the size even when the source ends in a hole, which we never wrote.
   if (retry_eintr([&] { return ::ftruncate(out.get(), st.st_size); }) != 0) {
     int err = errno;

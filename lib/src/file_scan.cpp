@@ -1,5 +1,6 @@
 #include "file_scan.hpp"
 
+#include "byte_search.hpp"
 #include "unique_fd.hpp"
 
 #include <algorithm>
@@ -146,13 +147,13 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
       return std::move(n).error();
     if (*n == 0)
       break;
-    if (control)
-      control->add_bytes(*n);
+    // The carried-over bytes past `end` belong to the next segment's count.
+    if (control && base + have < end)
+      control->add_bytes(std::min<std::uint64_t>(*n, end - (base + have)));
     have += *n;
     std::size_t from = 0;
     while (from + pattern.size() <= have) {
-      auto* hit = static_cast<const char*>(
-        ::memmem(buffer.data() + from, have - from, pattern.data(), pattern.size()));
+      auto* hit = find_bytes(buffer.data() + from, have - from, pattern);
       if (hit == nullptr)
         break;
       auto at = static_cast<std::size_t>(hit - buffer.data());
@@ -203,6 +204,9 @@ result<std::uint64_t> compact_file(const std::string& path, std::vector<char>& b
     auto data_end = end_of_data(buffer.data(), len);
     if (data_end > 0) {
       end = off + data_end;
+      // The bytes kept are done too, though never read.
+      if (control)
+        control->add_bytes(off);
       break;
     }
     end = off;

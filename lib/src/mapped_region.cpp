@@ -1,5 +1,7 @@
 #include "lib/src/mapped_region.hpp"
 
+#include "lib/src/byte_search.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -357,10 +359,10 @@ std::uint64_t mapped_region::find_in(std::string_view sub, std::uint64_t begin,
                                      std::uint64_t end) const noexcept {
   if (begin >= end || end - begin < sub.size())
     return end;
-  const void* hit = ::memmem(base_ + begin, end - begin, sub.data(), sub.size());
+  const char* hit = find_bytes(base_ + begin, end - begin, sub);
   if (hit == nullptr)
     return end;
-  return static_cast<std::uint64_t>(static_cast<const char*>(hit) - base_);
+  return static_cast<std::uint64_t>(hit - base_);
 }
 
 result<std::uint64_t> mapped_region::resize(std::int64_t new_size) {

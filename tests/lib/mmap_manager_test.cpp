@@ -633,6 +633,53 @@ BOOST_AUTO_TEST_CASE(bulk_checksum_reports_progress_up_to_the_total) {
   BOOST_TEST(last.bytes_done == std::uint64_t{32} << 20);
 }
 
+BOOST_AUTO_TEST_CASE(every_bulk_call_with_a_callback_ends_with_done_equal_to_total) {
+  auto paths = make_files(dir, "r", 3, std::size_t{3} << 20);
+  std::ofstream(paths[2], std::ios::app).write("\0\0\0\0", 4);
+  auto last_of = [](progress_log& log) {
+    auto all = log.all();
+    BOOST_REQUIRE(!all.empty());
+    return all.back();
+  };
+  auto check = [](const progress& p, std::uint64_t bytes, std::uint64_t items) {
+    BOOST_TEST(p.bytes_total == bytes);
+    BOOST_TEST(p.bytes_done == bytes);
+    BOOST_TEST(p.items_total == items);
+    BOOST_TEST(p.items_done == items);
+  };
+  const std::uint64_t mib3 = std::uint64_t{3} << 20;
+  {
+    progress_log log;
+    mgr.find_in_files("zz", {{paths[0], 0}, {paths[1], 100}}, 0, false, log.options()).get();
+    check(last_of(log), 2 * mib3 - 100, 2);
+  }
+  {
+    progress_log log;
+    mgr.compact_files({paths[2]}, log.options()).get();
+    check(last_of(log), mib3 + 4, 1);
+  }
+  {
+    progress_log log;
+    mgr
+      .bulk_read({{paths[0], std::vector<byte_range>{{10, 20}, {mib3 - 5, 100}}}, {paths[1], {}}},
+                 log.options())
+      .get();
+    check(last_of(log), 25 + mib3, 2);
+  }
+  {
+    progress_log log;
+    mgr
+      .bulk_write({{paths[0], {chunk{0, bytes(7, 'w')}, chunk{100, bytes(3, 'w')}}}}, log.options())
+      .get();
+    check(last_of(log), 10, 1);
+  }
+  {
+    progress_log log;
+    mgr.bulk_copy({{paths[1], path("copied")}}, false, log.options()).get();
+    check(last_of(log), mib3, 1);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(bulk_calls_without_a_callback_report_nothing_and_still_work) {
   auto paths = make_files(dir, "q", 3, 1000);
   auto op = mgr.bulk_checksum(paths, "md5");
