@@ -7,6 +7,7 @@
 #include "actorio/messages/error.hpp"
 #include "actorio/system_config.hpp"
 #include "actors/mmap_manager_actor.hpp"
+#include "lib/src/couple_shared.hpp"
 #include "lib/src/digest.hpp"
 #include "lib/src/runtime_core.hpp"
 
@@ -27,6 +28,7 @@ void start(detail::runtime_core& core) {
   detail::initialize_digests();
   auto& sys = *core.system;
   core.pool = std::make_shared<detail::io_worker_pool>(sys, core.config.workers);
+  core.reactor = std::make_shared<detail::fd_reactor>();
   detail::mmap_manager_options options{core.config.root.string(), core.config.default_checksum,
                                        core.config.minimize_writes};
   core.manager = sys.spawn<caf::hidden>(detail::mmap_manager_impl, core.pool, std::move(options));
@@ -92,6 +94,12 @@ void runtime::shutdown() {
   // Mapped-file actors opened after the shutdown request go with the manager.
   caf::anon_send_exit(core_->manager, caf::exit_reason::user_shutdown);
   core_->pool->stop();
+  {
+    std::lock_guard<std::mutex> guard{core_->stdcoup_lock};
+    core_->stdcoup.reset();
+  }
+  // Couples watch the manager and close when it goes; the reactor then drops what they armed.
+  core_->reactor->stop();
   if (why)
     throw io_error(std::move(*why));
 }

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 
 #include <caf/all.hpp>
 
@@ -9,8 +10,11 @@
 #include "actorio/messages/interfaces.hpp"
 #include "actorio/system_config.hpp"
 #include "actors/io_worker_actor.hpp"
+#include "lib/src/fd_reactor.hpp"
 
 namespace actorio::detail {
+
+struct couple_shared;
 
 /// What a runtime and every facade handle made from it share. The members are destroyed in
 /// reverse order: actor handles go before an owned actor system, which goes before its config.
@@ -24,6 +28,12 @@ struct runtime_core {
   /// shutdown it names a dead actor and requests to it fail with EBADF.
   mmap_manager_actor manager;
   std::atomic<bool> stopped{false};
+  /// The one epoll thread that tells every couple of this runtime when its pipes are ready.
+  std::shared_ptr<fd_reactor> reactor;
+  /// The process's stdin/stdout couple, made on first use; dropped at shutdown (it points back
+  /// here).
+  std::mutex stdcoup_lock;
+  std::shared_ptr<couple_shared> stdcoup;
 
   caf::timespan timeout() const {
     return std::chrono::duration_cast<caf::timespan>(config.request_timeout);

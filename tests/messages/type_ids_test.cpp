@@ -146,6 +146,7 @@ BOOST_AUTO_TEST_CASE(every_type_of_the_id_block_and_the_handles_are_registered_b
                            "actorio::report_progress",
                            "actorio::mapped_file_actor",
                            "actorio::mmap_manager_actor",
+                           "actorio::couple_actor",
                            "actorio::open_file"}) {
     BOOST_TEST_CONTEXT(name) {
       auto value = sys.types().make_value(name);
@@ -312,6 +313,33 @@ BOOST_AUTO_TEST_CASE(actor_handles_and_open_files_round_trip_to_the_same_live_ac
     BOOST_TEST(!err, sys.render(err));
   }
   // The runtime is gone: the fixture's system must now end without waiting on its actors.
+}
+
+BOOST_AUTO_TEST_CASE(couple_requests_and_a_couple_handle_round_trip_to_a_live_couple) {
+  // Every couple atom travels in a message with its arguments.
+  auto msg = round_trip(caf::make_message(actorio::readinto1_atom_v, std::int64_t{-1}));
+  BOOST_TEST((msg.match_elements<actorio::readinto1_atom, std::int64_t>()));
+  BOOST_TEST(msg.get_as<std::int64_t>(1) == -1);
+  msg = round_trip(caf::make_message(actorio::ainput_atom_v, std::string{"? "}, true));
+  BOOST_TEST((msg.match_elements<actorio::ainput_atom, std::string, bool>()));
+  for (auto m :
+       {caf::make_message(actorio::read1_atom_v), caf::make_message(actorio::readall_atom_v),
+        caf::make_message(actorio::readinto_atom_v), caf::make_message(actorio::truncate_atom_v),
+        caf::make_message(actorio::ready_atom_v), caf::make_message(actorio::cancel_atom_v)})
+    BOOST_TEST(round_trip(m).size() == 1u);
+  actorio::runtime rt{sys};
+  auto [a, b] = rt.double_ended_binary_pipe();
+  auto handle = message_round_trip(a.actor());
+  BOOST_TEST((handle == a.actor()));
+  caf::scoped_actor self{sys};
+  caf::error err;
+  self->request(handle, timeout, actorio::write_atom_v, std::string{"ping"})
+    .receive([](std::uint64_t n) { BOOST_TEST(n == 4u); },
+             [&](caf::error& e) { err = std::move(e); });
+  self->request(handle, timeout, caf::flush_atom_v)
+    .receive([] {}, [&](caf::error& e) { err = std::move(e); });
+  BOOST_REQUIRE_MESSAGE(!err, sys.render(err));
+  BOOST_TEST(b.read(4).get() == "ping");
 }
 
 BOOST_AUTO_TEST_CASE(make_error_keeps_code_op_path_and_detail_through_to_failure) {

@@ -4,6 +4,7 @@
 /// the message vocabulary for code that talks to actorio's actors directly.
 
 #include "actorio/config.hpp"
+#include "actorio/couple.hpp"
 #include "actorio/io_error.hpp"
 #include "actorio/mapped_file.hpp"
 #include "actorio/messages/error.hpp"

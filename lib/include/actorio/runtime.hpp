@@ -1,8 +1,13 @@
 #pragma once
 
+#include <functional>
+#include <future>
 #include <memory>
+#include <string>
+#include <utility>
 
 #include "actorio/config.hpp"
+#include "actorio/couple.hpp"
 #include "actorio/mmap_manager.hpp"
 
 namespace caf {
@@ -44,6 +49,36 @@ public:
 
   /// The memory-mapped file manager.
   mmap_manager manager() const;
+
+  /// Joins `reader` and `writer` (may be equal, e.g. a socket) into a couple, which adopts them:
+  /// with `options.owns_fds` (the default) it closes them when it closes. Pipes, sockets and
+  /// terminals are switched to non-blocking (O_NONBLOCK belongs to the open file description, so
+  /// duplicates of it see it too). Throws `io_error` (op "couple") if `reader` is not open for
+  /// reading or `writer` not for writing (EBADF), or the options are invalid (EINVAL); the
+  /// descriptors are then left as they were.
+  couple make_couple(int reader, int writer, couple_options options = {});
+
+  /// Makes a new one-way channel -> (read end, write end), or (-1, -1) with errno set.
+  using pipe_factory = std::function<std::pair<int, int>()>;
+
+  /// Two couples (A, B) where A's writes are B's reads and B's writes are A's reads, over two
+  /// channels made by `pipe_impl` (default: pipe2 with O_CLOEXEC; a socketpair works too). Each
+  /// couple owns its two descriptors; closing one end leaves the other usable (its reads see
+  /// EOF, its writes EPIPE). Writes are buffered until `flush()`. Throws `io_error` (op "pipe")
+  /// if a channel cannot be made.
+  std::pair<couple, couple> double_ended_binary_pipe(pipe_factory pipe_impl = {});
+
+  /// As `double_ended_binary_pipe`, in text mode (UTF-8, strict).
+  std::pair<couple, couple> double_ended_text_pipe(pipe_factory pipe_impl = {});
+
+  /// The process's stdin and stdout as one text couple, the same one on every call until it is
+  /// closed (then a new one). It works on private duplicates of 0 and 1 (reopened, so that
+  /// O_NONBLOCK does not leak to other processes sharing the terminal or pipe); closing it
+  /// closes those, never 0 and 1. Throws `io_error` if 0 or 1 is not open.
+  couple stdcoup();
+
+  /// `stdcoup().ainput(prompt, assert_tty)`: see `couple::ainput`.
+  operation<std::string> ainput(std::string prompt = "", bool assert_tty = false);
 
   /// The actor system the runtime runs in.
   caf::actor_system& system() const;

@@ -170,6 +170,55 @@ using mmap_manager_actor = caf::typed_actor<
   caf::replies_to<prefetch_atom, std::vector<std::string>, std::int64_t,
                   report_progress>::with<std::vector<result<mapped_file_actor>>>>;
 
+/// One couple: a reader and a writer descriptor joined into one duplex stream (a pipe pair, a
+/// socket, stdin/stdout). It reuses the mapped-file atoms where the operation is the same.
+///
+/// In binary mode data is raw bytes and sizes count bytes. In text mode data is UTF-8: reads
+/// return whole characters only, sizes count characters (code points), and invalid input fails
+/// with EILSEQ (or becomes U+FFFD, per the couple's errors policy).
+///
+/// Reads wait for data (or EOF) without holding a thread; they are served in arrival order. A
+/// pending read is dropped when its requester terminates (the couple monitors it). Writes go to a
+/// buffer the couple writes out in the background once it holds `write_buffer` bytes, and on
+/// flush. After close every operation fails with EBADF naming the operation; operations pending
+/// at close fail with ECANCELED.
+using couple_actor = caf::typed_actor<
+  /// (n; -1 = to EOF) -> up to n units; fewer only at EOF; empty at EOF.
+  caf::replies_to<read_atom, std::int64_t>::with<std::string>,
+  /// (n; -1 = what is there) -> at least one unit unless at EOF, at most n; one syscall at most
+  /// once data is there.
+  caf::replies_to<read1_atom, std::int64_t>::with<std::string>,
+  /// -> everything up to EOF.
+  caf::replies_to<readall_atom>::with<std::string>,
+  /// (buffer size in bytes) -> up to that many bytes (whole characters in text mode); fewer only
+  /// at EOF. Text mode: EINVAL if the next character does not fit.
+  caf::replies_to<readinto_atom, std::int64_t>::with<std::string>,
+  /// As readinto, but returns once any data is there (as read1).
+  caf::replies_to<readinto1_atom, std::int64_t>::with<std::string>,
+  /// (limit; -1 = none) -> one line with its "\n", or limit units of it, or the rest at EOF.
+  caf::replies_to<readline_atom, std::int64_t>::with<std::string>,
+  /// (hint; <= 0 = all) -> whole lines until their total size reaches hint, or until EOF.
+  caf::replies_to<readlines_atom, std::int64_t>::with<std::vector<std::string>>,
+  /// (data) -> units accepted into the write buffer. Replies once the buffer is below its limit.
+  caf::replies_to<write_atom, std::string>::with<std::uint64_t>,
+  /// (lines) writes each line as it is (no separator added).
+  caf::replies_to<writelines_atom, std::vector<std::string>>::with<void>,
+  /// Writes the whole buffer out; replies when the writer descriptor has taken all of it.
+  caf::replies_to<caf::flush_atom>::with<void>,
+  /// (size; -1 = the writer's position) flushes, then truncates the writer -> the new size. The
+  /// OS error on a pipe (ESPIPE without size, EINVAL with one).
+  caf::replies_to<truncate_atom, std::int64_t>::with<std::uint64_t>,
+  /// (prompt, assert_tty) -> one line without its "\n" or "\r\n"; a last line without newline
+  /// counts. ENOTTY (before writing the prompt) if assert_tty and the reader is no terminal;
+  /// ENODATA at EOF with nothing read.
+  caf::replies_to<ainput_atom, std::string, bool>::with<std::string>,
+  /// Fails every pending read with ECANCELED; the couple stays usable.
+  caf::replies_to<cancel_atom>::with<void>,
+  /// Closes the descriptors the couple owns; idempotent. Unflushed output is dropped.
+  caf::replies_to<caf::close_atom>::with<void>,
+  /// Internal: the reactor saw the reader (false) or writer (true) become ready.
+  caf::reacts_to<ready_atom, bool>>;
+
 /// Registers actorio's message types, actor handle types and error category with `cfg`. An
 /// embedding server calls it on its own config before building its actor system; both ends of
 /// a remote connection need it.

@@ -90,5 +90,15 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorio, caf::first_custom_type_id + 100)
   CAF_ADD_ATOM(actorio, actorio, prefetch_atom, "prefetch")
   CAF_ADD_ATOM(actorio, actorio, progress_atom, "progress")
 
+  // Couple operations.
+  CAF_ADD_ATOM(actorio, actorio, read1_atom, "read1")
+  CAF_ADD_ATOM(actorio, actorio, readall_atom, "readall")
+  CAF_ADD_ATOM(actorio, actorio, readinto_atom, "readinto")
+  CAF_ADD_ATOM(actorio, actorio, readinto1_atom, "readinto1")
+  CAF_ADD_ATOM(actorio, actorio, truncate_atom, "truncate")
+  CAF_ADD_ATOM(actorio, actorio, ainput_atom, "ainput")
+  CAF_ADD_ATOM(actorio, actorio, ready_atom, "ready")
+  CAF_ADD_ATOM(actorio, actorio, cancel_atom, "cancel")
+
 CAF_END_TYPE_ID_BLOCK(actorio)
 // clang-format on
