@@ -575,7 +575,10 @@ BOOST_AUTO_TEST_CASE(ctrl_c_stops_a_long_sum_with_status_130) {
   BOOST_TEST_MESSAGE("interrupted after " << std::chrono::duration<double>(took).count() << " s");
 }
 
-BOOST_AUTO_TEST_CASE(sum_retries_files_that_found_no_free_descriptor) {
+// Not under sanitizers: their runtime needs descriptors of its own (UBSan opens a pipe to probe
+// memory it checks), so with three to spare it reports false errors instead of our behaviour.
+BOOST_AUTO_TEST_CASE(sum_retries_files_that_found_no_free_descriptor,
+                     *boost::unit_test::enable_if<!ACTORIO_SANITIZED>()) {
   // Eight workers opening files at once with three descriptors to spare: some opens hit EMFILE.
   std::string names;
   fs::create_directory(data / "m");
