@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -31,6 +32,9 @@ struct pump_state {
   std::size_t max_in_flight = 0;
   std::size_t lines = 0;
   bool eof = false;
+  /// Asks for one more line while the window has room. Kept in the state, which goes with the
+  /// actor: a function that held a pointer to itself would never be freed.
+  std::function<void()> pull;
   static inline const char* name = "pipeline.pump";
 };
 
@@ -53,9 +57,7 @@ caf::behavior pump(caf::stateful_actor<pump_state>* self, couple_actor in, caf::
         },
         fail);
   };
-  // `pull` asks for one more line while the window has room.
-  auto pull = std::make_shared<std::function<void()>>();
-  *pull = [=] {
+  self->state.pull = [=] {
     auto& st = self->state;
     while (!st.eof && st.in_flight < window) {
       ++st.in_flight;
@@ -80,7 +82,7 @@ caf::behavior pump(caf::stateful_actor<pump_state>* self, couple_actor in, caf::
                         if (self->state.eof && self->state.in_flight == 0)
                           finish();
                         else
-                          (*pull)();
+                          self->state.pull();
                       },
                       fail);
                 },
@@ -89,7 +91,7 @@ caf::behavior pump(caf::stateful_actor<pump_state>* self, couple_actor in, caf::
           fail);
     }
   };
-  (*pull)();
+  self->state.pull();
   return {};
 }
 
