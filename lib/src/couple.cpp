@@ -278,34 +278,31 @@ std::pair<detail::unique_fd, detail::unique_fd> channel(const runtime::pipe_fact
   return {detail::unique_fd{r}, detail::unique_fd{w}};
 }
 
-} // namespace
-
-std::pair<couple, couple> runtime::double_ended_binary_pipe(pipe_factory pipe_impl) {
-  // As the original: (r, W) then (R, w); A = (r, w), B = (R, W).
+/// The two ends of a double-ended pipe in `mode`. As the original: (r, W) then (R, w);
+/// A = (r, w), B = (R, W).
+std::pair<couple, couple> pipe_pair(runtime& rt, const runtime::pipe_factory& pipe_impl,
+                                    couple_mode mode) {
   auto [r, W] = channel(pipe_impl);
   auto [R, w] = channel(pipe_impl);
   couple_options options;
-  auto a = make_couple(r.get(), w.get(), options);
+  options.mode = mode;
+  auto a = rt.make_couple(r.get(), w.get(), options);
   r.release();
   w.release();
-  auto b = make_couple(R.get(), W.get(), options);
+  auto b = rt.make_couple(R.get(), W.get(), options);
   R.release();
   W.release();
   return {std::move(a), std::move(b)};
 }
 
+} // namespace
+
+std::pair<couple, couple> runtime::double_ended_binary_pipe(pipe_factory pipe_impl) {
+  return pipe_pair(*this, pipe_impl, couple_mode::binary);
+}
+
 std::pair<couple, couple> runtime::double_ended_text_pipe(pipe_factory pipe_impl) {
-  auto [r, W] = channel(pipe_impl);
-  auto [R, w] = channel(pipe_impl);
-  couple_options options;
-  options.mode = couple_mode::text;
-  auto a = make_couple(r.get(), w.get(), options);
-  r.release();
-  w.release();
-  auto b = make_couple(R.get(), W.get(), options);
-  R.release();
-  W.release();
-  return {std::move(a), std::move(b)};
+  return pipe_pair(*this, pipe_impl, couple_mode::text);
 }
 
 couple runtime::stdcoup() {
