@@ -1,5 +1,6 @@
 #include "actors/couple_actor.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <ctime>
@@ -431,6 +432,7 @@ caf::typed_response_promise<T> enqueue(self_pointer self, pending_read::kind_t k
   // Before the promise: making it takes the sender out of the current message.
   auto sender = self->current_sender();
   auto requester = caf::actor_cast<caf::actor_addr>(sender);
+  auto request = self->current_message_id().integer_value() & caf::message_id::request_id_mask;
   auto rp = self->make_response_promise<T>();
   auto& st = self->state;
   auto op = op_name(kind);
@@ -442,7 +444,7 @@ caf::typed_response_promise<T> enqueue(self_pointer self, pending_read::kind_t k
   // the down message then comes at once.
   if (requester && st.watched[requester]++ == 0)
     self->monitor(sender);
-  st.reads.push_back(pending_read{kind, n, requester, sender, rp});
+  st.reads.push_back(pending_read{kind, n, requester, request, sender, rp});
   pump_reads(self);
   return rp;
 }
@@ -647,6 +649,19 @@ couple_actor::behavior_type couple_impl(self_pointer self, couple_setup setup) {
       return enqueue<std::string>(self, pending_read::ainput, -1);
     },
     [=](cancel_atom) { fail_reads(self, "cancelled", ECANCELED); },
+    [=](cancel_atom, std::uint64_t request) {
+      auto& reads = self->state.reads;
+      auto requester = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      auto i = std::find_if(reads.begin(), reads.end(), [&](const pending_read& r) {
+        return r.request == request && r.requester == requester;
+      });
+      if (i == reads.end())
+        return;
+      fail(self, *i, cancelled(op_name(i->kind), "cancelled"));
+      reads.erase(i);
+      // The read at the front may have been the one waiting; the next may be served now.
+      pump_reads(self);
+    },
     [=](caf::close_atom) { close_all(self); },
     [=](ready_atom, bool writable) {
       auto& st = self->state;

@@ -42,6 +42,8 @@ struct couple_state {
     enum kind_t { read, read1, readall, readinto, readinto1, readline, readlines, ainput } kind;
     std::int64_t n;
     caf::actor_addr requester;
+    /// The request's message id without its flag bits, as a cancel names it.
+    std::uint64_t request;
     /// Kept to check, before handing data out, that the requester has not terminated.
     caf::strong_actor_ptr sender;
     std::variant<caf::typed_response_promise<std::string>,

@@ -180,19 +180,25 @@ std::shared_ptr<gather<T>> make_gather(std::size_t n,
 }
 
 /// Starts the bookkeeping of a bulk request: progress goes to the requester as it asked, and the
-/// requester is monitored so that its going down (a cancelled or lost caller) cancels the work.
+/// run can be cancelled by the requester (by request id) or by its going down (a lost caller).
 /// Call it before make_response_promise, which takes the sender out of the current message.
 std::shared_ptr<work_control> start_run(self_pointer self, std::size_t items,
                                         report_progress every) {
   auto requester = caf::actor_cast<caf::actor>(self->current_sender());
+  auto request = self->current_message_id().integer_value() & caf::message_id::request_id_mask;
   work_control::reporter report;
   if (requester && every.every_ms > 0)
-    report = [requester](const progress& p) { caf::anon_send(requester, progress_atom_v, p); };
+    report = [requester, request](const progress& p) {
+      caf::anon_send(requester, progress_atom_v, request, p);
+    };
   auto control = std::make_shared<work_control>(items, std::chrono::milliseconds(every.every_ms),
                                                 std::move(report));
   if (requester) {
-    self->monitor(requester);
-    self->state.running.emplace(requester.address(), control);
+    auto& st = self->state;
+    // Monitored once: a long-lived requester (the facade's bridge) makes many requests.
+    if (st.requesters.insert(requester.address()).second)
+      self->monitor(requester);
+    st.running.emplace(requester.address(), mmap_manager_state::run{request, control});
   }
   return control;
 }
@@ -202,7 +208,7 @@ std::shared_ptr<work_control> start_run(self_pointer self, std::size_t items,
 void finish_run(self_pointer self, const std::shared_ptr<work_control>& control) {
   auto& running = self->state.running;
   for (auto i = running.begin(); i != running.end(); ++i) {
-    if (i->second.lock() == control) {
+    if (i->second.control.lock() == control) {
       running.erase(i);
       break;
     }
@@ -210,13 +216,19 @@ void finish_run(self_pointer self, const std::shared_ptr<work_control>& control)
   control->report_now();
 }
 
-/// Cancels every run requested by `requester`, which went down.
-void cancel_runs_of(self_pointer self, const caf::actor_addr& requester) {
+/// Cancels the runs requested by `requester`: the one with id `request`, or all of them.
+void cancel_runs_of(self_pointer self, const caf::actor_addr& requester,
+                    std::optional<std::uint64_t> request = std::nullopt) {
   auto [first, last] = self->state.running.equal_range(requester);
-  for (auto i = first; i != last; ++i)
-    if (auto control = i->second.lock())
+  for (auto i = first; i != last;) {
+    if (request && i->second.request != *request) {
+      ++i;
+      continue;
+    }
+    if (auto control = i->second.control.lock())
       control->cancel();
-  self->state.running.erase(first, last);
+    i = self->state.running.erase(i);
+  }
 }
 
 /// Runs `work(i)` (returning result<T>) for each index in `indices` on the io workers and stores
@@ -541,6 +553,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
   self->state.pool = std::move(pool);
   self->state.options = std::move(options);
   self->set_down_handler([self](caf::down_msg& dm) {
+    self->state.requesters.erase(dm.source);
     cancel_runs_of(self, dm.source);
     // A map whose actor died (e.g. an exception) leaves the registry; calls on its handles then
     // fail with "receiver down" instead of hanging.
@@ -663,6 +676,9 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
         rp.deliver(total);
       });
       return rp;
+    },
+    [=](cancel_atom, std::uint64_t request) {
+      cancel_runs_of(self, caf::actor_cast<caf::actor_addr>(self->current_sender()), request);
     },
     [=](bulk_read_atom, std::vector<read_job>& jobs,
         report_progress every) -> caf::result<std::vector<result<std::vector<bytes>>>> {

@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,8 +51,16 @@ struct mmap_manager_state {
   /// Opens whose file is being opened on a worker; later opens of the same key wait here.
   std::map<map_key, std::vector<waiter>> opening;
   std::uint64_t open_counter = 0;
-  /// Bulk operations under way, by requester: a requester that goes down cancels its own.
-  std::multimap<caf::actor_addr, std::weak_ptr<work_control>> running;
+  /// A bulk operation under way: the id of its request and its control.
+  struct run {
+    std::uint64_t request;
+    std::weak_ptr<work_control> control;
+  };
+  /// Bulk operations under way, by requester: a requester cancels its own, by request id or by
+  /// going down.
+  std::multimap<caf::actor_addr, run> running;
+  /// Requesters of bulk operations being monitored, each once until it goes down.
+  std::set<caf::actor_addr> requesters;
   std::shared_ptr<io_worker_pool> pool;
   mmap_manager_options options;
   static inline const char* name = "actorio.mmap_manager";

@@ -6,20 +6,21 @@
 //   actorio_bench find PATTERN FILE...        one find_in_files; prints "PATH:COUNT" per file, as
 //                                             grep -F -c -a does
 //   actorio_bench copy DST_DIR FILE...        one bulk_copy of the files into DST_DIR
-//   actorio_bench latency ITERATIONS          facade latencies and manager throughput, one JSON
-//                                             object per line
+//   actorio_bench latency ITERATIONS          facade latencies (incl. a 1-byte couple write→read,
+//                                             "pipe_write_read_1B") and manager throughput, one
+//                                             JSON object per line
+//   actorio_bench pipe BYTES                  pushes BYTES through a double-ended pipe in 64 KiB
+//                                             writes; prints {"op": "pipe", "bytes", "seconds"}
+//                                             as peers/raw_pipe.cpp does
 //   actorio_bench commands                    the commands above, one per line
-//
-// Hooks for the couples (bench/run picks them up when present): a command `pipe BYTES` that
-// pushes BYTES through a couple pair in 64 KiB writes and prints {"op": "pipe", "bytes",
-// "seconds"} as peers/raw_pipe.cpp does, listed by `commands`; and a `latency` line with
-// "call": "pipe_write_read_1B" (median_us, p99_us) for a 1-byte write→read round trip.
 //
 // Files come on the command line, as they do to the peers, so both sides do the same work. The
 // file commands end with one JSON summary line on stderr: {"op", "files", "seconds"} (seconds
 // measured inside the process, from the request to its answer). Exit status 1 if any file failed
 // (each failure is reported on stderr).
 #include <actorio/actorio.hpp>
+
+#include "latency.hpp"
 
 #include <caf/all.hpp>
 
@@ -110,27 +111,9 @@ int run_copy(const fs::path& dst_dir, const std::vector<fs::path>& files) {
   return failed == 0 ? 0 : 1;
 }
 
-struct stats {
-  double median_us;
-  double p99_us;
-};
+using actorio::bench::measure;
 
-template <class Call>
-stats measure(int iterations, Call call) {
-  for (int i = 0; i < iterations / 10; ++i) // warm-up
-    call();
-  std::vector<double> samples;
-  samples.reserve(iterations);
-  for (int i = 0; i < iterations; ++i) {
-    auto start = clock_type::now();
-    call();
-    samples.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - start).count());
-  }
-  std::sort(samples.begin(), samples.end());
-  return {samples[samples.size() / 2], samples[samples.size() * 99 / 100]};
-}
-
-void print_latency(const char* call, stats s) {
+void print_latency(const char* call, actorio::bench::latency s) {
   std::printf("{\"call\": \"%s\", \"median_us\": %.2f, \"p99_us\": %.2f}\n", call, s.median_us,
               s.p99_us);
 }
@@ -195,14 +178,61 @@ int run_latency(int iterations) {
       std::printf("{\"call\": \"currently_open_throughput\", \"threads\": %d, \"per_s\": %.0f}\n",
                   threads, calls_per_second(mgr, threads, std::max(iterations / threads, 16)));
     file.close().get();
+    auto [a, b] = rt.double_ended_binary_pipe();
+    print_latency("pipe_write_read_1B", measure(iterations, [&] {
+                    a.write("x").get();
+                    a.flush().get();
+                    b.read1(1).get();
+                  }));
   }
   fs::remove_all(dir);
   return 0;
 }
 
+/// The couples' throughput case: a writer thread makes 64 KiB writes to one end of a double-ended
+/// pipe without waiting for each (calls from one thread arrive in order), while this thread reads
+/// the other end, keeping a few reads in flight, as a pipeline stage would.
+int run_pipe(std::uint64_t total) {
+  constexpr std::size_t chunk = 64 * 1024;
+  constexpr std::size_t window = 8;
+  actorio::runtime rt;
+  auto [a, b] = rt.double_ended_binary_pipe();
+  auto start = clock_type::now();
+  std::thread writer([&, &a = a] {
+    std::string data(chunk, 'x');
+    std::deque<std::future<std::uint64_t>> in_flight;
+    for (std::uint64_t sent = 0; sent < total; sent += chunk) {
+      if (in_flight.size() == window) {
+        in_flight.front().get();
+        in_flight.pop_front();
+      }
+      in_flight.push_back(a.write(data.substr(0, std::min<std::uint64_t>(chunk, total - sent))));
+    }
+    for (auto& f : in_flight)
+      f.get();
+    a.flush().get();
+  });
+  std::uint64_t got = 0;
+  std::deque<actorio::operation<std::string>> reads;
+  while (got < total) {
+    while (reads.size() < window)
+      reads.push_back(b.read1(static_cast<std::int64_t>(chunk)));
+    auto s = reads.front().get();
+    reads.pop_front();
+    if (s.empty())
+      break;
+    got += s.size();
+  }
+  writer.join();
+  auto seconds = seconds_since(start);
+  std::printf("{\"op\": \"pipe\", \"bytes\": %llu, \"seconds\": %.6f}\n",
+              static_cast<unsigned long long>(got), seconds);
+  return got == total ? 0 : 1;
+}
+
 int usage() {
   std::fputs("usage: actorio_bench checksum ALGORITHM FILE... | find PATTERN FILE... | copy DST_DIR"
-             " FILE... | latency ITERATIONS | commands\n",
+             " FILE... | latency ITERATIONS | pipe BYTES | commands\n",
              stderr);
   return 2;
 }
@@ -211,7 +241,7 @@ int usage() {
 
 int main(int argc, char** argv) {
   if (argc == 2 && std::string_view{argv[1]} == "commands") {
-    std::puts("checksum\nfind\ncopy\nlatency");
+    std::puts("checksum\nfind\ncopy\nlatency\npipe");
     return 0;
   }
   if (argc < 3)
@@ -225,6 +255,8 @@ int main(int argc, char** argv) {
       return run_find(argv[2], files);
     if (command == "copy" && !files.empty())
       return run_copy(argv[2], files);
+    if (command == "pipe" && argc == 3)
+      return run_pipe(std::strtoull(argv[2], nullptr, 10));
     if (command == "latency" && argc == 3)
       return run_latency(std::max(std::atoi(argv[2]), 10));
   } catch (const std::exception& e) {

@@ -5,39 +5,15 @@
 //   facade_latency [ITERATIONS]     (default 20000)
 #include <actorio/actorio.hpp>
 
-#include <algorithm>
+#include "latency.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
-#include <vector>
 
-namespace {
-
-using clock_type = std::chrono::steady_clock;
-
-struct stats {
-  double median_us;
-  double p99_us;
-};
-
-template <class Call>
-stats measure(int iterations, Call call) {
-  for (int i = 0; i < iterations / 10; ++i) // warm-up
-    call();
-  std::vector<double> samples;
-  samples.reserve(iterations);
-  for (int i = 0; i < iterations; ++i) {
-    auto start = clock_type::now();
-    call();
-    samples.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - start).count());
-  }
-  std::sort(samples.begin(), samples.end());
-  return {samples[samples.size() / 2], samples[samples.size() * 99 / 100]};
-}
-
-} // namespace
+using actorio::bench::measure;
 
 int main(int argc, char** argv) {
   int iterations = argc > 1 ? std::atoi(argv[1]) : 20000;

@@ -29,8 +29,9 @@ couple_shared::~couple_shared() {
 
 namespace {
 
-/// One request to the couple's actor, as a future, without a timeout: pipes may stay silent
-/// for long. The bridge ends with the reply, or with an error when the couple's actor is gone.
+/// One request to the couple's actor (see detail::call) and its ticket, without a timeout: pipes
+/// may stay silent for long. The call ends with the reply, or with an error when the couple's
+/// actor is gone.
 template <class... Replies, class Convert, class... Ts>
 auto ask_couple(const std::shared_ptr<detail::couple_shared>& sh, const char* op, Convert convert,
                 Ts&&... xs) {
@@ -38,23 +39,22 @@ auto ask_couple(const std::shared_ptr<detail::couple_shared>& sh, const char* op
   if (!sh || sh->core->stopped)
     return std::pair{detail::failed_future<T>(
                        failure{EBADF, op, "", sh ? "runtime stopped" : "empty couple handle"}),
-                     caf::actor_addr{}};
-  return detail::bridge<Replies...>(sh->core, sh->actor, detail::bridge_mode{true, {}}, op, "",
-                                    std::move(convert), std::forward<Ts>(xs)...);
+                     std::uint64_t{0}};
+  return detail::call<Replies...>(sh->core, sh->actor, detail::call_mode{false, {}}, op, "",
+                                  std::move(convert), std::forward<Ts>(xs)...);
 }
 
-/// A waiting read as a cancellable operation: cancelling ends its bridge, the couple sees the
-/// bridge go (it monitors each reader) and drops the read.
+/// A waiting read as a cancellable operation: a cancel fails it with ECANCELED at once and the
+/// couple drops the read, so it takes no data.
 template <class... Replies, class Convert, class... Ts>
 auto read_op(const std::shared_ptr<detail::couple_shared>& sh, const char* op, Convert convert,
              Ts&&... xs) {
   using T = std::invoke_result_t<Convert, Replies&&...>;
-  auto [future, helper] =
+  auto [future, ticket] =
     ask_couple<Replies...>(sh, op, std::move(convert), std::forward<Ts>(xs)...);
-  return operation<T>{std::move(future), [helper = std::move(helper)] {
-                        if (auto a = caf::actor_cast<caf::actor>(helper))
-                          caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-                      }};
+  if (ticket == 0)
+    return operation<T>{std::move(future), {}};
+  return operation<T>{std::move(future), detail::canceller(sh->core->bridge, ticket)};
 }
 
 /// Copies a reply into the caller's buffer -> the bytes stored.

@@ -13,6 +13,7 @@
 #include "actorio/messages/error.hpp"
 #include "actorio/messages/type_ids.hpp"
 #include "actorio/operation.hpp"
+#include "actors/facade_bridge_actor.hpp"
 #include "lib/src/runtime_core.hpp"
 
 namespace actorio::detail {
@@ -25,8 +26,8 @@ std::future<T> failed_future(failure why) {
   return p.get_future();
 }
 
-/// The promise of one bridged request, settled exactly once: by the reply, or by the bridge's
-/// exit when no reply came (a cancel, the system going down).
+/// The promise of one bridged call, settled exactly once: by the reply, or by the bridge when no
+/// reply came (a cancel, a timeout, the receiver or the runtime going).
 template <class T>
 struct bridge_promise {
   std::promise<T> promise;
@@ -54,84 +55,83 @@ struct bridge_promise {
   }
 };
 
-/// How a bridge waits: plain requests time out; bulk requests may run for long, so they wait
-/// without a timeout, receive progress reports and end when `dest` goes down.
-struct bridge_mode {
-  bool bulk = false;
+/// How a call waits: timed calls fail with ETIMEDOUT after the runtime's request timeout;
+/// untimed ones (bulk work, reads of a pipe) wait for the reply, a cancel or the receiver's end.
+struct call_mode {
+  bool timed = true;
   progress_callback on_progress;
 };
 
-/// Sends one request to `dest` from a one-shot bridge actor and returns a future of
-/// `convert(replies...)` and the bridge's address. `Replies` are the reply types named in the
-/// interface (none for a `void` reply). `op` and `path` label errors that do not come from
-/// actorio itself (timeouts, dead receivers). Killing the bridge with `exit_reason::user_shutdown`
-/// completes the future with ECANCELED; the receiver learns of it by monitoring the requester.
+/// Sends one request `xs...` to `dest` through the runtime's facade bridge
+/// (actors/facade_bridge_actor.hpp) and returns a future of `convert(replies...)` and the call's
+/// ticket for `cancel`. `Replies` are the reply types named in the interface (none for a `void`
+/// reply). `op` and `path` label errors that do not come from the receiver (timeouts, a receiver
+/// or runtime that is gone, a cancel).
 ///
-/// A bridge per call keeps the caller's thread free and holds the promise by shared_ptr, because
-/// the reply may arrive after the caller stopped waiting.
+/// Calls made from one thread reach each receiver in the order they were made. The promise is
+/// held by shared_ptr: the reply may arrive after the caller stopped waiting.
 template <class... Replies, class Handle, class Convert, class... Ts>
-auto bridge(const std::shared_ptr<runtime_core>& core, const Handle& dest, bridge_mode mode,
-            std::string op, std::string path, Convert convert, Ts&&... xs) {
+auto call(const std::shared_ptr<runtime_core>& core, const Handle& dest, call_mode mode,
+          std::string op, std::string path, Convert convert, Ts&&... xs) {
   using T = std::invoke_result_t<Convert, Replies&&...>;
   auto state = std::make_shared<bridge_promise<T>>();
   auto future = state->promise.get_future();
   if (!dest) {
     state->fail(failure{EBADF, std::move(op), std::move(path), "closed handle"});
-    return std::pair{std::move(future), caf::actor_addr{}};
+    return std::pair{std::move(future), std::uint64_t{0}};
   }
-  auto timeout = mode.bulk ? caf::duration{caf::infinite} : caf::duration{core->timeout()};
-  auto helper = core->system->spawn(
-    [dest, timeout, state, op, path, convert = std::move(convert), mode = std::move(mode),
-     args = std::make_tuple(std::forward<Ts>(xs)...)](caf::event_based_actor* self) mutable {
-      self->attach_functor([state, op, path](const caf::error& reason) {
-        if (state->settled)
-          return;
-        if (reason == caf::exit_reason::user_shutdown)
-          state->fail(failure{ECANCELED, op, path, "cancelled"});
-        else
-          state->fail(to_failure(reason ? reason : caf::sec::request_receiver_down, op, path));
-      });
-      if (mode.bulk) {
-        self->monitor(dest);
-        self->set_down_handler([self, state, op, path](caf::down_msg& dm) {
-          state->fail(
-            to_failure(dm.reason ? dm.reason : caf::sec::request_receiver_down, op, path));
-          self->quit();
-        });
-      }
-      std::apply(
-        [&](auto&... a) {
-          self->request(dest, timeout, std::move(a)...)
-            .then(
-              [self, state, convert](Replies&... reply) mutable {
-                state->succeed(convert, reply...);
-                self->quit();
-              },
-              [self, state, op, path](caf::error& err) {
-                state->fail(to_failure(err, op, path));
-                self->quit();
-              });
-        },
-        args);
-      caf::behavior progress_handler;
-      if (mode.on_progress)
-        progress_handler.assign([on_progress = std::move(mode.on_progress)](
-                                  progress_atom, const progress& p) { on_progress(p); });
-      return progress_handler;
-    });
-  return std::pair{std::move(future), helper.address()};
+  bridge_job job;
+  job.ticket = core->next_ticket.fetch_add(1, std::memory_order_relaxed);
+  job.dest = dest.address();
+  job.start = [dest, state, op, path, convert = std::move(convert),
+               args = std::make_tuple(std::forward<Ts>(xs)...)](
+                caf::event_based_actor* self, std::function<bool()> claim) mutable {
+    return std::apply(
+      [&](auto&... a) {
+        auto handle = self->request(dest, caf::infinite, std::move(a)...);
+        auto id = handle.id();
+        handle.then(
+          [state, convert, claim](Replies&... reply) mutable {
+            if (claim())
+              state->succeed(convert, reply...);
+          },
+          [state, claim, op, path](caf::error& err) {
+            if (claim())
+              state->fail(to_failure(err, op, path));
+          });
+        return id;
+      },
+      args);
+  };
+  job.fail = [state](failure why) { state->fail(std::move(why)); };
+  job.guard = std::make_shared<unstarted_guard>(
+    [state, op, path] { state->fail(to_failure(caf::sec::request_receiver_down, op, path)); });
+  job.op = std::move(op);
+  job.path = std::move(path);
+  if (mode.timed)
+    job.timeout = core->timeout();
+  job.on_progress = std::move(mode.on_progress);
+  auto ticket = job.ticket;
+  caf::anon_send(core->bridge, std::move(job));
+  return std::pair{std::move(future), ticket};
 }
 
-/// One request as a future (see `bridge`), bounded by the runtime's request timeout.
+/// Cancels the call `ticket` made through `bridge`: its future fails with ECANCELED and its
+/// receiver is told `(cancel_atom, request id)`. A call already settled is left alone.
+inline std::function<void()> canceller(caf::actor bridge, std::uint64_t ticket) {
+  return [bridge = std::move(bridge), ticket] { caf::anon_send(bridge, cancel_atom_v, ticket); };
+}
+
+/// One request as a future (see `call`), bounded by the runtime's request timeout.
 template <class... Replies, class Handle, class Convert, class... Ts>
 auto ask(const std::shared_ptr<runtime_core>& core, const Handle& dest, std::string op,
          std::string path, Convert convert, Ts&&... xs) {
-  return bridge<Replies...>(core, dest, bridge_mode{}, std::move(op), std::move(path),
-                            std::move(convert), std::forward<Ts>(xs)...)
+  return call<Replies...>(core, dest, call_mode{}, std::move(op), std::move(path),
+                          std::move(convert), std::forward<Ts>(xs)...)
     .first;
 }
 
-/// One bulk request as a cancellable operation (see `bridge`): no timeout, progress reported to
+/// One bulk request as a cancellable operation (see `call`): no timeout, progress reported to
 /// `opts.on_progress`, and the request's last argument tells the receiver how often to report.
 template <class... Replies, class Handle, class Convert, class... Ts>
 auto ask_bulk(const std::shared_ptr<runtime_core>& core, const Handle& dest, std::string op,
@@ -141,13 +141,10 @@ auto ask_bulk(const std::shared_ptr<runtime_core>& core, const Handle& dest, std
   if (opts.on_progress)
     every.every_ms = static_cast<std::uint32_t>(std::max<std::int64_t>(
       1, std::chrono::duration_cast<std::chrono::milliseconds>(opts.progress_interval).count()));
-  auto [future, helper] =
-    bridge<Replies...>(core, dest, bridge_mode{true, opts.on_progress}, std::move(op), "",
-                       std::move(convert), std::forward<Ts>(xs)..., every);
-  return operation<T>{std::move(future), [helper = std::move(helper)] {
-                        if (auto a = caf::actor_cast<caf::actor>(helper))
-                          caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-                      }};
+  auto [future, ticket] =
+    call<Replies...>(core, dest, call_mode{false, opts.on_progress}, std::move(op), "",
+                     std::move(convert), std::forward<Ts>(xs)..., every);
+  return operation<T>{std::move(future), canceller(core->bridge, ticket)};
 }
 
 /// The identity conversion for `ask`: the one reply as it is, or nothing for none.

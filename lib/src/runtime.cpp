@@ -6,6 +6,7 @@
 #include "actorio/io_error.hpp"
 #include "actorio/messages/error.hpp"
 #include "actorio/system_config.hpp"
+#include "actors/facade_bridge_actor.hpp"
 #include "actors/mmap_manager_actor.hpp"
 #include "lib/src/couple_shared.hpp"
 #include "lib/src/digest.hpp"
@@ -32,6 +33,7 @@ void start(detail::runtime_core& core) {
   detail::mmap_manager_options options{core.config.root.string(), core.config.default_checksum,
                                        core.config.minimize_writes};
   core.manager = sys.spawn<caf::hidden>(detail::mmap_manager_impl, core.pool, std::move(options));
+  core.bridge = sys.spawn<caf::hidden>(detail::facade_bridge_impl);
 }
 
 } // namespace
@@ -100,6 +102,8 @@ void runtime::shutdown() {
   }
   // Couples watch the manager and close when it goes; the reactor then drops what they armed.
   core_->reactor->stop();
+  // Calls still waiting fail with ECANCELED, later ones with EBADF.
+  caf::anon_send_exit(core_->bridge, caf::exit_reason::user_shutdown);
   if (why)
     throw io_error(std::move(*why));
 }

@@ -27,6 +27,10 @@ struct runtime_core {
   /// Set once at start and never reassigned, so facade threads may read it without locking; after
   /// shutdown it names a dead actor and requests to it fail with EBADF.
   mmap_manager_actor manager;
+  /// Sends every facade call (lib/src/request.hpp); set once at start.
+  caf::actor bridge;
+  /// Tickets of facade calls, for cancelling them through the bridge.
+  std::atomic<std::uint64_t> next_ticket{1};
   std::atomic<bool> stopped{false};
   /// The one epoll thread that tells every couple of this runtime when its pipes are ready.
   std::shared_ptr<fd_reactor> reactor;

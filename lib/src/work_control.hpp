@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 
 #include "actorio/messages/types.hpp"
@@ -54,8 +55,10 @@ public:
 
   /// Reports the current snapshot now, whatever the interval (the last report of a run).
   void report_now() {
-    if (report_)
-      report_(snapshot());
+    if (!report_)
+      return;
+    std::lock_guard<std::mutex> guard{report_lock_};
+    report_(snapshot());
   }
 
   /// Whether anyone listens to progress; work that only serves reports can be skipped otherwise.
@@ -80,7 +83,12 @@ private:
         !next_report_.compare_exchange_strong(due, now + std::chrono::nanoseconds(every_).count(),
                                               std::memory_order_relaxed))
       return;
-    report_(snapshot());
+    // Snapshots are taken and sent under the lock, so reports leave in the order of their counts
+    // and the receiver never sees progress go backwards. A thread that finds a report under way
+    // skips its own.
+    std::unique_lock<std::mutex> guard{report_lock_, std::try_to_lock};
+    if (guard.owns_lock())
+      report_(snapshot());
   }
 
   std::atomic<bool> cancelled_{false};
@@ -90,6 +98,7 @@ private:
   const std::uint64_t items_total_;
   const std::chrono::milliseconds every_;
   std::atomic<std::chrono::steady_clock::rep> next_report_{0};
+  std::mutex report_lock_;
   const reporter report_;
 };
 

@@ -48,7 +48,9 @@ struct couple_options {
 ///
 /// Reads wait for data without holding a thread: the couple reads non-blocking blocks of
 /// `block_size` bytes and, when nothing is there, the runtime's single reactor thread (epoll)
-/// tells it when there is. Reads are served in call order; fewer units than asked mean EOF.
+/// tells it when there is. Calls made from one thread reach the couple in the order they were
+/// made, so writes need not be waited for one by one and reads are served in call order; fewer
+/// units than asked mean EOF.
 /// They have no timeout: each returns an `operation` whose `cancel()` (or drop while pending)
 /// withdraws that read at once with ECANCELED, leaving the couple usable and any data that
 /// arrives later for the next read. Writes are buffered until `flush()` (or until

@@ -21,8 +21,9 @@ struct runtime_core;
 ///
 /// Copies share one reference: the map is released when the last copy goes or when `close()` is
 /// called, and unmapped when every handle to the same (path, mode) is released. Each call is one
-/// request to the map's actor; calls on one map are applied in the order they arrive, so a
-/// read sees every write whose future completed before it was sent.
+/// request to the map's actor; calls on one map are applied in the order they arrive, and calls
+/// made from one thread arrive in the order they were made, so a read sees every write made
+/// before it on the same thread, waited for or not.
 ///
 /// Errors arrive through the future as `actorio::io_error` (errno + path). Offsets and sizes are
 /// signed only so that -1 can mean "to the end"; other negative values fail with EINVAL. Calls

@@ -27,7 +27,8 @@ namespace actorio {
 /// the runtime's request timeout, EBADF once the runtime is stopped). No method throws
 /// synchronously. Relative paths resolve against the runtime's root directory.
 ///
-/// Thread-safety: every method may be called from any thread at the same time.
+/// Thread-safety: every method may be called from any thread at the same time. Calls made from
+/// one thread reach the manager, and each map, in the order they were made.
 class mmap_manager {
 public:
   /// Maps an existing file. It is never truncated: it grows to `init_size` if smaller (the

@@ -139,9 +139,12 @@ using mmap_manager_actor = caf::typed_actor<
 
   // Bulk operations: the manager spreads the items over its io workers and answers once all are
   // done, with one result per item in request order. One failing item fails only itself. Each
-  // takes a report_progress last. The manager monitors the requester: if it goes down (a
-  // cancelled facade call, a lost remote node), the remaining work stops and each item not yet
-  // done fails with ECANCELED.
+  // takes a report_progress last. The work stops, and each item not yet done fails with
+  // ECANCELED, when the requester cancels it (below) or goes down (a lost remote node).
+
+  /// (request id) cancels the bulk request with that id (see report_progress) from the same
+  /// sender; nothing happens if it is done or unknown.
+  caf::reacts_to<cancel_atom, std::uint64_t>,
 
   /// (jobs) -> per file: the bytes of each range (or of the whole file).
   caf::replies_to<bulk_read_atom, std::vector<read_job>,
@@ -178,10 +181,10 @@ using mmap_manager_actor = caf::typed_actor<
 /// with EILSEQ (or becomes U+FFFD, per the couple's errors policy).
 ///
 /// Reads wait for data (or EOF) without holding a thread; they are served in arrival order. A
-/// pending read is dropped when its requester terminates (the couple monitors it). Writes go to a
-/// buffer the couple writes out in the background once it holds `write_buffer` bytes, and on
-/// flush. After close every operation fails with EBADF naming the operation; operations pending
-/// at close fail with ECANCELED.
+/// pending read is dropped when its requester cancels it or terminates (the couple monitors it).
+/// Writes go to a buffer the couple writes out in the background once it holds `write_buffer`
+/// bytes, and on flush. After close every operation fails with EBADF naming the operation;
+/// operations pending at close fail with ECANCELED.
 using couple_actor = caf::typed_actor<
   /// (n; -1 = to EOF) -> up to n units; fewer only at EOF; empty at EOF.
   caf::replies_to<read_atom, std::int64_t>::with<std::string>,
@@ -214,6 +217,9 @@ using couple_actor = caf::typed_actor<
   caf::replies_to<ainput_atom, std::string, bool>::with<std::string>,
   /// Fails every pending read with ECANCELED; the couple stays usable.
   caf::replies_to<cancel_atom>::with<void>,
+  /// (request id) drops the pending read with that id (the request's message id without its flag
+  /// bits) from the same sender: it fails with ECANCELED and takes no data.
+  caf::reacts_to<cancel_atom, std::uint64_t>,
   /// Closes the descriptors the couple owns; idempotent. Unflushed output is dropped.
   caf::replies_to<caf::close_atom>::with<void>,
   /// Internal: the reactor saw the reader (false) or writer (true) become ready.

@@ -81,8 +81,10 @@ struct progress {
   bool operator==(const progress&) const = default;
 };
 
-/// The last argument of every bulk request: send `(progress_atom, progress)` to the requester at
-/// most every `every_ms` milliseconds while it runs, and once before the reply; 0 sends none.
+/// The last argument of every bulk request: send `(progress_atom, request id, progress)` to the
+/// requester at most every `every_ms` milliseconds while it runs, and once before the reply; 0
+/// sends none. The request id is the request's message id without its flag bits
+/// (`caf::message_id::request_id_mask`), as the requester's `response_handle::id()` gives it.
 struct report_progress {
   std::uint32_t every_ms = 0;
 };
