@@ -23,6 +23,7 @@
 using actorio::detail::find_bytes;
 using actorio::detail::find_in_file;
 using actorio::detail::find_options;
+using actorio::detail::self_overlapping;
 
 namespace {
 
@@ -43,7 +44,8 @@ std::size_t naive_first(std::string_view hay, std::string_view needle) {
 std::vector<std::uint64_t> naive_all(std::string_view hay, std::string_view needle,
                                      const find_options& o) {
   std::vector<std::uint64_t> hits;
-  for (std::uint64_t p = o.start; p < o.end && p + needle.size() <= hay.size();) {
+  for (std::uint64_t p = o.start;
+       p < o.end && p <= hay.size() && hay.size() - p >= needle.size();) {
     if (hay.compare(p, needle.size(), needle) != 0) {
       ++p;
       continue;
@@ -54,6 +56,14 @@ std::vector<std::uint64_t> naive_all(std::string_view hay, std::string_view need
     p += o.overlapping ? 1 : needle.size();
   }
   return hits;
+}
+
+/// Whether two occurrences can overlap: some shift 1..m-1 maps the needle onto itself.
+bool naive_self_overlapping(std::string_view needle) {
+  for (std::size_t shift = 1; shift < needle.size(); ++shift)
+    if (needle.substr(shift) == needle.substr(0, needle.size() - shift))
+      return true;
+  return false;
 }
 
 /// The in-memory file find_in_file reads, by its /proc path.
@@ -77,11 +87,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto alphabet = fdp.ConsumeIntegralInRange<int>(0, 3);
   auto needle = fdp.ConsumeRandomLengthString(24);
   find_options o;
-  o.start = fdp.ConsumeIntegralInRange<std::uint64_t>(0, 80);
-  o.end = fdp.ConsumeBool() ? ~std::uint64_t{0} : fdp.ConsumeIntegralInRange<std::uint64_t>(0, 400);
+  // Offsets near the top of the range check that the carry arithmetic cannot overflow.
+  auto offset = [&](std::uint64_t small) {
+    switch (fdp.ConsumeIntegralInRange<int>(0, 3)) {
+    case 0:
+      return ~std::uint64_t{0} - fdp.ConsumeIntegralInRange<std::uint64_t>(0, 30);
+    case 1:
+      return std::uint64_t{INT64_MAX} - fdp.ConsumeIntegralInRange<std::uint64_t>(0, 30);
+    default:
+      return fdp.ConsumeIntegralInRange<std::uint64_t>(0, small);
+    }
+  };
+  o.start = offset(80);
+  o.end = offset(400);
   o.max_results = fdp.ConsumeIntegralInRange<std::uint64_t>(0, 4);
   o.overlapping = fdp.ConsumeBool();
   o.window = fdp.ConsumeIntegralInRange<std::size_t>(1, 48);
+  auto split = fdp.ConsumeIntegralInRange<std::uint64_t>(0, 400);
   auto hay = fdp.ConsumeRemainingBytesAsString();
   if (alphabet != 0) {
     for (auto& c : needle)
@@ -103,7 +125,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   file.assign(hay);
-  std::vector<char> buffer;
+  // Reused, as an io worker does: stale bytes from the last input must not matter.
+  static std::vector<char> buffer;
   auto hits = find_in_file(file.path, needle, o, buffer);
   if (needle.empty()) {
     check(!hits && hits.error().code == EINVAL, "an empty pattern must give EINVAL");
@@ -111,5 +134,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   check(hits.ok(), "find_in_file failed on a memory file");
   check(*hits == naive_all(hay, needle, o), "find_in_file differs from the naive search");
+
+  // Bulk finds split a file into ranges searched separately; without self-overlap the hits of
+  // [start, split) and [split, end) add up to those of [start, end).
+  check(self_overlapping(needle) == naive_self_overlapping(needle), "self_overlapping");
+  if (!self_overlapping(needle) && o.max_results == 0 && o.start <= split && split <= o.end) {
+    auto left = o;
+    left.end = split;
+    auto right = o;
+    right.start = split;
+    auto a = find_in_file(file.path, needle, left, buffer);
+    auto b = find_in_file(file.path, needle, right, buffer);
+    check(a.ok() && b.ok(), "find_in_file failed on a range");
+    a->insert(a->end(), b->begin(), b->end());
+    check(*a == *hits, "hits of two ranges do not add up to the hits of the whole");
+  }
   return 0;
 }
