@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "actors/reply.hpp"
+#include "lib/src/line_splitter.hpp"
 #include "lib/src/unique_fd.hpp"
 
 namespace actorio::detail {
@@ -20,34 +21,6 @@ namespace {
 
 using self_pointer = couple_actor::stateful_pointer<couple_state>;
 using pending_read = couple_state::pending_read;
-
-bool is_continuation(char c) {
-  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
-}
-
-/// The byte length of the first `n` units of `s` (bytes, or characters in text mode) and how
-/// many units that is (fewer than `n` when `s` is shorter).
-std::pair<std::size_t, std::int64_t> prefix(std::string_view s, std::int64_t n, bool text) {
-  if (!text) {
-    auto len = static_cast<std::size_t>(std::min<std::int64_t>(n, std::int64_t(s.size())));
-    return {len, std::int64_t(len)};
-  }
-  std::int64_t count = 0;
-  std::size_t i = 0;
-  // The buffer holds whole characters only, so counting lead bytes counts characters.
-  for (; i < s.size(); ++i) {
-    if (!is_continuation(s[i])) {
-      if (count == n)
-        break;
-      ++count;
-    }
-  }
-  return {i, count};
-}
-
-std::int64_t units(std::string_view s, bool text) {
-  return prefix(s, std::int64_t(s.size()), text).second;
-}
 
 failure closed_error(const char* op) {
   return failure{EBADF, op, "", "couple is closed"};
@@ -126,7 +99,7 @@ std::optional<result<std::string>> take_text(couple_state& st, const pending_rea
     if (r.n == 0 || (r.n < 0 && st.eof))
       return take(r.n == 0 ? 0 : view.size());
     if (r.n > 0) {
-      auto [len, count] = prefix(view, r.n, text);
+      auto [len, count] = unit_prefix(view, r.n, text);
       if (count == r.n || st.eof)
         return take(len);
     }
@@ -139,7 +112,7 @@ std::optional<result<std::string>> take_text(couple_state& st, const pending_rea
     if (r.n == 0)
       return take(0);
     if (!view.empty())
-      return take(r.n < 0 ? view.size() : prefix(view, r.n, text).first);
+      return take(r.n < 0 ? view.size() : unit_prefix(view, r.n, text).first);
     if (st.eof)
       return take(0);
     return std::nullopt;
@@ -162,19 +135,8 @@ std::optional<result<std::string>> take_text(couple_state& st, const pending_rea
   case pending_read::readline:
   case pending_read::ainput: {
     auto limit = r.kind == pending_read::ainput ? std::int64_t{-1} : r.n;
-    auto nl = view.find('\n');
-    if (limit >= 0) {
-      auto [len, count] = prefix(view, limit, text);
-      if (nl != std::string_view::npos && nl < len)
-        return take(nl + 1);
-      if (count == limit || st.eof)
-        return take(len);
-      return std::nullopt;
-    }
-    if (nl != std::string_view::npos)
-      return take(nl + 1);
-    if (st.eof)
-      return take(view.size());
+    if (auto len = line_end(view, limit, text, st.eof))
+      return take(*len);
     return std::nullopt;
   }
   case pending_read::readlines:
@@ -186,32 +148,11 @@ std::optional<result<std::string>> take_text(couple_state& st, const pending_rea
 /// As take_text, for readlines: whole lines until their size reaches the hint, or all at EOF.
 std::optional<std::vector<std::string>> take_lines(couple_state& st, std::int64_t hint) {
   std::string_view view{st.in.data() + st.in_pos, st.in.size() - st.in_pos};
-  std::size_t end = 0;
-  std::int64_t total = 0;
-  bool enough = false;
-  if (hint > 0) {
-    for (auto nl = view.find('\n'); nl != std::string_view::npos; nl = view.find('\n', end)) {
-      total += units(view.substr(end, nl + 1 - end), st.setup.text);
-      end = nl + 1;
-      if (total >= hint) {
-        enough = true;
-        break;
-      }
-    }
-  }
-  if (!enough) {
-    if (!st.eof)
-      return std::nullopt;
-    end = view.size();
-  }
-  std::vector<std::string> lines;
-  for (std::size_t pos = 0; pos < end;) {
-    auto nl = view.find('\n', pos);
-    auto stop = nl == std::string_view::npos || nl >= end ? end : nl + 1;
-    lines.emplace_back(view.substr(pos, stop - pos));
-    pos = stop;
-  }
-  st.in_pos += end;
+  auto end = lines_end(view, hint, st.setup.text, st.eof);
+  if (!end)
+    return std::nullopt;
+  auto lines = split_lines(view.substr(0, *end));
+  st.in_pos += *end;
   if (st.in_pos == st.in.size()) {
     st.in.clear();
     st.in_pos = 0;
@@ -487,7 +428,7 @@ result<std::uint64_t> accept(couple_state& st, std::string data, const char* op)
       return std::move(clean).error();
     data = std::move(*clean);
   }
-  auto count = st.setup.text ? units(data, true) : std::int64_t(data.size());
+  auto count = count_units(data, st.setup.text);
   if (st.out.empty())
     st.out = std::move(data);
   else
