@@ -228,7 +228,14 @@ status mapped_region::guard(const char* op, F&& fn) const {
 
 template <class F>
 status mapped_region::guard_write(const char* op, F&& fn) {
-  return remember(guard(op, fn));
+  auto st = guard(op, fn);
+  if (!st) {
+    // The file still covers the map: the page could not be allocated, the filesystem is full.
+    struct stat now {};
+    if (::fstat(fd_.get(), &now) == 0 && static_cast<std::uint64_t>(now.st_size) >= size_)
+      st = fail(ENOSPC, op, "page fault on the map (SIGBUS) with the file whole: filesystem full");
+  }
+  return remember(std::move(st));
 }
 
 status mapped_region::remember(status st) {

@@ -7,11 +7,13 @@
 #include "support/fault_shim.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tiny_tmpfs.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -462,6 +464,28 @@ BOOST_AUTO_TEST_CASE(verify_passes_a_good_copy) {
   auto r = do_copy(src, dst, {.verify = true});
   BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
   BOOST_TEST(same_bytes(src, dst));
+}
+
+BOOST_AUTO_TEST_CASE(copy_onto_a_full_filesystem_fails_with_enospc_and_leaves_nothing) {
+  actorio::test::tiny_tmpfs small{dir / "mnt", 256 * 1024};
+  if (!small.mounted()) {
+    BOOST_TEST_MESSAGE("tmpfs mount refused (" << std::strerror(small.error())
+                                               << "): ENOSPC case not run");
+    return;
+  }
+  auto src = dir / "src.bin";
+  write_file(src, pattern('e', 1 * mib));
+  for (bool verify : {false, true}) {
+    auto r = do_copy(src, small / "dst.bin", {.verify = verify});
+    BOOST_REQUIRE(!r.ok());
+    BOOST_TEST(r.error().code == ENOSPC, why(r));
+    BOOST_TEST(fs::is_empty(small / ""));
+  }
+  // The filesystem is still usable: a copy that fits succeeds.
+  write_file(dir / "small.bin", "fits");
+  auto ok = do_copy(dir / "small.bin", small / "small.bin", {.verify = true});
+  BOOST_REQUIRE_MESSAGE(ok.ok(), why(ok));
+  BOOST_TEST(read_file(small / "small.bin") == "fits");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

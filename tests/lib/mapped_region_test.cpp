@@ -7,6 +7,7 @@
 #include "support/fault_shim.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tiny_tmpfs.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -2266,6 +2268,25 @@ BOOST_AUTO_TEST_CASE(a_failed_fsync_is_reported_by_close) {
   }
   BOOST_CHECK(failed_with(region.close(), EIO, p));
   BOOST_CHECK_EQUAL(read_file(p).substr(0, 5), "dirty");
+}
+
+BOOST_AUTO_TEST_CASE(writing_through_a_map_on_a_full_filesystem_fails_with_enospc_and_sticks) {
+  actorio::test::tiny_tmpfs small{dir / "mnt", 64 * kib};
+  if (!small.mounted()) {
+    BOOST_TEST_MESSAGE("tmpfs mount refused (" << std::strerror(small.error())
+                                               << "): ENOSPC case not run");
+    return;
+  }
+  auto p = small / "full.bin";
+  auto region = must_open(p, open_mode::create_exclusive, 0);
+  // ftruncate only sets the size; the pages are allocated when first written, and 64 KiB of
+  // tmpfs runs out before 256 KiB are.
+  BOOST_CHECK(failed_with(region.write(pattern('e', 256 * kib).data(), 256 * kib, 0), ENOSPC, p));
+  BOOST_CHECK(failed_with(region.flush(), ENOSPC, p));
+  BOOST_CHECK(failed_with(region.sync(), ENOSPC, p));
+  // Whatever did fit is readable; the process lives on.
+  BOOST_CHECK_EQUAL(read_all(region, 0, 16), pattern('e', 16));
+  BOOST_CHECK(failed_with(region.close(), ENOSPC, p));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
