@@ -310,7 +310,7 @@ status mapped_region::ensure_mapped(std::uint64_t length, const char* op) {
 status mapped_region::set_size(std::uint64_t new_size, const char* op) {
   if (retry_eintr([&] { return ::ftruncate(fd_.get(), static_cast<off_t>(new_size)); }) != 0) {
     int err = errno;
-    return remember(fail(err, op, "ftruncate"));
+    return fail(err, op, "ftruncate");
   }
   size_ = new_size;
   if (new_size == 0) {

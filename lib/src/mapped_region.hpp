@@ -33,10 +33,10 @@ std::string_view to_string(open_mode mode);
 /// instead of killing the process. size() is the size at open plus this object's own changes; a
 /// file grown by someone else is seen only up to that size.
 ///
-/// Write errors are sticky: once a write through the map (EIO after a truncation), an
-/// ftruncate, msync, fsync or close fails, every later flush, sync and close reports that first
-/// failure (after doing its own work) until clear_error() acknowledges it, so a lost write never
-/// turns into a silent success.
+/// Write errors are sticky: once a write through the map (EIO after a truncation, ENOSPC on a
+/// full filesystem), an msync, fsync or close fails, every later flush, sync and close reports that
+/// first failure (after doing its own work) until clear_error() acknowledges it, so a lost write
+/// never turns into a silent success.
 ///
 /// The mapping may be longer than the file (capacity grows geometrically so that appends do not
 /// remap each time); nothing past `size()` is ever touched. A 0-byte file has no mapping until it

@@ -9,6 +9,12 @@ namespace actorio::detail {
 
 namespace {
 
+#if defined(__SANITIZE_THREAD__)
+constexpr int save_mask = 1;
+#else
+constexpr int save_mask = 0;
+#endif
+
 struct guard_frame {
   sigjmp_buf env;
   const char* begin;
@@ -83,7 +89,8 @@ bool run_guarded(const void* base, std::size_t length, void (*fn)(void*), void* 
   frame.end = frame.begin + length;
   frame.outer = active_frame;
   // savemask 0: saving the mask costs a system call per access; SA_NODEFER makes it unneeded.
-  if (sigsetjmp(frame.env, 0) != 0) {
+  // ThreadSanitizer keeps signal state of its own that only a mask-restoring jump resets.
+  if (sigsetjmp(frame.env, save_mask) != 0) {
     active_frame = frame.outer;
     std::atomic_signal_fence(std::memory_order_seq_cst);
     return false;

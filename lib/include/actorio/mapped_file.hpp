@@ -70,9 +70,9 @@ public:
   /// so the new name survives a crash).
   ///
   /// Write errors are sticky: once a write through the map (EIO when another process truncated
-  /// the file under it), an msync, fsync, resize or close fails, every later `flush`, `sync` and
-  /// `close` fails with that first error until `clear_error()` acknowledges it; a lost write is
-  /// never followed by a silent success.
+  /// the file under it, ENOSPC when its filesystem is full), an msync, fsync or close fails, every
+  /// later `flush`, `sync` and `close` fails with that first error until `clear_error()`
+  /// acknowledges it; a lost write is never followed by a silent success.
   std::future<void> sync() const;
 
   /// Acknowledges the sticky write error (see `sync`); later calls report only their own.
