@@ -257,6 +257,8 @@ void mapped_region::clear_error() noexcept {
 result<std::vector<char>> mapped_region::copy_out(std::uint64_t begin, std::uint64_t end,
                                                   const char* op) const {
   std::vector<char> out(end - begin);
+  if (out.empty())
+    return out; // memcpy must not see the empty vector's null data()
   if (auto st = guard(op, [&] { std::memcpy(out.data(), base_ + begin, end - begin); }); !st)
     return std::move(st).error();
   return out;
