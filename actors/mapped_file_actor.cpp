@@ -122,6 +122,12 @@ mapped_file_actor::behavior_type mapped_file_impl(self_pointer self,
       return serve<void>(self, [=](mapped_region& r) { return r.flush(offset, size); });
     },
     [=](sync_atom) { return serve<void>(self, [](mapped_region& r) { return r.sync(); }); },
+    [=](ack_error_atom) {
+      return serve<void>(self, [](mapped_region& r) {
+        r.clear_error();
+        return ok_status();
+      });
+    },
     [=](digest_atom, const std::string& requested) {
       auto algorithm = requested.empty() ? self->state.default_digest : requested;
       return serve<std::string>(

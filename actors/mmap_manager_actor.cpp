@@ -612,8 +612,8 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       release(self, file.address(), [rp](status&& st) mutable { deliver(rp, std::move(st)); });
       return rp;
     },
-    [=](copy_atom, const std::string& src, const std::string& dst,
-        bool flush) -> caf::result<std::uint64_t> {
+    [=](copy_atom, const std::string& src, const std::string& dst, bool flush,
+        bool verify) -> caf::result<std::uint64_t> {
       auto s = resolve(self->state, src, "copy");
       if (!s)
         return make_error(s.error());
@@ -623,8 +623,9 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       auto rp = self->make_response_promise<std::uint64_t>();
       self->state.pool->run(
         self,
-        [s = *s, d = *d, flush] {
-          return copy_file(s, d, copy_options{.overwrite = false, .flush = flush});
+        [s = *s, d = *d, flush, verify] {
+          return copy_file(s, d,
+                           copy_options{.overwrite = false, .flush = flush, .verify = verify});
         },
         [rp](result<std::uint64_t>&& r) mutable { deliver(rp, std::move(r)); }, false);
       return rp;
@@ -800,7 +801,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
               fail);
         });
     },
-    [=](bulk_copy_atom, std::vector<copy_job>& jobs, bool flush,
+    [=](bulk_copy_atom, std::vector<copy_job>& jobs, bool flush, bool verify,
         report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
       auto all = std::make_shared<std::vector<copy_job>>(std::move(jobs));
       auto dsts = std::make_shared<std::vector<result<std::string>>>();
@@ -809,13 +810,14 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       return read_bulk<std::uint64_t>(
         self, all->size(), every, "copy", [all](std::size_t i) { return (*all)[i].src; },
         whole_file,
-        [dsts, flush](std::size_t i, const std::string& src,
-                      work_control* control) -> result<std::uint64_t> {
+        [dsts, flush, verify](std::size_t i, const std::string& src,
+                              work_control* control) -> result<std::uint64_t> {
           const auto& dst = (*dsts)[i];
           if (!dst)
             return dst.error();
-          return copy_file(src, *dst,
-                           copy_options{.overwrite = false, .flush = flush, .control = control});
+          return copy_file(
+            src, *dst,
+            copy_options{.overwrite = false, .flush = flush, .verify = verify, .control = control});
         });
     },
     [=](bulk_digest_atom, std::vector<std::string>& paths, const std::string& algorithm,

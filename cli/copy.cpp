@@ -25,6 +25,7 @@ namespace fs = std::filesystem;
 struct copy_options {
   std::vector<std::string> args;
   bool flush = false;
+  bool verify = false;
 };
 
 /// One source and where it goes. The facade never overwrites (a failed copy must leave no
@@ -98,7 +99,8 @@ int run_copy(const copy_options& o, const global_options& g) {
       std::vector<std::pair<fs::path, fs::path>> pairs;
       for (auto i = first; i < last; ++i)
         pairs.emplace_back(items[i].src, items[i].staged.empty() ? items[i].dst : items[i].staged);
-      return mgr.bulk_copy(pairs, o.flush, meter.options_for(first));
+      return mgr.bulk_copy(pairs, actorio::copy_options{.flush = o.flush, .verify = o.verify},
+                           meter.options_for(first));
     },
     [&](std::size_t first, std::size_t last, auto& future) {
       std::vector<result<std::uint64_t>> copied;
@@ -138,6 +140,9 @@ command add_copy_command(CLI::App& app, const global_options& g) {
   auto* sub = app.add_subcommand(
     "copy", "Copy SRC to DST, or SRC... into DIR (bytes, mode bits and holes kept)");
   sub->add_flag("--flush", o->flush, "fsync the copies (and their directory) before returning");
+  sub->add_flag("--verify", o->verify,
+                "compare a digest of each copy with its source before it gets its name "
+                "(a mismatch is an error and leaves no copy)");
   sub->add_option("paths", o->args, "SRC DST, or SRC... DIR")->required()->type_name("PATH");
   return [o, &g] { return run_copy(*o, g); };
 }

@@ -1,5 +1,6 @@
 #include "file_copy.hpp"
 
+#include "digest.hpp"
 #include "unique_fd.hpp"
 
 #include <algorithm>
@@ -223,6 +224,22 @@ status copy_extents(range_copier& copier, int in, off_t size, const std::string&
   return ok_status();
 }
 
+/// Compares digests of the source and the written temporary. xxh128 because this guards
+/// against broken copies, not attackers, and it runs at memory speed.
+status verify_copy(int in, int out, const std::string& src, const std::string& dst) {
+  auto want = digest_fd(in, "xxh128", src);
+  if (!want)
+    return copy_failure(want.error().code, src, "verify: read source");
+  auto got = digest_fd(out, "xxh128", dst);
+  if (!got)
+    return copy_failure(got.error().code, dst, "verify: read copy");
+  if (*want != *got)
+    return copy_failure(EIO, dst,
+                        "verify: the copy differs from the source (xxh128 " + *got +
+                          " != " + *want + "); no destination was made");
+  return ok_status();
+}
+
 } // namespace
 
 result<std::uint64_t> copy_file(const std::string& src, const std::string& dst,
@@ -281,6 +298,10 @@ result<std::uint64_t> copy_file(const std::string& src, const std::string& dst,
   if (::fchmod(out.get(), st.st_mode & 07777) != 0) {
     int err = errno;
     return copy_failure(err, dst, "chmod");
+  }
+  if (opts.verify) {
+    if (auto st = verify_copy(in.get(), out.get(), src, dst); !st)
+      return std::move(st).error();
   }
   // Before the rename, so dst never names data that is not yet on disk.
   if (opts.flush && retry_eintr([&] { return ::fsync(out.get()); }) != 0) {

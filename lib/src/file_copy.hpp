@@ -15,13 +15,18 @@ struct copy_options {
   bool overwrite = false;
   /// fsync the destination data and then its parent directory after the rename.
   bool flush = false;
+  /// Before the rename, compare an xxh128 digest of the source and of the written temporary
+  /// (copy_file_range has silently zeroed data on some filesystems and kernels); a mismatch
+  /// fails with EIO and leaves no destination.
+  bool verify = false;
   /// Copied bytes count as progress; a cancel stops the copy (ECANCELED, no destination left).
   work_control* control = nullptr;
 };
 
 /// Copies regular file `src` to `dst`: identical bytes and permission bits (st_mode & 07777),
 /// with holes of a sparse source kept as holes. Data moves with copy_file_range(2), falling back
-/// to pread/pwrite where the kernel or filesystem cannot do that.
+/// to pread/pwrite where the kernel or filesystem cannot do that (EXDEV, EINVAL, EOPNOTSUPP,
+/// ENOSYS, EIO, or a 0-byte copy before the end).
 ///
 /// Never leaves a partial destination: the data goes to a temporary
 /// ".<dst-filename>.actorio-XXXXXX" next to `dst`, which is renamed over `dst` only when

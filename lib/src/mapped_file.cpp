@@ -96,6 +96,10 @@ std::future<void> mapped_file::sync() const {
   return ask<>("sync", detail::as_is{}, sync_atom_v);
 }
 
+std::future<void> mapped_file::clear_error() const {
+  return ask<>("clear_error", detail::as_is{}, ack_error_atom_v);
+}
+
 std::future<std::string> mapped_file::checksum(std::string algorithm) const {
   return ask<std::string>("checksum", detail::as_is{}, digest_atom_v, std::move(algorithm));
 }

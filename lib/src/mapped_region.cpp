@@ -1,10 +1,12 @@
 #include "lib/src/mapped_region.hpp"
 
 #include "lib/src/byte_search.hpp"
+#include "lib/src/sigbus_guard.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <utility>
 
@@ -155,7 +157,9 @@ result<mapped_region> mapped_region::open(const std::string& path, open_mode mod
     return failure{EISDIR, "open", path, {}};
   if (!S_ISREG(st.st_mode))
     return failure{EINVAL, "open", path, "not a regular file"};
+  install_sigbus_handler();
   mapped_region region{path, mode, std::move(fd), minimize_writes};
+  region.new_file_ = mode == open_mode::create || mode == open_mode::create_exclusive;
   auto current = static_cast<std::uint64_t>(st.st_size);
   auto wanted = static_cast<std::uint64_t>(init_size);
   region.size_ = current;
@@ -184,7 +188,9 @@ mapped_region::mapped_region(mapped_region&& other) noexcept
   , minimize_writes_(other.minimize_writes_)
   , base_(std::exchange(other.base_, nullptr))
   , size_(std::exchange(other.size_, 0))
-  , capacity_(std::exchange(other.capacity_, 0)) {}
+  , capacity_(std::exchange(other.capacity_, 0))
+  , sticky_(std::move(other.sticky_))
+  , new_file_(other.new_file_) {}
 
 mapped_region& mapped_region::operator=(mapped_region&& other) noexcept {
   if (this != &other) {
@@ -196,6 +202,8 @@ mapped_region& mapped_region::operator=(mapped_region&& other) noexcept {
     base_ = std::exchange(other.base_, nullptr);
     size_ = std::exchange(other.size_, 0);
     capacity_ = std::exchange(other.capacity_, 0);
+    sticky_ = std::move(other.sticky_);
+    new_file_ = other.new_file_;
   }
   return *this;
 }
@@ -206,6 +214,72 @@ mapped_region::~mapped_region() {
 
 failure mapped_region::fail(int code, const char* op, std::string detail) const {
   return failure{code, op, path_, std::move(detail)};
+}
+
+template <class F>
+status mapped_region::guard(const char* op, F&& fn) const {
+  if (guarded(base_, capacity_, fn))
+    return ok_status();
+  // SIGBUS means a page could not be provided: the file was truncated under the map, or its
+  // filesystem could not allocate the page (full, or an I/O error).
+  return fail(EIO, op,
+              "page fault on the map (SIGBUS): file truncated underneath or filesystem full");
+}
+
+template <class F>
+status mapped_region::guard_write(const char* op, F&& fn) {
+  auto st = guard(op, fn);
+  if (!st) {
+    // The file still covers the map: the page could not be allocated, the filesystem is full.
+    struct stat now {};
+    if (::fstat(fd_.get(), &now) == 0 && static_cast<std::uint64_t>(now.st_size) >= size_)
+      st = fail(ENOSPC, op, "page fault on the map (SIGBUS) with the file whole: filesystem full");
+  }
+  return remember(std::move(st));
+}
+
+status mapped_region::remember(status st) {
+  if (!st && !sticky_)
+    sticky_ = st.error();
+  return st;
+}
+
+status mapped_region::with_sticky(status st) const {
+  if (sticky_)
+    return *sticky_;
+  return st;
+}
+
+void mapped_region::clear_error() noexcept {
+  sticky_.reset();
+}
+
+result<std::vector<char>> mapped_region::copy_out(std::uint64_t begin, std::uint64_t end,
+                                                  const char* op) const {
+  std::vector<char> out(end - begin);
+  if (out.empty())
+    return out; // memcpy must not see the empty vector's null data()
+  if (auto st = guard(op, [&] { std::memcpy(out.data(), base_ + begin, end - begin); }); !st)
+    return std::move(st).error();
+  return out;
+}
+
+result<std::uint64_t> mapped_region::find_guarded(std::string_view sub, std::uint64_t begin,
+                                                  std::uint64_t end, const char* op) const {
+  std::uint64_t at = end;
+  if (auto st = guard(op, [&] { at = find_in(sub, begin, end); }); !st)
+    return std::move(st).error();
+  return at;
+}
+
+result<std::uint64_t> mapped_region::line_end(std::uint64_t begin, std::uint64_t end,
+                                              const char* op) const {
+  const void* nl = nullptr;
+  if (auto st = guard(op, [&] { nl = std::memchr(base_ + begin, '\n', end - begin); }); !st)
+    return std::move(st).error();
+  if (nl == nullptr)
+    return end;
+  return static_cast<std::uint64_t>(static_cast<const char*>(nl) - base_);
 }
 
 void mapped_region::unmap() noexcept {
@@ -267,7 +341,7 @@ result<std::vector<char>> mapped_region::read(std::int64_t offset, std::int64_t 
   auto available = size_ - begin;
   auto n =
     size < 0 ? available : std::min<std::uint64_t>(available, static_cast<std::uint64_t>(size));
-  return std::vector<char>(base_ + begin, base_ + begin + n);
+  return copy_out(begin, begin + n, "read");
 }
 
 result<std::uint64_t> mapped_region::write(const char* data, std::size_t size,
@@ -304,7 +378,8 @@ result<std::uint64_t> mapped_region::store(const char* data, std::size_t size, s
     return std::uint64_t{0};
   if (auto st = grow_to(offset + size, op); !st)
     return std::move(st).error();
-  copy_in(offset, data, size);
+  if (auto st = guard_write(op, [&] { copy_in(offset, data, size); }); !st)
+    return std::move(st).error();
   return std::uint64_t{size};
 }
 
@@ -397,9 +472,9 @@ status mapped_region::flush() {
     return fail(EBADF, "flush", "closed");
   if (base_ != nullptr && ::msync(base_, round_up_to_page(size_), MS_ASYNC) != 0) {
     int err = errno;
-    return fail(err, "flush", "msync");
+    return remember(fail(err, "flush", "msync"));
   }
-  return ok_status();
+  return with_sticky(ok_status());
 }
 
 status mapped_region::flush(std::int64_t offset, std::int64_t size) {
@@ -411,16 +486,16 @@ status mapped_region::flush(std::int64_t offset, std::int64_t size) {
     return fail(EINVAL, "flush", "negative size");
   auto begin = static_cast<std::uint64_t>(offset);
   if (begin >= size_ || size == 0)
-    return ok_status();
+    return with_sticky(ok_status());
   auto end = begin + std::min(size_ - begin, limit_of(size));
   auto ps = system_page_size();
   auto first = begin / ps * ps;
   auto last = (end + ps - 1) / ps * ps;
   if (::msync(base_ + first, last - first, MS_ASYNC) != 0) {
     int err = errno;
-    return fail(err, "flush", "msync");
+    return remember(fail(err, "flush", "msync"));
   }
-  return ok_status();
+  return with_sticky(ok_status());
 }
 
 status mapped_region::madvise(int advice, std::int64_t start, std::int64_t length) {
@@ -451,11 +526,34 @@ status mapped_region::sync() {
     return fail(EBADF, "sync", "closed");
   if (base_ != nullptr && ::msync(base_, round_up_to_page(size_), MS_SYNC) != 0) {
     int err = errno;
-    return fail(err, "sync", "msync");
+    return remember(fail(err, "sync", "msync"));
   }
   if (retry_eintr([&] { return ::fsync(fd_.get()); }) != 0) {
     int err = errno;
-    return fail(err, "sync", "fsync");
+    return remember(fail(err, "sync", "fsync"));
+  }
+  // A file this map created is only durable once its directory entry is.
+  if (new_file_) {
+    if (auto st = remember(sync_parent_dir()); !st)
+      return st;
+    new_file_ = false;
+  }
+  return with_sticky(ok_status());
+}
+
+status mapped_region::sync_parent_dir() const {
+  auto dir = std::filesystem::path(path_).parent_path();
+  if (dir.empty())
+    dir = ".";
+  unique_fd dir_fd{
+    retry_eintr([&] { return ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); })};
+  if (!dir_fd) {
+    int err = errno;
+    return fail(err, "sync", "open parent directory");
+  }
+  if (retry_eintr([&] { return ::fsync(dir_fd.get()); }) != 0) {
+    int err = errno;
+    return fail(err, "sync", "fsync parent directory");
   }
   return ok_status();
 }
@@ -474,11 +572,14 @@ mapped_region::readline(std::int64_t offset, std::int64_t size, bool incl_newlin
   if (begin >= size_ || size == 0)
     return std::pair{std::vector<char>{}, begin};
   auto end = begin + std::min(size_ - begin, limit_of(size));
-  const void* nl = std::memchr(base_ + begin, '\n', end - begin);
-  if (nl == nullptr)
-    return std::pair{std::vector<char>(base_ + begin, base_ + end), end};
-  auto at = static_cast<std::uint64_t>(static_cast<const char*>(nl) - base_);
-  return std::pair{std::vector<char>(base_ + begin, base_ + at + (incl_newline ? 1 : 0)), at + 1};
+  auto at = line_end(begin, end, "readline");
+  if (!at)
+    return std::move(at).error();
+  auto stop = *at == end ? end : *at + (incl_newline ? 1 : 0);
+  auto line = copy_out(begin, stop, "readline");
+  if (!line)
+    return std::move(line).error();
+  return std::pair{std::move(*line), *at == end ? end : *at + 1};
 }
 
 result<std::vector<std::vector<char>>> mapped_region::readlines(std::int64_t hint) const {
@@ -489,10 +590,14 @@ result<std::vector<std::vector<char>>> mapped_region::readlines(std::int64_t hin
   std::vector<std::vector<char>> lines;
   std::uint64_t pos = 0;
   while (pos < size_) {
-    const void* nl = std::memchr(base_ + pos, '\n', size_ - pos);
-    auto end =
-      nl == nullptr ? size_ : static_cast<std::uint64_t>(static_cast<const char*>(nl) - base_) + 1;
-    lines.emplace_back(base_ + pos, base_ + end);
+    auto at = line_end(pos, size_, "readlines");
+    if (!at)
+      return std::move(at).error();
+    auto end = *at == size_ ? size_ : *at + 1;
+    auto line = copy_out(pos, end, "readlines");
+    if (!line)
+      return std::move(line).error();
+    lines.push_back(std::move(*line));
     pos = end;
     if (hint > 0 && pos >= static_cast<std::uint64_t>(hint)) // lines so far total `pos` bytes
       break;
@@ -512,12 +617,16 @@ mapped_region::lines_from(std::int64_t offset, std::uint64_t max_bytes) const {
     return std::pair{std::move(lines), size_};
   std::uint64_t total = 0;
   while (pos < size_) {
-    const void* nl = std::memchr(base_ + pos, '\n', size_ - pos);
-    auto end =
-      nl == nullptr ? size_ : static_cast<std::uint64_t>(static_cast<const char*>(nl) - base_) + 1;
+    auto at = line_end(pos, size_, "lines_from");
+    if (!at)
+      return std::move(at).error();
+    auto end = *at == size_ ? size_ : *at + 1;
     if (!lines.empty() && end - pos > max_bytes - total)
       break;
-    lines.emplace_back(base_ + pos, base_ + end);
+    auto line = copy_out(pos, end, "lines_from");
+    if (!line)
+      return std::move(line).error();
+    lines.push_back(std::move(*line));
     total += end - pos;
     pos = end;
     if (total >= max_bytes)
@@ -540,9 +649,14 @@ mapped_region::read_until(std::string_view delim, std::int64_t offset, std::int6
   if (begin >= size_ || maxsize == 0)
     return std::pair{std::vector<char>{}, begin};
   auto end = begin + std::min(size_ - begin, limit_of(maxsize));
-  auto at = find_in(delim, begin, end);
-  auto stop = at == end ? end : at + delim.size();
-  return std::pair{std::vector<char>(base_ + begin, base_ + stop), stop};
+  auto at = find_guarded(delim, begin, end, "read_until");
+  if (!at)
+    return std::move(at).error();
+  auto stop = *at == end ? end : *at + delim.size();
+  auto bytes = copy_out(begin, stop, "read_until");
+  if (!bytes)
+    return std::move(bytes).error();
+  return std::pair{std::move(*bytes), stop};
 }
 
 result<std::uint64_t> mapped_region::writelines(const std::vector<std::vector<char>>& lines,
@@ -561,12 +675,16 @@ result<std::uint64_t> mapped_region::writelines(const std::vector<std::vector<ch
   if (auto st = grow_to(begin + total, "writelines"); !st)
     return std::move(st).error();
   auto pos = begin;
-  for (const auto& line : lines) {
-    copy_in(pos, line.data(), line.size());
-    pos += line.size();
-    copy_in(pos, sep.data(), sep.size());
-    pos += sep.size();
-  }
+  auto st = guard_write("writelines", [&] {
+    for (const auto& line : lines) {
+      copy_in(pos, line.data(), line.size());
+      pos += line.size();
+      copy_in(pos, sep.data(), sep.size());
+      pos += sep.size();
+    }
+  });
+  if (!st)
+    return std::move(st).error();
   return pos;
 }
 
@@ -588,8 +706,12 @@ result<std::uint64_t> mapped_region::insert(std::string_view data, std::int64_t 
   auto old_size = size_;
   if (auto st = grow_to(old_size + data.size(), "insert"); !st)
     return std::move(st).error();
-  move_within(begin + data.size(), begin, old_size - begin);
-  copy_in(begin, data.data(), data.size());
+  auto st = guard_write("insert", [&] {
+    move_within(begin + data.size(), begin, old_size - begin);
+    copy_in(begin, data.data(), data.size());
+  });
+  if (!st)
+    return std::move(st).error();
   return size_;
 }
 
@@ -604,7 +726,9 @@ result<std::uint64_t> mapped_region::erase(std::int64_t offset, std::int64_t siz
   if (begin >= size_ || size == 0)
     return std::uint64_t{0};
   auto n = std::min(size_ - begin, static_cast<std::uint64_t>(size));
-  move_within(begin, begin + n, size_ - begin - n);
+  if (auto st = guard_write("delete", [&] { move_within(begin, begin + n, size_ - begin - n); });
+      !st)
+    return std::move(st).error();
   if (auto st = set_size(size_ - n, "delete"); !st)
     return std::move(st).error();
   return n;
@@ -630,20 +754,25 @@ result<std::uint64_t> mapped_region::replace(std::string_view old_bytes, std::st
     // Not growing: one forward pass. The write cursor never passes the read cursor, and the
     // search only looks at or after the read cursor, so it always sees original bytes.
     std::uint64_t read = begin, write = begin, done = 0;
-    while (done < limit) {
-      auto at = find_in(old_bytes, read, size_);
-      if (at == size_)
-        break;
-      move_within(write, read, at - read);
-      write += at - read;
-      copy_in(write, new_bytes.data(), new_len);
-      write += new_len;
-      read = at + old_len;
-      ++done;
-    }
+    auto st = guard_write("replace", [&] {
+      while (done < limit) {
+        auto at = find_in(old_bytes, read, size_);
+        if (at == size_)
+          break;
+        move_within(write, read, at - read);
+        write += at - read;
+        copy_in(write, new_bytes.data(), new_len);
+        write += new_len;
+        read = at + old_len;
+        ++done;
+      }
+      if (done > 0)
+        move_within(write, read, size_ - read);
+    });
+    if (!st)
+      return std::move(st).error();
     if (done == 0)
       return std::uint64_t{0};
-    move_within(write, read, size_ - read);
     write += size_ - read;
     if (write != size_) {
       if (auto st = set_size(write, "replace"); !st)
@@ -655,11 +784,13 @@ result<std::uint64_t> mapped_region::replace(std::string_view old_bytes, std::st
   // rebuild backwards from the end so each byte moves once and nothing unread is overwritten.
   std::vector<std::uint64_t> hits;
   for (auto read = begin; hits.size() < limit;) {
-    auto at = find_in(old_bytes, read, size_);
-    if (at == size_)
+    auto at = find_guarded(old_bytes, read, size_, "replace");
+    if (!at)
+      return std::move(at).error();
+    if (*at == size_)
       break;
-    hits.push_back(at);
-    read = at + old_len;
+    hits.push_back(*at);
+    read = *at + old_len;
   }
   if (hits.empty())
     return std::uint64_t{0};
@@ -667,16 +798,20 @@ result<std::uint64_t> mapped_region::replace(std::string_view old_bytes, std::st
   auto new_size = old_size + hits.size() * (new_len - old_len);
   if (auto st = grow_to(new_size, "replace"); !st)
     return std::move(st).error();
-  auto read_end = old_size;
-  auto write_end = new_size;
-  for (auto it = hits.rbegin(); it != hits.rend(); ++it) {
-    auto tail = *it + old_len;
-    write_end -= read_end - tail;
-    move_within(write_end, tail, read_end - tail);
-    write_end -= new_len;
-    copy_in(write_end, new_bytes.data(), new_len);
-    read_end = *it;
-  }
+  auto st = guard_write("replace", [&] {
+    auto read_end = old_size;
+    auto write_end = new_size;
+    for (auto it = hits.rbegin(); it != hits.rend(); ++it) {
+      auto tail = *it + old_len;
+      write_end -= read_end - tail;
+      move_within(write_end, tail, read_end - tail);
+      write_end -= new_len;
+      copy_in(write_end, new_bytes.data(), new_len);
+      read_end = *it;
+    }
+  });
+  if (!st)
+    return std::move(st).error();
   return std::uint64_t{hits.size()};
 }
 
@@ -704,11 +839,15 @@ result<std::uint64_t> mapped_region::fill(std::string_view pattern, std::int64_t
   chunk.reserve(reps * pattern.size());
   for (std::uint64_t i = 0; i < reps; ++i)
     chunk.append(pattern);
-  for (std::uint64_t done = 0; done < total;) {
-    auto piece = std::min<std::uint64_t>(chunk.size(), total - done);
-    copy_in(begin + done, chunk.data(), piece);
-    done += piece;
-  }
+  auto st = guard_write("fill", [&] {
+    for (std::uint64_t done = 0; done < total;) {
+      auto piece = std::min<std::uint64_t>(chunk.size(), total - done);
+      copy_in(begin + done, chunk.data(), piece);
+      done += piece;
+    }
+  });
+  if (!st)
+    return std::move(st).error();
   return total;
 }
 
@@ -728,7 +867,8 @@ result<std::uint64_t> mapped_region::copy_range(std::int64_t src, std::int64_t d
   // Growing only adds bytes past the old end, so the source range is intact afterwards.
   if (auto st = grow_to(to + n, "copy_range"); !st)
     return std::move(st).error();
-  move_within(to, from, n);
+  if (auto st = guard_write("copy_range", [&] { move_within(to, from, n); }); !st)
+    return std::move(st).error();
   return n;
 }
 
@@ -742,8 +882,7 @@ status mapped_region::move(std::int64_t dest, std::int64_t src, std::int64_t cou
   auto n = static_cast<std::uint64_t>(count);
   if (n > size_ || s > size_ - n || d > size_ - n)
     return fail(EINVAL, "move", "source, destination, or count out of range");
-  move_within(d, s, n);
-  return ok_status();
+  return guard_write("move", [&] { move_within(d, s, n); });
 }
 
 result<std::uint64_t> mapped_region::compact() {
@@ -752,24 +891,28 @@ result<std::uint64_t> mapped_region::compact() {
   // Backwards: single bytes down to a word boundary (base_ is page-aligned), then whole words,
   // then the bytes of the last non-zero word.
   auto end = size_;
-  bool found = false;
-  while (end % 8 != 0 && !found) {
-    if (base_[end - 1] != 0)
-      found = true;
-    else
-      --end;
-  }
-  if (!found) {
-    while (end >= 8) {
-      std::uint64_t word;
-      std::memcpy(&word, base_ + end - 8, 8);
-      if (word != 0)
-        break;
-      end -= 8;
+  auto st = guard("compact", [&] {
+    bool found = false;
+    while (end % 8 != 0 && !found) {
+      if (base_[end - 1] != 0)
+        found = true;
+      else
+        --end;
     }
-    while (end > 0 && base_[end - 1] == 0)
-      --end;
-  }
+    if (!found) {
+      while (end >= 8) {
+        std::uint64_t word;
+        std::memcpy(&word, base_ + end - 8, 8);
+        if (word != 0)
+          break;
+        end -= 8;
+      }
+      while (end > 0 && base_[end - 1] == 0)
+        --end;
+    }
+  });
+  if (!st)
+    return std::move(st).error();
   auto removed = size_ - end;
   if (removed == 0)
     return std::uint64_t{0};
@@ -794,8 +937,10 @@ result<std::int64_t> mapped_region::find(std::string_view sub, std::int64_t star
     return std::int64_t{-1};
   if (sub.empty())
     return static_cast<std::int64_t>(from);
-  auto at = find_in(sub, from, lim);
-  return at == lim ? std::int64_t{-1} : static_cast<std::int64_t>(at);
+  auto at = find_guarded(sub, from, lim, "find");
+  if (!at)
+    return std::move(at).error();
+  return *at == lim ? std::int64_t{-1} : static_cast<std::int64_t>(*at);
 }
 
 result<std::int64_t> mapped_region::rfind(std::string_view sub, std::int64_t start,
@@ -817,16 +962,23 @@ result<std::int64_t> mapped_region::rfind(std::string_view sub, std::int64_t sta
   // Candidates are [from, lim - sub.size()]: anchor on the first byte with memrchr, then compare.
   const char* low = base_ + from;
   std::size_t span = lim - sub.size() + 1 - from;
-  while (span > 0) {
-    const void* hit = ::memrchr(low, sub.front(), span);
-    if (hit == nullptr)
-      break;
-    auto at = static_cast<std::size_t>(static_cast<const char*>(hit) - low);
-    if (std::memcmp(hit, sub.data(), sub.size()) == 0)
-      return static_cast<std::int64_t>(from + at);
-    span = at;
-  }
-  return std::int64_t{-1};
+  std::int64_t found = -1;
+  auto st = guard("rfind", [&] {
+    while (span > 0) {
+      const void* hit = ::memrchr(low, sub.front(), span);
+      if (hit == nullptr)
+        break;
+      auto at = static_cast<std::size_t>(static_cast<const char*>(hit) - low);
+      if (std::memcmp(hit, sub.data(), sub.size()) == 0) {
+        found = static_cast<std::int64_t>(from + at);
+        break;
+      }
+      span = at;
+    }
+  });
+  if (!st)
+    return std::move(st).error();
+  return found;
 }
 
 result<std::pair<std::vector<std::uint64_t>, std::uint64_t>>
@@ -845,13 +997,15 @@ mapped_region::search(std::string_view pattern, std::int64_t offset, std::int64_
   std::vector<std::uint64_t> hits;
   const std::uint64_t step = overlapping ? 1 : pattern.size();
   while (hits.size() < limit) {
-    auto at = find_in(pattern, pos, size_);
-    if (at == size_) {
+    auto at = find_guarded(pattern, pos, size_, "search");
+    if (!at)
+      return std::move(at).error();
+    if (*at == size_) {
       pos = size_;
       break;
     }
-    hits.push_back(at);
-    pos = at + step;
+    hits.push_back(*at);
+    pos = *at + step;
   }
   return std::pair{std::move(hits), pos};
 }
@@ -864,7 +1018,7 @@ status mapped_region::close() {
   // close() is not retried on EINTR: on Linux the descriptor is gone either way.
   if (::close(fd_.release()) != 0) {
     int err = errno;
-    return fail(err, "close");
+    return remember(fail(err, "close"));
   }
   return flushed;
 }

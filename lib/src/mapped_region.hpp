@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,6 +27,16 @@ std::string_view to_string(open_mode mode);
 
 /// One file and its shared mapping: a plain, single-threaded object that knows nothing of actors.
 /// Blocking calls (open, ftruncate, msync, fsync, page faults) happen in whatever thread calls it.
+///
+/// Reads and writes go through the mapping under a SIGBUS guard (sigbus_guard.hpp): when another
+/// process truncates the file, touching a page past its new end fails that operation with EIO
+/// instead of killing the process. size() is the size at open plus this object's own changes; a
+/// file grown by someone else is seen only up to that size.
+///
+/// Write errors are sticky: once a write through the map (EIO after a truncation, ENOSPC on a
+/// full filesystem), an msync, fsync or close fails, every later flush, sync and close reports that
+/// first failure (after doing its own work) until clear_error() acknowledges it, so a lost write
+/// never turns into a silent success.
 ///
 /// The mapping may be longer than the file (capacity grows geometrically so that appends do not
 /// remap each time); nothing past `size()` is ever touched. A 0-byte file has no mapping until it
@@ -75,14 +86,22 @@ public:
   /// its failures read as "open": EINVAL for a negative size or one that would grow a read-only
   /// file.
   result<std::uint64_t> grow(std::int64_t min_size);
-  /// Starts write-back of dirty pages (msync MS_ASYNC).
+  /// Starts write-back of dirty pages (msync MS_ASYNC): to the OS, not to the device.
   status flush();
   /// Starts write-back of the pages holding [offset, offset + size) (`size` -1: to the end); the
   /// range is clamped at size() and widened to whole pages (sysconf page size) here. An empty or
   /// out-of-file range is a no-op. EINVAL for a negative offset or a size below -1.
   status flush(std::int64_t offset, std::int64_t size);
-  /// Waits until data and metadata are on the device (msync MS_SYNC, then fsync).
+  /// Waits until data and metadata are on the device (msync MS_SYNC, then fsync; on the first
+  /// sync of a file opened "w+b" or "x+b", also fsync of its directory, so the new name is durable
+  /// too).
   status sync();
+  /// Forgets the sticky write error, if any: later flush, sync and close report only their own.
+  void clear_error() noexcept;
+  /// The sticky write error, if any.
+  const std::optional<failure>& sticky_error() const noexcept {
+    return sticky_;
+  }
   /// Gives the kernel `advice` (MADV_* from <sys/mman.h>) for [start, start + length) (`length`
   /// -1: to the end), clamped at size() and widened to whole pages; an empty or out-of-file range
   /// is a no-op (the advice is still checked). Accepted: NORMAL, RANDOM, SEQUENTIAL, WILLNEED,
@@ -195,6 +214,24 @@ private:
   std::uint64_t find_in(std::string_view sub, std::uint64_t begin,
                         std::uint64_t end) const noexcept;
   void unmap() noexcept;
+  /// Runs `fn`, which touches the mapping; EIO (op `op`) if the file shrank under it.
+  template <class F>
+  status guard(const char* op, F&& fn) const;
+  /// As guard, for a store into the mapping: a failure becomes sticky.
+  template <class F>
+  status guard_write(const char* op, F&& fn);
+  /// Keeps the first failure as the sticky error; returns `st`.
+  status remember(status st);
+  /// The sticky error if there is one, else `st`.
+  status with_sticky(status st) const;
+  /// A copy of [begin, end) of the mapping.
+  result<std::vector<char>> copy_out(std::uint64_t begin, std::uint64_t end, const char* op) const;
+  /// find_in under guard.
+  result<std::uint64_t> find_guarded(std::string_view sub, std::uint64_t begin, std::uint64_t end,
+                                     const char* op) const;
+  /// Offset of the first '\n' in [begin, end), or end; under guard.
+  result<std::uint64_t> line_end(std::uint64_t begin, std::uint64_t end, const char* op) const;
+  status sync_parent_dir() const;
 
   std::string path_;
   open_mode mode_;
@@ -203,6 +240,9 @@ private:
   char* base_ = nullptr;
   std::uint64_t size_ = 0;
   std::uint64_t capacity_ = 0;
+  std::optional<failure> sticky_;
+  /// Created by this open ("w+b"/"x+b") and not yet synced: sync also fsyncs the directory.
+  bool new_file_ = false;
 };
 
 } // namespace actorio::detail

@@ -50,8 +50,15 @@ std::future<mapped_file> mmap_manager::create_sparse(const std::filesystem::path
 std::future<std::uint64_t> mmap_manager::copy_file(const std::filesystem::path& src,
                                                    const std::filesystem::path& dst,
                                                    bool flush) const {
+  return copy_file(src, dst, copy_options{.flush = flush});
+}
+
+std::future<std::uint64_t> mmap_manager::copy_file(const std::filesystem::path& src,
+                                                   const std::filesystem::path& dst,
+                                                   const copy_options& copy) const {
   return detail::ask<std::uint64_t>(core_, core_->manager, "copy", src.string(), detail::as_is{},
-                                    copy_atom_v, src.string(), dst.string(), flush);
+                                    copy_atom_v, src.string(), dst.string(), copy.flush,
+                                    copy.verify);
 }
 
 std::future<std::string> mmap_manager::checksum(const std::filesystem::path& path,
@@ -167,12 +174,18 @@ mmap_manager::bulk_resize(const std::map<std::filesystem::path, std::int64_t>& s
 operation<std::vector<result<std::uint64_t>>> mmap_manager::bulk_copy(
   const std::vector<std::pair<std::filesystem::path, std::filesystem::path>>& pairs, bool flush,
   const bulk_options& opts) const {
+  return bulk_copy(pairs, copy_options{.flush = flush}, opts);
+}
+
+operation<std::vector<result<std::uint64_t>>> mmap_manager::bulk_copy(
+  const std::vector<std::pair<std::filesystem::path, std::filesystem::path>>& pairs,
+  const copy_options& copy, const bulk_options& opts) const {
   std::vector<copy_job> jobs;
   for (const auto& [src, dst] : pairs)
     jobs.push_back(copy_job{src.string(), dst.string()});
   return detail::ask_bulk<std::vector<result<std::uint64_t>>>(
     core_, core_->manager, "bulk_copy", opts, detail::as_is{}, bulk_copy_atom_v, std::move(jobs),
-    flush);
+    copy.flush, copy.verify);
 }
 
 operation<mmap_manager::per_path<std::string>>

@@ -433,6 +433,20 @@ BOOST_AUTO_TEST_CASE(copy_into_a_directory_and_over_an_existing_file) {
   BOOST_TEST(listing == "a\nb\ndir\nold\n");
 }
 
+BOOST_AUTO_TEST_CASE(copy_verify_checks_each_copy_against_its_source) {
+  write_file(file("v", ""), random_bytes(3 << 20, 5));
+  file("w", "small");
+  fs::create_directory(data / "out");
+  auto r = actorio("copy --verify v w out");
+  BOOST_TEST(r.status == 0);
+  BOOST_TEST(r.err == "");
+  BOOST_TEST(sh("cmp v out/v && cmp w out/w").status == 0);
+  // A failure is still per file and leaves nothing.
+  auto missing = actorio("copy --verify missing out/m");
+  BOOST_TEST(missing.status == 1);
+  BOOST_TEST(!fs::exists(data / "out" / "m"));
+}
+
 BOOST_AUTO_TEST_CASE(copy_failures_leave_no_destination) {
   file("a", "alpha");
   auto missing = actorio("copy missing dst");

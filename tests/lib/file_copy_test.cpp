@@ -4,13 +4,16 @@
 #include "lib/src/file_copy.hpp"
 
 #include "support/describe.hpp"
+#include "support/fault_shim.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tiny_tmpfs.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -26,8 +29,10 @@ namespace fs = std::filesystem;
 using actorio::failure;
 using actorio::detail::copy_options;
 using actorio::test::describe;
+using actorio::test::fault_call;
 using actorio::test::read_file;
 using actorio::test::run_command;
+using actorio::test::scoped_fault;
 using actorio::test::temp_dir;
 using actorio::test::why;
 using actorio::test::write_file;
@@ -385,6 +390,102 @@ BOOST_AUTO_TEST_CASE(copy_across_filesystems_matches) {
   BOOST_TEST(same_bytes(src, dst));
   BOOST_TEST(mode_of(dst) == "700");
   BOOST_TEST(allocated_bytes(dst) < mib);
+}
+
+// ---- fault injection (support/fault_shim.cpp) ------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(copy_falls_back_to_read_write_when_copy_file_range_declines) {
+  auto src = dir / "src.bin";
+  auto dst = dir / "dst.bin";
+  write_file(src, pattern('f', 3 * mib + 17));
+  for (int err : {EXDEV, EINVAL, EOPNOTSUPP, ENOSYS}) {
+    BOOST_TEST_CONTEXT("errno " << err) {
+      scoped_fault fault{fault_call::copy_file_range, err, dir.path().string()};
+      auto r = do_copy(src, dst, {.overwrite = true});
+      BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+      BOOST_TEST(scoped_fault::hits() == 1); // declined once, then never asked again
+      BOOST_TEST(same_bytes(src, dst));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(enospc_from_copy_file_range_fails_and_leaves_nothing) {
+  auto src = dir / "src.bin";
+  write_file(src, pattern('n', 2 * mib));
+  scoped_fault fault{fault_call::copy_file_range, ENOSPC, dir.path().string()};
+  auto r = do_copy(src, dir / "dst.bin", {});
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == ENOSPC, why(r));
+  BOOST_TEST(r.error().path == (dir / "dst.bin").string());
+  BOOST_TEST(entries(dir.path()) == (std::vector<std::string>{"src.bin"}));
+}
+
+BOOST_AUTO_TEST_CASE(enospc_from_the_write_fallback_fails_and_leaves_nothing) {
+  auto src = dir / "src.bin";
+  write_file(src, pattern('w', 2 * mib));
+  scoped_fault declines{fault_call::copy_file_range, EXDEV, dir.path().string()};
+  scoped_fault full{fault_call::pwrite, ENOSPC, dir.path().string()};
+  auto r = do_copy(src, dir / "dst.bin", {});
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == ENOSPC, why(r));
+  BOOST_TEST(r.error().path == (dir / "dst.bin").string());
+  BOOST_TEST(entries(dir.path()) == (std::vector<std::string>{"src.bin"}));
+}
+
+BOOST_AUTO_TEST_CASE(fsync_failure_with_flush_fails_and_leaves_nothing) {
+  auto src = dir / "src.bin";
+  write_file(src, pattern('s', 100'000));
+  scoped_fault fault{fault_call::fsync, EIO, dir.path().string()};
+  auto r = do_copy(src, dir / "dst.bin", {.flush = true});
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == EIO, why(r));
+  BOOST_TEST(entries(dir.path()) == (std::vector<std::string>{"src.bin"}));
+}
+
+BOOST_AUTO_TEST_CASE(verify_catches_a_copy_that_copy_file_range_silently_zeroed) {
+  auto src = dir / "src.bin";
+  write_file(src, pattern('v', 1 * mib));
+  scoped_fault fault{fault_call::copy_file_range, 0, dir.path().string()};
+  auto r = do_copy(src, dir / "dst.bin", {.verify = true});
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == EIO, why(r));
+  BOOST_TEST(r.error().detail.find("verify") != std::string::npos, why(r));
+  BOOST_TEST(entries(dir.path()) == (std::vector<std::string>{"src.bin"}));
+  // Without verify the same bug goes unnoticed: the check above is what caught it.
+  auto unverified = do_copy(src, dir / "bad.bin", {});
+  BOOST_REQUIRE_MESSAGE(unverified.ok(), why(unverified));
+  BOOST_TEST(!same_bytes(src, dir / "bad.bin"));
+}
+
+BOOST_AUTO_TEST_CASE(verify_passes_a_good_copy) {
+  auto src = dir / "src.bin";
+  auto dst = dir / "dst.bin";
+  make_sparse(src, 4 * mib, {{0, "head"}, {3 * mib, pattern('t', 5000)}});
+  auto r = do_copy(src, dst, {.verify = true});
+  BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+  BOOST_TEST(same_bytes(src, dst));
+}
+
+BOOST_AUTO_TEST_CASE(copy_onto_a_full_filesystem_fails_with_enospc_and_leaves_nothing) {
+  actorio::test::tiny_tmpfs small{dir / "mnt", 256 * 1024};
+  if (!small.mounted()) {
+    BOOST_TEST_MESSAGE("tmpfs mount refused (" << std::strerror(small.error())
+                                               << "): ENOSPC case not run");
+    return;
+  }
+  auto src = dir / "src.bin";
+  write_file(src, pattern('e', 1 * mib));
+  for (bool verify : {false, true}) {
+    auto r = do_copy(src, small / "dst.bin", {.verify = verify});
+    BOOST_REQUIRE(!r.ok());
+    BOOST_TEST(r.error().code == ENOSPC, why(r));
+    BOOST_TEST(fs::is_empty(small / ""));
+  }
+  // The filesystem is still usable: a copy that fits succeeds.
+  write_file(dir / "small.bin", "fits");
+  auto ok = do_copy(dir / "small.bin", small / "small.bin", {.verify = true});
+  BOOST_REQUIRE_MESSAGE(ok.ok(), why(ok));
+  BOOST_TEST(read_file(small / "small.bin") == "fits");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

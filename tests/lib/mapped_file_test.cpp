@@ -2,8 +2,13 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <string>
 #include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "support/files.hpp"
 #include "support/runtime_fixture.hpp"
@@ -290,6 +295,87 @@ BOOST_AUTO_TEST_CASE(flush_of_a_range_and_madvise_succeed_or_refuse_bad_advice) 
   f.madvise("willneed", 4096, 100).get();
   BOOST_TEST(error_of(f.madvise("fast")).code().value() == EINVAL);
   BOOST_TEST(error_of(f.flush(-1, 5)).code().value() == EINVAL);
+}
+
+BOOST_AUTO_TEST_CASE(a_read_of_bytes_another_process_truncated_away_is_eio_and_the_map_lives_on) {
+  write_file(path("t"), std::string(3 * 4096, 't'));
+  write_file(path("other"), "fine");
+  auto f = mgr.open(path("t")).get();
+  BOOST_REQUIRE_EQUAL(std::system(("truncate -s 4096 '" + path("t") + "'").c_str()), 0);
+  auto e = error_of(f.read(8192, 10));
+  BOOST_TEST(e.code().value() == EIO);
+  BOOST_TEST(e.path1() == path("t"));
+  BOOST_TEST(text(f.read(0, 4).get()) == "tttt");
+  BOOST_TEST(error_of(f.find("x")).code().value() == EIO);
+  BOOST_TEST(text(mgr.open(path("other")).get().read().get()) == "fine");
+}
+
+BOOST_AUTO_TEST_CASE(a_lost_write_fails_every_flush_sync_and_close_until_clear_error) {
+  write_file(path("s"), std::string(2 * 4096, 's'));
+  auto f = mgr.open(path("s")).get();
+  BOOST_REQUIRE_EQUAL(std::system(("truncate -s 0 '" + path("s") + "'").c_str()), 0);
+  BOOST_TEST(error_of(f.write("lost", 4096)).code().value() == EIO);
+  for (int i = 0; i < 2; ++i) {
+    BOOST_TEST(error_of(f.flush()).code().value() == EIO);
+    BOOST_TEST(error_of(f.sync()).code().value() == EIO);
+  }
+  f.clear_error().get();
+  f.sync().get();
+  BOOST_REQUIRE_EQUAL(std::system(("truncate -s 0 '" + path("s") + "'").c_str()), 0);
+  BOOST_TEST(error_of(f.write("lost", 4096)).code().value() == EIO);
+  BOOST_TEST(error_of(f.close()).code().value() == EIO);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+struct durability_fixture {
+  temp_dir dir;
+};
+
+} // namespace
+
+// No runtime in the fixture: the child forks from a process without actorio threads and starts
+// its own.
+BOOST_FIXTURE_TEST_SUITE(mapped_file_durability, durability_fixture)
+
+BOOST_AUTO_TEST_CASE(data_synced_before_a_sigkill_is_in_the_file) {
+  auto p = (dir / "durable.bin").string();
+  std::string expected;
+  for (int i = 0; i < 64; ++i)
+    expected += std::string(4096, static_cast<char>('A' + i % 26));
+  int fds[2];
+  BOOST_REQUIRE(::pipe(fds) == 0);
+  pid_t pid = ::fork();
+  BOOST_REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    char done = 'e';
+    try {
+      runtime rt;
+      auto f = rt.manager().create(p, 0, true).get();
+      for (int i = 0; i < 64; ++i)
+        f.write(std::string_view(expected).substr(i * 4096, 4096), i * 4096).get();
+      f.sync().get();
+      done = 'k';
+    } catch (...) {
+    }
+    // The runtime is gone; the parent kills us as soon as it reads this.
+    (void)!::write(fds[1], &done, 1);
+    for (;;)
+      ::pause();
+  }
+  ::close(fds[1]);
+  char done = 0;
+  BOOST_REQUIRE(::read(fds[0], &done, 1) == 1);
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  BOOST_REQUIRE(::waitpid(pid, &status, 0) == pid);
+  ::close(fds[0]);
+  BOOST_TEST(done == 'k');
+  BOOST_TEST((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL));
+  BOOST_TEST(read_file(p) == expected);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

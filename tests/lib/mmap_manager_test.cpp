@@ -14,7 +14,11 @@
 #include <thread>
 #include <vector>
 
+#include <csignal>
+
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 
 #include "support/files.hpp"
 #include "support/peak_rss.hpp"
@@ -773,6 +777,149 @@ BOOST_AUTO_TEST_CASE(find_in_a_4_gib_sparse_file_splits_it_and_finds_hits_at_eve
   BOOST_TEST(*ee.at(file) ==
                (std::vector<std::uint64_t>{planted[0] + 1, planted[1] + 1, planted[2] + 1}),
              boost::test_tools::per_element());
+}
+
+// ---- fault injection: EMFILE, EINTR ------------------------------------------------------------
+
+namespace {
+
+/// Lowers RLIMIT_NOFILE's soft limit for its lifetime.
+struct fd_limit {
+  explicit fd_limit(rlim_t soft) {
+    BOOST_REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+    rlimit lower = saved;
+    lower.rlim_cur = soft;
+    BOOST_REQUIRE(::setrlimit(RLIMIT_NOFILE, &lower) == 0);
+  }
+  ~fd_limit() {
+    ::setrlimit(RLIMIT_NOFILE, &saved);
+  }
+  rlimit saved{};
+};
+
+void ignore_signal(int) {}
+
+/// SIGALRM every `us` microseconds to the process, with a handler installed without SA_RESTART,
+/// so blocking system calls in any thread may return EINTR.
+struct signal_storm {
+  explicit signal_storm(long us) {
+    struct sigaction sa {};
+    sa.sa_handler = ignore_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;
+    ::sigaction(SIGALRM, &sa, &saved);
+    itimerval t{};
+    t.it_interval.tv_usec = us;
+    t.it_value.tv_usec = us;
+    ::setitimer(ITIMER_REAL, &t, nullptr);
+  }
+  ~signal_storm() {
+    itimerval off{};
+    ::setitimer(ITIMER_REAL, &off, nullptr);
+    ::sigaction(SIGALRM, &saved, nullptr);
+  }
+  struct sigaction saved {};
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(bulk_checksum_of_10000_files_under_a_64_descriptor_limit_stays_correct) {
+  // Ten distinct contents, each digested once by openssl as the oracle.
+  std::vector<std::string> oracle;
+  for (int v = 0; v < 10; ++v) {
+    write_file(path("v" + std::to_string(v)), std::string(100 + v, static_cast<char>('a' + v)));
+    oracle.push_back(openssl_digest("sha256", path("v" + std::to_string(v))));
+  }
+  std::vector<fs::path> paths;
+  for (int i = 0; i < 10000; ++i) {
+    auto p = path("f" + std::to_string(i));
+    write_file(p, std::string(100 + i % 10, static_cast<char>('a' + i % 10)));
+    paths.emplace_back(p);
+  }
+  std::size_t ok = 0;
+  std::size_t emfile = 0;
+  {
+    fd_limit limit{64};
+    auto sums = mgr.bulk_checksum(paths, "sha256").get();
+    BOOST_REQUIRE_EQUAL(sums.size(), paths.size());
+    for (int i = 0; i < 10000; ++i) {
+      const auto& r = sums.at(paths[i]);
+      if (r.ok()) {
+        BOOST_TEST(*r == oracle[i % 10]);
+        ++ok;
+      } else {
+        BOOST_TEST(r.error().code == EMFILE, to_string(r.error()));
+        ++emfile;
+      }
+    }
+  }
+  BOOST_TEST_MESSAGE("under 64 descriptors: " << ok << " summed, " << emfile << " EMFILE");
+  // Bounded concurrency: the workers hold few descriptors at a time, so all succeed.
+  BOOST_TEST(ok == paths.size());
+  // And the library is usable afterwards.
+  BOOST_TEST(mgr.checksum(paths[3], "sha256").get() == oracle[3]);
+  auto f = mgr.open(paths[5]).get();
+  BOOST_TEST(f.size().get() == 105u);
+}
+
+BOOST_AUTO_TEST_CASE(opening_maps_past_the_descriptor_limit_gives_emfile_and_recovers) {
+  std::vector<fs::path> paths;
+  for (int i = 0; i < 200; ++i) {
+    paths.emplace_back(path("m" + std::to_string(i)));
+    write_file(paths.back(), "map " + std::to_string(i));
+  }
+  std::vector<mapped_file> open;
+  int refused = 0;
+  {
+    fd_limit limit{64};
+    for (const auto& p : paths) {
+      try {
+        open.push_back(mgr.open(p).get());
+      } catch (const io_error& e) {
+        BOOST_TEST(e.code().value() == EMFILE);
+        ++refused;
+      }
+    }
+  }
+  BOOST_TEST(refused > 0);
+  BOOST_TEST(text(open.front().read().get()) == "map 0");
+  for (auto& f : open)
+    f.close().get();
+  BOOST_TEST(mgr.currently_open().get() == 0u);
+  BOOST_TEST(text(mgr.open(paths.back()).get().read().get()) == "map 199");
+}
+
+BOOST_AUTO_TEST_CASE(bulk_checksum_and_copy_stay_correct_under_a_storm_of_signals) {
+  std::vector<fs::path> paths;
+  std::vector<std::pair<fs::path, fs::path>> copies;
+  for (int i = 0; i < 40; ++i) {
+    auto p = path("s" + std::to_string(i));
+    std::string bytes(256 * 1024 + i, '\0');
+    for (std::size_t k = 0; k < bytes.size(); ++k)
+      bytes[k] = static_cast<char>((k * 7 + static_cast<std::size_t>(i)) % 251);
+    write_file(p, bytes);
+    paths.emplace_back(p);
+    copies.emplace_back(p, path("c" + std::to_string(i)));
+  }
+  std::vector<std::string> oracle;
+  for (const auto& p : paths)
+    oracle.push_back(openssl_digest("sha256", p.string()));
+  {
+    signal_storm storm{200};
+    for (int round = 0; round < 5; ++round) {
+      auto sums = mgr.bulk_checksum(paths, "sha256").get();
+      for (std::size_t i = 0; i < paths.size(); ++i) {
+        const auto& r = sums.at(paths[i]);
+        BOOST_TEST((r.ok() && *r == oracle[i]),
+                   paths[i] << ": " << (r ? *r : to_string(r.error())));
+      }
+    }
+    auto copied = mgr.bulk_copy(copies, copy_options{.verify = true}).get();
+    for (const auto& r : copied)
+      BOOST_TEST(r.ok(), (r ? "" : to_string(r.error())));
+  }
+  for (std::size_t i = 0; i < paths.size(); ++i)
+    BOOST_TEST(openssl_digest("sha256", copies[i].second.string()) == oracle[i]);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

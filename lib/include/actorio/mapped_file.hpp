@@ -29,6 +29,11 @@ struct runtime_core;
 /// signed only so that -1 can mean "to the end"; other negative values fail with EINVAL. Calls
 /// after `close()` fail with EBADF. No call throws synchronously.
 ///
+/// Files that change under the map: a call that touches bytes another process truncated away
+/// fails with EIO (the kernel's SIGBUS is caught, see runtime.hpp) and the map stays usable; the
+/// map's size is the size at open plus this map's own changes, so bytes another process appends
+/// are not seen until the file is opened again.
+///
 /// Thread-safety: every method may be called from any thread at the same time.
 class mapped_file {
 public:
@@ -57,12 +62,22 @@ public:
   std::future<std::uint64_t> size() const;
 
   /// Starts write-back of the pages holding [offset, offset + size) (-1: to the end) without
-  /// waiting (msync MS_ASYNC); alignment to pages is handled inside. Writes are visible to every
-  /// reader of the file at once, flushed or not.
+  /// waiting (msync MS_ASYNC): hands them to the OS, not to the device; alignment to pages is
+  /// handled inside. Writes are visible to every reader of the file at once, flushed or not.
   std::future<void> flush(std::int64_t offset = 0, std::int64_t size = -1) const;
 
-  /// Waits until written data and the file's metadata are on the device (msync MS_SYNC + fsync).
+  /// The durable flush: waits until written data and the file's metadata are on the device
+  /// (msync MS_SYNC + fsync; for a map made by `create`, the first sync also fsyncs the directory
+  /// so the new name survives a crash).
+  ///
+  /// Write errors are sticky: once a write through the map (EIO when another process truncated
+  /// the file under it, ENOSPC when its filesystem is full), an msync, fsync or close fails, every
+  /// later `flush`, `sync` and `close` fails with that first error until `clear_error()`
+  /// acknowledges it; a lost write is never followed by a silent success.
   std::future<void> sync() const;
+
+  /// Acknowledges the sticky write error (see `sync`); later calls report only their own.
+  std::future<void> clear_error() const;
 
   /// Lower-case hex digest of the whole file; `algorithm` "" means the runtime's default.
   std::future<std::string> checksum(std::string algorithm = {}) const;

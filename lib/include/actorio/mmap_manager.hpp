@@ -18,6 +18,16 @@
 
 namespace actorio {
 
+/// How `copy_file` and `bulk_copy` copy.
+struct copy_options {
+  /// The data and the directory entry are on the device when the copy completes (fsync of the
+  /// file, then of its directory after the rename).
+  bool flush = false;
+  /// Compare a digest of the source with one of the copy before it gets its name; a mismatch
+  /// fails with EIO and leaves no destination.
+  bool verify = false;
+};
+
 /// The memory-mapped file manager (the original's `MemoryMappedIOManager`), as futures. Each
 /// method is one request to the runtime's manager actor. Obtain it from `runtime::manager()`;
 /// copies are cheap and talk to the same manager.
@@ -54,6 +64,12 @@ public:
   /// number of bytes copied.
   std::future<std::uint64_t> copy_file(const std::filesystem::path& src,
                                        const std::filesystem::path& dst, bool flush = false) const;
+
+  /// As copy_file above, with `copy.verify`: before `dst` gets its name, a digest (xxh128) of the
+  /// source is compared with one of the copy; a mismatch fails with EIO and leaves no `dst`.
+  std::future<std::uint64_t> copy_file(const std::filesystem::path& src,
+                                       const std::filesystem::path& dst,
+                                       const copy_options& copy) const;
 
   /// Lower-case hex digest of the file at `path`. `algorithm`: any OpenSSL digest name (sha256,
   /// sha512, sha1, md5, blake2b512, blake2s256, sha3-256, ...), the original's names (blake2b,
@@ -113,6 +129,11 @@ public:
   operation<std::vector<result<std::uint64_t>>>
   bulk_copy(const std::vector<std::pair<std::filesystem::path, std::filesystem::path>>& pairs,
             bool flush = false, const bulk_options& opts = {}) const;
+
+  /// As bulk_copy above, with `copy.verify` as for copy_file.
+  operation<std::vector<result<std::uint64_t>>>
+  bulk_copy(const std::vector<std::pair<std::filesystem::path, std::filesystem::path>>& pairs,
+            const copy_options& copy, const bulk_options& opts = {}) const;
 
   /// Per path, the lower-case hex digest; `algorithm` "" means the runtime's default.
   operation<per_path<std::string>> bulk_checksum(const std::vector<std::filesystem::path>& paths,

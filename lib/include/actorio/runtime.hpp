@@ -28,6 +28,14 @@ struct runtime_core;
 /// and a borrowed one is left as it was found. Handles that outlive the runtime fail with EBADF;
 /// an owned actor system lives on until the last of them is gone.
 ///
+/// Signals: opening a map installs a process-wide SIGBUS handler (SA_SIGINFO | SA_NODEFER |
+/// SA_ONSTACK) unless it is installed already. It turns a fault inside one of actorio's guarded
+/// map accesses (a file truncated by another process) into an EIO for that call and passes every
+/// other SIGBUS to the handler that was installed before it. An embedder that installs its own
+/// SIGBUS handler later should chain to the previous one (sigaction's old action) for faults it
+/// does not handle; until the next map open (which puts actorio's back on top, chaining to it),
+/// a truncated file would otherwise reach that handler only.
+///
 /// Thread-safety: `manager()`, `system()` and `config()` may be called from any thread;
 /// `shutdown()` and the destructor must not race other calls on the same runtime object.
 class runtime {

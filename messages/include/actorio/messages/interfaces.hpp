@@ -32,8 +32,12 @@ using mapped_file_actor = caf::typed_actor<
   /// (offset >= 0, size; -1 = to the end) Hands written pages of that range to the kernel for
   /// write-back (msync MS_ASYNC); page alignment is handled inside.
   caf::replies_to<caf::flush_atom, std::int64_t, std::int64_t>::with<void>,
-  /// Waits until written pages and metadata are on the device (msync MS_SYNC + fsync).
+  /// Waits until written pages and metadata are on the device (msync MS_SYNC + fsync; after
+  /// "w+b"/"x+b" also fsync of the directory). A failed write, msync, fsync or close is sticky:
+  /// flush, sync and close report it until ack_error_atom.
   caf::replies_to<sync_atom>::with<void>,
+  /// Acknowledges the sticky write error: later flush/sync/close report only their own failures.
+  caf::replies_to<ack_error_atom>::with<void>,
   /// (algorithm; "" = the runtime's default) -> lower-case hex digest of the whole file.
   caf::replies_to<digest_atom, std::string>::with<std::string>,
   /// -> path, mode, size and mapped length.
@@ -119,9 +123,10 @@ using mmap_manager_actor = caf::typed_actor<
                   std::vector<chunk>>::with<mapped_file_actor>,
   /// (handle) releases one reference; the last release unmaps and closes the file.
   caf::replies_to<caf::close_atom, mapped_file_actor>::with<void>,
-  /// (src, dst, flush) -> bytes copied. dst must not exist (EEXIST); bytes, mode bits and holes
-  /// are kept; a failed copy leaves no dst behind.
-  caf::replies_to<copy_atom, std::string, std::string, bool>::with<std::uint64_t>,
+  /// (src, dst, flush, verify) -> bytes copied. dst must not exist (EEXIST); bytes, mode bits and
+  /// holes are kept; a failed copy leaves no dst behind. verify: digests of source and copy are
+  /// compared before the rename (EIO on a mismatch).
+  caf::replies_to<copy_atom, std::string, std::string, bool, bool>::with<std::uint64_t>,
   /// (path, algorithm; "" = the runtime's default) -> lower-case hex digest.
   caf::replies_to<digest_atom, std::string, std::string>::with<std::string>,
   /// -> the number of open maps (`currently_open`).
@@ -155,8 +160,8 @@ using mmap_manager_actor = caf::typed_actor<
   /// (jobs) -> per file: the new size.
   caf::replies_to<bulk_resize_atom, std::vector<resize_job>,
                   report_progress>::with<std::vector<result<std::uint64_t>>>,
-  /// (jobs, flush) -> per copy: bytes copied (as copy_atom).
-  caf::replies_to<bulk_copy_atom, std::vector<copy_job>, bool,
+  /// (jobs, flush, verify) -> per copy: bytes copied (as copy_atom).
+  caf::replies_to<bulk_copy_atom, std::vector<copy_job>, bool, bool,
                   report_progress>::with<std::vector<result<std::uint64_t>>>,
   /// (paths, algorithm; "" = the runtime's default) -> per file: lower-case hex digest.
   caf::replies_to<bulk_digest_atom, std::vector<std::string>, std::string,

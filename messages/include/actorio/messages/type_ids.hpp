@@ -70,6 +70,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorio, caf::first_custom_type_id + 100)
   CAF_ADD_ATOM(actorio, actorio, search_atom, "search")
   CAF_ADD_ATOM(actorio, actorio, compact_atom, "compact")
   CAF_ADD_ATOM(actorio, actorio, madvise_atom, "madvise")
+  CAF_ADD_ATOM(actorio, actorio, ack_error_atom, "ack_error")
 
   // Manager operations.
   CAF_ADD_ATOM(actorio, actorio, sparse_atom, "sparse")
