@@ -24,13 +24,15 @@ void note_client(self_pointer self) {
 }
 
 /// The bytes `job` would return, from the file's size now. A file that cannot be sized counts 0:
-/// the manager reports its error. Escaping paths are not looked at (the manager refuses them).
-std::uint64_t reply_bytes(const std::string& root, const read_job& job) {
-  std::filesystem::path p{job.path};
-  if (p.is_absolute() || std::find(p.begin(), p.end(), "..") != p.end())
+/// the manager reports its error. Paths that leave the root are not looked at (the manager
+/// refuses them), so the answer says nothing about files outside it.
+std::uint64_t reply_bytes(const std::filesystem::path& root, const read_job& job) {
+  auto full = (root / job.path).lexically_normal();
+  auto inside = full.lexically_relative(root);
+  if (inside.empty() || *inside.begin() == "..")
     return 0;
   struct stat st {};
-  if (::stat((std::filesystem::path{root} / p).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+  if (::stat(full.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
     return 0;
   auto size = static_cast<std::uint64_t>(st.st_size);
   if (job.whole)
@@ -109,7 +111,7 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
       note_client(self);
       auto rp = self->make_response_promise<std::vector<result<std::vector<bytes>>>>();
       auto all = std::make_shared<std::vector<read_job>>(std::move(jobs));
-      auto root = self->state.options.root;
+      std::filesystem::path root{self->state.options.root};
       auto limit = self->state.options.max_bulk_read_bytes;
       self->state.pool->run(
         self,
