@@ -1,7 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
+#include <string>
 
 #include "actorio/config.hpp"
 
@@ -19,6 +21,15 @@ struct global_options {
   bool quiet = false;
   /// `--no-progress`: never draw a progress bar.
   bool no_progress = false;
+  /// `--remote HOST:PORT`: run against a served manager instead of a local runtime.
+  std::string remote;
+  /// `--tls-cert`, `--tls-key`, `--tls-ca`: this end's certificate, its key and the CA that
+  /// signed the peer's (for `--remote` and `serve`).
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
+  /// `--timeout`: longest a remote call waits for its reply.
+  std::chrono::milliseconds remote_timeout{std::chrono::hours(24)};
 };
 
 /// A parsed subcommand, ready to run; returns the process exit status.
@@ -37,5 +48,6 @@ command add_compact_command(CLI::App& app, const global_options& g);
 command add_sparse_command(CLI::App& app, const global_options& g);
 command add_read_command(CLI::App& app, const global_options& g);
 command add_write_command(CLI::App& app, const global_options& g);
+command add_serve_command(CLI::App& app, const global_options& g);
 
 } // namespace actorio::cli

@@ -14,6 +14,7 @@
 #include "cli/command.hpp"
 #include "cli/diagnostics.hpp"
 #include "cli/progress_meter.hpp"
+#include "cli/session.hpp"
 #include "cli/slices.hpp"
 
 namespace actorio::cli {
@@ -86,7 +87,7 @@ int run_copy(const copy_options& o, const global_options& g) {
     }
     items.push_back(std::move(item));
   }
-  runtime rt{make_runtime_config(g)};
+  session rt{g};
   auto mgr = rt.manager();
   bool bar = progress_meter::wanted(g) && !items.empty();
   std::vector<std::string> sources;

@@ -19,6 +19,7 @@
 #include "cli/command.hpp"
 #include "cli/diagnostics.hpp"
 #include "cli/path_list.hpp"
+#include "cli/session.hpp"
 #include "cli/slices.hpp"
 
 namespace actorio::cli {
@@ -76,7 +77,7 @@ int run_compact(const compact_options& o, const global_options& g) {
   auto names = collect_paths(o.files, o.files_from, o.nul);
   if (!names)
     return 1;
-  runtime rt{make_runtime_config(g)};
+  session rt{g};
   auto mgr = rt.manager();
   int status = 0;
   // The size before is read just ahead of each slice, for the "OLD -> NEW" report.
@@ -148,7 +149,7 @@ int run_sparse(const sparse_options& o, const global_options& g) {
     chunks.push_back(
       chunk{*offset, bytes(c.begin() + static_cast<std::ptrdiff_t>(eq) + 1, c.end())});
   }
-  runtime rt{make_runtime_config(g)};
+  session rt{g};
   return guarded(o.path, [&] {
     auto file = rt.manager().create_sparse(o.path, *size, std::move(chunks)).get();
     file.close().get();
@@ -165,7 +166,7 @@ struct read_options {
 };
 
 int run_read(const read_options& o, const global_options& g) {
-  runtime rt{make_runtime_config(g)};
+  session rt{g};
   return guarded(o.path, [&] {
     auto file = rt.manager().open(o.path, 0, "rb").get();
     auto offset = o.offset;
@@ -197,7 +198,7 @@ struct write_options {
 };
 
 int run_write(const write_options& o, const global_options& g) {
-  runtime rt{make_runtime_config(g)};
+  session rt{g};
   auto mgr = rt.manager();
   return guarded(o.path, [&] {
     mapped_file file;

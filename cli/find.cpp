@@ -16,6 +16,7 @@
 #include "cli/diagnostics.hpp"
 #include "cli/path_list.hpp"
 #include "cli/progress_meter.hpp"
+#include "cli/session.hpp"
 #include "cli/slices.hpp"
 
 namespace actorio::cli {
@@ -100,7 +101,7 @@ int run_find(const find_options& o, const global_options& g) {
     report_message("find: no files given");
     return error_status;
   }
-  runtime rt{make_runtime_config(g)};
+  session rt{g};
   auto mgr = rt.manager();
   bool bar = progress_meter::wanted(g);
   progress_meter meter{bar, bar ? total_size(*names) : 0};

@@ -21,19 +21,6 @@ runtime_config make_runtime_config(const global_options& g) {
   return cfg;
 }
 
-namespace {
-
-/// `serve` and `--remote` belong to the distributed issue; the names are taken now so scripts
-/// get a clear answer instead of a parse error.
-constexpr int not_available_status = 2;
-
-int not_yet_available(const std::string& what) {
-  report_message(what + ": not yet available");
-  return not_available_status;
-}
-
-} // namespace
-
 } // namespace actorio::cli
 
 int main(int argc, char** argv) {
@@ -45,32 +32,36 @@ int main(int argc, char** argv) {
   // Global options may also follow the subcommand name ("actorio sum -j 4 ...").
   app.fallthrough();
   global_options g;
-  std::string remote;
+  double timeout_s = 0;
   app.add_option("-j,--jobs", g.workers, "io worker threads (default: one per hardware thread)");
   app.add_flag("-q", g.quiet, "No informational output; results and errors still print");
   app.add_flag("--no-progress", g.no_progress, "Never draw a progress bar");
-  auto* remote_opt =
-    app.add_option("--remote", remote, "Run on a remote actorio server (not yet available)");
+  app.add_option("--remote", g.remote,
+                 "HOST:PORT of an 'actorio serve'; paths are relative to its root");
+  app.add_option("--tls-cert", g.tls_cert, "This end's TLS certificate (PEM)");
+  app.add_option("--tls-key", g.tls_key, "The private key of --tls-cert (PEM)");
+  app.add_option("--tls-ca", g.tls_ca, "The CA that must have signed the peer's certificate");
+  app.add_option("--timeout", timeout_s, "With --remote: longest a call waits, in seconds");
   std::map<std::string, command> commands{
     {"sum", add_sum_command(app, g)},       {"find", add_find_command(app, g)},
     {"copy", add_copy_command(app, g)},     {"compact", add_compact_command(app, g)},
     {"sparse", add_sparse_command(app, g)}, {"read", add_read_command(app, g)},
-    {"write", add_write_command(app, g)},
+    {"write", add_write_command(app, g)},   {"serve", add_serve_command(app, g)},
   };
-  auto* serve = app.add_subcommand("serve", "Serve actorio to remote clients (not yet available)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     auto rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
-  if (remote_opt->count() > 0)
-    return not_yet_available("--remote");
-  if (serve->parsed())
-    return not_yet_available("serve");
+  if (timeout_s > 0)
+    g.remote_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000));
   for (auto* sub : app.get_subcommands()) {
     try {
       auto status = commands.at(sub->get_name())();
+      // A server's way to stop is a signal: that is its normal end.
+      if (sub->get_name() == "serve")
+        return status;
       return interrupted() ? interrupted_status : status;
     } catch (const std::exception& e) {
       report_message(e.what());

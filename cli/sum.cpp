@@ -21,6 +21,7 @@
 #include "cli/diagnostics.hpp"
 #include "cli/path_list.hpp"
 #include "cli/progress_meter.hpp"
+#include "cli/session.hpp"
 #include "cli/slices.hpp"
 #include "lib/src/digest.hpp"
 
@@ -182,7 +183,7 @@ int run_sum(const sum_options& o, const global_options& g, const algorithm_info&
             std::vector<std::string> names) {
   if (names.empty())
     names.emplace_back("-");
-  runtime rt{make_runtime_config(g)};
+  session rt{g};
   int status = 0;
   digest_all(rt.manager(), g, names, alg.canonical,
              [&](std::size_t i, const result<std::string>& r) {
@@ -290,7 +291,7 @@ int run_check(const sum_options& o, const global_options& g, const algorithm_inf
               std::vector<std::string> lists) {
   if (lists.empty())
     lists.emplace_back("-");
-  runtime rt{make_runtime_config(g)};
+  session rt{g};
   // One parser for all lists: coreutils keeps the "bsd reversed" choice across them too.
   checksum_list_parser parser{alg.hex_len, bsd_tag(alg.canonical)};
   bool ok = true;

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 
+#include <caf/exit_reason.hpp>
 #include <caf/sec.hpp>
 
 namespace actorio {
@@ -38,6 +39,10 @@ failure to_failure(const caf::error& err, std::string op, std::string path) {
   }
   if (err == caf::sec::request_timeout)
     return failure{ETIMEDOUT, std::move(op), std::move(path), "no reply within the timeout"};
+  // A remote node's proxies end with this when the connection to the node is lost.
+  if (err == caf::exit_reason::remote_link_unreachable)
+    return failure{ECONNRESET, std::move(op), std::move(path),
+                   "the connection to the node was lost"};
   if (err == caf::sec::request_receiver_down)
     return failure{EBADF, std::move(op), std::move(path), "the actor serving it is gone"};
   return failure{EIO, std::move(op), std::move(path), caf::to_string(err)};

@@ -1,5 +1,6 @@
 // End-to-end tests of the `actorio` binary against the real coreutils, xxhsum, grep, cmp and stat
 // on generated files.
+#include <fcntl.h>
 #include <pty.h>
 #include <signal.h>
 #include <spawn.h>
@@ -506,13 +507,98 @@ BOOST_AUTO_TEST_CASE(read_and_write_move_bytes_between_files_and_stdio) {
   BOOST_TEST(actorio("write d 0", "x").status == 1);
 }
 
-BOOST_AUTO_TEST_CASE(serve_and_remote_are_reserved) {
-  auto serve = actorio("serve");
-  BOOST_TEST(serve.status == 2);
-  BOOST_TEST(serve.err == "actorio: serve: not yet available\n");
-  auto remote = actorio("--remote host:4242 sum x");
-  BOOST_TEST(remote.status == 2);
-  BOOST_TEST(remote.err == "actorio: --remote: not yet available\n");
+/// `actorio serve ARGS` running in the background, its stderr in a file; the listening line is
+/// read from its stdout.
+struct serve_process {
+  pid_t pid = -1;
+  std::string address;
+  fs::path err;
+
+  serve_process(const std::string& cli, const std::vector<std::string>& args, fs::path err_file)
+    : err(std::move(err_file)) {
+    int out[2];
+    BOOST_REQUIRE(::pipe(out) == 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
+    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    std::vector<std::string> all{cli, "serve"};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    BOOST_REQUIRE(::posix_spawn(&pid, cli.c_str(), &fa, nullptr, argv.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(out[1]);
+    std::string line;
+    char c;
+    while (::read(out[0], &c, 1) == 1 && c != '\n')
+      line += c;
+    ::close(out[0]);
+    const std::string prefix = "listening on ";
+    BOOST_REQUIRE_MESSAGE(line.rfind(prefix, 0) == 0, "serve said: " << line);
+    address = line.substr(prefix.size());
+    address = address.substr(0, address.find(' '));
+  }
+
+  /// Sends `sig` and returns the exit status (-1: killed by a signal).
+  int stop(int sig = SIGTERM) {
+    if (pid < 0)
+      return -1;
+    ::kill(pid, sig);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    pid = -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  }
+
+  ~serve_process() {
+    stop(SIGKILL);
+  }
+};
+
+BOOST_AUTO_TEST_CASE(remote_commands_give_what_local_commands_give_and_serve_stops_on_sigterm) {
+  temp_dir served;
+  auto content = random_bytes(300000, 41) + "needle" + std::string(1000, '\0');
+  write_file(served / "f.bin", content);
+  write_file(served / "g.txt", "needle at the start\n");
+  serve_process server{
+    cli, {"--listen", "127.0.0.1:0", "--root", served.path().string()}, io / "serve.err"};
+  auto remote = "--remote " + server.address + " ";
+  auto local_sum = sh("cd " + q(served.path().string()) + " && sha256sum f.bin g.txt");
+  auto remote_sum = actorio(remote + "sum -a sha256 f.bin g.txt");
+  BOOST_TEST(remote_sum.status == 0);
+  BOOST_TEST(remote_sum.out == local_sum.out);
+  BOOST_TEST(actorio(remote + "read f.bin 300000 6").out == "needle");
+  BOOST_TEST(actorio(remote + "write h.txt 0", "new").status == 0);
+  BOOST_TEST(read_file(served / "h.txt") == "new");
+  BOOST_TEST(actorio(remote + "copy f.bin f2.bin").status == 0);
+  BOOST_TEST(read_file(served / "f2.bin") == content);
+  auto found = actorio(remote + "find needle f.bin g.txt");
+  BOOST_TEST(found.status == 0);
+  BOOST_TEST(found.out.find("300000") != std::string::npos);
+  BOOST_TEST(actorio(remote + "compact f2.bin").status == 0);
+  BOOST_TEST(fs::file_size(served / "f2.bin") == 300006u);
+  auto missing = actorio(remote + "sum -a sha256 missing");
+  BOOST_TEST(missing.status == 1);
+  BOOST_TEST(missing.err.find("No such file or directory") != std::string::npos);
+  BOOST_TEST(server.stop(SIGTERM) == 0);
+  auto log = read_file(server.err);
+  BOOST_TEST(log.find("connected") != std::string::npos);
+  BOOST_TEST(log.find("stopped") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(remote_to_nothing_and_bad_serve_arguments_fail_with_a_message) {
+  auto nothing = actorio("--remote 127.0.0.1:1 sum x");
+  BOOST_TEST(nothing.status == 2);
+  BOOST_TEST(nothing.err.find("Connection refused") != std::string::npos);
+  auto bad_address = actorio("--remote nonsense sum x");
+  BOOST_TEST(bad_address.status == 2);
+  auto no_root = actorio("serve --listen 127.0.0.1:0 --root " + q((data / "nope").string()));
+  BOOST_TEST(no_root.status == 2);
+  BOOST_TEST(no_root.err.find("nope") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(usage_errors_exit_2_and_every_subcommand_has_help) {

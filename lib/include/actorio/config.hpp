@@ -40,6 +40,10 @@ struct runtime_config {
   /// Directory that relative paths resolve against; empty means the working directory at the
   /// time the runtime starts. CAF key: `actorio.root`.
   std::filesystem::path root;
+  /// When true, every path must stay beneath `root` (a served manager always sets it).
+  bool confine_to_root = false;
+  /// When true, every operation that would change a file fails with EROFS.
+  bool read_only = false;
 
   /// `base` with every `actorio.*` key present in `cfg` applied.
   static runtime_config from_caf(const caf::actor_system_config& cfg, runtime_config base);

@@ -1,0 +1,74 @@
+// `actorio serve`: a manager served over CAF's middleman until SIGINT or SIGTERM.
+#include <condition_variable>
+#include <iostream>
+#include <mutex>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "actorio/remote.hpp"
+#include "cli/command.hpp"
+#include "cli/interrupt.hpp"
+#include "cli/session.hpp"
+
+namespace actorio::cli {
+
+namespace {
+
+struct serve_cli_options {
+  std::string listen = "127.0.0.1:0";
+  std::string root;
+  bool read_only = false;
+  std::uint64_t max_read = serve_limits{}.max_bulk_read_bytes;
+};
+
+int run_serve(const serve_cli_options& o, const global_options& g) {
+  auto [host, port] = split_host_port(o.listen);
+  serve_options opts;
+  opts.address = host;
+  opts.port = port;
+  opts.root = o.root;
+  opts.tls = tls_options{g.tls_cert, g.tls_key, g.tls_ca};
+  opts.read_only = o.read_only;
+  opts.limits.max_bulk_read_bytes = o.max_read;
+  opts.runtime = make_runtime_config(g);
+  opts.on_client = [](const std::string& node) {
+    std::cerr << "actorio serve: client " + node + " connected\n" << std::flush;
+  };
+  auto srv = serve(std::move(opts));
+  // Tests listen on port 0 and read the chosen port from this line.
+  std::cout << "listening on " << srv.address() << ':' << srv.port()
+            << (g.tls_cert.empty() ? "" : " (TLS)") << (o.read_only ? " (read-only)" : "")
+            << std::endl;
+  std::mutex m;
+  std::condition_variable cv;
+  bool stop = false;
+  {
+    cancel_scope on_signal{[&] {
+      std::lock_guard<std::mutex> guard{m};
+      stop = true;
+      cv.notify_all();
+    }};
+    std::unique_lock<std::mutex> lock{m};
+    cv.wait(lock, [&] { return stop; });
+  }
+  srv.stop();
+  std::cerr << "actorio serve: stopped\n";
+  return 0;
+}
+
+} // namespace
+
+command add_serve_command(CLI::App& app, const global_options& g) {
+  auto o = std::make_shared<serve_cli_options>();
+  auto* sub = app.add_subcommand("serve", "Serve a directory to remote actorio clients");
+  sub->add_option("--listen", o->listen, "HOST:PORT to listen on (port 0: pick a free one)")
+    ->capture_default_str();
+  sub->add_option("--root", o->root, "The directory served")->required();
+  sub->add_flag("--read-only", o->read_only, "Refuse every change with EROFS");
+  sub->add_option("--max-read", o->max_read, "Largest bulk read reply in bytes")
+    ->capture_default_str();
+  return [o, &g] { return run_serve(*o, g); };
+}
+
+} // namespace actorio::cli

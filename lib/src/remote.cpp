@@ -1,0 +1,220 @@
+#include "actorio/remote.hpp"
+
+#include <cerrno>
+#include <fstream>
+#include <optional>
+#include <set>
+
+#include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
+
+#include "actorio/io_error.hpp"
+#include "actorio/messages/error.hpp"
+#include "actorio/runtime.hpp"
+#include "actorio/system_config.hpp"
+#include "actors/gate_actor.hpp"
+#include "actors/facade_bridge_actor.hpp"
+#include "lib/src/runtime_core.hpp"
+
+namespace actorio {
+
+namespace {
+
+std::string node_name(const std::string& host, std::uint16_t port) {
+  return host + ":" + std::to_string(port);
+}
+
+/// Fails with EINVAL naming `what` unless `file` can be read.
+void check_readable(const std::filesystem::path& file, const char* what, const std::string& op,
+                    const std::string& node) {
+  if (file.empty() || !std::ifstream{file})
+    throw io_error(failure{EINVAL, op, node,
+                           std::string{"TLS "} + what + " file cannot be read: " + file.string()});
+}
+
+/// An actor system config with the middleman, and the TLS layer when `tls` is set.
+std::unique_ptr<system_config> network_config(const tls_options& tls, const std::string& op,
+                                              const std::string& node) {
+  auto cfg = std::make_unique<system_config>();
+  cfg->set("scheduler.policy", caf::atom("sharing"));
+  cfg->load<caf::io::middleman>();
+  if (tls.enabled()) {
+    check_readable(tls.cert, "certificate", op, node);
+    check_readable(tls.key, "key", op, node);
+    check_readable(tls.ca, "CA", op, node);
+    cfg->load<caf::openssl::manager>();
+    cfg->openssl_certificate = tls.cert.string();
+    cfg->openssl_key = tls.key.string();
+    cfg->openssl_cafile = tls.ca.string();
+  }
+  return cfg;
+}
+
+/// The errno that best says why CAF's networking failed.
+int network_errno(const caf::error& err) {
+  if (err == caf::sec::cannot_open_port)
+    return EADDRINUSE;
+  if (err == caf::sec::cannot_connect_to_node || err == caf::sec::disconnect_during_handshake ||
+      err == caf::sec::no_actor_published_at_port)
+    return ECONNREFUSED;
+  if (err == caf::sec::unexpected_actor_messaging_interface)
+    return EPROTO;
+  if (err == caf::sec::request_timeout)
+    return ETIMEDOUT;
+  if (err == caf::sec::invalid_argument)
+    return EINVAL;
+  return EIO;
+}
+
+io_error network_error(const caf::actor_system& sys, const caf::error& err, std::string op,
+                       std::string node) {
+  return io_error(failure{network_errno(err), std::move(op), std::move(node), sys.render(err)});
+}
+
+/// The middleman (plain or TLS) that publishes and connects.
+caf::io::middleman_actor middleman_of(caf::actor_system& sys, bool tls) {
+  return tls ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
+}
+
+} // namespace
+
+struct server::impl {
+  std::unique_ptr<system_config> config;
+  std::unique_ptr<caf::actor_system> system;
+  std::unique_ptr<runtime> rt;
+  std::shared_ptr<detail::io_worker_pool> gate_pool;
+  mmap_manager_actor gate;
+  std::string address;
+  std::uint16_t port = 0;
+  bool tls = false;
+
+  ~impl() {
+    try {
+      stop();
+    } catch (const std::exception& e) {
+      std::cerr << e.what() << '\n';
+    }
+  }
+
+  void stop() {
+    if (!system)
+      return;
+    if (gate) {
+      caf::scoped_actor self{*system};
+      self
+        ->request(middleman_of(*system, tls), std::chrono::seconds(10), caf::unpublish_atom_v,
+                  gate.address(), port)
+        .receive([] {}, [](caf::error&) {});
+      caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
+      gate = nullptr;
+    }
+    if (gate_pool)
+      gate_pool->stop();
+    gate_pool.reset();
+    std::optional<io_error> why;
+    try {
+      rt->shutdown();
+    } catch (const io_error& e) {
+      why = e;
+    }
+    rt.reset();
+    system.reset();
+    config.reset();
+    if (why)
+      throw *why;
+  }
+};
+
+server::server(std::unique_ptr<impl> x)
+  : impl_(std::move(x)) {}
+server::server(server&&) noexcept = default;
+server& server::operator=(server&&) noexcept = default;
+server::~server() = default;
+
+std::uint16_t server::port() const noexcept {
+  return impl_->port;
+}
+
+const std::string& server::address() const noexcept {
+  return impl_->address;
+}
+
+mmap_manager server::manager() const {
+  return impl_->rt->manager();
+}
+
+void server::stop() {
+  impl_->stop();
+}
+
+server serve(serve_options opts) {
+  auto node = node_name(opts.address, opts.port);
+  std::error_code ec;
+  auto st = std::filesystem::status(opts.root, ec);
+  if (ec || !std::filesystem::is_directory(st))
+    throw io_error(failure{ec ? ec.value() : ENOTDIR, "serve", opts.root.string(),
+                           "the served root must be a directory"});
+  auto x = std::make_unique<server::impl>();
+  x->address = opts.address;
+  x->tls = opts.tls.enabled();
+  x->config = network_config(opts.tls, "serve", node);
+  if (opts.runtime.scheduler_threads > 0)
+    x->config->set("scheduler.max-threads",
+                   static_cast<std::int64_t>(opts.runtime.scheduler_threads));
+  x->system = std::make_unique<caf::actor_system>(*x->config);
+  auto cfg = opts.runtime;
+  cfg.root = std::filesystem::canonical(opts.root);
+  cfg.confine_to_root = true;
+  cfg.read_only = opts.read_only;
+  x->rt = std::make_unique<runtime>(*x->system, cfg);
+  x->gate_pool = std::make_shared<detail::io_worker_pool>(*x->system, 1);
+  detail::gate_options gopts{cfg.root.string(), opts.limits.max_bulk_read_bytes,
+                             std::move(opts.on_client)};
+  x->gate =
+    x->system->spawn(detail::gate_impl, x->rt->manager().actor(), x->gate_pool, std::move(gopts));
+  auto published =
+    x->tls ? caf::openssl::publish(x->gate, opts.port, opts.address.c_str(), true)
+           : x->system->middleman().publish(x->gate, opts.port, opts.address.c_str(), true);
+  if (!published) {
+    auto err = network_error(*x->system, published.error(), "serve", node);
+    caf::anon_send_exit(x->gate, caf::exit_reason::user_shutdown);
+    x->gate = nullptr;
+    throw err;
+  }
+  x->port = *published;
+  return server{std::move(x)};
+}
+
+mmap_manager connect(const std::string& host, std::uint16_t port, const tls_options& tls,
+                     const connect_options& opts) {
+  auto node = node_name(host, port);
+  auto core = std::make_shared<detail::runtime_core>();
+  core->config.request_timeout = opts.timeout;
+  core->owned_config = network_config(tls, "connect", node);
+  core->owned_system = std::make_unique<caf::actor_system>(*core->owned_config);
+  core->system = core->owned_system.get();
+  auto& sys = *core->system;
+  // CAF's own remote_actor waits forever for a peer that accepts and then says nothing; asking
+  // the middleman directly bounds the wait.
+  std::optional<caf::error> why;
+  caf::strong_actor_ptr found;
+  caf::scoped_actor self{sys};
+  self->request(middleman_of(sys, tls.enabled()), core->timeout(), caf::connect_atom_v, host, port)
+    .receive(
+      [&](const caf::node_id&, caf::strong_actor_ptr& ptr, std::set<std::string>& ifs) {
+        if (!ptr)
+          why = caf::make_error(caf::sec::no_actor_published_at_port);
+        else if (ifs != sys.message_types<mmap_manager_actor>())
+          why = caf::make_error(caf::sec::unexpected_actor_messaging_interface);
+        else
+          found = std::move(ptr);
+      },
+      [&](caf::error& err) { why = std::move(err); });
+  if (why)
+    throw network_error(sys, *why, "connect", node);
+  core->manager = caf::actor_cast<mmap_manager_actor>(std::move(found));
+  core->bridge = sys.spawn<caf::hidden>(detail::facade_bridge_impl);
+  return mmap_manager{std::move(core)};
+}
+
+} // namespace actorio
