@@ -14,6 +14,7 @@
 #include "lib/src/file_scan.hpp"
 #include "lib/src/mapped_region.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 namespace actorio::detail {
@@ -22,13 +23,32 @@ namespace {
 
 using self_pointer = mmap_manager_actor::stateful_pointer<mmap_manager_state>;
 
+/// The registry key and helper argument for `path`: absolute and lexically normalized, or, in a
+/// confined manager, normalized and relative to the root (the sandbox checks it again, and
+/// resolves symlinks, when the file is opened).
 result<std::string> resolve(const mmap_manager_state& st, const std::string& path, const char* op) {
   if (path.empty())
     return failure{ENOENT, op, path, "empty path"};
+  // The kernel would silently open the path cut at the NUL.
+  if (path.find('\0') != std::string::npos)
+    return failure{EINVAL, op, path, "path contains a NUL byte"};
   std::filesystem::path p{path};
+  if (st.options.opener.sandbox()) {
+    if (p.is_absolute())
+      return failure{EACCES, op, path, "absolute path; the manager is confined to its root"};
+    auto normal = p.lexically_normal();
+    if (!normal.empty() && *normal.begin() == "..")
+      return failure{EACCES, op, path, "'..' leads outside the root"};
+    return normal.string();
+  }
   if (p.is_relative())
     p = std::filesystem::path{st.options.root} / p;
   return p.lexically_normal().string();
+}
+
+/// EROFS for a change asked of a read-only manager.
+failure read_only_failure(const char* op, const std::string& path) {
+  return failure{EROFS, op, path, "the manager is read-only"};
 }
 
 /// Forgets one reference to `file`; the last one closes the map. `done` gets the close status.
@@ -126,6 +146,11 @@ void open_map(self_pointer self, const std::string& path, const std::string& mod
     done(failure{EINVAL, "open", path, "negative init_size"});
     return;
   }
+  if (self->state.options.read_only &&
+      (*mode == open_mode::create || *mode == open_mode::create_exclusive)) {
+    done(read_only_failure("open", path));
+    return;
+  }
   auto resolved = resolve(self->state, path, "open");
   if (!resolved) {
     done(resolved.error());
@@ -141,8 +166,19 @@ void open_map(self_pointer self, const std::string& path, const std::string& mod
   bool minimize = st.options.minimize_writes;
   start_open(
     self, key, init_size,
-    [key, m = *mode, init_size, minimize] {
-      return mapped_region::open(key.path, m, init_size, minimize);
+    [key, m = *mode, init_size, minimize, opener = st.options.opener,
+     read_only = st.options.read_only]() -> result<mapped_region> {
+      if (!read_only)
+        return mapped_region::open(key.path, m, init_size, minimize, opener);
+      // A read-only manager maps every file read-only; changes through the map give EROFS, and
+      // so does an init_size that would grow the file.
+      auto r = mapped_region::open(key.path, open_mode::read_only, 0, minimize, opener);
+      if (!r)
+        return r;
+      r->refuse_writes_with_erofs();
+      if (auto grown = r->grow(init_size); !grown)
+        return std::move(grown).error();
+      return r;
     },
     std::move(done));
 }
@@ -285,11 +321,16 @@ reply_with(self_pointer self, std::shared_ptr<work_control> control,
   };
 }
 
-/// The size of `path` by stat; 0 for anything but a regular file, whose search reports the
+/// The size of `path` by stat (of a descriptor opened through `opener`, so a confined manager
+/// sizes nothing outside its root); 0 for anything but a regular file, whose search reports the
 /// type error itself.
-result<std::uint64_t> file_size(const std::string& path, const char* op) {
+result<std::uint64_t> file_size(const file_opener& opener, const std::string& path,
+                                const char* op) {
+  auto fd = opener.open(path, O_PATH, 0, op);
+  if (!fd)
+    return std::move(fd).error();
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
+  if (::fstat(fd->get(), &st) != 0) {
     int err = errno;
     return failure{err, op, path, "stat"};
   }
@@ -301,9 +342,11 @@ result<std::uint64_t> file_size(const std::string& path, const char* op) {
 using size_of_item = std::function<std::uint64_t(std::size_t i, const std::string& path)>;
 
 /// The whole file, as far as it can be sized; a file that cannot fails in the work itself.
-std::uint64_t whole_file(std::size_t, const std::string& path) {
-  auto size = file_size(path, "stat");
-  return size ? *size : 0;
+size_of_item whole_file(const file_opener& opener) {
+  return [opener](std::size_t, const std::string& path) {
+    auto size = file_size(opener, path, "stat");
+    return size ? *size : std::uint64_t{0};
+  };
 }
 
 /// Adds `size_of(i, paths[i])` for each i in `indices` to the run's total on the workers, then
@@ -378,6 +421,11 @@ mutate_bulk(self_pointer self, std::size_t n, report_progress every, const char*
   auto control = start_run(self, n, every);
   auto rp = self->make_response_promise<std::vector<result<T>>>();
   auto g = make_gather<T>(n, reply_with<T>(self, control, rp), control);
+  if (self->state.options.read_only) {
+    for (std::size_t i = 0; i < n; ++i)
+      g->set(i, read_only_failure(op, path_of(i)));
+    return rp;
+  }
   auto [resolved, paths] = resolve_all(self, g, n, path_of, op);
   std::vector<std::size_t> on_disk;
   for (auto i : resolved) {
@@ -447,8 +495,9 @@ find_bulk(self_pointer self, std::string pattern, std::vector<find_job> jobs, fi
       valid.push_back(i);
   }
   bool splittable = !self_overlapping(*needle);
-  auto search = [self, g, all, paths, needle, base, control, splittable,
-                 valid](std::vector<result<std::uint64_t>>&& sizes) {
+  const auto& opener = self->state.options.opener;
+  auto search = [self, g, all, paths, needle, base, control, splittable, valid,
+                 opener](std::vector<result<std::uint64_t>>&& sizes) {
     auto units = std::make_shared<std::vector<unit>>();
     for (std::size_t j = 0; j < valid.size(); ++j) {
       auto i = valid[j];
@@ -489,7 +538,7 @@ find_bulk(self_pointer self, std::string pattern, std::vector<find_job> jobs, fi
     std::vector<std::size_t> order(units->size());
     std::iota(order.begin(), order.end(), std::size_t{0});
     scatter<hits>(self, parts, std::move(order),
-                  [units, paths, needle, base, control](std::size_t u) -> result<hits> {
+                  [units, paths, needle, base, control, opener](std::size_t u) -> result<hits> {
                     const auto& part = (*units)[u];
                     const auto& path = (*paths)[part.item];
                     if (control->cancelled())
@@ -499,14 +548,14 @@ find_bulk(self_pointer self, std::string pattern, std::vector<find_job> jobs, fi
                     opts.end = part.end;
                     opts.control = control.get();
                     thread_local std::vector<char> buffer;
-                    return find_in_file(path, *needle, opts, buffer);
+                    return find_in_file(path, *needle, opts, buffer, opener);
                   });
   };
   auto sizes = make_gather<std::uint64_t>(valid.size(), std::move(search));
   std::vector<std::size_t> order(valid.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
-  scatter<std::uint64_t>(self, sizes, std::move(order), [paths, valid](std::size_t j) {
-    return file_size((*paths)[valid[j]], "find");
+  scatter<std::uint64_t>(self, sizes, std::move(order), [paths, valid, opener](std::size_t j) {
+    return file_size(opener, (*paths)[valid[j]], "find");
   });
   return rp;
 }
@@ -579,6 +628,8 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       for (auto& c : chunks)
         if (c.offset < 0)
           return make_error(failure{EINVAL, "create_sparse", path, "negative chunk offset"});
+      if (self->state.options.read_only)
+        return make_error(read_only_failure("create_sparse", path));
       auto resolved = resolve(self->state, path, "create_sparse");
       if (!resolved)
         return make_error(resolved.error());
@@ -590,15 +641,16 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       auto rp = self->make_response_promise<mapped_file_actor>();
       start_open(
         self, key, 0,
-        [key, total_size, chunks = std::move(chunks), minimize]() {
-          auto r = mapped_region::open(key.path, open_mode::create_exclusive, total_size, minimize);
+        [key, total_size, chunks = std::move(chunks), minimize, opener = st.options.opener]() {
+          auto r = mapped_region::open(key.path, open_mode::create_exclusive, total_size, minimize,
+                                       opener);
           if (!r)
             return r;
           // Only the pages a chunk touches get blocks; the rest of the file stays a hole.
           for (auto& c : chunks) {
             if (auto w = r->write(c.data.data(), c.data.size(), c.offset); !w) {
               r->close();
-              ::unlink(key.path.c_str());
+              opener.remove(key.path);
               return result<mapped_region>{std::move(w).error()};
             }
           }
@@ -614,6 +666,8 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
     },
     [=](copy_atom, const std::string& src, const std::string& dst, bool flush,
         bool verify) -> caf::result<std::uint64_t> {
+      if (self->state.options.read_only)
+        return make_error(read_only_failure("copy", dst));
       auto s = resolve(self->state, src, "copy");
       if (!s)
         return make_error(s.error());
@@ -623,9 +677,9 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       auto rp = self->make_response_promise<std::uint64_t>();
       self->state.pool->run(
         self,
-        [s = *s, d = *d, flush, verify] {
-          return copy_file(s, d,
-                           copy_options{.overwrite = false, .flush = flush, .verify = verify});
+        [s = *s, d = *d, flush, verify, opener = self->state.options.opener] {
+          return copy_file(
+            s, d, copy_options{.overwrite = false, .flush = flush, .verify = verify}, opener);
         },
         [rp](result<std::uint64_t>&& r) mutable { deliver(rp, std::move(r)); }, false);
       return rp;
@@ -638,7 +692,10 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       auto alg = algorithm.empty() ? self->state.options.default_digest : algorithm;
       auto rp = self->make_response_promise<std::string>();
       self->state.pool->run(
-        self, [p = *p, alg] { return digest_file(p, alg); },
+        self,
+        [p = *p, alg, opener = self->state.options.opener] {
+          return digest_file(p, alg, nullptr, opener);
+        },
         [rp](result<std::string>&& r) mutable { deliver(rp, std::move(r)); }, false);
       return rp;
     },
@@ -684,11 +741,12 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
     [=](bulk_read_atom, std::vector<read_job>& jobs,
         report_progress every) -> caf::result<std::vector<result<std::vector<bytes>>>> {
       auto all = std::make_shared<std::vector<read_job>>(std::move(jobs));
+      const auto& opener = self->state.options.opener;
       return read_bulk<std::vector<bytes>>(
         self, all->size(), every, "read", [all](std::size_t i) { return (*all)[i].path; },
-        [all](std::size_t i, const std::string& path) {
+        [all, whole = whole_file(opener)](std::size_t i, const std::string& path) {
           const auto& job = (*all)[i];
-          auto size = whole_file(i, path);
+          auto size = whole(i, path);
           if (job.whole)
             return size;
           std::uint64_t bytes = 0;
@@ -699,7 +757,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
           }
           return bytes;
         },
-        [all](std::size_t i, const std::string& path, work_control* control) {
+        [all, opener](std::size_t i, const std::string& path, work_control* control) {
           const auto& job = (*all)[i];
           std::vector<read_range> ranges;
           if (job.whole)
@@ -707,7 +765,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
           else
             for (const auto& r : job.ranges)
               ranges.push_back(read_range{r.offset, r.size});
-          auto r = read_ranges(path, ranges);
+          auto r = read_ranges(path, ranges, opener);
           if (r)
             for (const auto& piece : *r)
               control->add_bytes(piece.size());
@@ -725,11 +783,12 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
             bytes += c.data.size();
           return bytes;
         },
-        [all](std::size_t i, const std::string& path, work_control* control) {
+        [all, opener = self->state.options.opener](std::size_t i, const std::string& path,
+                                                   work_control* control) {
           std::vector<write_piece> pieces;
           for (const auto& c : (*all)[i].chunks)
             pieces.push_back(write_piece{c.offset, std::string_view{c.data.data(), c.data.size()}});
-          auto r = write_pieces(path, pieces);
+          auto r = write_pieces(path, pieces, opener);
           if (r)
             control->add_bytes(*r);
           return r;
@@ -768,8 +827,9 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       auto all = std::make_shared<std::vector<resize_job>>(std::move(jobs));
       return mutate_bulk<std::uint64_t>(
         self, all->size(), every, "resize", [all](std::size_t i) { return (*all)[i].path; }, {},
-        [all](std::size_t i, const std::string& path, work_control*) {
-          return resize_file(path, (*all)[i].size);
+        [all, opener = self->state.options.opener](std::size_t i, const std::string& path,
+                                                   work_control*) {
+          return resize_file(path, (*all)[i].size, opener);
         },
         [self, all](std::size_t i, const mapped_file_actor& file, auto g) {
           self->request(file, caf::infinite, resize_atom_v, (*all)[i].size)
@@ -783,10 +843,12 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
         report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
       auto all = std::make_shared<std::vector<std::string>>(std::move(paths));
       return mutate_bulk<std::uint64_t>(
-        self, all->size(), every, "compact", [all](std::size_t i) { return (*all)[i]; }, whole_file,
-        [](std::size_t, const std::string& path, work_control* control) {
+        self, all->size(), every, "compact", [all](std::size_t i) { return (*all)[i]; },
+        whole_file(self->state.options.opener),
+        [opener = self->state.options.opener](std::size_t, const std::string& path,
+                                              work_control* control) {
           thread_local std::vector<char> buffer;
-          return compact_file(path, buffer, scan_window, control);
+          return compact_file(path, buffer, scan_window, control, opener);
         },
         [self, all](std::size_t i, const mapped_file_actor& file, auto g) {
           auto fail = [g, i, path = (*all)[i]](caf::error& err) {
@@ -806,18 +868,21 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       auto all = std::make_shared<std::vector<copy_job>>(std::move(jobs));
       auto dsts = std::make_shared<std::vector<result<std::string>>>();
       for (const auto& job : *all)
-        dsts->push_back(resolve(self->state, job.dst, "copy"));
+        dsts->push_back(self->state.options.read_only ? read_only_failure("copy", job.dst)
+                                                      : resolve(self->state, job.dst, "copy"));
+      const auto& opener = self->state.options.opener;
       return read_bulk<std::uint64_t>(
         self, all->size(), every, "copy", [all](std::size_t i) { return (*all)[i].src; },
-        whole_file,
-        [dsts, flush, verify](std::size_t i, const std::string& src,
+        whole_file(opener),
+        [dsts, flush, verify, opener](std::size_t i, const std::string& src,
                               work_control* control) -> result<std::uint64_t> {
           const auto& dst = (*dsts)[i];
           if (!dst)
             return dst.error();
           return copy_file(
             src, *dst,
-            copy_options{.overwrite = false, .flush = flush, .verify = verify, .control = control});
+            copy_options{.overwrite = false, .flush = flush, .verify = verify, .control = control},
+            opener);
         });
     },
     [=](bulk_digest_atom, std::vector<std::string>& paths, const std::string& algorithm,
@@ -826,9 +891,10 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       auto alg = algorithm.empty() ? self->state.options.default_digest : algorithm;
       return read_bulk<std::string>(
         self, all->size(), every, "checksum", [all](std::size_t i) { return (*all)[i]; },
-        whole_file,
-        [alg](std::size_t, const std::string& path, work_control* control) {
-          return digest_file(path, alg, control);
+        whole_file(self->state.options.opener),
+        [alg, opener = self->state.options.opener](std::size_t, const std::string& path,
+                                                   work_control* control) {
+          return digest_file(path, alg, control, opener);
         });
     },
     [=](find_files_atom, const bytes& pattern, std::vector<find_job>& jobs,

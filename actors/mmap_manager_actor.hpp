@@ -10,6 +10,7 @@
 
 #include "actorio/messages/interfaces.hpp"
 #include "actors/io_worker_actor.hpp"
+#include "lib/src/path_sandbox.hpp"
 #include "lib/src/work_control.hpp"
 
 namespace actorio::detail {
@@ -22,6 +23,12 @@ struct mmap_manager_options {
   std::string default_digest;
   /// Skip stores of bytes that already match (see mapped_region::write).
   bool minimize_writes = true;
+  /// Every file is opened through this: plainly, or beneath a sandbox root. With a sandbox,
+  /// paths stay relative to that root (the registry's keys too) and absolute paths or `..`
+  /// escapes are refused with EACCES.
+  file_opener opener;
+  /// Refuse every change with EROFS and map files read-only.
+  bool read_only = false;
 };
 
 /// Key of the registry: the normalized path and the mode string.

@@ -28,6 +28,8 @@ runtime_config runtime_config::from_caf(const caf::actor_system_config& cfg, run
   base.default_checksum = text_or(cfg, "actorio.default-checksum", base.default_checksum);
   base.minimize_writes = caf::get_or(cfg, "actorio.minimize-writes", base.minimize_writes);
   base.root = text_or(cfg, "actorio.root", base.root.string());
+  base.confine_to_root = caf::get_or(cfg, "actorio.confine-to-root", base.confine_to_root);
+  base.read_only = caf::get_or(cfg, "actorio.read-only", base.read_only);
   return base;
 }
 

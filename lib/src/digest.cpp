@@ -339,24 +339,17 @@ result<std::string> digest_fd(int fd, std::string_view algorithm, const std::str
 }
 
 result<std::string> digest_file(const std::string& path, std::string_view algorithm,
-                                work_control* control) {
+                                work_control* control, const file_opener& opener) {
   // Check the name before touching the filesystem so a typo is reported as such even for a
   // missing file.
   auto h = hasher_for(algorithm, path);
   if (!h)
     return std::move(h).error();
-  int fd;
-  do {
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    int err = errno;
-    return failure{err, "checksum", path, ""};
-  }
-  auto res = digest_with(**h, fd, path, control);
-  // Nothing was written, so close cannot lose data worth reporting.
-  ::close(fd);
-  return res;
+  auto fd = opener.open(path, O_RDONLY, 0, "checksum");
+  if (!fd)
+    return std::move(fd).error();
+  // Nothing was written, so the close at the end cannot lose data worth reporting.
+  return digest_with(**h, fd->get(), path, control);
 }
 
 void initialize_digests() noexcept {

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "actorio/result.hpp"
+#include "lib/src/path_sandbox.hpp"
 #include "lib/src/work_control.hpp"
 
 namespace actorio::detail {
@@ -60,10 +61,10 @@ private:
 result<std::string> digest_fd(int fd, std::string_view algorithm, const std::string& path,
                               work_control* control = nullptr);
 
-/// Opens `path` read-only and calls digest_fd. Open and read errors come back with their errno and
-/// the path; a directory gives EISDIR. `control` as for digest_fd.
+/// Opens `path` read-only through `opener` and calls digest_fd. Open and read errors come back with
+/// their errno and the path; a directory gives EISDIR. `control` as for digest_fd.
 result<std::string> digest_file(const std::string& path, std::string_view algorithm,
-                                work_control* control = nullptr);
+                                work_control* control = nullptr, const file_opener& opener = {});
 
 /// Initializes OpenSSL (loading its configuration) on the calling thread. The thread that
 /// initializes OpenSSL keeps an error-queue allocation OpenSSL never frees; called from the thread

@@ -29,62 +29,75 @@ failure copy_failure(int code, const std::string& path, std::string detail) {
 /// Suffix of temporary names; a recognizable name lets operators clean up after a crash.
 constexpr std::string_view temp_suffix = ".actorio-XXXXXX";
 
-/// The temporary's path template: ".<name>.actorio-XXXXXX" in dst's directory, so the final
-/// rename stays within one filesystem and is atomic.
-std::string temp_template(const std::string& dst, std::size_t slash) {
-  auto dir_prefix = slash == std::string::npos ? std::string{} : dst.substr(0, slash + 1);
-  auto name = slash == std::string::npos ? dst : dst.substr(slash + 1);
+/// The temporary's name: ".<name>.actorio-XXXXXX" in dst's directory, so the final rename stays
+/// within one filesystem and is atomic.
+std::string temp_template(std::string name) {
   // A dst name near NAME_MAX would push the temporary over it; the name part is only a hint.
   auto max_name = static_cast<std::size_t>(NAME_MAX) - 1 - temp_suffix.size();
   if (name.size() > max_name)
     name.resize(max_name);
-  return dir_prefix + "." + name + std::string{temp_suffix};
+  return "." + name + std::string{temp_suffix};
 }
 
-/// The directory to fsync after the rename.
-std::string parent_dir(const std::string& dst, std::size_t slash) {
-  if (slash == std::string::npos)
-    return ".";
-  if (slash == 0)
-    return "/";
-  return dst.substr(0, slash);
+/// Creates a new file from `tmpl` (ending in XXXXXX) in directory `dir` as mkostemp(3) does, but
+/// relative to a descriptor: the name cannot be redirected by a symlink or a renamed directory.
+unique_fd make_temp(int dir, std::string& tmpl) {
+  static constexpr char letters[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  auto x = tmpl.size() - 6;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    unsigned char random[6];
+    if (::getentropy(random, sizeof random) != 0)
+      return unique_fd{};
+    for (std::size_t i = 0; i < 6; ++i)
+      tmpl[x + i] = letters[random[i] % (sizeof letters - 1)];
+    unique_fd fd{retry_eintr([&] {
+      return ::openat(dir, tmpl.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    })};
+    if (fd || errno != EEXIST)
+      return fd;
+  }
+  errno = EEXIST;
+  return unique_fd{};
 }
 
 /// Unlinks the temporary unless it made it to its final name, so no failure leaves one behind.
 class temp_name {
 public:
-  temp_name() = default;
+  explicit temp_name(int dir) noexcept
+    : dir_(dir) {}
   temp_name(const temp_name&) = delete;
   temp_name& operator=(const temp_name&) = delete;
   ~temp_name() {
     discard();
   }
 
-  /// Arms the guard for `path`, a file that now exists.
-  void arm(std::string path) {
-    path_ = std::move(path);
+  /// Arms the guard for `name` in the directory, a file that now exists.
+  void arm(std::string name) {
+    name_ = std::move(name);
   }
 
   /// Removes the temporary now; errors are ignored because the caller is already failing or the
   /// copy is complete under its final name.
   void discard() noexcept {
-    if (!path_.empty()) {
-      ::unlink(path_.c_str());
-      path_.clear();
+    if (!name_.empty()) {
+      ::unlinkat(dir_, name_.c_str(), 0);
+      name_.clear();
     }
   }
 
   /// The temporary now lives under its final name.
   void keep() noexcept {
-    path_.clear();
+    name_.clear();
   }
 
-  const std::string& path() const noexcept {
-    return path_;
+  const std::string& name() const noexcept {
+    return name_;
   }
 
 private:
-  std::string path_;
+  int dir_;
+  std::string name_;
 };
 
 /// Moves byte ranges from src to dst at equal offsets, preferring copy_file_range and switching
@@ -243,13 +256,16 @@ status verify_copy(int in, int out, const std::string& src, const std::string& d
 } // namespace
 
 result<std::uint64_t> copy_file(const std::string& src, const std::string& dst,
-                                const copy_options& opts) {
+                                const copy_options& opts, const file_opener& opener) {
   // O_NONBLOCK so a FIFO at src is rejected below instead of blocking for a writer.
-  unique_fd in{retry_eintr([&] { return ::open(src.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK); })};
-  if (!in) {
-    int err = errno;
-    return copy_failure(err, src, "open source");
+  auto opened = opener.open(src, O_RDONLY | O_NONBLOCK, 0, "copy");
+  if (!opened) {
+    auto why = std::move(opened).error();
+    if (why.detail.empty())
+      why.detail = "open source";
+    return why;
   }
+  auto in = std::move(opened).value();
   struct stat st {};
   if (::fstat(in.get(), &st) != 0) {
     int err = errno;
@@ -265,18 +281,18 @@ result<std::uint64_t> copy_file(const std::string& src, const std::string& dst,
   }
 
   auto slash = dst.rfind('/');
-  auto name_begin = slash == std::string::npos ? 0 : slash + 1;
-  auto name = std::string_view{dst}.substr(name_begin);
+  auto name = std::string_view{dst}.substr(slash == std::string::npos ? 0 : slash + 1);
   if (name.empty() || name == "." || name == "..")
     return copy_failure(EISDIR, dst, "destination names a directory");
+  auto parent = opener.open_parent(dst, "copy");
+  if (!parent)
+    return std::move(parent).error();
+  int dir = parent->first.get();
+  const auto& dst_name = parent->second;
 
-  temp_name temp;
-  std::string tmpl;
-  unique_fd out{retry_eintr([&] {
-    // mkostemp leaves the template unspecified on failure, so every attempt starts afresh.
-    tmpl = temp_template(dst, slash);
-    return ::mkostemp(tmpl.data(), O_CLOEXEC);
-  })};
+  temp_name temp{dir};
+  auto tmpl = temp_template(dst_name);
+  auto out = make_temp(dir, tmpl);
   if (!out) {
     int err = errno;
     return copy_failure(err, dst, "create temporary");
@@ -317,7 +333,7 @@ result<std::uint64_t> copy_file(const std::string& src, const std::string& dst,
 
   unsigned flags = opts.overwrite ? 0 : RENAME_NOREPLACE;
   auto renamed = retry_eintr(
-    [&] { return ::renameat2(AT_FDCWD, temp.path().c_str(), AT_FDCWD, dst.c_str(), flags); });
+    [&] { return ::renameat2(dir, temp.name().c_str(), dir, dst_name.c_str(), flags); });
   if (renamed == 0) {
     temp.keep();
   } else {
@@ -326,7 +342,8 @@ result<std::uint64_t> copy_file(const std::string& src, const std::string& dst,
       return copy_failure(err, dst, "rename");
     // The filesystem lacks RENAME_NOREPLACE (e.g. NFS). link(2) never replaces an existing name
     // either, so the EEXIST check stays atomic; the temporary name is dropped afterwards.
-    if (retry_eintr([&] { return ::link(temp.path().c_str(), dst.c_str()); }) != 0) {
+    if (retry_eintr([&] { return ::linkat(dir, temp.name().c_str(), dir, dst_name.c_str(), 0); }) !=
+        0) {
       int link_err = errno;
       return copy_failure(link_err, dst, "link");
     }
@@ -334,19 +351,17 @@ result<std::uint64_t> copy_file(const std::string& src, const std::string& dst,
   }
 
   if (opts.flush) {
-    auto dir = parent_dir(dst, slash);
+    // The O_PATH descriptor cannot be synced; "." reopens that very directory for reading.
     unique_fd dir_fd{
-      retry_eintr([&] { return ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); })};
+      retry_eintr([&] { return ::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); })};
     if (!dir_fd) {
       int err = errno;
-      return copy_failure(err, dst, "open parent directory " + dir + " for fsync");
+      return copy_failure(err, dst, "open parent directory for fsync");
     }
     if (retry_eintr([&] { return ::fsync(dir_fd.get()); }) != 0) {
       int err = errno;
       return copy_failure(err, dst,
-                          "fsync parent directory " + dir +
-                            "; dst is complete but "
-                            "may not survive a crash");
+                          "fsync parent directory; dst is complete but may not survive a crash");
     }
   }
   return static_cast<std::uint64_t>(st.st_size);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actorio/result.hpp"
+#include "lib/src/path_sandbox.hpp"
 #include "lib/src/work_control.hpp"
 
 #include <cstdint>
@@ -39,7 +40,11 @@ struct copy_options {
 /// non-regular files), `dst` for create/write/rename errors (ENOENT if its directory is missing,
 /// EEXIST if it exists and `!opts.overwrite`, in which case it is left untouched; EISDIR if its
 /// last component is empty, "." or "..").
+///
+/// Both files are reached through `opener`: `src` is opened with it and `dst`'s directory is
+/// opened with it once, then the temporary is created, renamed and removed relative to that
+/// directory's descriptor, so with a sandbox both ends stay beneath its root.
 result<std::uint64_t> copy_file(const std::string& src, const std::string& dst,
-                                const copy_options& opts);
+                                const copy_options& opts, const file_opener& opener = {});
 
 } // namespace actorio::detail

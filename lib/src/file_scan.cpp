@@ -28,16 +28,20 @@ struct regular_file {
 };
 
 /// Opens `path` with `flags` and checks that it is a regular file.
-result<regular_file> open_regular(const std::string& path, int flags, const char* op) {
+result<regular_file> open_regular(const std::string& path, int flags, const char* op,
+                                  const file_opener& opener) {
   // O_NONBLOCK so a FIFO is rejected below instead of blocking for its other end.
-  unique_fd fd{retry_eintr([&] { return ::open(path.c_str(), flags | O_CLOEXEC | O_NONBLOCK); })};
-  if (!fd) {
-    int err = errno;
+  auto opened = opener.open(path, flags | O_NONBLOCK, 0, op);
+  if (!opened) {
+    auto why = std::move(opened).error();
     // Opening a FIFO without reader or a socket for writing gives ENXIO; regular files never do.
-    if (err == ENXIO)
+    if (why.code == ENXIO)
       return failure{EINVAL, op, path, "not a regular file"};
-    return failure{err, op, path, "open"};
+    if (why.detail.empty())
+      why.detail = "open";
+    return why;
   }
+  auto fd = std::move(opened).value();
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) {
     int err = errno;
@@ -105,8 +109,8 @@ bool self_overlapping(std::string_view pattern) {
 }
 
 result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::string_view pattern,
-                                                const find_options& opts,
-                                                std::vector<char>& buffer) {
+                                                const find_options& opts, std::vector<char>& buffer,
+                                                const file_opener& opener) {
   const auto start = opts.start;
   const auto end = opts.end;
   const auto max_results = opts.max_results;
@@ -114,7 +118,7 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
   auto* control = opts.control;
   if (pattern.empty())
     return failure{EINVAL, "find", path, "empty pattern"};
-  auto file = open_regular(path, O_RDONLY, "find");
+  auto file = open_regular(path, O_RDONLY, "find", opener);
   if (!file)
     return std::move(file).error();
   int fd = file->fd.get();
@@ -178,9 +182,10 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
 }
 
 result<std::uint64_t> compact_file(const std::string& path, std::vector<char>& buffer,
-                                   std::size_t window, work_control* control) {
+                                   std::size_t window, work_control* control,
+                                   const file_opener& opener) {
   // Read-write because ftruncate needs a descriptor open for writing.
-  auto file = open_regular(path, O_RDWR, "compact");
+  auto file = open_regular(path, O_RDWR, "compact", opener);
   if (!file)
     return std::move(file).error();
   int fd = file->fd.get();
@@ -220,14 +225,15 @@ result<std::uint64_t> compact_file(const std::string& path, std::vector<char>& b
 }
 
 result<std::vector<std::vector<char>>> read_ranges(const std::string& path,
-                                                   const std::vector<read_range>& ranges) {
+                                                   const std::vector<read_range>& ranges,
+                                                   const file_opener& opener) {
   for (const auto& r : ranges) {
     if (r.offset < 0)
       return failure{EINVAL, "read", path, "negative offset " + std::to_string(r.offset)};
     if (r.size < -1)
       return failure{EINVAL, "read", path, "invalid size " + std::to_string(r.size)};
   }
-  auto file = open_regular(path, O_RDONLY, "read");
+  auto file = open_regular(path, O_RDONLY, "read", opener);
   if (!file)
     return std::move(file).error();
   std::vector<std::vector<char>> out;
@@ -254,8 +260,8 @@ result<std::vector<std::vector<char>>> read_ranges(const std::string& path,
   return out;
 }
 
-result<std::uint64_t> write_pieces(const std::string& path,
-                                   const std::vector<write_piece>& pieces) {
+result<std::uint64_t> write_pieces(const std::string& path, const std::vector<write_piece>& pieces,
+                                   const file_opener& opener) {
   std::uint64_t end = 0;
   std::uint64_t total = 0;
   for (const auto& p : pieces) {
@@ -267,7 +273,7 @@ result<std::uint64_t> write_pieces(const std::string& path,
     end = std::max(end, offset + p.data.size());
     total += p.data.size();
   }
-  auto file = open_regular(path, O_WRONLY, "write");
+  auto file = open_regular(path, O_WRONLY, "write", opener);
   if (!file)
     return std::move(file).error();
   int fd = file->fd.get();
@@ -295,10 +301,11 @@ result<std::uint64_t> write_pieces(const std::string& path,
   return total;
 }
 
-result<std::uint64_t> resize_file(const std::string& path, std::int64_t new_size) {
+result<std::uint64_t> resize_file(const std::string& path, std::int64_t new_size,
+                                  const file_opener& opener) {
   if (new_size < 0)
     return failure{EINVAL, "resize", path, "negative size " + std::to_string(new_size)};
-  auto file = open_regular(path, O_WRONLY, "resize");
+  auto file = open_regular(path, O_WRONLY, "resize", opener);
   if (!file)
     return std::move(file).error();
   if (retry_eintr([&] { return ::ftruncate(file->fd.get(), static_cast<off_t>(new_size)); }) != 0) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actorio/result.hpp"
+#include "lib/src/path_sandbox.hpp"
 #include "lib/src/work_control.hpp"
 
 #include <cstddef>
@@ -43,8 +44,8 @@ struct find_options {
 /// a hit spanning two windows is found exactly once. Empty pattern -> failure{EINVAL, "find",
 /// path, ...}; `start` past the end -> no hits. Op "find".
 result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::string_view pattern,
-                                                const find_options& opts,
-                                                std::vector<char>& buffer);
+                                                const find_options& opts, std::vector<char>& buffer,
+                                                const file_opener& opener = {});
 
 /// Whether two occurrences of `pattern` can overlap (it has a proper prefix that is also a
 /// suffix, as "aa" or "abab"). When they cannot, the hits in consecutive ranges of a file,
@@ -58,7 +59,7 @@ bool self_overlapping(std::string_view pattern);
 /// truncate (ECANCELED, file unchanged). Op "compact".
 result<std::uint64_t> compact_file(const std::string& path, std::vector<char>& buffer,
                                    std::size_t window = scan_window,
-                                   work_control* control = nullptr);
+                                   work_control* control = nullptr, const file_opener& opener = {});
 
 /// A range to read: `size` -1 means to the end.
 struct read_range {
@@ -70,7 +71,8 @@ struct read_range {
 /// at the time of the call, so a file growing meanwhile cannot make a range unbounded. Negative
 /// offset or size < -1 -> EINVAL, checked before the file is opened. Op "read".
 result<std::vector<std::vector<char>>> read_ranges(const std::string& path,
-                                                   const std::vector<read_range>& ranges);
+                                                   const std::vector<read_range>& ranges,
+                                                   const file_opener& opener = {});
 
 /// One piece to write: `data` at `offset`.
 struct write_piece {
@@ -83,10 +85,12 @@ struct write_piece {
 /// then pwrites each piece in order (later pieces win where they overlap). Returns the total bytes
 /// written. A negative offset -> EINVAL, an end past INT64_MAX -> EFBIG, both checked before the
 /// file is opened. Op "write".
-result<std::uint64_t> write_pieces(const std::string& path, const std::vector<write_piece>& pieces);
+result<std::uint64_t> write_pieces(const std::string& path, const std::vector<write_piece>& pieces,
+                                   const file_opener& opener = {});
 
 /// ftruncate an existing file to `new_size` (0 allowed, negative -> EINVAL). Returns the new
 /// size. Op "resize".
-result<std::uint64_t> resize_file(const std::string& path, std::int64_t new_size);
+result<std::uint64_t> resize_file(const std::string& path, std::int64_t new_size,
+                                  const file_opener& opener = {});
 
 } // namespace actorio::detail

@@ -124,7 +124,8 @@ std::string_view to_string(open_mode mode) {
 }
 
 result<mapped_region> mapped_region::open(const std::string& path, open_mode mode,
-                                          std::int64_t init_size, bool minimize_writes) {
+                                          std::int64_t init_size, bool minimize_writes,
+                                          const file_opener& opener) {
   if (init_size < 0)
     return failure{EINVAL, "open", path, "negative init_size"};
   // O_NONBLOCK: a FIFO would otherwise block the open until a writer came; it is refused below.
@@ -143,11 +144,10 @@ result<mapped_region> mapped_region::open(const std::string& path, open_mode mod
     flags |= O_RDWR | O_CREAT | O_EXCL;
     break;
   }
-  unique_fd fd{retry_eintr([&] { return ::open(path.c_str(), flags, 0666); })};
-  if (!fd) {
-    int err = errno;
-    return failure{err, "open", path, {}};
-  }
+  auto opened = opener.open(path, flags, 0666, "open");
+  if (!opened)
+    return std::move(opened).error();
+  auto fd = std::move(opened).value();
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) {
     int err = errno;
@@ -186,6 +186,7 @@ mapped_region::mapped_region(mapped_region&& other) noexcept
   , mode_(other.mode_)
   , fd_(std::move(other.fd_))
   , minimize_writes_(other.minimize_writes_)
+  , denied_(other.denied_)
   , base_(std::exchange(other.base_, nullptr))
   , size_(std::exchange(other.size_, 0))
   , capacity_(std::exchange(other.capacity_, 0))
@@ -199,6 +200,7 @@ mapped_region& mapped_region::operator=(mapped_region&& other) noexcept {
     mode_ = other.mode_;
     fd_ = std::move(other.fd_);
     minimize_writes_ = other.minimize_writes_;
+    denied_ = other.denied_;
     base_ = std::exchange(other.base_, nullptr);
     size_ = std::exchange(other.size_, 0);
     capacity_ = std::exchange(other.capacity_, 0);
@@ -349,7 +351,7 @@ result<std::uint64_t> mapped_region::write(const char* data, std::size_t size,
   if (!is_open())
     return fail(EBADF, "write", "closed");
   if (!writable(mode_))
-    return fail(EBADF, "write", "mapped read-only");
+    return fail(denied_, "write", "mapped read-only");
   if (offset < 0)
     return fail(EINVAL, "write", "negative offset");
   return store(data, size, static_cast<std::uint64_t>(offset), "write");
@@ -359,7 +361,7 @@ status mapped_region::check_usable(const char* op, bool mutating) const {
   if (!is_open())
     return fail(EBADF, op, "closed");
   if (mutating && !writable(mode_))
-    return fail(EBADF, op, "mapped read-only");
+    return fail(denied_, op, "mapped read-only");
   return ok_status();
 }
 
@@ -444,7 +446,7 @@ result<std::uint64_t> mapped_region::resize(std::int64_t new_size) {
   if (!is_open())
     return fail(EBADF, "resize", "closed");
   if (!writable(mode_))
-    return fail(EBADF, "resize", "mapped read-only");
+    return fail(denied_, "resize", "mapped read-only");
   if (new_size < 0)
     return fail(EINVAL, "resize", "negative size");
   auto n = static_cast<std::uint64_t>(new_size);
@@ -463,7 +465,8 @@ result<std::uint64_t> mapped_region::grow(std::int64_t min_size) {
   if (static_cast<std::uint64_t>(min_size) <= size_)
     return size_;
   if (!writable(mode_))
-    return fail(EINVAL, "open", "init_size would grow a read-only file");
+    return fail(denied_ == EBADF ? EINVAL : denied_, "open",
+                "init_size would grow a read-only file");
   return resize(min_size);
 }
 

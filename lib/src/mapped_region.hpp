@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "actorio/result.hpp"
+#include "lib/src/path_sandbox.hpp"
 #include "lib/src/unique_fd.hpp"
 
 namespace actorio::detail {
@@ -45,9 +47,10 @@ class mapped_region {
 public:
   /// Opens `path` in `mode`: "r+b" grows the file to `init_size` if smaller (never shrinks), "w+b"
   /// and "x+b" set it to exactly `init_size`, "rb" refuses a growing `init_size` with EINVAL. The
-  /// path must name a regular file (EISDIR for a directory).
+  /// path must name a regular file (EISDIR for a directory). The file is opened through `opener`
+  /// (beneath a sandbox root if it has one).
   static result<mapped_region> open(const std::string& path, open_mode mode, std::int64_t init_size,
-                                    bool minimize_writes);
+                                    bool minimize_writes, const file_opener& opener = {});
 
   mapped_region(mapped_region&& other) noexcept;
   mapped_region& operator=(mapped_region&& other) noexcept;
@@ -73,6 +76,12 @@ public:
   }
   int fd() const noexcept {
     return fd_.get();
+  }
+
+  /// Makes the calls that would change a read-only ("rb") map fail with EROFS instead of EBADF:
+  /// for a map that is read-only because its whole manager is.
+  void refuse_writes_with_erofs() noexcept {
+    denied_ = EROFS;
   }
 
   /// Up to `size` bytes from `offset` (`size` -1: to the end); empty at or past the end.
@@ -237,6 +246,8 @@ private:
   open_mode mode_;
   unique_fd fd_;
   bool minimize_writes_;
+  /// errno of a change refused because the map is read-only.
+  int denied_ = EBADF;
   char* base_ = nullptr;
   std::uint64_t size_ = 0;
   std::uint64_t capacity_ = 0;

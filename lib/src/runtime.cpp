@@ -10,6 +10,7 @@
 #include "actors/mmap_manager_actor.hpp"
 #include "lib/src/couple_shared.hpp"
 #include "lib/src/digest.hpp"
+#include "lib/src/path_sandbox.hpp"
 #include "lib/src/runtime_core.hpp"
 
 namespace actorio {
@@ -25,13 +26,26 @@ runtime_config complete(runtime_config cfg) {
   return cfg;
 }
 
+/// Plain opens, or opens beneath the root when the manager is confined to it. Throws io_error
+/// when the root cannot be opened: a confined manager without its root could serve nothing.
+detail::file_opener make_opener(const runtime_config& cfg) {
+  if (!cfg.confine_to_root)
+    return {};
+  auto box = detail::path_sandbox::open(cfg.root.string());
+  if (!box)
+    throw io_error(std::move(box).error());
+  return detail::file_opener{std::make_shared<const detail::path_sandbox>(std::move(box).value())};
+}
+
 void start(detail::runtime_core& core) {
+  auto opener = make_opener(core.config);
   detail::initialize_digests();
   auto& sys = *core.system;
   core.pool = std::make_shared<detail::io_worker_pool>(sys, core.config.workers);
   core.reactor = std::make_shared<detail::fd_reactor>();
   detail::mmap_manager_options options{core.config.root.string(), core.config.default_checksum,
-                                       core.config.minimize_writes};
+                                       core.config.minimize_writes, std::move(opener),
+                                       core.config.read_only};
   core.manager = sys.spawn<caf::hidden>(detail::mmap_manager_impl, core.pool, std::move(options));
   core.bridge = sys.spawn<caf::hidden>(detail::facade_bridge_impl);
 }

@@ -15,7 +15,9 @@ system_config::system_config() {
     .add<std::size_t>("scheduler-threads", "scheduler threads of an owned system (0: default)")
     .add<std::string>("default-checksum", "digest used when a checksum call names none")
     .add<bool>("minimize-writes", "skip stores of bytes that already match")
-    .add<std::string>("root", "directory that relative paths resolve against");
+    .add<std::string>("root", "directory that relative paths resolve against")
+    .add<bool>("confine-to-root", "open files beneath root only (no absolute paths, no escapes)")
+    .add<bool>("read-only", "refuse every change with EROFS");
 }
 
 } // namespace actorio

@@ -40,9 +40,15 @@ struct runtime_config {
   /// Directory that relative paths resolve against; empty means the working directory at the
   /// time the runtime starts. CAF key: `actorio.root`.
   std::filesystem::path root;
-  /// When true, every path must stay beneath `root` (a served manager always sets it).
+  /// When true, the manager opens every file beneath `root` and nowhere else: absolute paths,
+  /// `..` that climbs above it and symlinks that lead out of it fail with EACCES, symlink loops
+  /// with ELOOP (see README, "Confining a manager to a directory"). Paths are then relative to
+  /// `root` and results and errors name them so. A runtime whose root cannot be opened throws
+  /// io_error from its constructor. CAF key: `actorio.confine-to-root`.
   bool confine_to_root = false;
-  /// When true, every operation that would change a file fails with EROFS.
+  /// When true, the manager refuses every change (write, resize, create, copy destination,
+  /// compact, and every mutating call on a map) with EROFS and opens maps read-only; reads,
+  /// checksums and searches still work. CAF key: `actorio.read-only`.
   bool read_only = false;
 
   /// `base` with every `actorio.*` key present in `cfg` applied.

@@ -27,7 +27,9 @@ struct runtime_core;
 ///
 /// Errors arrive through the future as `actorio::io_error` (errno + path). Offsets and sizes are
 /// signed only so that -1 can mean "to the end"; other negative values fail with EINVAL. Calls
-/// after `close()` fail with EBADF. No call throws synchronously.
+/// after `close()` fail with EBADF. Calls that would change a read-only ("rb") map fail with
+/// EBADF, or with EROFS when the map comes from a read-only manager (`runtime_config::read_only`,
+/// which maps every file read-only). No call throws synchronously.
 ///
 /// Files that change under the map: a call that touches bytes another process truncated away
 /// fails with EIO (the kernel's SIGBUS is caught, see runtime.hpp) and the map stays usable; the

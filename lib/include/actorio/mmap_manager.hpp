@@ -35,7 +35,10 @@ struct copy_options {
 /// Errors arrive through the future as `actorio::io_error` carrying errno and path (ENOENT,
 /// EEXIST, EISDIR, ENAMETOOLONG, EINVAL for bad arguments, ETIMEDOUT when no reply comes within
 /// the runtime's request timeout, EBADF once the runtime is stopped). No method throws
-/// synchronously. Relative paths resolve against the runtime's root directory.
+/// synchronously. Relative paths resolve against the runtime's root directory. A manager confined
+/// to it (`runtime_config::confine_to_root`) refuses absolute paths and paths or symlinks leading
+/// outside it with EACCES (ELOOP for symlink loops); a read-only one (`read_only`) refuses every
+/// change with EROFS.
 ///
 /// Thread-safety: every method may be called from any thread at the same time. Calls made from
 /// one thread reach the manager, and each map, in the order they were made.
