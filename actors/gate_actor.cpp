@@ -72,10 +72,10 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
     [=, &m](caf::close_atom, mapped_file_actor& file) -> caf::delegated<void> {
       return self->delegate(m, caf::close_atom_v, std::move(file));
     },
-    [=, &m](copy_atom, std::string& src, std::string& dst,
-            bool flush) -> caf::delegated<std::uint64_t> {
+    [=, &m](copy_atom, std::string& src, std::string& dst, bool flush,
+            bool verify) -> caf::delegated<std::uint64_t> {
       note_client(self);
-      return self->delegate(m, copy_atom_v, std::move(src), std::move(dst), flush);
+      return self->delegate(m, copy_atom_v, std::move(src), std::move(dst), flush, verify);
     },
     [=, &m](digest_atom, std::string& path, std::string& alg) -> caf::delegated<std::string> {
       note_client(self);
@@ -143,10 +143,14 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
       note_client(self);
       return self->delegate(m, bulk_resize_atom_v, std::move(jobs), every);
     },
-    [=, &m](bulk_copy_atom, std::vector<copy_job>& jobs, bool flush,
+    [=, &m](bulk_copy_atom, std::vector<copy_job>& jobs, bool flush, bool verify,
             report_progress every) -> caf::delegated<std::vector<result<std::uint64_t>>> {
       note_client(self);
-      return self->delegate(m, bulk_copy_atom_v, std::move(jobs), flush, every);
+      return self->delegate(m, bulk_copy_atom_v, std::move(jobs), flush, verify, every);
+    },
+    // Delegated, so the manager sees the client that made the request it names.
+    [=, &m](cancel_atom, std::uint64_t request) -> caf::delegated<void> {
+      return self->delegate(m, cancel_atom_v, request);
     },
     [=, &m](bulk_digest_atom, std::vector<std::string>& paths, std::string& alg,
             report_progress every) -> caf::delegated<std::vector<result<std::string>>> {

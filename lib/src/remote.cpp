@@ -12,8 +12,8 @@
 #include "actorio/messages/error.hpp"
 #include "actorio/runtime.hpp"
 #include "actorio/system_config.hpp"
-#include "actors/gate_actor.hpp"
 #include "actors/facade_bridge_actor.hpp"
+#include "actors/gate_actor.hpp"
 #include "lib/src/runtime_core.hpp"
 
 namespace actorio {
@@ -214,6 +214,7 @@ mmap_manager connect(const std::string& host, std::uint16_t port, const tls_opti
     throw network_error(sys, *why, "connect", node);
   core->manager = caf::actor_cast<mmap_manager_actor>(std::move(found));
   core->bridge = sys.spawn<caf::hidden>(detail::facade_bridge_impl);
+  core->peer = node;
   return mmap_manager{std::move(core)};
 }
 

@@ -64,7 +64,7 @@ struct call_mode {
 
 /// Sends one request `xs...` to `dest` through the runtime's facade bridge
 /// (actors/facade_bridge_actor.hpp) and returns a future of `convert(replies...)` and the call's
-/// ticket for `cancel`. `Replies` are the reply types named in the interface (none for a `void`
+/// ticket for `canceller`. `Replies` are the reply types named in the interface (none for a `void`
 /// reply). `op` and `path` label errors that do not come from the receiver (timeouts, a receiver
 /// or runtime that is gone, a cancel).
 ///
@@ -103,7 +103,12 @@ auto call(const std::shared_ptr<runtime_core>& core, const Handle& dest, call_mo
       },
       args);
   };
-  job.fail = [state](failure why) { state->fail(std::move(why)); };
+  job.fail = [state, peer = core->peer](failure why) {
+    if (!peer.empty())
+      why.detail +=
+        (why.detail.empty() ? "node " : " (node ") + peer + (why.detail.empty() ? "" : ")");
+    state->fail(std::move(why));
+  };
   job.guard = std::make_shared<unstarted_guard>(
     [state, op, path] { state->fail(to_failure(caf::sec::request_receiver_down, op, path)); });
   job.op = std::move(op);

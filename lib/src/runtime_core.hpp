@@ -3,6 +3,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include <caf/all.hpp>
 
@@ -31,6 +32,9 @@ struct runtime_core {
   caf::actor bridge;
   /// Tickets of facade calls, for cancelling them through the bridge.
   std::atomic<std::uint64_t> next_ticket{1};
+  /// "host:port" of the node a connected facade talks to (empty for a local runtime): failures
+  /// that do not come from the node (lost connection, timeout) name it.
+  std::string peer;
   std::atomic<bool> stopped{false};
   /// The one epoll thread that tells every couple of this runtime when its pipes are ready.
   std::shared_ptr<fd_reactor> reactor;
