@@ -43,6 +43,18 @@ struct runtime_core {
   std::mutex stdcoup_lock;
   std::shared_ptr<couple_shared> stdcoup;
 
+  /// With an owned actor system, the bridge ends before the system does: once it has talked to
+  /// a remote node, CAF's registry may hold the last reference to it, and an actor destroyed
+  /// inside ~actor_system crashes.
+  ~runtime_core() {
+    if (!owned_system || !bridge)
+      return;
+    caf::scoped_actor self{*owned_system};
+    self->monitor(bridge);
+    self->send_exit(bridge, caf::exit_reason::user_shutdown);
+    self->receive([](const caf::down_msg&) {});
+  }
+
   caf::timespan timeout() const {
     return std::chrono::duration_cast<caf::timespan>(config.request_timeout);
   }

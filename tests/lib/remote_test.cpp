@@ -197,8 +197,11 @@ BOOST_AUTO_TEST_CASE(every_facade_method_gives_remotely_what_it_gives_locally) {
     auto remote = connect("127.0.0.1", server.port(), {}, short_timeout());
     remote_text = transcript(remote, served_root.path());
   }
+  // The peer a served manager is compared with: a local one confined to its root, as a served
+  // one always is (both name files relative to the root).
   runtime_config cfg;
   cfg.root = local_root.path();
+  cfg.confine_to_root = true;
   runtime local{cfg};
   auto local_text = transcript(local.manager(), local_root.path());
   BOOST_TEST(remote_text == local_text);
