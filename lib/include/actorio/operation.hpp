@@ -16,10 +16,11 @@ using progress_callback = std::function<void(const progress&)>;
 struct bulk_options {
   /// Called with the work done so far at most once per `progress_interval` while the operation
   /// runs, and once more just before it completes. It runs on an actorio thread, never two calls
-  /// at once and never after the result is available; it must not block. `bytes_total` is known
-  /// from the first report: the files are sized before the work starts (a stat each, done only
-  /// when a callback is set). `bytes_done` ends equal to it when every item succeeds on files that
-  /// do not change meanwhile; resize and prefetch count items only.
+  /// at once and never after the result is available; it must not block, nor wait for another
+  /// facade call (the runtime's bridge, which runs it, delivers those replies). `bytes_total` is
+  /// known from the first report: the files are sized before the work starts (a stat each, done
+  /// only when a callback is set). `bytes_done` ends equal to it when every item succeeds on files
+  /// that do not change meanwhile; resize and prefetch count items only.
   progress_callback on_progress;
   std::chrono::milliseconds progress_interval{100};
 };
