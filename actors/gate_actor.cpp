@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "actorio/messages/error.hpp"
+#include "lib/src/file_scan.hpp"
 
 namespace actorio::detail {
 
@@ -38,11 +39,8 @@ std::uint64_t reply_bytes(const std::filesystem::path& root, const read_job& job
   if (job.whole)
     return size;
   std::uint64_t total = 0;
-  for (const auto& r : job.ranges) {
-    auto offset = static_cast<std::uint64_t>(std::max<std::int64_t>(r.offset, 0));
-    auto left = size > offset ? size - offset : 0;
-    total += r.size < 0 ? left : std::min(left, static_cast<std::uint64_t>(r.size));
-  }
+  for (const auto& r : job.ranges)
+    total += range_length(r.offset, r.size, size);
   return total;
 }
 

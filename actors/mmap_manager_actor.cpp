@@ -678,8 +678,8 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       self->state.pool->run(
         self,
         [s = *s, d = *d, flush, verify, opener = self->state.options.opener] {
-          return copy_file(
-            s, d, copy_options{.overwrite = false, .flush = flush, .verify = verify}, opener);
+          return copy_file(s, d, copy_options{.overwrite = false, .flush = flush, .verify = verify},
+                           opener);
         },
         [rp](result<std::uint64_t>&& r) mutable { deliver(rp, std::move(r)); }, false);
       return rp;
@@ -750,11 +750,8 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
           if (job.whole)
             return size;
           std::uint64_t bytes = 0;
-          for (const auto& r : job.ranges) {
-            auto offset = static_cast<std::uint64_t>(std::max<std::int64_t>(r.offset, 0));
-            auto left = size > offset ? size - offset : 0;
-            bytes += r.size < 0 ? left : std::min(left, static_cast<std::uint64_t>(r.size));
-          }
+          for (const auto& r : job.ranges)
+            bytes += range_length(r.offset, r.size, size);
           return bytes;
         },
         [all, opener](std::size_t i, const std::string& path, work_control* control) {
@@ -875,7 +872,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
         self, all->size(), every, "copy", [all](std::size_t i) { return (*all)[i].src; },
         whole_file(opener),
         [dsts, flush, verify, opener](std::size_t i, const std::string& src,
-                              work_control* control) -> result<std::uint64_t> {
+                                      work_control* control) -> result<std::uint64_t> {
           const auto& dst = (*dsts)[i];
           if (!dst)
             return dst.error();

@@ -224,6 +224,12 @@ result<std::uint64_t> compact_file(const std::string& path, std::vector<char>& b
   return end;
 }
 
+std::uint64_t range_length(std::int64_t offset, std::int64_t size, std::uint64_t file_size) {
+  auto start = static_cast<std::uint64_t>(std::max<std::int64_t>(offset, 0));
+  auto left = start < file_size ? file_size - start : 0;
+  return size < 0 ? left : std::min(left, static_cast<std::uint64_t>(size));
+}
+
 result<std::vector<std::vector<char>>> read_ranges(const std::string& path,
                                                    const std::vector<read_range>& ranges,
                                                    const file_opener& opener) {
@@ -239,10 +245,8 @@ result<std::vector<std::vector<char>>> read_ranges(const std::string& path,
   std::vector<std::vector<char>> out;
   out.reserve(ranges.size());
   for (const auto& r : ranges) {
-    auto offset = static_cast<std::uint64_t>(r.offset);
-    auto left = offset < file->size ? file->size - offset : 0;
     // Clamped to the size so an oversized request cannot allocate beyond the file.
-    auto want = r.size < 0 ? left : std::min(left, static_cast<std::uint64_t>(r.size));
+    auto want = range_length(r.offset, r.size, file->size);
     std::vector<char> bytes;
     try {
       bytes.resize(static_cast<std::size_t>(want));
@@ -250,7 +254,8 @@ result<std::vector<std::vector<char>>> read_ranges(const std::string& path,
       // An io worker must survive a request for more memory than there is.
       return failure{ENOMEM, "read", path, "range of " + std::to_string(want) + " bytes"};
     }
-    auto n = read_full(file->fd.get(), bytes.data(), bytes.size(), offset, path, "read");
+    auto n = read_full(file->fd.get(), bytes.data(), bytes.size(),
+                       static_cast<std::uint64_t>(r.offset), path, "read");
     if (!n)
       return std::move(n).error();
     // The file shrank since it was opened: give what is there.

@@ -67,6 +67,10 @@ struct read_range {
   std::int64_t size = -1;
 };
 
+/// Bytes a range of `size` (-1 = to the end) at `offset` reads from a file of `file_size` bytes:
+/// clamped at the end, 0 past it; a negative offset counts as 0.
+std::uint64_t range_length(std::int64_t offset, std::int64_t size, std::uint64_t file_size);
+
 /// Reads each range with pread: short at the end of the file, empty past it. The end is the size
 /// at the time of the call, so a file growing meanwhile cannot make a range unbounded. Negative
 /// offset or size < -1 -> EINVAL, checked before the file is opened. Op "read".

@@ -108,6 +108,17 @@ struct fixture {
 
 BOOST_FIXTURE_TEST_SUITE(file_scan, fixture)
 
+BOOST_AUTO_TEST_CASE(range_length_is_clamped_at_the_end_and_zero_past_it) {
+  using actorio::detail::range_length;
+  BOOST_TEST(range_length(0, -1, 10) == 10u);
+  BOOST_TEST(range_length(4, -1, 10) == 6u);
+  BOOST_TEST(range_length(4, 3, 10) == 3u);
+  BOOST_TEST(range_length(8, 5, 10) == 2u);
+  BOOST_TEST(range_length(10, 5, 10) == 0u);
+  BOOST_TEST(range_length(12, -1, 10) == 0u);
+  BOOST_TEST(range_length(-3, 4, 10) == 4u);
+}
+
 BOOST_AUTO_TEST_CASE(find_agrees_with_naive_search_on_random_data) {
   std::mt19937_64 rng{20240611};
   auto pick = [&](std::uint64_t lo, std::uint64_t hi) {
