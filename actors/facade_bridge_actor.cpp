@@ -3,134 +3,185 @@
 #include <cerrno>
 #include <vector>
 
+#include <caf/default_attachable.hpp>
+
 #include "actorio/messages/error.hpp"
 #include "actorio/messages/type_ids.hpp"
 
 namespace actorio::detail {
 
-bool facade_bridge_state::claim(std::uint64_t ticket) {
-  auto i = calls.find(ticket);
-  if (i == calls.end())
+facade_bridge::facade_bridge(caf::actor_config& cfg)
+  : caf::monitorable_actor(cfg) {}
+
+caf::strong_actor_ptr facade_bridge::make(caf::actor_system& sys) {
+  caf::actor_config cfg;
+  return caf::make_actor<facade_bridge, caf::strong_actor_ptr>(sys.next_actor_id(), sys.node(),
+                                                               &sys, cfg);
+}
+
+facade_bridge& facade_bridge::of(const caf::strong_actor_ptr& ptr) {
+  return static_cast<facade_bridge&>(*ptr->get());
+}
+
+const char* facade_bridge::name() const {
+  return "actorio.facade_bridge";
+}
+
+std::optional<bridge_call> facade_bridge::claim(std::uint64_t request) {
+  auto i = calls_.find(request);
+  if (i == calls_.end())
+    return std::nullopt;
+  std::optional<bridge_call> c{std::move(i->second)};
+  calls_.erase(i);
+  if (c->timeout)
+    deadlines_.erase(request);
+  if (auto w = waiting_on_.find(c->dest); w != waiting_on_.end())
+    w->second.erase(request);
+  return c;
+}
+
+bool facade_bridge::expect(std::uint64_t request, bridge_call call) {
+  auto dest = caf::actor_cast<caf::strong_actor_ptr>(call.dest);
+  bool accepted = false;
+  bool first = false;
+  bool tick = false;
+  {
+    std::scoped_lock guard{lock_};
+    if (!closed_) {
+      auto [watched, inserted] = waiting_on_.try_emplace(call.dest);
+      first = inserted;
+      watched->second.insert(request);
+      if (call.timeout) {
+        deadlines_.emplace(request, caf::make_timestamp() + *call.timeout);
+        tick = !std::exchange(ticking_, true);
+      }
+      calls_.emplace(request, std::move(call));
+      accepted = true;
+    }
+  }
+  if (!accepted) {
+    call.fail(failure{EBADF, call.op, call.path, "the runtime shut down"});
     return false;
-  auto& c = i->second;
-  if (c.on_progress)
-    progress_of.erase(c.request);
-  if (c.timed)
-    --timed_calls;
-  if (auto w = waiting_on.find(c.dest); w != waiting_on.end())
-    w->second.erase(ticket);
-  calls.erase(i);
+  }
+  if (tick)
+    schedule_tick();
+  // Outside the lock: a receiver that is already gone sends its down message from inside attach.
+  if (first && dest)
+    dest->get()->attach(caf::default_attachable::make_monitor(dest->get()->address(), address()));
   return true;
 }
 
-facade_bridge_state::~facade_bridge_state() {
-  for (auto& [ticket, c] : calls)
-    c.fail(failure{ECANCELED, c.op, c.path, "the runtime shut down"});
-}
-
-namespace {
-
-using self_pointer = caf::stateful_actor<facade_bridge_state>*;
-
-/// Fails the call `ticket`, if it is still waiting, with `why`.
-void fail_call(self_pointer self, std::uint64_t ticket, failure why) {
-  auto i = self->state.calls.find(ticket);
-  if (i == self->state.calls.end())
-    return;
-  auto fail = std::move(i->second.fail);
-  self->state.claim(ticket);
-  fail(std::move(why));
-}
-
-void start_ticking(self_pointer self) {
-  if (!self->state.ticking) {
-    self->state.ticking = true;
-    self->delayed_send(self, bridge_tick, caf::tick_atom_v);
+void facade_bridge::cancel(std::uint64_t request) {
+  std::optional<bridge_call> c;
+  {
+    std::scoped_lock guard{lock_};
+    c = claim(request);
   }
+  if (!c)
+    return;
+  // The caller sent the request before it could cancel it: the receiver sees the request first.
+  if (auto dest = caf::actor_cast<caf::strong_actor_ptr>(c->dest))
+    dest->enqueue(ctrl(), caf::make_message_id(), caf::make_message(cancel_atom_v, request),
+                  nullptr);
+  c->fail(failure{ECANCELED, c->op, c->path, "cancelled"});
 }
 
-} // namespace
+void facade_bridge::close() {
+  std::unordered_map<std::uint64_t, bridge_call> waiting;
+  {
+    std::scoped_lock guard{lock_};
+    if (std::exchange(closed_, true))
+      return;
+    waiting.swap(calls_);
+    deadlines_.clear();
+    waiting_on_.clear();
+  }
+  for (auto& [request, c] : waiting)
+    c.fail(failure{ECANCELED, c.op, c.path, "the runtime shut down"});
+  cleanup(caf::exit_reason::user_shutdown, nullptr);
+}
 
-caf::behavior facade_bridge_impl(self_pointer self) {
-  self->set_down_handler([self](caf::down_msg& dm) {
-    // Replies the receiver sent before it went are already queued behind this urgent message;
-    // they are handled first, and only the calls still waiting after them fail.
-    self->send(self, receiver_gone{dm.source, dm.reason});
-  });
-  return {
-    [self](bridge_job& job) {
-      job.guard->mark_started();
-      auto& st = self->state;
-      auto ticket = job.ticket;
-      facade_bridge_state::call c;
-      c.dest = job.dest;
-      c.timed = job.timeout.has_value();
-      if (c.timed) {
-        c.deadline = caf::make_timestamp() + *job.timeout;
-        ++st.timed_calls;
-        start_ticking(self);
-      }
-      c.op = std::move(job.op);
-      c.path = std::move(job.path);
-      c.fail = std::move(job.fail);
-      c.on_progress = std::move(job.on_progress);
-      // Monitored once, until it goes down.
-      auto [watched, first] = st.waiting_on.try_emplace(job.dest);
-      if (first)
-        self->monitor(job.dest);
-      watched->second.insert(ticket);
-      auto& stored = st.calls.emplace(ticket, std::move(c)).first->second;
-      stored.request =
-        job.start(self, [self, ticket] { return self->state.claim(ticket); }).integer_value() &
-        caf::message_id::request_id_mask;
-      if (stored.on_progress)
-        st.progress_of.emplace(stored.request, ticket);
-    },
-    [self](cancel_atom, std::uint64_t ticket) {
-      auto i = self->state.calls.find(ticket);
-      if (i == self->state.calls.end())
+void facade_bridge::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) {
+  auto& content = what->content();
+  if (what->mid.is_response()) {
+    std::optional<bridge_call> c;
+    {
+      std::scoped_lock guard{lock_};
+      c = claim(what->mid.request_id().integer_value());
+    }
+    if (!c) // settled already: cancelled, timed out, or its receiver went down
+      return;
+    if (c->on_progress) // a report being delivered for this call finishes first
+      std::scoped_lock wait{progress_lock_};
+    if (!c->on_reply(content))
+      c->fail(to_failure(caf::sec::unexpected_response, c->op, c->path));
+    return;
+  }
+  if (content.match_elements<progress_atom, std::uint64_t, progress>()) {
+    std::scoped_lock serial{progress_lock_};
+    progress_callback on_progress;
+    {
+      std::scoped_lock guard{lock_};
+      auto i = calls_.find(content.get_as<std::uint64_t>(1));
+      if (i == calls_.end() || !i->second.on_progress)
         return;
-      // Sent by the bridge, as the request was: the receiver gets it after the request.
-      if (auto dest = caf::actor_cast<caf::actor>(i->second.dest))
-        self->send(dest, cancel_atom_v, i->second.request);
-      auto why = failure{ECANCELED, i->second.op, i->second.path, "cancelled"};
-      fail_call(self, ticket, std::move(why));
-    },
-    [self](progress_atom, std::uint64_t request, const progress& p) {
-      auto& st = self->state;
-      if (auto i = st.progress_of.find(request); i != st.progress_of.end())
-        st.calls.at(i->second).on_progress(p);
-    },
-    [self](receiver_gone& gone) {
-      auto& st = self->state;
-      auto w = st.waiting_on.find(gone.dest);
-      if (w == st.waiting_on.end())
-        return;
-      auto tickets = std::move(w->second);
-      st.waiting_on.erase(w);
-      auto reason = gone.reason ? gone.reason : caf::make_error(caf::sec::request_receiver_down);
-      for (auto ticket : tickets) {
-        auto& c = st.calls.at(ticket);
-        fail_call(self, ticket, to_failure(reason, c.op, c.path));
-      }
-    },
-    [self](caf::tick_atom) {
-      auto& st = self->state;
-      auto now = caf::make_timestamp();
-      // Collected first: failing a call erases it from the map being walked.
-      std::vector<std::uint64_t> expired;
-      for (auto& [ticket, c] : st.calls)
-        if (c.timed && c.deadline <= now)
-          expired.push_back(ticket);
-      for (auto ticket : expired) {
-        auto& c = st.calls.at(ticket);
-        fail_call(self, ticket, to_failure(caf::sec::request_timeout, c.op, c.path));
-      }
-      st.ticking = false;
-      if (st.timed_calls > 0)
-        start_ticking(self);
-    },
-  };
+      on_progress = i->second.on_progress;
+    }
+    on_progress(content.get_as<progress>(2));
+    return;
+  }
+  if (content.match_elements<caf::down_msg>())
+    return on_down(content.get_as<caf::down_msg>(0));
+  if (content.match_elements<caf::tick_atom>())
+    return on_tick();
+  // Nothing else is meant for the bridge; a request still gets an error reply.
+  bounce(what);
+}
+
+void facade_bridge::on_down(const caf::down_msg& dm) {
+  std::vector<bridge_call> gone;
+  {
+    std::scoped_lock guard{lock_};
+    auto w = waiting_on_.find(dm.source);
+    if (w == waiting_on_.end())
+      return;
+    auto requests = std::move(w->second);
+    waiting_on_.erase(w);
+    for (auto request : requests)
+      if (auto c = claim(request))
+        gone.push_back(std::move(*c));
+  }
+  // Replies the receiver sent before it went were handled before: its thread sent them first.
+  auto reason = dm.reason ? dm.reason : caf::make_error(caf::sec::request_receiver_down);
+  for (auto& c : gone)
+    c.fail(to_failure(reason, c.op, c.path));
+}
+
+void facade_bridge::on_tick() {
+  std::vector<bridge_call> expired;
+  bool again = false;
+  {
+    std::scoped_lock guard{lock_};
+    auto now = caf::make_timestamp();
+    std::vector<std::uint64_t> due;
+    for (auto& [request, deadline] : deadlines_)
+      if (deadline <= now)
+        due.push_back(request);
+    for (auto request : due)
+      expired.push_back(std::move(*claim(request)));
+    again = ticking_ = !deadlines_.empty() && !closed_;
+  }
+  for (auto& c : expired)
+    c.fail(to_failure(caf::sec::request_timeout, c.op, c.path));
+  if (again)
+    schedule_tick();
+}
+
+void facade_bridge::schedule_tick() {
+  auto& clock = home_system().clock();
+  clock.schedule_message(
+    clock.now() + bridge_tick, ctrl(),
+    caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, caf::tick_atom_v));
 }
 
 } // namespace actorio::detail

@@ -1,9 +1,9 @@
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -16,96 +16,85 @@
 
 namespace actorio::detail {
 
-/// Runs `on_drop` once when the last copy of a job is destroyed without the bridge having started
-/// it: the bridge was gone and its mailbox dropped the message.
-class unstarted_guard {
-public:
-  explicit unstarted_guard(std::function<void()> on_drop)
-    : on_drop_(std::move(on_drop)) {}
-  unstarted_guard(const unstarted_guard&) = delete;
-  unstarted_guard& operator=(const unstarted_guard&) = delete;
-  ~unstarted_guard() {
-    if (!started_)
-      on_drop_();
-  }
-  void mark_started() noexcept {
-    started_ = true;
-  }
-
-private:
-  std::function<void()> on_drop_;
-  bool started_ = false;
-};
-
-/// One facade call for the bridge. Local only: it never crosses the network.
-struct bridge_job {
-  /// Names the call for `(cancel_atom, ticket)`; unique per runtime.
-  std::uint64_t ticket = 0;
+/// One facade call waiting for its reply.
+struct bridge_call {
   caf::actor_addr dest;
-  /// Sends the request from the bridge and returns its id. The reply handler must first call
-  /// `claim`, which is false when the call was already settled (cancelled, timed out, receiver
-  /// gone); only then may it settle the call.
-  std::function<caf::message_id(caf::event_based_actor* self, std::function<bool()> claim)> start;
-  /// Settles the call with a failure.
+  /// Settles the call from the receiver's reply: its values or its error.
+  caf::behavior on_reply;
+  /// Settles the call with a failure that did not come from the receiver.
   std::function<void(failure)> fail;
-  /// Labels of failures that do not come from the receiver.
+  /// Labels of those failures.
   std::string op;
   std::string path;
   /// ETIMEDOUT after this long; none waits for the reply, a cancel or the receiver's end.
   std::optional<caf::timespan> timeout;
-  /// Receives the `(progress_atom, request id, progress)` reports of this call.
+  /// Receives the `(progress_atom, request, progress)` reports of this call; may be empty.
   progress_callback on_progress;
-  std::shared_ptr<unstarted_guard> guard;
-};
-
-/// Tells the bridge, after every message `dest` sent before going down, that it is gone.
-struct receiver_gone {
-  caf::actor_addr dest;
-  caf::error reason;
-};
-
-struct facade_bridge_state {
-  struct call {
-    caf::actor_addr dest;
-    std::uint64_t request = 0;
-    caf::timestamp deadline;
-    bool timed = false;
-    std::string op;
-    std::string path;
-    std::function<void(failure)> fail;
-    progress_callback on_progress;
-  };
-  std::unordered_map<std::uint64_t, call> calls;
-  /// Ticket of each call that wants progress, by the id of its request.
-  std::unordered_map<std::uint64_t, std::uint64_t> progress_of;
-  /// Tickets of the calls waiting on each receiver; a receiver is monitored from its first call
-  /// until it goes down.
-  std::unordered_map<caf::actor_addr, std::unordered_set<std::uint64_t>> waiting_on;
-  std::size_t timed_calls = 0;
-  bool ticking = false;
-  static inline const char* name = "actorio.facade_bridge";
-
-  /// Removes the call `ticket` -> whether it was still waiting.
-  bool claim(std::uint64_t ticket);
-
-  /// Calls still waiting when the bridge goes (its runtime shut down) fail with ECANCELED.
-  ~facade_bridge_state();
 };
 
 /// How often the bridge looks for calls past their deadline: timeouts fire up to this late.
 inline constexpr auto bridge_tick = std::chrono::milliseconds(50);
 
-/// The runtime's one bridge between facade callers and actors. Every facade call is a job sent
-/// here from the caller's thread; the bridge sends the job's request, so calls from one thread
-/// reach each actor in the order they were made (one sender, one receiver). It enforces timeouts
-/// with one periodic tick instead of a CAF clock entry per call, forwards progress reports,
-/// settles a cancelled call at once and tells its receiver `(cancel_atom, request id)`, and fails
-/// the calls waiting on a receiver that goes down.
+/// The runtime's one bridge between facade callers and actors: the sender of every facade request
+/// and the receiver of its reply.
 ///
-/// Messages: `bridge_job`; `(cancel_atom, ticket)`.
-caf::behavior facade_bridge_impl(caf::stateful_actor<facade_bridge_state>* self);
+/// A caller registers its call with `expect` and then puts the request straight into the
+/// receiver's mailbox with the bridge as sender (lib/src/request.hpp `call`), so calls from one
+/// thread reach each receiver in the order they were made. The bridge has no mailbox and no
+/// thread: a reply is handled in `enqueue`, on the thread that sends it, and settles the call's
+/// future at once. That keeps a facade call to the one scheduler wake-up a plain CAF request
+/// costs.
+///
+/// It enforces timeouts with one periodic tick from CAF's clock instead of a clock entry per
+/// call, passes progress reports to the call's callback, settles a cancelled call at once and
+/// tells its receiver `(cancel_atom, request)`, and fails the calls waiting on a receiver that
+/// goes down, after the replies that receiver sent first.
+///
+/// Thread-safety: every member function may be called from any thread. Progress callbacks of one
+/// bridge never run at the same time.
+class facade_bridge final : public caf::monitorable_actor {
+public:
+  explicit facade_bridge(caf::actor_config& cfg);
+
+  /// A new bridge of `sys`. It is not a spawned actor: the system does not wait for it.
+  static caf::strong_actor_ptr make(caf::actor_system& sys);
+
+  /// The bridge behind `ptr`, made by `make`.
+  static facade_bridge& of(const caf::strong_actor_ptr& ptr);
+
+  /// Registers `call` under `request`, the id of the request the caller sends next -> false when
+  /// the bridge is closed: the call then failed with EBADF and its request must not be sent.
+  bool expect(std::uint64_t request, bridge_call call);
+
+  /// Fails the call `request`, if still waiting, with ECANCELED and tells its receiver
+  /// `(cancel_atom, request)`.
+  void cancel(std::uint64_t request);
+
+  /// Fails the waiting calls with ECANCELED and every later one with EBADF. Idempotent.
+  void close();
+
+  void enqueue(caf::mailbox_element_ptr what, caf::execution_unit* host) override;
+
+  const char* name() const override;
+
+private:
+  /// Removes the call `request` -> it, if it was still waiting. Requires `lock_`.
+  std::optional<bridge_call> claim(std::uint64_t request);
+
+  void on_down(const caf::down_msg& dm);
+  void on_tick();
+  void schedule_tick();
+
+  std::mutex lock_;
+  bool closed_ = false;
+  std::unordered_map<std::uint64_t, bridge_call> calls_;
+  /// Deadlines of the timed calls.
+  std::unordered_map<std::uint64_t, caf::timestamp> deadlines_;
+  /// Requests waiting on each receiver; a receiver is monitored from its first call until it goes
+  /// down.
+  std::unordered_map<caf::actor_addr, std::unordered_set<std::uint64_t>> waiting_on_;
+  bool ticking_ = false;
+  std::mutex progress_lock_;
+};
 
 } // namespace actorio::detail
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorio::detail::bridge_job)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorio::detail::receiver_gone)

@@ -29,8 +29,8 @@ couple_shared::~couple_shared() {
 
 namespace {
 
-/// One request to the couple's actor (see detail::call) and its ticket, without a timeout: pipes
-/// may stay silent for long. The call ends with the reply, or with an error when the couple's
+/// One request to the couple's actor (see detail::call) and its request id, without a timeout:
+/// pipes may stay silent for long. The call ends with the reply, or with an error when the couple's
 /// actor is gone.
 template <class... Replies, class Convert, class... Ts>
 auto ask_couple(const std::shared_ptr<detail::couple_shared>& sh, const char* op, Convert convert,
@@ -50,11 +50,11 @@ template <class... Replies, class Convert, class... Ts>
 auto read_op(const std::shared_ptr<detail::couple_shared>& sh, const char* op, Convert convert,
              Ts&&... xs) {
   using T = std::invoke_result_t<Convert, Replies&&...>;
-  auto [future, ticket] =
+  auto [future, request] =
     ask_couple<Replies...>(sh, op, std::move(convert), std::forward<Ts>(xs)...);
-  if (ticket == 0)
+  if (request == 0)
     return operation<T>{std::move(future), {}};
-  return operation<T>{std::move(future), detail::canceller(sh->core->bridge, ticket)};
+  return operation<T>{std::move(future), detail::canceller(sh->core->bridge, request)};
 }
 
 /// Copies a reply into the caller's buffer -> the bytes stored.

@@ -213,7 +213,7 @@ mmap_manager connect(const std::string& host, std::uint16_t port, const tls_opti
   if (why)
     throw network_error(sys, *why, "connect", node);
   core->manager = caf::actor_cast<mmap_manager_actor>(std::move(found));
-  core->bridge = sys.spawn<caf::hidden>(detail::facade_bridge_impl);
+  core->bridge = detail::facade_bridge::make(sys);
   core->peer = node;
   return mmap_manager{std::move(core)};
 }

@@ -26,22 +26,18 @@ std::future<T> failed_future(failure why) {
   return p.get_future();
 }
 
-/// The promise of one bridged call, settled exactly once: by the reply, or by the bridge when no
-/// reply came (a cancel, a timeout, the receiver or the runtime going).
+/// The promise of one bridged call. The bridge settles it once: from the reply, or with a failure
+/// when no reply came (a cancel, a timeout, the receiver or the runtime going).
 template <class T>
 struct bridge_promise {
   std::promise<T> promise;
-  bool settled = false;
 
   void fail(failure why) {
-    if (!std::exchange(settled, true))
-      promise.set_exception(std::make_exception_ptr(io_error(std::move(why))));
+    promise.set_exception(std::make_exception_ptr(io_error(std::move(why))));
   }
 
   template <class Convert, class... Replies>
   void succeed(Convert& convert, Replies&... reply) {
-    if (std::exchange(settled, true))
-      return;
     try {
       if constexpr (std::is_void_v<T>) {
         convert(std::move(reply)...);
@@ -62,17 +58,23 @@ struct call_mode {
   progress_callback on_progress;
 };
 
-/// Sends one request `xs...` to `dest` through the runtime's facade bridge
+/// Sends one request `xs...` to `dest` in the name of the runtime's facade bridge
 /// (actors/facade_bridge_actor.hpp) and returns a future of `convert(replies...)` and the call's
-/// ticket for `canceller`. `Replies` are the reply types named in the interface (none for a `void`
-/// reply). `op` and `path` label errors that do not come from the receiver (timeouts, a receiver
-/// or runtime that is gone, a cancel).
+/// request id for `canceller`. `Replies` are the reply types named in the interface (none for a
+/// `void` reply). `op` and `path` label errors that do not come from the receiver (timeouts, a
+/// receiver or runtime that is gone, a cancel).
 ///
-/// Calls made from one thread reach each receiver in the order they were made. The promise is
-/// held by shared_ptr: the reply may arrive after the caller stopped waiting.
+/// The call is registered with the bridge before its request leaves this thread, so the reply
+/// always finds it; calls made from one thread reach each receiver in the order they were made.
+/// The promise is held by shared_ptr: the reply may arrive after the caller stopped waiting.
 template <class... Replies, class Handle, class Convert, class... Ts>
 auto call(const std::shared_ptr<runtime_core>& core, const Handle& dest, call_mode mode,
           std::string op, std::string path, Convert convert, Ts&&... xs) {
+  static_assert(
+    caf::response_type_unbox<caf::signatures_of_t<Handle>,
+                             caf::detail::type_list<typename caf::detail::implicit_conversions<
+                               std::decay_t<Ts>>::type...>>::valid,
+    "the receiver does not accept this request");
   using T = std::invoke_result_t<Convert, Replies&&...>;
   auto state = std::make_shared<bridge_promise<T>>();
   auto future = state->promise.get_future();
@@ -80,51 +82,39 @@ auto call(const std::shared_ptr<runtime_core>& core, const Handle& dest, call_mo
     state->fail(failure{EBADF, std::move(op), std::move(path), "closed handle"});
     return std::pair{std::move(future), std::uint64_t{0}};
   }
-  bridge_job job;
-  job.ticket = core->next_ticket.fetch_add(1, std::memory_order_relaxed);
-  job.dest = dest.address();
-  job.start = [dest, state, op, path, convert = std::move(convert),
-               args = std::make_tuple(std::forward<Ts>(xs)...)](
-                caf::event_based_actor* self, std::function<bool()> claim) mutable {
-    return std::apply(
-      [&](auto&... a) {
-        auto handle = self->request(dest, caf::infinite, std::move(a)...);
-        auto id = handle.id();
-        handle.then(
-          [state, convert, claim](Replies&... reply) mutable {
-            if (claim())
-              state->succeed(convert, reply...);
-          },
-          [state, claim, op, path](caf::error& err) {
-            if (claim())
-              state->fail(to_failure(err, op, path));
-          });
-        return id;
-      },
-      args);
+  bridge_call c;
+  c.dest = dest.address();
+  c.on_reply = caf::behavior{
+    [state, convert = std::move(convert)](Replies&... reply) mutable {
+      state->succeed(convert, reply...);
+    },
+    [state, op, path](caf::error& err) { state->fail(to_failure(err, op, path)); },
   };
-  job.fail = [state, peer = core->peer](failure why) {
+  c.fail = [state, peer = core->peer](failure why) {
     if (!peer.empty())
       why.detail +=
         (why.detail.empty() ? "node " : " (node ") + peer + (why.detail.empty() ? "" : ")");
     state->fail(std::move(why));
   };
-  job.guard = std::make_shared<unstarted_guard>(
-    [state, op, path] { state->fail(to_failure(caf::sec::request_receiver_down, op, path)); });
-  job.op = std::move(op);
-  job.path = std::move(path);
+  c.op = std::move(op);
+  c.path = std::move(path);
   if (mode.timed)
-    job.timeout = core->timeout();
-  job.on_progress = std::move(mode.on_progress);
-  auto ticket = job.ticket;
-  caf::anon_send(core->bridge, std::move(job));
-  return std::pair{std::move(future), ticket};
+    c.timeout = core->timeout();
+  c.on_progress = std::move(mode.on_progress);
+  auto request = core->next_request.fetch_add(1, std::memory_order_relaxed);
+  // A closed bridge (runtime shut down) fails the call, which then never runs.
+  if (facade_bridge::of(core->bridge).expect(request, std::move(c)))
+    caf::actor_cast<caf::strong_actor_ptr>(dest)->enqueue(
+      caf::make_mailbox_element(core->bridge, caf::make_message_id(request), {},
+                                std::forward<Ts>(xs)...),
+      nullptr);
+  return std::pair{std::move(future), request};
 }
 
-/// Cancels the call `ticket` made through `bridge`: its future fails with ECANCELED and its
-/// receiver is told `(cancel_atom, request id)`. A call already settled is left alone.
-inline std::function<void()> canceller(caf::actor bridge, std::uint64_t ticket) {
-  return [bridge = std::move(bridge), ticket] { caf::anon_send(bridge, cancel_atom_v, ticket); };
+/// Cancels the call `request` made through `bridge`: its future fails with ECANCELED and its
+/// receiver is told `(cancel_atom, request)`. A call already settled is left alone.
+inline std::function<void()> canceller(caf::strong_actor_ptr bridge, std::uint64_t request) {
+  return [bridge = std::move(bridge), request] { facade_bridge::of(bridge).cancel(request); };
 }
 
 /// One request as a future (see `call`), bounded by the runtime's request timeout.
@@ -146,10 +136,10 @@ auto ask_bulk(const std::shared_ptr<runtime_core>& core, const Handle& dest, std
   if (opts.on_progress)
     every.every_ms = static_cast<std::uint32_t>(std::max<std::int64_t>(
       1, std::chrono::duration_cast<std::chrono::milliseconds>(opts.progress_interval).count()));
-  auto [future, ticket] =
+  auto [future, request] =
     call<Replies...>(core, dest, call_mode{false, opts.on_progress}, std::move(op), "",
                      std::move(convert), std::forward<Ts>(xs)..., every);
-  return operation<T>{std::move(future), canceller(core->bridge, ticket)};
+  return operation<T>{std::move(future), canceller(core->bridge, request)};
 }
 
 /// The identity conversion for `ask`: the one reply as it is, or nothing for none.

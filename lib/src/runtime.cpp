@@ -47,7 +47,7 @@ void start(detail::runtime_core& core) {
                                        core.config.minimize_writes, std::move(opener),
                                        core.config.read_only};
   core.manager = sys.spawn<caf::hidden>(detail::mmap_manager_impl, core.pool, std::move(options));
-  core.bridge = sys.spawn<caf::hidden>(detail::facade_bridge_impl);
+  core.bridge = detail::facade_bridge::make(sys);
 }
 
 } // namespace
@@ -117,7 +117,7 @@ void runtime::shutdown() {
   // Couples watch the manager and close when it goes; the reactor then drops what they armed.
   core_->reactor->stop();
   // Calls still waiting fail with ECANCELED, later ones with EBADF.
-  caf::anon_send_exit(core_->bridge, caf::exit_reason::user_shutdown);
+  detail::facade_bridge::of(core_->bridge).close();
   if (why)
     throw io_error(std::move(*why));
 }

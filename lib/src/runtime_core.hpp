@@ -10,6 +10,7 @@
 #include "actorio/config.hpp"
 #include "actorio/messages/interfaces.hpp"
 #include "actorio/system_config.hpp"
+#include "actors/facade_bridge_actor.hpp"
 #include "actors/io_worker_actor.hpp"
 #include "lib/src/fd_reactor.hpp"
 
@@ -28,10 +29,11 @@ struct runtime_core {
   /// Set once at start and never reassigned, so facade threads may read it without locking; after
   /// shutdown it names a dead actor and requests to it fail with EBADF.
   mmap_manager_actor manager;
-  /// Sends every facade call (lib/src/request.hpp); set once at start.
-  caf::actor bridge;
-  /// Tickets of facade calls, for cancelling them through the bridge.
-  std::atomic<std::uint64_t> next_ticket{1};
+  /// The sender of every facade request and receiver of its reply (actors/facade_bridge_actor.hpp,
+  /// lib/src/request.hpp); set once at start.
+  caf::strong_actor_ptr bridge;
+  /// Ids of the requests facade calls send in the bridge's name.
+  std::atomic<std::uint64_t> next_request{1};
   /// "host:port" of the node a connected facade talks to (empty for a local runtime): failures
   /// that do not come from the node (lost connection, timeout) name it.
   std::string peer;
@@ -43,16 +45,11 @@ struct runtime_core {
   std::mutex stdcoup_lock;
   std::shared_ptr<couple_shared> stdcoup;
 
-  /// With an owned actor system, the bridge ends before the system does: once it has talked to
-  /// a remote node, CAF's registry may hold the last reference to it, and an actor destroyed
-  /// inside ~actor_system crashes.
+  /// Calls still waiting fail, and the bridge ends before an owned actor system does: once it has
+  /// talked to a remote node, CAF's registry may hold the last reference to it.
   ~runtime_core() {
-    if (!owned_system || !bridge)
-      return;
-    caf::scoped_actor self{*owned_system};
-    self->monitor(bridge);
-    self->send_exit(bridge, caf::exit_reason::user_shutdown);
-    self->receive([](const caf::down_msg&) {});
+    if (bridge)
+      facade_bridge::of(bridge).close();
   }
 
   caf::timespan timeout() const {

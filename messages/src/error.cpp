@@ -45,6 +45,10 @@ failure to_failure(const caf::error& err, std::string op, std::string path) {
                    "the connection to the node was lost"};
   if (err == caf::sec::request_receiver_down)
     return failure{EBADF, std::move(op), std::move(path), "the actor serving it is gone"};
+  // The reason of a down message: the actor serving the call ended (killed, shut down, failed).
+  if (err.category() == caf::atom("exit"))
+    return failure{EBADF, std::move(op), std::move(path),
+                   "the actor serving it is gone (" + caf::to_string(err) + ")"};
   return failure{EIO, std::move(op), std::move(path), caf::to_string(err)};
 }
 

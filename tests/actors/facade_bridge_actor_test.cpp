@@ -8,6 +8,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -35,12 +36,12 @@ struct bridge_fixture {
     auto core = std::make_shared<actorio::detail::runtime_core>();
     core->system = &sys;
     core->config.request_timeout = 200ms;
-    core->bridge = sys.spawn<caf::hidden>(actorio::detail::facade_bridge_impl);
+    core->bridge = actorio::detail::facade_bridge::make(sys);
     return core;
   }
 
   ~bridge_fixture() {
-    caf::anon_send_exit(core->bridge, caf::exit_reason::user_shutdown);
+    actorio::detail::facade_bridge::of(core->bridge).close();
   }
 
   /// A call of `dest` with `x` that expects an int back.
@@ -98,7 +99,7 @@ BOOST_AUTO_TEST_CASE(a_call_without_a_reply_fails_with_etimedout_after_the_timeo
     auto kept = std::make_shared<std::vector<caf::response_promise>>();
     return {[self, kept](int) { kept->push_back(self->make_response_promise()); }};
   });
-  auto [future, ticket] = ask_int(receiver, call_mode{}, 1);
+  auto [future, request] = ask_int(receiver, call_mode{}, 1);
   BOOST_REQUIRE(future.wait_for(10s) == std::future_status::ready);
   auto why = failure_of(future);
   BOOST_TEST(why.code == ETIMEDOUT);
@@ -138,9 +139,9 @@ BOOST_AUTO_TEST_CASE(a_cancelled_call_fails_with_ecanceled_and_its_receiver_hear
       [cancelled](actorio::cancel_atom, std::uint64_t request) { cancelled->set_value(request); },
     };
   });
-  auto [future, ticket] = ask_int(receiver, call_mode{false, {}}, 1);
-  auto request = asked->get_future().get();
-  actorio::detail::canceller(core->bridge, ticket)();
+  auto [future, request] = ask_int(receiver, call_mode{false, {}}, 1);
+  BOOST_TEST(asked->get_future().get() == request);
+  actorio::detail::canceller(core->bridge, request)();
   auto why = failure_of(future);
   BOOST_TEST(why.code == ECANCELED);
   BOOST_TEST(why.op == "test_op");
@@ -153,9 +154,9 @@ BOOST_AUTO_TEST_CASE(a_cancelled_call_fails_with_ecanceled_and_its_receiver_hear
 BOOST_AUTO_TEST_CASE(cancelling_a_settled_call_changes_nothing) {
   auto receiver =
     sys.spawn([](caf::event_based_actor*) -> caf::behavior { return {[](int x) { return x; }}; });
-  auto [future, ticket] = ask_int(receiver, call_mode{false, {}}, 7);
+  auto [future, request] = ask_int(receiver, call_mode{false, {}}, 7);
   BOOST_TEST(future.get() == 7);
-  actorio::detail::canceller(core->bridge, ticket)();
+  actorio::detail::canceller(core->bridge, request)();
   // The bridge still serves calls after the stale cancel.
   BOOST_TEST(ask_int(receiver, call_mode{}, 8).first.get() == 8);
 }
@@ -168,7 +169,7 @@ BOOST_AUTO_TEST_CASE(an_untimed_call_fails_with_ebadf_when_its_receiver_goes_dow
       return rp;
     }};
   });
-  auto [future, ticket] = ask_int(receiver, call_mode{false, {}}, 1);
+  auto [future, request] = ask_int(receiver, call_mode{false, {}}, 1);
   BOOST_REQUIRE(future.wait_for(10s) == std::future_status::ready);
   BOOST_TEST(failure_of(future).code == EBADF);
 }
@@ -181,7 +182,7 @@ BOOST_AUTO_TEST_CASE(a_reply_sent_just_before_the_receiver_exits_still_settles_t
         return x;
       }};
     });
-    auto [future, ticket] = ask_int(receiver, call_mode{false, {}}, round);
+    auto [future, request] = ask_int(receiver, call_mode{false, {}}, round);
     BOOST_REQUIRE_EQUAL(future.get(), round);
   }
 }
@@ -205,24 +206,89 @@ BOOST_AUTO_TEST_CASE(progress_reports_reach_the_callback_of_their_call) {
   BOOST_TEST(reports[0].items_total == 10u);
 }
 
+BOOST_AUTO_TEST_CASE(no_progress_report_reaches_its_callback_after_the_call_settled) {
+  // The receiver replies at once while another thread keeps sending reports of the same request.
+  auto reporters = std::make_shared<std::vector<std::thread>>();
+  auto receiver = sys.spawn([reporters](caf::event_based_actor* self) -> caf::behavior {
+    return {[self, reporters](int x) {
+      auto requester = caf::actor_cast<caf::actor>(self->current_sender());
+      reporters->emplace_back([requester, id = request_id(self)] {
+        for (int i = 0; i < 200; ++i) {
+          caf::anon_send(requester, actorio::progress_atom_v, id, actorio::progress{});
+          std::this_thread::sleep_for(100us);
+        }
+      });
+      return x;
+    }};
+  });
+  for (int round = 0; round < 20; ++round) {
+    std::atomic<int> reports{0};
+    std::atomic<bool> inside{false};
+    call_mode mode{false, [&](const actorio::progress&) {
+                     inside = true;
+                     std::this_thread::sleep_for(50us);
+                     ++reports;
+                     inside = false;
+                   }};
+    BOOST_REQUIRE_EQUAL(ask_int(receiver, mode, round).first.get(), round);
+    BOOST_REQUIRE(!inside);
+    auto settled_with = reports.load();
+    std::this_thread::sleep_for(2ms);
+    BOOST_REQUIRE_EQUAL(reports.load(), settled_with);
+  }
+  caf::anon_send_exit(receiver, caf::exit_reason::kill);
+  for (auto& t : *reporters)
+    t.join();
+}
+
+BOOST_AUTO_TEST_CASE(a_call_to_a_receiver_already_gone_fails_with_ebadf) {
+  auto receiver =
+    sys.spawn([](caf::event_based_actor*) -> caf::behavior { return {[](int x) { return x; }}; });
+  caf::scoped_actor self{sys};
+  self->monitor(receiver);
+  caf::anon_send_exit(receiver, caf::exit_reason::kill);
+  self->receive([](caf::down_msg&) {});
+  for (auto mode : {call_mode{}, call_mode{false, {}}}) {
+    auto [future, request] = ask_int(receiver, mode, 1);
+    BOOST_REQUIRE(future.wait_for(10s) == std::future_status::ready);
+    BOOST_TEST(failure_of(future).code == EBADF);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_stray_request_to_the_bridge_gets_an_error_and_the_bridge_goes_on) {
+  caf::scoped_actor self{sys};
+  auto bridge = caf::actor_cast<caf::actor>(core->bridge);
+  bool refused = false;
+  self->request(bridge, 10s, 42).receive([](int) {}, [&](caf::error&) { refused = true; });
+  BOOST_TEST(refused);
+  auto echo =
+    sys.spawn([](caf::event_based_actor*) -> caf::behavior { return {[](int x) { return x; }}; });
+  BOOST_TEST(ask_int(echo, call_mode{}, 5).first.get() == 5);
+}
+
 BOOST_AUTO_TEST_CASE(calls_waiting_when_the_bridge_goes_fail_with_ecanceled_and_later_ones_ebadf) {
   auto receiver = sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
     auto kept = std::make_shared<std::vector<caf::response_promise>>();
     return {[self, kept](int) { kept->push_back(self->make_response_promise()); }};
   });
-  auto [waiting, ticket] = ask_int(receiver, call_mode{false, {}}, 1);
-  // Answered once the first call was handled: the bridge serves its mailbox in order.
-  auto echo =
-    sys.spawn([](caf::event_based_actor*) -> caf::behavior { return {[](int x) { return x; }}; });
+  auto [waiting, request] = ask_int(receiver, call_mode{false, {}}, 1);
+  auto seen = std::make_shared<std::vector<int>>();
+  auto echo = sys.spawn([seen](caf::event_based_actor*) -> caf::behavior {
+    return {[seen](int x) {
+      seen->push_back(x);
+      return x;
+    }};
+  });
   BOOST_TEST(ask_int(echo, call_mode{}, 2).first.get() == 2);
-  caf::scoped_actor self{sys};
-  self->monitor(core->bridge);
-  caf::anon_send_exit(core->bridge, caf::exit_reason::user_shutdown);
-  self->receive([](caf::down_msg&) {});
+  actorio::detail::facade_bridge::of(core->bridge).close();
   BOOST_TEST(failure_of(waiting).code == ECANCELED);
-  auto [later, later_ticket] = ask_int(echo, call_mode{}, 3);
+  auto [later, later_request] = ask_int(echo, call_mode{}, 3);
   BOOST_REQUIRE(later.wait_for(10s) == std::future_status::ready);
   BOOST_TEST(failure_of(later).code == EBADF);
+  // A call reported as failed never ran: the echo saw 2, then this probe, and not 3.
+  caf::scoped_actor self{sys};
+  self->request(echo, caf::infinite, 4).receive([](int) {}, [](caf::error&) {});
+  BOOST_TEST(*seen == (std::vector<int>{2, 4}), boost::test_tools::per_element());
   caf::anon_send_exit(receiver, caf::exit_reason::kill);
 }
 

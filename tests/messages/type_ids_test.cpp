@@ -392,6 +392,11 @@ BOOST_AUTO_TEST_CASE(to_failure_maps_caf_timeouts_and_dead_receivers_to_errno) {
   BOOST_TEST(d.op == "write");
   BOOST_TEST(d.path == "/p/d");
 
+  // The reason an actor went down with, as a waiting call sees it.
+  auto k = actorio::to_failure(caf::make_error(caf::exit_reason::kill), "read", "/p/k");
+  BOOST_TEST(k.code == EBADF, describe(k));
+  BOOST_TEST(k.detail.find("kill") != std::string::npos, describe(k));
+
   // Also after a trip over the wire.
   auto t2 = actorio::to_failure(round_trip(caf::make_error(caf::sec::request_timeout)), "a", "b");
   BOOST_TEST(t2.code == ETIMEDOUT, describe(t2));

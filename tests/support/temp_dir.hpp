@@ -8,13 +8,12 @@
 
 namespace actorio::test {
 
-/// A fresh directory from mkdtemp, removed with its contents on destruction. ctest runs tests in
-/// parallel, so every test gets its own.
+/// A fresh directory from mkdtemp under `base` (the system's temp directory by default), removed
+/// with its contents on destruction. ctest runs tests in parallel, so every test gets its own.
 class temp_dir {
 public:
-  temp_dir() {
-    auto base = std::filesystem::temp_directory_path() / "actorio-test-XXXXXX";
-    std::string tmpl = base.string();
+  explicit temp_dir(const std::filesystem::path& base = std::filesystem::temp_directory_path()) {
+    std::string tmpl = (base / "actorio-test-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr)
       throw std::system_error(errno, std::generic_category(), "mkdtemp");
     path_ = tmpl;

@@ -15,9 +15,10 @@ using progress_callback = std::function<void(const progress&)>;
 /// Options every bulk call of `mmap_manager` takes last.
 struct bulk_options {
   /// Called with the work done so far at most once per `progress_interval` while the operation
-  /// runs, and once more just before it completes. It runs on an actorio thread, never two calls
-  /// at once and never after the result is available; it must not block, nor wait for another
-  /// facade call (the runtime's bridge, which runs it, delivers those replies). `bytes_total` is
+  /// runs, and once more just before it completes. It runs on the actorio thread that reports the
+  /// progress, never two calls at once (per runtime) and never after the result is available; it
+  /// must not block, nor wait for another facade call (that call's reply may need the same thread,
+  /// or wait for this callback to return). `bytes_total` is
   /// known from the first report: the files are sized before the work starts (a stat each, done
   /// only when a callback is set). `bytes_done` ends equal to it when every item succeeds on files
   /// that do not change meanwhile; resize and prefetch count items only.
