@@ -10,12 +10,11 @@
 #include <system_error>
 #include <vector>
 
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
 
 #include "actorio/io_error.hpp"
 #include "actorio/runtime.hpp"
+#include "cli/chunked_input.hpp"
 #include "cli/command.hpp"
 #include "cli/diagnostics.hpp"
 #include "cli/path_list.hpp"
@@ -209,21 +208,13 @@ int run_write(const write_options& o, const global_options& g) {
         throw;
       file = mgr.create(o.path, 0, true).get();
     }
-    std::vector<char> buf(static_cast<std::size_t>(io_step));
     auto offset = o.offset;
-    for (;;) {
-      auto n = ::read(0, buf.data(), buf.size());
-      if (n < 0) {
-        int err = errno;
-        if (err == EINTR)
-          continue;
-        report_error("standard input", err);
-        return 1;
-      }
-      if (n == 0)
-        break;
-      offset += static_cast<std::int64_t>(
-        file.write(std::string_view{buf.data(), static_cast<std::size_t>(n)}, offset).get());
+    int err = read_in_pieces(0, static_cast<std::size_t>(io_step), [&](std::string_view piece) {
+      offset += static_cast<std::int64_t>(file.write(piece, offset).get());
+    });
+    if (err != 0) {
+      report_error("standard input", err);
+      return 1;
     }
     file.close().get();
     return 0;

@@ -1,30 +1,21 @@
 #include "cli/path_list.hpp"
 
-#include <array>
 #include <cerrno>
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "cli/chunked_input.hpp"
 #include "cli/diagnostics.hpp"
 
 namespace actorio::cli {
 
 result<std::string> read_all(int fd, const std::string& label) {
   std::string out;
-  std::array<char, 1 << 16> buf;
-  for (;;) {
-    auto n = ::read(fd, buf.data(), buf.size());
-    if (n < 0) {
-      int err = errno;
-      if (err == EINTR)
-        continue;
-      return failure{err, "read", label, ""};
-    }
-    if (n == 0)
-      return out;
-    out.append(buf.data(), static_cast<std::size_t>(n));
-  }
+  int err = read_in_pieces(fd, std::size_t{1} << 16, [&](std::string_view piece) { out += piece; });
+  if (err != 0)
+    return failure{err, "read", label, ""};
+  return out;
 }
 
 result<std::string> read_source(const std::string& source) {

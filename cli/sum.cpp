@@ -10,13 +10,12 @@
 #include <thread>
 #include <vector>
 
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
 
 #include "actorio/io_error.hpp"
 #include "actorio/runtime.hpp"
 #include "cli/checksum_list.hpp"
+#include "cli/chunked_input.hpp"
 #include "cli/command.hpp"
 #include "cli/diagnostics.hpp"
 #include "cli/path_list.hpp"
@@ -72,19 +71,10 @@ result<std::string> digest_stdin(const std::string& algorithm) {
   auto h = detail::hasher::make(algorithm);
   if (!h)
     return std::move(h).error();
-  std::vector<char> buf(1 << 20);
-  for (;;) {
-    auto n = ::read(0, buf.data(), buf.size());
-    if (n < 0) {
-      int err = errno;
-      if (err == EINTR)
-        continue;
-      return failure{err, "checksum", "-", ""};
-    }
-    if (n == 0)
-      break;
-    h->update(buf.data(), static_cast<std::size_t>(n));
-  }
+  int err = read_in_pieces(0, std::size_t{1} << 20,
+                           [&](std::string_view piece) { h->update(piece.data(), piece.size()); });
+  if (err != 0)
+    return failure{err, "checksum", "-", ""};
   return h->finish_hex();
 }
 

@@ -60,9 +60,17 @@ failure kernel_failure(int code, std::string_view path, const char* op) {
   return failure{code, op, std::string{path}, {}};
 }
 
-bool is_symlink_at(int dir, const std::string& name) {
+/// Whether an open of `name` in `dir` with O_NOFOLLOW that failed with `err` met a symlink. ELOOP
+/// says so by itself (one component, nothing else to follow). ENOTDIR (O_DIRECTORY) does for a
+/// symlink and for a file: the name is looked up again, and a symlink or a directory there now
+/// means a symlink then (a directory only when a concurrent rename swapped the two: reporting the
+/// kernel's ENOTDIR for it would name the wrong cause).
+bool met_symlink(int dir, const std::string& name, int err) {
+  if (err == ELOOP)
+    return true;
   struct stat st {};
-  return ::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+  return err == ENOTDIR && ::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+         (S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode));
 }
 
 failure symlink_refused(std::string_view path, const char* op) {
@@ -146,7 +154,7 @@ result<unique_fd> walk_beneath(int root_fd, std::string_view path, int flags, mo
     [&] { return ::openat(current(), name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC, mode); })};
   if (!fd) {
     int err = errno;
-    if ((err == ELOOP || err == ENOTDIR) && is_symlink_at(current(), name))
+    if (met_symlink(current(), name, err))
       return symlink_refused(path, op);
     return kernel_failure(err, path, op);
   }

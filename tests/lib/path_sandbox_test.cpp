@@ -6,6 +6,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <set>
 #include <string>
 
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/src/path_sandbox.hpp"
+#include "support/symlink_swapper.hpp"
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -273,6 +275,79 @@ BOOST_AUTO_TEST_CASE(the_plain_opener_opens_any_path_and_the_confined_one_only_b
   confined.remove("sub/doomed");
   BOOST_TEST(!fs::exists(root / "sub" / "doomed"));
   confined.remove("../canary.txt");
+  outside_untouched();
+}
+
+BOOST_AUTO_TEST_CASE(a_component_swapped_with_a_symlink_to_outside_never_resolves_outside) {
+  // TOCTOU: while `swapped` flips between a real directory and a symlink to `elsewhere/` (outside
+  // the root), every open through it either reaches the real directory or is refused; never
+  // `elsewhere/f`, and nothing is created in `elsewhere/`.
+  auto elsewhere = dir / "elsewhere";
+  fs::create_directories(root / "swapped");
+  fs::create_directories(elsewhere);
+  spit(root / "swapped" / "f", "inside");
+  spit(elsewhere / "f", "elsewhere");
+  fs::create_symlink(elsewhere, root / "swap_link");
+  struct stat inside_file {};
+  struct stat inside_dir {};
+  struct stat outside_before {};
+  BOOST_REQUIRE(::stat((root / "swapped" / "f").c_str(), &inside_file) == 0);
+  BOOST_REQUIRE(::stat((root / "swapped").c_str(), &inside_dir) == 0);
+  BOOST_REQUIRE(::stat((elsewhere / "f").c_str(), &outside_before) == 0);
+  auto same = [](const struct stat& a, const struct stat& b) {
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+  };
+  const std::set<int> refusals{EACCES, ELOOP};
+  int created = 0;
+  for (const auto& open : {kernel, walk}) {
+    int opened = 0;
+    int refused = 0;
+    test::symlink_swapper swapper{root / "swapped", root / "swap_link"};
+    for (int i = 0; i < 4000; ++i) {
+      auto kind = i % 4;
+      auto path = kind == 2   ? "swapped/new" + std::to_string(i) + "_" + std::to_string(created)
+                  : kind == 3 ? "swapped"s
+                              : "swapped/f"s;
+      // The parent directory as open_parent opens it (O_PATH, so a symlink is opened itself).
+      int flags = kind == 0   ? O_RDONLY
+                  : kind == 1 ? O_RDWR
+                  : kind == 2 ? O_WRONLY | O_CREAT | O_EXCL
+                              : O_PATH | O_DIRECTORY;
+      swapper.jitter();
+      auto r = open(box, path, flags);
+      if (!r) {
+        BOOST_TEST(refusals.count(r.error().code) == 1,
+                   path << ": errno " << r.error().code << " (" << r.error().detail << ")");
+        ++refused;
+        continue;
+      }
+      ++opened;
+      struct stat st {};
+      BOOST_REQUIRE(::fstat(r->get(), &st) == 0);
+      if (kind < 2) {
+        BOOST_TEST(same(st, inside_file), path << " opened another file");
+        BOOST_TEST(read_fd(r->get()) == "inside");
+      } else if (kind == 2) {
+        ++created;
+      } else {
+        BOOST_TEST(same(st, inside_dir), path << " opened another directory");
+      }
+    }
+    swapper.stop();
+    BOOST_TEST_MESSAGE(swapper.swaps()
+                       << " swaps: " << opened << " opened, " << refused << " refused");
+    // Both outcomes happened, so the race was really run.
+    BOOST_TEST(opened > 0);
+    BOOST_TEST(refused > 0);
+  }
+  auto real = fs::is_symlink(root / "swapped") ? root / "swap_link" : root / "swapped";
+  BOOST_TEST(static_cast<int>(std::distance(fs::directory_iterator{real}, {})) == created + 1);
+  BOOST_TEST(std::distance(fs::directory_iterator{elsewhere}, {}) == 1);
+  struct stat outside_after {};
+  BOOST_REQUIRE(::stat((elsewhere / "f").c_str(), &outside_after) == 0);
+  BOOST_TEST(slurp(elsewhere / "f") == "elsewhere");
+  BOOST_TEST(outside_after.st_mtim.tv_sec == outside_before.st_mtim.tv_sec);
+  BOOST_TEST(outside_after.st_mtim.tv_nsec == outside_before.st_mtim.tv_nsec);
   outside_untouched();
 }
 
