@@ -14,12 +14,13 @@ mmap_manager_actor mmap_manager::actor() const {
 namespace {
 
 /// Turns the manager's reply to an open into a facade handle that releases it when it goes.
-auto adopt(std::shared_ptr<detail::runtime_core> core, std::filesystem::path path,
+auto adopt(const std::shared_ptr<detail::runtime_core>& core, std::filesystem::path path,
            std::string mode) {
-  return [core = std::move(core), path = std::move(path),
-          mode = std::move(mode)](mapped_file_actor&& file) {
-    return mapped_file::adopt(core, std::move(file), path, mode);
-  };
+  return detail::with_core(
+    core, [path = std::move(path), mode = std::move(mode)](
+            const std::shared_ptr<detail::runtime_core>& core, mapped_file_actor&& file) {
+      return mapped_file::adopt(core, std::move(file), path, mode);
+    });
 }
 
 } // namespace
@@ -74,16 +75,17 @@ std::future<std::uint64_t> mmap_manager::currently_open() const {
 
 std::future<std::map<std::pair<std::filesystem::path, std::string>, mapped_file>>
 mmap_manager::open_files() const {
-  auto core = core_;
   return detail::ask<std::vector<open_file>>(
     core_, core_->manager, "open_files", "",
-    [core](std::vector<open_file>&& files) {
-      std::map<std::pair<std::filesystem::path, std::string>, mapped_file> out;
-      for (auto& f : files)
-        out.emplace(std::pair{std::filesystem::path{f.path}, f.mode},
-                    mapped_file::adopt(core, std::move(f.file), f.path, f.mode));
-      return out;
-    },
+    detail::with_core(
+      core_,
+      [](const std::shared_ptr<detail::runtime_core>& core, std::vector<open_file>&& files) {
+        std::map<std::pair<std::filesystem::path, std::string>, mapped_file> out;
+        for (auto& f : files)
+          out.emplace(std::pair{std::filesystem::path{f.path}, f.mode},
+                      mapped_file::adopt(core, std::move(f.file), f.path, f.mode));
+        return out;
+      }),
     files_atom_v);
 }
 
@@ -231,17 +233,20 @@ mmap_manager::prefetch_files(const std::vector<std::filesystem::path>& paths,
   std::vector<std::string> texts(paths.begin(), paths.end());
   return detail::ask_bulk<std::vector<result<mapped_file_actor>>>(
     core_, core_->manager, "prefetch_files", opts,
-    [core = core_, paths](std::vector<result<mapped_file_actor>>&& r) {
-      prefetched out;
-      for (std::size_t i = 0; i < r.size() && i < paths.size(); ++i) {
-        if (r[i])
-          out.files.emplace_back(paths[i],
-                                 mapped_file::adopt(core, std::move(*r[i]), paths[i], "r+b"));
-        else
-          out.files.emplace_back(paths[i], result<mapped_file>{r[i].error()});
-      }
-      return out;
-    },
+    detail::with_core(core_,
+                      [paths](const std::shared_ptr<detail::runtime_core>& core,
+                              std::vector<result<mapped_file_actor>>&& r) {
+                        prefetched out;
+                        for (std::size_t i = 0; i < r.size() && i < paths.size(); ++i) {
+                          if (r[i])
+                            out.files.emplace_back(
+                              paths[i],
+                              mapped_file::adopt(core, std::move(*r[i]), paths[i], "r+b"));
+                          else
+                            out.files.emplace_back(paths[i], result<mapped_file>{r[i].error()});
+                        }
+                        return out;
+                      }),
     prefetch_atom_v, std::move(texts), init_size);
 }
 

@@ -142,6 +142,20 @@ auto ask_bulk(const std::shared_ptr<runtime_core>& core, const Handle& dest, std
   return operation<T>{std::move(future), canceller(core->bridge, request)};
 }
 
+/// A conversion for `call` that needs the runtime, to build handles from the replies: `f(core,
+/// replies...)`. It holds the runtime weakly. A call's conversion is released on the thread that
+/// sent the reply, a CAF thread, and must not be what keeps the runtime alive there: ending the
+/// runtime on one of its own actor system's threads would join that thread from itself.
+template <class F>
+auto with_core(const std::shared_ptr<runtime_core>& core, F f) {
+  return [weak = std::weak_ptr<runtime_core>{core}, f = std::move(f)](auto&&... reply) {
+    auto core = weak.lock();
+    if (!core)
+      throw io_error(failure{EBADF, "", "", "the runtime is gone"});
+    return f(core, std::forward<decltype(reply)>(reply)...);
+  };
+}
+
 /// The identity conversion for `ask`: the one reply as it is, or nothing for none.
 struct as_is {
   template <class T>

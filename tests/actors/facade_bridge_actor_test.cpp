@@ -266,6 +266,30 @@ BOOST_AUTO_TEST_CASE(a_stray_request_to_the_bridge_gets_an_error_and_the_bridge_
   BOOST_TEST(ask_int(echo, call_mode{}, 5).first.get() == 5);
 }
 
+BOOST_AUTO_TEST_CASE(a_conversion_that_needs_the_runtime_does_not_keep_it_alive) {
+  auto receiver =
+    sys.spawn([](caf::event_based_actor*) -> caf::behavior { return {[](int x) { return x; }}; });
+  auto owners = core.use_count();
+  auto twice = actorio::detail::with_core(
+    core, [](const std::shared_ptr<actorio::detail::runtime_core>& c, int x) {
+      BOOST_TEST(c != nullptr);
+      return 2 * x;
+    });
+  BOOST_TEST(core.use_count() == owners);
+  auto [future, request] =
+    call<int>(core, receiver, call_mode{}, "test_op", "test/path", std::move(twice), 21);
+  BOOST_TEST(future.get() == 42);
+  // Once the runtime is gone the conversion fails with EBADF instead of reviving it.
+  auto doomed = make_core(sys);
+  std::weak_ptr<actorio::detail::runtime_core> weak = doomed;
+  auto orphan = actorio::detail::with_core(
+    doomed, [](const std::shared_ptr<actorio::detail::runtime_core>&, int x) { return x; });
+  doomed.reset();
+  BOOST_TEST(weak.expired());
+  BOOST_CHECK_EXCEPTION(orphan(1), actorio::io_error,
+                        [](const actorio::io_error& e) { return e.why().code == EBADF; });
+}
+
 BOOST_AUTO_TEST_CASE(calls_waiting_when_the_bridge_goes_fail_with_ecanceled_and_later_ones_ebadf) {
   auto receiver = sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
     auto kept = std::make_shared<std::vector<caf::response_promise>>();

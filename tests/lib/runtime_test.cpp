@@ -80,6 +80,18 @@ BOOST_AUTO_TEST_CASE(handle_outliving_its_runtime_fails_with_ebadf_and_does_not_
   survivor.close().get();
 }
 
+BOOST_AUTO_TEST_CASE(
+  dropping_everything_as_a_reply_lands_never_ends_the_runtime_on_its_own_thread) {
+  // A reply is settled on the thread that sent it. Were that thread left holding the last
+  // reference to the runtime, the actor system would be destroyed on one of its own threads.
+  temp_dir dir;
+  write_file(dir / "f", "x");
+  for (int i = 0; i < 200; ++i) {
+    runtime rt{quick_config()};
+    rt.manager().open((dir / "f").string()).get();
+  }
+}
+
 BOOST_AUTO_TEST_CASE(shutdown_is_idempotent) {
   runtime rt{quick_config()};
   rt.shutdown();
