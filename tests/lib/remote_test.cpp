@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -700,6 +701,55 @@ BOOST_AUTO_TEST_CASE(bytes_in_flight_over_a_clients_limit_are_eagain_and_efbig) 
   BOOST_TEST(a.bulk_write({{"a.bin", {chunk{600, bytes(600, 'a')}}}}).get().at("a.bin").value() ==
              600u);
   BOOST_TEST(read_file(root / "a.bin") == std::string(1200, 'a'));
+}
+
+BOOST_AUTO_TEST_CASE(bulk_calls_the_gate_makes_for_a_client_report_progress_and_can_be_cancelled) {
+  temp_dir root;
+  { std::ofstream big(root / "big.bin"); }
+  fs::resize_file(root / "big.bin", std::uint64_t{1} << 40);
+  for (auto name : {"w.bin", "x.bin", "y.bin", "z.bin"})
+    write_file(root / name, "");
+  auto opts = served_dir(root.path());
+  opts.runtime.workers = 1;
+  served server{opts};
+  auto m = connect("127.0.0.1", server.port(), {}, short_timeout());
+  std::promise<void> started;
+  std::atomic<bool> once{false};
+  bulk_options watch;
+  watch.progress_interval = std::chrono::milliseconds(10);
+  watch.on_progress = [&](const progress& p) {
+    if (p.bytes_done > 0 && !once.exchange(true))
+      started.set_value();
+  };
+  auto busy = m.bulk_checksum({"big.bin"}, "sha512", watch);
+  started.get_future().wait();
+  // Queued behind the checksum on the only io worker; cancelled before it can run.
+  auto write = m.bulk_write({{"w.bin", {chunk{0, {'z', 'z', 'z'}}}}});
+  write.cancel();
+  BOOST_TEST(errno_of([&] { write.get(); }) == ECANCELED);
+  busy.cancel();
+  std::mutex mu;
+  progress last;
+  bulk_options report;
+  report.progress_interval = std::chrono::milliseconds(1);
+  report.on_progress = [&](const progress& p) {
+    std::lock_guard<std::mutex> lock{mu};
+    last = p;
+  };
+  auto done = m.bulk_write({{"x.bin", {chunk{0, {'x'}}}},
+                            {"y.bin", {chunk{0, {'y', 'y'}}}},
+                            {"z.bin", {chunk{0, {'z'}}}}},
+                           report)
+                .get();
+  BOOST_TEST(done.at("y.bin").value() == 2u);
+  {
+    std::lock_guard<std::mutex> lock{mu};
+    BOOST_TEST(last.items_done == 3u);
+    BOOST_TEST(last.items_total == 3u);
+    BOOST_TEST(last.bytes_done == 4u);
+  }
+  // The cancel reached the manager through the gate: the queued write never ran.
+  BOOST_TEST(read_file(root / "w.bin").empty());
 }
 
 BOOST_AUTO_TEST_CASE(truncated_frames_from_a_raw_tcp_client_leave_the_server_serving) {
