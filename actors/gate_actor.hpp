@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -11,29 +12,60 @@
 
 namespace actorio::detail {
 
-/// What a gate checks and reports.
+/// What a gate checks and reports. A limit of 0 means none.
 struct gate_options {
   /// Base of the relative paths that bulk_read sizes.
   std::string root;
   /// Largest total a bulk_read may return; larger ones fail with EFBIG.
   std::uint64_t max_bulk_read_bytes = 0;
-  /// Told about each client node on its first request.
-  std::function<void(const std::string&)> on_client;
+  /// Map handles one client node may hold (each open counts until closed); EMFILE beyond.
+  std::size_t max_open_maps = 0;
+  /// Payload and reply bytes of one client node's unfinished bulk_read, bulk_write and sparse
+  /// requests; EAGAIN beyond, EFBIG for one request larger than the whole allowance.
+  std::uint64_t max_bytes_in_flight = 0;
+  /// Told about each client node when it is first seen and when it is gone.
+  std::function<void(const std::string&)> on_connect;
+  std::function<void(const std::string&)> on_disconnect;
 };
 
 struct gate_state {
+  /// What one client node holds on the server.
+  struct client {
+    std::string name;
+    /// The node's actors that sent requests, each monitored: their proxies die with the
+    /// connection.
+    std::set<caf::actor_addr> actors;
+    /// References the node holds, per map (a map opened twice is held twice).
+    std::map<caf::actor_addr, std::pair<mapped_file_actor, std::size_t>> maps;
+    /// References held plus opens under way: what `max_open_maps` bounds.
+    std::size_t refs = 0;
+    std::uint64_t bytes_in_flight = 0;
+  };
+  /// A request the gate made to the manager on a client's behalf (keyed by the gate's request
+  /// id): its progress reports go to the client under the client's own request id.
+  struct relay {
+    caf::actor requester;
+    std::uint64_t request = 0;
+    caf::node_id node;
+  };
+
   mmap_manager_actor manager;
   /// Sizes the files of a bulk_read (stat is a blocking syscall).
   std::shared_ptr<io_worker_pool> pool;
   gate_options options;
-  std::set<caf::node_id> clients;
+  std::map<caf::node_id, client> clients;
+  std::map<std::uint64_t, relay> relays;
+  /// Set by the server's shutdown: every client request is refused from then on.
+  bool stopping = false;
   static inline const char* name = "actorio.gate";
 };
 
-/// The face of a manager that remote clients see: it forwards every request to the manager with
-/// `delegate` (so replies, progress reports and the manager's watch on the requester all concern
-/// the remote caller), refusing first what a served manager must not do for one client: a
-/// bulk_read whose reply would exceed the limit.
+/// The face of a manager that remote clients see. It keeps per client node what the node holds
+/// (map references, bytes in flight), refuses what would go over the limits, forwards the rest
+/// to the manager (with `delegate` where it needs no answer, so the manager's watch on the
+/// requester concerns the remote caller) and releases everything a node held once its
+/// connection is lost. A local `shutdown` (the server's) releases every client's maps; a remote
+/// one is refused with EPERM.
 mmap_manager_actor::behavior_type gate_impl(mmap_manager_actor::stateful_pointer<gate_state> self,
                                             mmap_manager_actor manager,
                                             std::shared_ptr<io_worker_pool> pool,

@@ -20,6 +20,8 @@ struct serve_cli_options {
   std::string root;
   bool read_only = false;
   std::uint64_t max_read = serve_limits{}.max_bulk_read_bytes;
+  std::size_t max_maps = serve_limits{}.max_open_maps;
+  std::uint64_t max_in_flight = serve_limits{}.max_bytes_in_flight;
 };
 
 int run_serve(const serve_cli_options& o, const global_options& g) {
@@ -31,9 +33,14 @@ int run_serve(const serve_cli_options& o, const global_options& g) {
   opts.tls = tls_options{g.tls_cert, g.tls_key, g.tls_ca};
   opts.read_only = o.read_only;
   opts.limits.max_bulk_read_bytes = o.max_read;
+  opts.limits.max_open_maps = o.max_maps;
+  opts.limits.max_bytes_in_flight = o.max_in_flight;
   opts.runtime = make_runtime_config(g);
-  opts.on_client = [](const std::string& node) {
+  opts.on_connect = [](const std::string& node) {
     std::cerr << "actorio serve: client " + node + " connected\n" << std::flush;
+  };
+  opts.on_disconnect = [](const std::string& node) {
+    std::cerr << "actorio serve: client " + node + " disconnected\n" << std::flush;
   };
   auto srv = serve(std::move(opts));
   // Tests listen on port 0 and read the chosen port from this line.
@@ -66,7 +73,13 @@ command add_serve_command(CLI::App& app, const global_options& g) {
     ->capture_default_str();
   sub->add_option("--root", o->root, "The directory served")->required();
   sub->add_flag("--read-only", o->read_only, "Refuse every change with EROFS");
-  sub->add_option("--max-read", o->max_read, "Largest bulk read reply in bytes")
+  sub->add_option("--max-read", o->max_read, "Largest bulk read reply in bytes (0: no limit)")
+    ->capture_default_str();
+  sub->add_option("--max-maps", o->max_maps, "Map handles one client may hold (0: no limit)")
+    ->capture_default_str();
+  sub
+    ->add_option("--max-in-flight", o->max_in_flight,
+                 "Bytes of one client's unfinished bulk reads and writes (0: no limit)")
     ->capture_default_str();
   return [o, &g] { return run_serve(*o, g); };
 }

@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
     // The node: port 0 lets the kernel choose; the server says which.
     actorio::serve_options opts;
     opts.root = dir;
-    opts.on_client = [](const std::string&) { std::cout << "node: client connected\n"; };
+    opts.on_connect = [](const std::string&) { std::cout << "node: client connected\n"; };
+    opts.on_disconnect = [](const std::string&) { std::cout << "node: client disconnected\n"; };
     auto node = actorio::serve(opts);
     std::cout << "serving " << dir.string() << " on " << node.address() << ":" << node.port()
               << "\n";

@@ -79,9 +79,12 @@ caf::io::middleman_actor middleman_of(caf::actor_system& sys, bool tls) {
 } // namespace
 
 struct server::impl {
+  // Owned only by the convenience form; declared first so they go last.
   std::unique_ptr<system_config> config;
-  std::unique_ptr<caf::actor_system> system;
-  std::unique_ptr<runtime> rt;
+  std::unique_ptr<caf::actor_system> owned_system;
+  std::unique_ptr<runtime> owned_runtime;
+  caf::actor_system* system = nullptr;
+  runtime* rt = nullptr;
   std::shared_ptr<detail::io_worker_pool> gate_pool;
   mmap_manager_actor gate;
   std::string address;
@@ -105,20 +108,27 @@ struct server::impl {
         ->request(middleman_of(*system, tls), std::chrono::seconds(10), caf::unpublish_atom_v,
                   gate.address(), port)
         .receive([] {}, [](caf::error&) {});
+      // Every client's maps are released (and so flushed, unless used locally too) first.
+      self->request(gate, rt->config().request_timeout, shutdown_atom_v)
+        .receive([] {}, [](caf::error&) {});
       caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
       gate = nullptr;
     }
     if (gate_pool)
       gate_pool->stop();
     gate_pool.reset();
+    system = nullptr;
     std::optional<io_error> why;
-    try {
-      rt->shutdown();
-    } catch (const io_error& e) {
-      why = e;
+    if (owned_runtime) {
+      try {
+        owned_runtime->shutdown();
+      } catch (const io_error& e) {
+        why = e;
+      }
     }
-    rt.reset();
-    system.reset();
+    rt = nullptr;
+    owned_runtime.reset();
+    owned_system.reset();
     config.reset();
     if (why)
       throw *why;
@@ -147,6 +157,77 @@ void server::stop() {
   impl_->stop();
 }
 
+namespace {
+
+/// EINVAL unless `asked` is empty or names the same file as `configured`.
+void check_same_file(const std::filesystem::path& asked, const std::string& configured,
+                     const char* what, const std::string& node) {
+  std::error_code ec;
+  if (!asked.empty() && (configured.empty() || !std::filesystem::equivalent(asked, configured, ec)))
+    throw io_error(failure{EINVAL, "serve", node,
+                           std::string{"the TLS "} + what + " asked for (" + asked.string() +
+                             ") is not the one the actor system's config names (" + configured +
+                             ")"});
+}
+
+/// Fills `x` (whose system and runtime are set) with a published gate.
+void publish(server::impl& x, serve_options& opts) {
+  auto& sys = *x.system;
+  auto& rt = *x.rt;
+  auto node = node_name(opts.address, opts.port);
+  auto invalid = [&](const std::string& why) {
+    return io_error(failure{EINVAL, "serve", node, why});
+  };
+  if (!sys.has_middleman())
+    throw invalid("the actor system has no middleman: call load<caf::io::middleman>() on its "
+                  "config before building it");
+  x.tls = opts.tls.enabled();
+  if (x.tls) {
+    if (!sys.has_openssl_manager())
+      throw invalid("TLS asked for, but the actor system has no OpenSSL manager: call "
+                    "load<caf::openssl::manager>() on its config (after the middleman)");
+    const auto& cfg = sys.config();
+    check_same_file(opts.tls.cert, cfg.openssl_certificate, "certificate", node);
+    check_same_file(opts.tls.key, cfg.openssl_key, "key", node);
+    check_same_file(opts.tls.ca, cfg.openssl_cafile, "CA", node);
+  }
+  const auto& rcfg = rt.config();
+  if (!rcfg.confine_to_root)
+    throw invalid("the runtime is not confined to its root (runtime_config::confine_to_root): "
+                  "it would serve every file the process can reach");
+  std::error_code ec;
+  if (!opts.root.empty() && !std::filesystem::equivalent(opts.root, rcfg.root, ec))
+    throw invalid("the root asked for (" + opts.root.string() + ") is not the runtime's (" +
+                  rcfg.root.string() + ")");
+  if (opts.read_only && !rcfg.read_only)
+    throw invalid("read-only asked for, but the runtime is writable (runtime_config::read_only)");
+  x.address = opts.address;
+  x.gate_pool = std::make_shared<detail::io_worker_pool>(sys, 1);
+  detail::gate_options gopts{rcfg.root.string(),         opts.limits.max_bulk_read_bytes,
+                             opts.limits.max_open_maps,  opts.limits.max_bytes_in_flight,
+                             std::move(opts.on_connect), std::move(opts.on_disconnect)};
+  x.gate = sys.spawn(detail::gate_impl, rt.manager().actor(), x.gate_pool, std::move(gopts));
+  auto published = x.tls ? caf::openssl::publish(x.gate, opts.port, opts.address.c_str(), true)
+                         : sys.middleman().publish(x.gate, opts.port, opts.address.c_str(), true);
+  if (!published) {
+    auto err = network_error(sys, published.error(), "serve", node);
+    caf::anon_send_exit(x.gate, caf::exit_reason::user_shutdown);
+    x.gate = nullptr;
+    throw err;
+  }
+  x.port = *published;
+}
+
+} // namespace
+
+server serve(runtime& rt, serve_options opts) {
+  auto x = std::make_unique<server::impl>();
+  x->system = &rt.system();
+  x->rt = &rt;
+  publish(*x, opts);
+  return server{std::move(x)};
+}
+
 server serve(serve_options opts) {
   auto node = node_name(opts.address, opts.port);
   std::error_code ec;
@@ -155,33 +236,19 @@ server serve(serve_options opts) {
     throw io_error(failure{ec ? ec.value() : ENOTDIR, "serve", opts.root.string(),
                            "the served root must be a directory"});
   auto x = std::make_unique<server::impl>();
-  x->address = opts.address;
-  x->tls = opts.tls.enabled();
   x->config = network_config(opts.tls, "serve", node);
   if (opts.runtime.scheduler_threads > 0)
     x->config->set("scheduler.max-threads",
                    static_cast<std::int64_t>(opts.runtime.scheduler_threads));
-  x->system = std::make_unique<caf::actor_system>(*x->config);
+  x->owned_system = std::make_unique<caf::actor_system>(*x->config);
   auto cfg = opts.runtime;
   cfg.root = std::filesystem::canonical(opts.root);
   cfg.confine_to_root = true;
   cfg.read_only = opts.read_only;
-  x->rt = std::make_unique<runtime>(*x->system, cfg);
-  x->gate_pool = std::make_shared<detail::io_worker_pool>(*x->system, 1);
-  detail::gate_options gopts{cfg.root.string(), opts.limits.max_bulk_read_bytes,
-                             std::move(opts.on_client)};
-  x->gate =
-    x->system->spawn(detail::gate_impl, x->rt->manager().actor(), x->gate_pool, std::move(gopts));
-  auto published =
-    x->tls ? caf::openssl::publish(x->gate, opts.port, opts.address.c_str(), true)
-           : x->system->middleman().publish(x->gate, opts.port, opts.address.c_str(), true);
-  if (!published) {
-    auto err = network_error(*x->system, published.error(), "serve", node);
-    caf::anon_send_exit(x->gate, caf::exit_reason::user_shutdown);
-    x->gate = nullptr;
-    throw err;
-  }
-  x->port = *published;
+  x->owned_runtime = std::make_unique<runtime>(*x->owned_system, cfg);
+  x->system = x->owned_system.get();
+  x->rt = x->owned_runtime.get();
+  publish(*x, opts);
   return server{std::move(x)};
 }
 
@@ -215,7 +282,15 @@ mmap_manager connect(const std::string& host, std::uint16_t port, const tls_opti
   core->manager = caf::actor_cast<mmap_manager_actor>(std::move(found));
   core->bridge = detail::facade_bridge::make(sys);
   core->peer = node;
-  return mmap_manager{std::move(core)};
+  mmap_manager m{std::move(core)};
+  // Introduces this client at once (the server logs connections as it first hears from a node;
+  // CAF 0.17 reports no BASP handshake to the application) and proves the peer answers.
+  try {
+    m.currently_open().get();
+  } catch (const io_error& e) {
+    throw io_error(failure{e.code().value(), "connect", node, e.what()});
+  }
+  return m;
 }
 
 } // namespace actorio

@@ -591,6 +591,34 @@ BOOST_AUTO_TEST_CASE(remote_commands_give_what_local_commands_give_and_serve_sto
   BOOST_TEST(log.find("stopped") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(serve_logs_a_client_when_it_connects_and_when_it_goes) {
+  temp_dir served;
+  write_file(served / "f.txt", "x");
+  serve_process server{cli,
+                       {"--listen", "127.0.0.1:0", "--root", served.path().string(), "--max-maps",
+                        "1", "--max-in-flight", "100"},
+                       io / "serve-log.err"};
+  BOOST_TEST(actorio("--remote " + server.address + " sum -a sha256 f.txt").status == 0);
+  // The client process has ended: its connection is gone, and the server says so by itself.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (read_file(server.err).find("disconnected") == std::string::npos &&
+         std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto log = read_file(server.err);
+  auto connected = log.find("actorio serve: client ");
+  auto node_end = log.find(" connected\n");
+  BOOST_REQUIRE_MESSAGE(connected == 0 && node_end != std::string::npos, log);
+  auto node = log.substr(22, node_end - 22);
+  BOOST_TEST(log == "actorio serve: client " + node + " connected\nactorio serve: client " + node +
+                      " disconnected\n");
+  // The limits given are in force: a sparse file whose data exceeds 100 bytes is refused.
+  auto big = actorio("--remote " + server.address + " sparse s.bin 1K 0=" + std::string(200, 'y'));
+  BOOST_TEST(big.status == 1);
+  BOOST_TEST(big.err.find("File too large") != std::string::npos, big.err);
+  BOOST_TEST(!fs::exists(served / "s.bin"));
+  BOOST_TEST(server.stop(SIGTERM) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(remote_to_nothing_and_bad_serve_arguments_fail_with_a_message) {
   auto nothing = actorio("--remote 127.0.0.1:1 sum x");
   BOOST_TEST(nothing.status == 2);

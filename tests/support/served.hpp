@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -21,7 +22,18 @@ namespace actorio::test {
 /// calling thread.
 class served {
 public:
-  explicit served(serve_options opts) {
+  /// Runs in the child: sets a server up, calls `ready(port)` (which returns when the test asks
+  /// the server to stop), stops it and returns.
+  using body = std::function<void(const std::function<void(std::uint16_t)>& ready)>;
+
+  explicit served(serve_options opts)
+    : served(body{[opts = std::move(opts)](const auto& ready) mutable {
+      auto srv = serve(std::move(opts));
+      ready(srv.port());
+      srv.stop();
+    }}) {}
+
+  explicit served(const body& run) {
     int ports[2];
     int stops[2];
     if (::pipe(ports) != 0 || ::pipe(stops) != 0)
@@ -34,16 +46,17 @@ public:
       ::close(stops[1]);
       std::uint16_t port = 0;
       try {
-        auto srv = serve(std::move(opts));
-        port = srv.port();
-        (void)!::write(ports[1], &port, sizeof port);
-        char c;
-        (void)!::read(stops[0], &c, 1);
-        srv.stop();
+        run([&](std::uint16_t p) {
+          port = p;
+          (void)!::write(ports[1], &port, sizeof port);
+          char c;
+          (void)!::read(stops[0], &c, 1);
+        });
         ::_exit(0);
       } catch (const std::exception& e) {
         std::fprintf(stderr, "served child: %s\n", e.what());
-        (void)!::write(ports[1], &port, sizeof port);
+        if (port == 0)
+          (void)!::write(ports[1], &port, sizeof port);
         ::_exit(1);
       }
     }

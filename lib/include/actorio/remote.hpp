@@ -9,6 +9,7 @@
 
 #include "actorio/config.hpp"
 #include "actorio/mmap_manager.hpp"
+#include "actorio/runtime.hpp"
 
 namespace actorio {
 
@@ -29,12 +30,23 @@ struct tls_options {
   }
 };
 
-/// Limits a served manager applies to each request.
+/// Limits a served manager applies to each client node (one `connect`, or one remote actor
+/// system). 0 turns a limit off. Local use of the manager (`server::manager()`) is not limited.
 struct serve_limits {
   /// Largest total a `bulk_read` may return, in bytes; a larger one fails as a whole with EFBIG
   /// before anything is read (sized by stat, so a file growing meanwhile can exceed it). A reply
-  /// is built in memory on the server, so this bounds what one client can make it hold.
+  /// is built in memory on the server, so this bounds what one request can make it hold.
   std::uint64_t max_bulk_read_bytes = std::uint64_t{64} << 20;
+  /// Map handles one client may hold: each `open`, `create`, `create_sparse`, `open_files` entry
+  /// and prefetched file counts until the client closes it (or its connection is lost). One more
+  /// fails with EMFILE; a `prefetch_files` or `open_files` that would go over fails as a whole.
+  std::size_t max_open_maps = 256;
+  /// Bytes one client may have in flight: the data of its unfinished `bulk_write` and
+  /// `create_sparse` calls plus the replies of its unfinished `bulk_read` calls. A call that would
+  /// go over fails as a whole with EAGAIN (retry once earlier calls are done); one that alone
+  /// exceeds it fails with EFBIG. Reads and writes through a map handle (`mapped_file`) go to the
+  /// map's actor directly and are not counted.
+  std::uint64_t max_bytes_in_flight = std::uint64_t{256} << 20;
 };
 
 /// How `serve` listens and what it serves.
@@ -44,23 +56,33 @@ struct serve_options {
   /// The TCP port; 0 lets the kernel pick a free one (see `server::port`).
   std::uint16_t port = 0;
   /// The directory served: clients' relative paths resolve against it and may not leave it.
+  /// Serving a runtime: empty, or the runtime's root.
   std::filesystem::path root;
-  /// Certificates; empty for plain TCP.
+  /// Certificates; empty for plain TCP. Serving a runtime: any file set asks for TLS, and each
+  /// file set must be the one its actor system's config names (`openssl.certificate`, ...).
   tls_options tls;
-  /// Refuse every operation that changes a file (EROFS).
+  /// Refuse every operation that changes a file (EROFS). Serving a runtime: the runtime must be
+  /// read-only itself (`runtime_config::read_only`).
   bool read_only = false;
   serve_limits limits;
   /// The served runtime's other settings (workers, timeouts, default digest); its `root`,
-  /// `confine_to_root` and `read_only` are taken from the fields above.
+  /// `confine_to_root` and `read_only` are taken from the fields above. Not used when serving a
+  /// runtime.
   runtime_config runtime;
-  /// Called (on an actorio thread) with a description of each client node the first time it
-  /// sends a request. Must not block.
-  std::function<void(const std::string&)> on_client;
+  /// Called (on an actorio thread) with a description of each client node when it connects:
+  /// `connect` introduces itself with a call as soon as the connection is made; another CAF
+  /// client is seen at its first message. Must not block.
+  std::function<void(const std::string&)> on_connect;
+  /// Called (on an actorio thread) with the same description when the client's connection is
+  /// lost (closed, reset, or the client process ended), or when the server stops. Must not block.
+  std::function<void(const std::string&)> on_disconnect;
 };
 
-/// A manager served over CAF's middleman (BASP), optionally with TLS: its own actor system and
-/// runtime, with the manager's typed interface published on `address:port`. Destroying it (or
-/// `stop()`) unpublishes, closes every open map (flushed to the files) and ends the system.
+/// A manager served over CAF's middleman (BASP), optionally with TLS: the manager's typed
+/// interface is published on `address:port` behind a gate that applies the limits and keeps,
+/// per client node, the maps it holds; they are released when its connection is lost. Destroying
+/// it (or `stop()`) unpublishes and releases every client's maps (flushed to the files); a server
+/// that made its own runtime then closes every open map and ends its actor system.
 ///
 /// Thread-safety: `port()`, `address()` and `manager()` may be called from any thread; `stop()`
 /// and the destructor must not race other calls.
@@ -92,9 +114,32 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
+/// Serves `rt`'s manager in `rt`'s actor system, which must outlive the server. `rt` must be
+/// confined to its root (`runtime_config::confine_to_root`): that root is what is served. The
+/// actor system must have the middleman, and for TLS the OpenSSL manager, configured before it
+/// was built, e.g.:
+///
+///     actorio::system_config cfg;          // or any caf::actor_system_config that called
+///     cfg.load<caf::io::middleman>();      // actorio::add_message_types(cfg)
+///     cfg.load<caf::openssl::manager>();   // only for TLS, after the middleman
+///     cfg.openssl_certificate = "server.pem";
+///     cfg.openssl_key = "server.key";
+///     cfg.openssl_cafile = "ca.pem";
+///     caf::actor_system sys{cfg};
+///     actorio::runtime rt{sys, {.root = "/srv/data", .confine_to_root = true}};
+///     auto srv = actorio::serve(rt, {.address = "0.0.0.0", .port = 4242,
+///                                    .tls = {"server.pem", "server.key", "ca.pem"}});
+///
+/// Throws `io_error` with op "serve" and path "address:port": EINVAL when the middleman (or the
+/// OpenSSL manager) is not loaded, when `rt` is not confined, or when `opts` asks for another
+/// root, read-only mode on a writable runtime or TLS files other than the system's;
+/// EADDRINUSE when the port is taken; EINVAL for an unusable address; EIO otherwise.
+server serve(runtime& rt, serve_options opts);
+
 /// Serves a new runtime rooted at `opts.root` (which must be a directory: ENOTDIR/ENOENT
-/// otherwise) confined to it. Throws `io_error` with op "serve" and path "address:port":
-/// EADDRINUSE when the port is taken, EINVAL for unusable TLS files or address, EIO otherwise.
+/// otherwise) confined to it, in an actor system of its own with the middleman (and the OpenSSL
+/// manager when `opts.tls` is set). Throws as `serve(runtime&, ...)`, and EINVAL for unreadable
+/// TLS files.
 server serve(serve_options opts);
 
 /// How `connect` talks to a server.
