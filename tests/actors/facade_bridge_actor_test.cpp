@@ -272,8 +272,8 @@ BOOST_AUTO_TEST_CASE(a_conversion_that_needs_the_runtime_does_not_keep_it_alive)
   auto owners = core.use_count();
   auto twice = actorio::detail::with_core(
     core, [](const std::shared_ptr<actorio::detail::runtime_core>& c, int x) {
-      BOOST_TEST(c != nullptr);
-      return 2 * x;
+      // Runs on the replying thread, where Boost.Test's checks must not be used.
+      return c ? 2 * x : -1;
     });
   BOOST_TEST(core.use_count() == owners);
   auto [future, request] =
