@@ -25,6 +25,8 @@
 #include <actorio/actorio.hpp>
 #include <actorio/remote.hpp>
 
+#include "support/served.hpp"
+
 #include <openssl/evp.h>
 
 #include <fcntl.h>
@@ -599,82 +601,6 @@ bool read_all(int fd, void* data, std::size_t n) {
   return true;
 }
 
-/// `actorio::serve` of `root` in a child process, until `stop()`.
-class server_process {
-public:
-  explicit server_process(const fs::path& root) {
-    int ports[2];
-    int stops[2];
-    if (::pipe(ports) != 0 || ::pipe(stops) != 0)
-      throw std::runtime_error("pipe");
-    pid_ = ::fork();
-    if (pid_ < 0)
-      throw std::runtime_error("fork");
-    if (pid_ == 0) {
-      ::close(ports[0]);
-      ::close(stops[1]);
-      std::uint16_t port = 0;
-      try {
-        actorio::serve_options opts;
-        opts.root = root;
-        auto srv = actorio::serve(std::move(opts));
-        port = srv.port();
-        write_all(ports[1], &port, sizeof port);
-        char c;
-        (void)!::read(stops[0], &c, 1);
-        srv.stop();
-        ::_exit(0);
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "actorio_soak: server: %s\n", e.what());
-        write_all(ports[1], &port, sizeof port);
-        ::_exit(1);
-      }
-    }
-    ::close(ports[1]);
-    ::close(stops[0]);
-    stop_fd_ = stops[1];
-    if (!read_all(ports[0], &port_, sizeof port_) || port_ == 0)
-      port_ = 0;
-    ::close(ports[0]);
-    if (port_ == 0) {
-      stop();
-      throw std::runtime_error("the server process did not start");
-    }
-  }
-
-  server_process(const server_process&) = delete;
-  server_process& operator=(const server_process&) = delete;
-
-  ~server_process() {
-    stop();
-  }
-
-  /// Stops the server and returns its exit status (0: stopped cleanly).
-  int stop() {
-    if (stop_fd_ >= 0)
-      ::close(std::exchange(stop_fd_, -1));
-    if (pid_ > 0) {
-      int st = 0;
-      ::waitpid(std::exchange(pid_, -1), &st, 0);
-      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    }
-    return status_;
-  }
-
-  pid_t pid() const noexcept {
-    return pid_;
-  }
-  std::uint16_t port() const noexcept {
-    return port_;
-  }
-
-private:
-  pid_t pid_ = -1;
-  int stop_fd_ = -1;
-  std::uint16_t port_ = 0;
-  int status_ = -1;
-};
-
 /// A client process: connects to the server, runs one worker until `until`, and writes its tally
 /// to a pipe.
 struct client_process {
@@ -785,9 +711,12 @@ int run(const options& o) {
   std::fflush(stdout);
 
   // Every fork happens before this process starts a thread: fork copies only the calling one.
-  std::optional<server_process> server;
-  if (o.clients > 0)
-    server.emplace(remote_root);
+  std::optional<actorio::test::served> server;
+  if (o.clients > 0) {
+    actorio::serve_options served_root;
+    served_root.root = remote_root;
+    server.emplace(std::move(served_root));
+  }
   auto server_usage = [&] { return server ? usage_of(server->pid()) : usage{}; };
   auto server_before = server_usage();
   std::vector<client_process> clients;

@@ -250,6 +250,23 @@ pid_t client_holding_maps(std::uint16_t port, int n) {
   return pid;
 }
 
+/// Bulk options whose progress reports, every 10 ms, make `started` ready once the work has done
+/// its first bytes.
+struct start_watch {
+  std::shared_ptr<std::promise<void>> promise = std::make_shared<std::promise<void>>();
+  std::future<void> started = promise->get_future();
+  bulk_options opts;
+
+  start_watch() {
+    opts.progress_interval = std::chrono::milliseconds(10);
+    opts.on_progress = [promise = promise,
+                        once = std::make_shared<std::atomic<bool>>(false)](const progress& p) {
+      if (p.bytes_done > 0 && !once->exchange(true))
+        promise->set_value();
+    };
+  }
+};
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(remote)
@@ -360,16 +377,9 @@ BOOST_AUTO_TEST_CASE(a_server_killed_mid_request_fails_the_call_with_econnreset)
   connect_options copts;
   copts.timeout = std::chrono::seconds(2);
   auto m = connect("127.0.0.1", server.port(), {}, copts);
-  std::promise<void> started;
-  std::atomic<bool> once{false};
-  bulk_options opts;
-  opts.progress_interval = std::chrono::milliseconds(10);
-  opts.on_progress = [&](const progress& p) {
-    if (p.bytes_done > 0 && !once.exchange(true))
-      started.set_value();
-  };
-  auto op = m.bulk_checksum({"big.bin"}, "sha512", opts);
-  started.get_future().wait();
+  start_watch watch;
+  auto op = m.bulk_checksum({"big.bin"}, "sha512", watch.opts);
+  watch.started.wait();
   server.kill();
   try {
     op.get();
@@ -690,16 +700,9 @@ BOOST_AUTO_TEST_CASE(bytes_in_flight_over_a_clients_limit_are_eagain_and_efbig) 
   BOOST_TEST(errno_of([&] {
                a.bulk_write({{"a.bin", {chunk{0, bytes(2000, 'x')}}}}).get();
              }) == EFBIG);
-  std::promise<void> started;
-  std::atomic<bool> once{false};
-  bulk_options watch;
-  watch.progress_interval = std::chrono::milliseconds(10);
-  watch.on_progress = [&](const progress& p) {
-    if (p.bytes_done > 0 && !once.exchange(true))
-      started.set_value();
-  };
-  auto busy = a.bulk_checksum({"big.bin"}, "sha512", watch);
-  started.get_future().wait();
+  start_watch watch;
+  auto busy = a.bulk_checksum({"big.bin"}, "sha512", watch.opts);
+  watch.started.wait();
   // Queued behind the checksum, so still in flight when the next one comes.
   auto first = a.bulk_write({{"a.bin", {chunk{0, bytes(600, 'a')}}}});
   auto second = a.bulk_write({{"a.bin", {chunk{600, bytes(600, 'a')}}}});
@@ -724,16 +727,9 @@ BOOST_AUTO_TEST_CASE(bulk_calls_the_gate_makes_for_a_client_report_progress_and_
   opts.runtime.workers = 1;
   served server{opts};
   auto m = connect("127.0.0.1", server.port(), {}, short_timeout());
-  std::promise<void> started;
-  std::atomic<bool> once{false};
-  bulk_options watch;
-  watch.progress_interval = std::chrono::milliseconds(10);
-  watch.on_progress = [&](const progress& p) {
-    if (p.bytes_done > 0 && !once.exchange(true))
-      started.set_value();
-  };
-  auto busy = m.bulk_checksum({"big.bin"}, "sha512", watch);
-  started.get_future().wait();
+  start_watch watch;
+  auto busy = m.bulk_checksum({"big.bin"}, "sha512", watch.opts);
+  watch.started.wait();
   // Queued behind the checksum on the only io worker; cancelled before it can run.
   auto write = m.bulk_write({{"w.bin", {chunk{0, {'z', 'z', 'z'}}}}});
   write.cancel();

@@ -91,6 +91,11 @@ public:
     return port_;
   }
 
+  /// The child's pid while it runs, -1 once it ended.
+  pid_t pid() const noexcept {
+    return pid_;
+  }
+
   /// Ends the server process with SIGKILL: no unpublish, no goodbye to clients.
   void kill() {
     ::kill(pid_, SIGKILL);
