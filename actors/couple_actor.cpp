@@ -242,7 +242,8 @@ bool fill_once(self_pointer self) {
     absorb(st, {}, true);
     st.eof = !st.read_error;
   } else if (err == EAGAIN || err == EWOULDBLOCK) {
-    wait_readable(self);
+    if (!st.waiting_readable)
+      wait_readable(self);
     return false;
   } else {
     st.read_error = failure{err, "read", "", ""};
@@ -289,7 +290,9 @@ void pump_reads(self_pointer self) {
       st.reads.pop_front();
       continue;
     }
-    if (st.waiting_readable || !fill_once(self))
+    // Tried even while the reactor watches the pipe: data written since then is served now,
+    // not after the reactor's thread noticed it (a wake-up of two threads on an idle machine).
+    if (!fill_once(self))
       return;
   }
 }

@@ -27,12 +27,14 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -146,6 +148,41 @@ double calls_per_second(const actorio::mmap_manager& mgr, int threads, int calls
   return threads * static_cast<double>(calls_per_thread) / seconds_since(start);
 }
 
+/// The floor of any call that hands its work to another thread and waits for the answer: two
+/// threads wake each other through a condition variable each way, with no actor system involved.
+/// A facade call costs at least this (a CAF worker is woken for the request, the caller for the
+/// reply); on an idle virtual machine each wake-up of a halted CPU costs tens of microseconds.
+actorio::bench::latency thread_ping_pong(int iterations) {
+  std::mutex lock;
+  std::condition_variable changed;
+  std::uint64_t sent = 0;
+  std::uint64_t answered = 0;
+  bool stop = false;
+  std::thread echo{[&] {
+    std::unique_lock<std::mutex> guard{lock};
+    for (;;) {
+      changed.wait(guard, [&] { return stop || sent > answered; });
+      if (stop)
+        return;
+      answered = sent;
+      changed.notify_all();
+    }
+  }};
+  auto result = measure(iterations, [&] {
+    std::unique_lock<std::mutex> guard{lock};
+    auto mine = ++sent;
+    changed.notify_all();
+    changed.wait(guard, [&] { return answered >= mine; });
+  });
+  {
+    std::lock_guard<std::mutex> guard{lock};
+    stop = true;
+  }
+  changed.notify_all();
+  echo.join();
+  return result;
+}
+
 int run_latency(int iterations) {
   std::string tmpl = (fs::temp_directory_path() / "actorio-bench-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr) {
@@ -157,6 +194,7 @@ int run_latency(int iterations) {
     actorio::runtime rt;
     auto mgr = rt.manager();
     auto file = mgr.create(dir / "f", 1 << 20, false).get();
+    print_latency("thread_ping_pong", thread_ping_pong(iterations));
     print_latency("currently_open", measure(iterations, [&] { mgr.currently_open().get(); }));
     print_latency("mapped_file.read_4KiB",
                   measure(iterations, [&] { file.read(8192, 4096).get(); }));
