@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -42,7 +43,7 @@ struct pump_state {
 /// most `window` lines between reading and writing. Messages to one actor from one sender arrive
 /// in order, so the output keeps the input's order.
 caf::behavior pump(caf::stateful_actor<pump_state>* self, couple_actor in, caf::actor stage,
-                   couple_actor out, std::size_t window) {
+                   couple_actor out, std::size_t window, std::shared_ptr<std::string> summary) {
   auto fail = [self](caf::error& err) {
     caf::aout(self) << "error: " << self->system().render(err) << std::endl;
     self->quit(err);
@@ -51,8 +52,10 @@ caf::behavior pump(caf::stateful_actor<pump_state>* self, couple_actor in, caf::
     self->request(out, caf::infinite, caf::flush_atom_v)
       .then(
         [=] {
-          caf::aout(self) << "lines: " << self->state.lines
-                          << ", most in flight: " << self->state.max_in_flight << std::endl;
+          // Printed by main after this actor ends: caf::aout prints on its own thread, and main's
+          // later lines could overtake it.
+          *summary = "lines: " + std::to_string(self->state.lines) +
+                     ", most in flight: " + std::to_string(self->state.max_in_flight);
           self->quit();
         },
         fail);
@@ -122,12 +125,15 @@ int main(int argc, char** argv) {
     ::open("/dev/null", O_RDONLY | O_CLOEXEC),
     ::open((dir + "/output.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), text);
   auto stage = rt.system().spawn(upper_caser);
+  auto summary = std::make_shared<std::string>();
   {
     caf::scoped_actor self{rt.system()};
-    auto p = rt.system().spawn(pump, in.actor(), stage, out.actor(), std::size_t{8});
+    auto p = rt.system().spawn(pump, in.actor(), stage, out.actor(), std::size_t{8}, summary);
     self->monitor(p);
     self->receive([](caf::down_msg&) {});
   }
+  if (!summary->empty())
+    std::cout << *summary << std::endl;
   in.close().get();
   out.close().get();
   caf::anon_send_exit(stage, caf::exit_reason::user_shutdown);
