@@ -1,5 +1,7 @@
 #include "lib/src/digest.hpp"
 
+#include "lib/src/sigbus_guard.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -8,6 +10,8 @@
 #include <utility>
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -274,18 +278,76 @@ const std::string& hasher::name() const noexcept {
 
 namespace {
 
+/// Bytes hashed between checks for a cancel; also the progress step.
+constexpr std::size_t digest_step = std::size_t{1} << 20;
+/// Regular files this large are hashed through a map, window by window: the kernel's copy into a
+/// buffer costs about a tenth of sha256's time (a third of xxh3's), page faults on a map less.
+/// Smaller files cost less to copy than to map.
+constexpr std::uint64_t digest_map_threshold = std::uint64_t{1} << 20;
+constexpr std::size_t digest_window = std::size_t{8} << 20;
+
+failure shrank(const std::string& path, std::uint64_t at, std::uint64_t expected) {
+  return failure{EIO, "checksum", path,
+                 "file shrank while being read (ends at byte " + std::to_string(at) + " of " +
+                   std::to_string(expected) + ")"};
+}
+
+/// Hashes [*offset, size) through windows of a shared read-only map, each access under the
+/// SIGBUS guard, advancing *offset. Returns a failure for a truncation (the guard's fault) or a
+/// cancel, std::nullopt when done or when the file cannot be mapped (the caller's pread loop
+/// carries on from *offset).
+std::optional<failure> digest_mapped(hasher& h, int fd, std::uint64_t size, std::uint64_t* offset,
+                                     const std::string& path, work_control* control) {
+  install_sigbus_handler();
+  while (*offset < size) {
+    auto length = static_cast<std::size_t>(std::min<std::uint64_t>(digest_window, size - *offset));
+    // MAP_POPULATE maps the window's cached pages in one call instead of a fault per 64 KiB.
+    void* base = ::mmap(nullptr, length, PROT_READ, MAP_SHARED | MAP_POPULATE, fd,
+                        static_cast<off_t>(*offset));
+    if (base == MAP_FAILED)
+      return std::nullopt;
+    std::optional<failure> fault;
+    for (std::size_t done = 0; done < length && !fault;) {
+      if (control && control->cancelled()) {
+        fault = work_control::cancelled_failure("checksum", path);
+        break;
+      }
+      auto n = std::min(digest_step, length - done);
+      const auto* at = static_cast<const unsigned char*>(base) + done;
+      if (!guarded(base, length, [&h, at, n] { h.update(at, n); })) {
+        fault = shrank(path, *offset + done, size);
+        break;
+      }
+      done += n;
+      if (control)
+        control->add_bytes(n);
+    }
+    ::munmap(base, length);
+    if (fault)
+      return fault;
+    *offset += length;
+  }
+  return std::nullopt;
+}
+
 result<std::string> digest_with(hasher& h, int fd, const std::string& path, work_control* control) {
-  constexpr std::size_t step = std::size_t{1} << 20;
   // Advisory only: it fails harmlessly on pipes and some filesystems.
   (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  // One buffer per thread: a bulk checksum of thousands of small files reuses it instead of
+  struct stat st {};
+  bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  auto size = regular ? static_cast<std::uint64_t>(st.st_size) : 0;
+  std::uint64_t offset = 0;
+  if (size >= digest_map_threshold)
+    if (auto fault = digest_mapped(h, fd, size, &offset, path, control))
+      return std::move(*fault);
+  // The rest (all of a small file or a pipe, what a file grew by since the fstat) by pread. One
+  // buffer per thread: a bulk checksum of thousands of small files reuses it instead of
   // allocating 1 MiB per file.
-  thread_local auto buf = std::make_unique_for_overwrite<unsigned char[]>(step);
-  off_t offset = 0;
+  thread_local auto buf = std::make_unique_for_overwrite<unsigned char[]>(digest_step);
   for (;;) {
     if (control && control->cancelled())
       return work_control::cancelled_failure("checksum", path);
-    auto n = ::pread(fd, buf.get(), step, offset);
+    auto n = ::pread(fd, buf.get(), digest_step, static_cast<off_t>(offset));
     if (n < 0) {
       int err = errno;
       if (err == EINTR)
@@ -295,10 +357,12 @@ result<std::string> digest_with(hasher& h, int fd, const std::string& path, work
     if (n == 0)
       break;
     h.update(buf.get(), static_cast<std::size_t>(n));
-    offset += n;
+    offset += static_cast<std::uint64_t>(n);
     if (control)
       control->add_bytes(static_cast<std::uint64_t>(n));
   }
+  if (offset < size)
+    return shrank(path, offset, size);
   auto hex = h.finish_hex();
   if (hex.empty())
     return failure{EIO, "checksum", path, h.name() + " digest computation failed"};

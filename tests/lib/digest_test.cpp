@@ -4,7 +4,10 @@
 #include "lib/src/digest.hpp"
 
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -339,6 +342,64 @@ BOOST_AUTO_TEST_CASE(digest_fd_reads_whole_file_and_keeps_fd_offset) {
   ::close(fd);
   BOOST_TEST_REQUIRE(res.ok());
   BOOST_TEST(*res == openssl_hex("sha256", p));
+}
+
+BOOST_AUTO_TEST_CASE(a_file_of_several_map_windows_matches_the_oracles) {
+  // Mapped in 8 MiB windows, hashed in 1 MiB steps: two whole windows, a partial one, an odd tail.
+  auto p = file("big", pattern((std::size_t{19} << 20) + 4097));
+  BOOST_TEST(ours(p, "sha256") == openssl_hex("sha256", p));
+  BOOST_TEST(ours(p, "xxh128") == xxhsum_hex(2, p));
+}
+
+BOOST_AUTO_TEST_CASE(a_file_truncated_while_hashed_is_eio_and_the_thread_hashes_on) {
+  auto p = file("big", pattern(std::size_t{20} << 20));
+  // Progress is reported on the hashing thread after each step; the first report cuts the file
+  // inside the window being hashed, so the next step touches pages that are gone.
+  bool cut = false;
+  actorio::detail::work_control control{1, std::chrono::milliseconds{0}, [&](const auto&) {
+                                          if (!std::exchange(cut, true))
+                                            BOOST_TEST_REQUIRE(::truncate(p.c_str(), 1536 << 10) ==
+                                                               0);
+                                        }};
+  auto res = digest_file(p.string(), "sha256", &control);
+  BOOST_TEST(cut);
+  BOOST_TEST_REQUIRE(!res.ok());
+  BOOST_TEST(res.error().code == EIO);
+  BOOST_TEST(res.error().op == "checksum");
+  BOOST_TEST(res.error().path == p.string());
+  BOOST_TEST(res.error().detail.find("shrank") != std::string::npos, res.error().detail);
+  // The fault left the thread's hasher mid-message; the next file starts clean.
+  BOOST_TEST(ours(p, "sha256") == openssl_hex("sha256", p));
+}
+
+BOOST_AUTO_TEST_CASE(bytes_appended_while_hashed_are_hashed_too) {
+  auto p = file("big", pattern(std::size_t{3} << 20));
+  bool grown = false;
+  actorio::detail::work_control control{
+    1, std::chrono::milliseconds{0}, [&](const auto&) {
+      if (!std::exchange(grown, true))
+        std::ofstream{p, std::ios::binary | std::ios::app} << "appended after the size was taken";
+    }};
+  auto res = digest_file(p.string(), "sha256", &control);
+  BOOST_TEST(grown);
+  BOOST_TEST_REQUIRE(res.ok(), (res.ok() ? "" : to_string(res.error())));
+  BOOST_TEST(*res == openssl_hex("sha256", p));
+}
+
+BOOST_AUTO_TEST_CASE(a_cancel_stops_a_mapped_digest_with_ecanceled) {
+  auto p = file("big", pattern(std::size_t{12} << 20));
+  actorio::detail::work_control* self = nullptr;
+  std::uint64_t reports = 0;
+  actorio::detail::work_control control{1, std::chrono::milliseconds{0}, [&](const auto&) {
+                                          if (++reports == 2)
+                                            self->cancel();
+                                        }};
+  self = &control;
+  auto res = digest_file(p.string(), "sha256", &control);
+  BOOST_TEST_REQUIRE(!res.ok());
+  BOOST_TEST(res.error().code == ECANCELED);
+  BOOST_TEST(res.error().path == p.string());
+  BOOST_TEST(control.snapshot().bytes_done == std::uint64_t{2} << 20);
 }
 
 BOOST_AUTO_TEST_CASE(digest_fd_on_pipe_reports_espipe_with_label) {
