@@ -32,18 +32,21 @@ result<std::string> resolve(const mmap_manager_state& st, const std::string& pat
   // The kernel would silently open the path cut at the NUL.
   if (path.find('\0') != std::string::npos)
     return failure{EINVAL, op, path, "path contains a NUL byte"};
-  std::filesystem::path p{path};
+  bool absolute = path.starts_with('/');
   if (st.options.opener.sandbox()) {
-    if (p.is_absolute())
+    if (absolute)
       return failure{EACCES, op, path, "absolute path; the manager is confined to its root"};
-    auto normal = p.lexically_normal();
-    if (!normal.empty() && *normal.begin() == "..")
+    auto normal = lexically_normal(path);
+    if (normal == ".." || normal.starts_with("../"))
       return failure{EACCES, op, path, "'..' leads outside the root"};
-    return normal.string();
+    return normal;
   }
-  if (p.is_relative())
-    p = std::filesystem::path{st.options.root} / p;
-  return p.lexically_normal().string();
+  if (absolute)
+    return lexically_normal(path);
+  auto joined = st.options.root;
+  if (!joined.empty() && !joined.ends_with('/'))
+    joined += '/';
+  return lexically_normal(joined + path);
 }
 
 /// EROFS for a change asked of a read-only manager.

@@ -110,12 +110,14 @@ std::future<std::uint64_t> mmap_manager::approx_memory_usage() const {
 
 namespace {
 
-/// Pairs each result with the path of the same index.
+/// Pairs each result with the path of the same index (a later duplicate wins).
 template <class T, class Paths>
 mmap_manager::per_path<T> by_path(const Paths& paths, std::vector<result<T>>&& results) {
   mmap_manager::per_path<T> out;
+  // Hinted at the end: paths given in order (a sorted listing, a glob, a map's keys) cost one
+  // comparison each instead of a search, and comparing paths is slow (component by component).
   for (std::size_t i = 0; i < results.size() && i < paths.size(); ++i)
-    out.insert_or_assign(paths[i], std::move(results[i]));
+    out.insert_or_assign(out.end(), paths[i], std::move(results[i]));
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <filesystem>
 #include <vector>
 
 #include <fcntl.h>
@@ -248,6 +249,23 @@ result<std::pair<unique_fd, std::string>> file_opener::open_parent(const std::st
 void file_opener::remove(const std::string& path) const noexcept {
   if (auto parent = open_parent(path, "remove"))
     ::unlinkat(parent->first.get(), parent->second.c_str(), 0);
+}
+
+std::string lexically_normal(std::string path) {
+  std::string_view rest{path};
+  // A single leading '/' is the root; every component after it must be a proper name.
+  if (rest.starts_with('/'))
+    rest.remove_prefix(1);
+  bool normal = !rest.empty() || !path.empty();
+  while (normal && !rest.empty()) {
+    auto slash = rest.find('/');
+    auto name = rest.substr(0, slash);
+    normal = !name.empty() && name != "." && name != "..";
+    rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+  }
+  if (normal)
+    return path;
+  return std::filesystem::path{path}.lexically_normal().string();
 }
 
 } // namespace actorio::detail

@@ -69,6 +69,12 @@ private:
   unique_fd root_fd_;
 };
 
+/// `std::filesystem::path(path).lexically_normal().string()`, without building a path for the
+/// common case of a path that is normal already (no empty, "." or ".." component): a bulk call
+/// resolves every one of its paths, and std::filesystem's component lists cost more than opening
+/// a small file.
+std::string lexically_normal(std::string path);
+
 /// The resolution used where openat2 is missing, callable on its own for tests: opens `path`
 /// beneath directory `root_fd` one component at a time with O_NOFOLLOW, applying `..` by going
 /// back to a directory already held (never by asking the kernel for a parent, which a concurrent

@@ -352,3 +352,11 @@ BOOST_AUTO_TEST_CASE(a_component_swapped_with_a_symlink_to_outside_never_resolve
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(lexically_normal_agrees_with_std_filesystem) {
+  for (std::string p : {"",        "/",        "//",      "///a",   "a",         "/a/b/c", "a/b/c",
+                        "a/b/",    "a//b",     "./a",     "a/.",    "a/./b",     "..",     "../a",
+                        "a/..",    "a/../..",  "/..",     "/../a",  "a/b/../c",  ".",      "./",
+                        "a/.../b", "a/..b/.c", "/a/b/c/", "a/b/..", ".hidden/x", "x/..."})
+    BOOST_TEST(lexically_normal(p) == fs::path{p}.lexically_normal().string(), "'" << p << "'");
+}
