@@ -222,15 +222,6 @@ int run_latency(int iterations) {
                     a.flush().get();
                     b.read1(1).get();
                   }));
-    // As a pipeline stage writes: calls from one thread arrive in order, so the write and the
-    // flush need not be awaited before the read (their futures are checked after it).
-    print_latency("pipe_write_read_1B_pipelined", measure(iterations, [&] {
-                    auto written = a.write("x");
-                    auto flushed = a.flush();
-                    b.read1(1).get();
-                    written.get();
-                    flushed.get();
-                  }));
   }
   fs::remove_all(dir);
   return 0;
