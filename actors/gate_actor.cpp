@@ -270,13 +270,16 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
       ++from.entry->refs;
       auto rp = self->make_response_promise<mapped_file_actor>();
       self->request(m, caf::infinite, caf::open_atom_v, std::move(path), std::move(mode), size)
-        .then([self, rp, node = from.node](
-                mapped_file_actor& file) mutable { deliver_proxy(rp, adopt(self, node, file)); },
-              [self, rp, node = from.node](caf::error& err) mutable {
-                if (auto* c = find_client(self, node))
-                  --c->refs;
-                rp.deliver(std::move(err));
-              });
+        .then(
+          [self, rp, node = from.node](mapped_file_actor& file) mutable {
+            auto proxy = adopt(self, node, file);
+            deliver_proxy(rp, std::move(proxy));
+          },
+          [self, rp, node = from.node](caf::error& err) mutable {
+            if (auto* c = find_client(self, node))
+              --c->refs;
+            rp.deliver(std::move(err));
+          });
       return rp;
     },
     [=, &m](sparse_atom, std::string& path, std::int64_t size,

@@ -217,6 +217,25 @@ BOOST_AUTO_TEST_CASE(close_sent_to_a_handle_itself_releases_one_reference_and_en
   BOOST_TEST(here.srv.manager().currently_open().get() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_handle_dropped_without_close_is_released) {
+  serve_limits limits;
+  limits.max_open_maps = 2;
+  served_here here{limits};
+  write_file(here.root / "f.txt", "dropped");
+  auto m = here.connect();
+  {
+    auto f = m.open("f.txt").get();
+    BOOST_TEST(text(f.read(0, 7).get()) == "dropped");
+    auto again = m.open("f.txt").get();
+    BOOST_TEST(here.srv.manager().currently_open().get() == 1u);
+  }
+  BOOST_TEST(eventually([&] { return here.srv.manager().currently_open().get() == 0u; }));
+  // Both references went: the client may hold its two again.
+  auto f = m.open("f.txt").get();
+  auto g = m.open("f.txt").get();
+  BOOST_TEST(errno_of([&] { m.open("f.txt").get(); }) == EMFILE);
+}
+
 BOOST_AUTO_TEST_CASE(a_client_gets_a_proxy_that_answers_for_the_map_never_the_map_itself) {
   served_here here;
   write_file(here.root / "f.txt", "behind the gate");
