@@ -43,6 +43,7 @@ caller identify(self_pointer self, const char* op) {
   auto& c = i->second;
   if (fresh) {
     c.name = caf::to_string(sender->node());
+    c.allowance = std::make_shared<byte_allowance>(st.options.max_bytes_in_flight);
     if (st.options.on_connect)
       st.options.on_connect(c.name);
   }
@@ -62,17 +63,51 @@ void release(self_pointer self, const mapped_file_actor& file, std::size_t times
     caf::anon_send(self->state.manager, caf::close_atom_v, file);
 }
 
-/// Counts `file` as held by the client on `node`, whose open was counted in `refs` already; a
-/// client gone meanwhile cannot release it, so it is released at once.
-void adopt(self_pointer self, const caf::node_id& node, const mapped_file_actor& file) {
+/// Tells a proxy, as the gate, to close (the first time) or to quit (the second).
+void close_proxy(self_pointer self, const mapped_file_actor& proxy, int times = 1) {
+  for (int k = 0; k < times; ++k)
+    self->request(proxy, caf::infinite, caf::close_atom_v).then([] {}, [](caf::error&) {});
+}
+
+/// Closes the proxy of a map whose last reference the client released. It stays to answer
+/// EBADF (a request to an actor that is gone gets no answer from CAF 0.17's network layer, only
+/// the client's timeout) until it is one of more than `closed_kept` the client closed since.
+void retire_proxy(self_pointer self, client& c, const mapped_file_actor& proxy) {
+  close_proxy(self, proxy);
+  c.closed.push_back(proxy);
+  if (c.closed.size() > client::closed_kept) {
+    close_proxy(self, c.closed.front());
+    c.closed.pop_front();
+  }
+}
+
+/// Counts `file` as held by the client on `node`, whose open was counted in `refs` already, and
+/// returns the proxy the client is to get for it. A client gone meanwhile cannot release it, so
+/// it is released at once (and nothing returned).
+std::optional<mapped_file_actor> adopt(self_pointer self, const caf::node_id& node,
+                                       const mapped_file_actor& file) {
   auto* c = find_client(self, node);
   if (!c) {
     release(self, file);
-    return;
+    return std::nullopt;
   }
   auto& held = c->maps[file.address()];
-  held.first = file;
-  ++held.second;
+  if (!held.proxy) {
+    held.map = file;
+    held.proxy =
+      self->spawn(served_map_impl, file, caf::actor_cast<mmap_manager_actor>(self), c->allowance);
+  }
+  ++held.refs;
+  return held.proxy;
+}
+
+/// Answers an open with the proxy adopt returned.
+void deliver_proxy(caf::typed_response_promise<mapped_file_actor>& rp,
+                   std::optional<mapped_file_actor> proxy) {
+  if (proxy)
+    rp.deliver(std::move(*proxy));
+  else
+    rp.deliver(caf::make_error(caf::sec::request_receiver_down));
 }
 
 /// EMFILE unless the client may hold `more` references besides what it holds.
@@ -85,31 +120,6 @@ std::optional<caf::error> check_maps(self_pointer self, const client& c, std::si
                             "this client holds " + std::to_string(c.refs) +
                               " maps; the server allows " + std::to_string(limit) +
                               " per client (close some)"});
-}
-
-/// Reserves `bytes` of the client's allowance for data in flight: EFBIG for a request larger
-/// than the whole allowance, EAGAIN while earlier requests hold too much of it.
-std::optional<caf::error> reserve_bytes(self_pointer self, client& c, std::uint64_t bytes,
-                                        const char* op) {
-  auto limit = self->state.options.max_bytes_in_flight;
-  if (limit != 0 && bytes > limit)
-    return make_error(failure{EFBIG, op, "",
-                              "the request moves " + std::to_string(bytes) +
-                                " bytes; this server allows " + std::to_string(limit) +
-                                " in flight per client"});
-  if (limit != 0 && c.bytes_in_flight + bytes > limit)
-    return make_error(failure{EAGAIN, op, "",
-                              std::to_string(c.bytes_in_flight) +
-                                " bytes of this client's earlier requests are in flight; the "
-                                "server allows " +
-                                std::to_string(limit) + " (retry once they are done)"});
-  c.bytes_in_flight += bytes;
-  return std::nullopt;
-}
-
-void unreserve_bytes(self_pointer self, const caf::node_id& node, std::uint64_t bytes) {
-  if (auto* c = find_client(self, node))
-    c->bytes_in_flight -= std::min(c->bytes_in_flight, bytes);
 }
 
 /// The current message's requester, for a relay on behalf of the client on `node`. Call before
@@ -139,11 +149,34 @@ void relay(self_pointer self, gate_state::relay who, Done done, Ts&&... xs) {
     });
 }
 
+/// Sends `xs...` to the manager on behalf of the current sender: delegated for a local one; for
+/// a client relayed as the gate's own request, so that the answer (and its progress) comes from
+/// the gate. A delegated answer would name the manager as its sender, and with that handle a
+/// client could bypass the gate.
+template <class T, class... Ts>
+caf::result<T> pass_on(self_pointer self, const caller& from, Ts&&... xs) {
+  if (!from.entry)
+    return self->delegate(self->state.manager, std::forward<Ts>(xs)...);
+  auto who = requester_of(self, from.node);
+  auto rp = self->make_response_promise<T>();
+  relay<T>(
+    self, std::move(who),
+    [rp](caf::expected<T> r) mutable {
+      r ? rp.deliver(std::move(*r)) : rp.deliver(std::move(r.error()));
+    },
+    std::forward<Ts>(xs)...);
+  return rp;
+}
+
 /// Forgets a client node: every reference it held is released, its relayed bulk work cancelled.
 void drop_client(self_pointer self, std::map<caf::node_id, client>::iterator i) {
   auto& st = self->state;
-  for (auto& [addr, held] : i->second.maps)
-    release(self, held.first, held.second);
+  for (auto& [addr, held] : i->second.maps) {
+    release(self, held.map, held.refs);
+    close_proxy(self, held.proxy, 2);
+  }
+  for (auto& proxy : i->second.closed)
+    close_proxy(self, proxy);
   for (auto& [id, r] : st.relays)
     if (r.node == i->first)
       self->send(st.manager, cancel_atom_v, id);
@@ -180,17 +213,22 @@ std::uint64_t payload_bytes(const std::vector<chunk>& chunks) {
   return total;
 }
 
-/// Passes the manager's progress reports for relayed requests on to their requesters; drops
-/// (answering requests with an error) whatever else the interface does not name.
+/// Passes the manager's progress reports for relayed requests on to their requesters; ignores
+/// reports from anyone else (a client guessing the gate's request ids could otherwise report to
+/// another client's call); drops (answering requests with an error) whatever else the interface
+/// does not name.
 caf::result<caf::message> pass_progress(self_pointer self, caf::scheduled_actor* ptr,
                                         caf::message_view& x) {
   auto msg = x.copy_content_to_message();
-  if (!self->current_sender() && msg.match_elements<progress_atom, std::uint64_t, progress>()) {
-    if (auto i = self->state.relays.find(msg.get_as<std::uint64_t>(1));
-        i != self->state.relays.end())
-      caf::anon_send(i->second.requester, progress_atom_v, i->second.request,
-                     msg.get_as<progress>(2));
-    return caf::message{};
+  if (msg.match_elements<progress_atom, std::uint64_t, progress>()) {
+    const auto& sender = self->current_sender();
+    if (sender && sender->address() == self->state.manager.address())
+      if (auto i = self->state.relays.find(msg.get_as<std::uint64_t>(1));
+          i != self->state.relays.end())
+        caf::anon_send(i->second.requester, progress_atom_v, i->second.request,
+                       msg.get_as<progress>(2));
+    // No answer: a report is no request, and an answer would go back to its sender.
+    return caf::delegated<caf::message>{};
   }
   return caf::drop(ptr, x);
 }
@@ -234,8 +272,8 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
       self->request(m, caf::infinite, caf::open_atom_v, std::move(path), std::move(mode), size)
         .then(
           [self, rp, node = from.node](mapped_file_actor& file) mutable {
-            adopt(self, node, file);
-            rp.deliver(std::move(file));
+            auto proxy = adopt(self, node, file);
+            deliver_proxy(rp, std::move(proxy));
           },
           [self, rp, node = from.node](caf::error& err) mutable {
             if (auto* c = find_client(self, node))
@@ -254,19 +292,19 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
       if (auto refused = check_maps(self, *from.entry, 1, "sparse", path))
         return *refused;
       auto bytes = payload_bytes(chunks);
-      if (auto refused = reserve_bytes(self, *from.entry, bytes, "sparse"))
+      if (auto refused = from.entry->allowance->reserve(bytes, "sparse"))
         return *refused;
+      auto allowance = from.entry->allowance;
       ++from.entry->refs;
       auto rp = self->make_response_promise<mapped_file_actor>();
       self->request(m, caf::infinite, sparse_atom_v, std::move(path), size, std::move(chunks))
         .then(
-          [self, rp, bytes, node = from.node](mapped_file_actor& file) mutable {
-            unreserve_bytes(self, node, bytes);
-            adopt(self, node, file);
-            rp.deliver(std::move(file));
+          [self, rp, bytes, allowance, node = from.node](mapped_file_actor& file) mutable {
+            allowance->release(bytes);
+            deliver_proxy(rp, adopt(self, node, file));
           },
-          [self, rp, bytes, node = from.node](caf::error& err) mutable {
-            unreserve_bytes(self, node, bytes);
+          [self, rp, bytes, allowance, node = from.node](caf::error& err) mutable {
+            allowance->release(bytes);
             if (auto* c = find_client(self, node))
               --c->refs;
             rp.deliver(std::move(err));
@@ -277,33 +315,49 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
       auto from = identify(self, "close");
       if (from.refused)
         return *from.refused;
-      if (from.entry) {
-        // A client releases only references it holds: never one of another client's.
-        auto& held = from.entry->maps;
-        auto i = held.find(file.address());
-        if (i == held.end())
-          return caf::unit;
-        if (--i->second.second == 0)
-          held.erase(i);
-        --from.entry->refs;
+      if (!from.entry)
+        return self->delegate(m, caf::close_atom_v, std::move(file));
+      // A client names the proxy it was given and releases only references it holds: never one
+      // of another client's.
+      auto& maps = from.entry->maps;
+      auto i = std::find_if(maps.begin(), maps.end(), [&](const auto& entry) {
+        return entry.second.proxy.address() == file.address();
+      });
+      if (i == maps.end())
+        return caf::unit;
+      auto map = i->second.map;
+      --from.entry->refs;
+      if (--i->second.refs == 0) {
+        retire_proxy(self, *from.entry, i->second.proxy);
+        maps.erase(i);
       }
-      return self->delegate(m, caf::close_atom_v, std::move(file));
+      // Answered once the manager has released it (so currently_open reflects it), by the gate
+      // itself: the manager's answer would name the manager to the client.
+      auto rp = self->make_response_promise<void>();
+      self->request(m, caf::infinite, caf::close_atom_v, std::move(map))
+        .then([rp]() mutable { deliver_ok(rp); },
+              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
-    [=, &m](copy_atom, std::string& src, std::string& dst, bool flush,
-            bool verify) -> caf::result<std::uint64_t> {
-      if (auto from = identify(self, "copy"); from.refused)
+    [=](copy_atom, std::string& src, std::string& dst, bool flush,
+        bool verify) -> caf::result<std::uint64_t> {
+      auto from = identify(self, "copy");
+      if (from.refused)
         return *from.refused;
-      return self->delegate(m, copy_atom_v, std::move(src), std::move(dst), flush, verify);
+      return pass_on<std::uint64_t>(self, from, copy_atom_v, std::move(src), std::move(dst), flush,
+                                    verify);
     },
-    [=, &m](digest_atom, std::string& path, std::string& alg) -> caf::result<std::string> {
-      if (auto from = identify(self, "checksum"); from.refused)
+    [=](digest_atom, std::string& path, std::string& alg) -> caf::result<std::string> {
+      auto from = identify(self, "checksum");
+      if (from.refused)
         return *from.refused;
-      return self->delegate(m, digest_atom_v, std::move(path), std::move(alg));
+      return pass_on<std::string>(self, from, digest_atom_v, std::move(path), std::move(alg));
     },
-    [=, &m](count_atom) -> caf::result<std::uint64_t> {
-      if (auto from = identify(self, "currently_open"); from.refused)
+    [=](count_atom) -> caf::result<std::uint64_t> {
+      auto from = identify(self, "currently_open");
+      if (from.refused)
         return *from.refused;
-      return self->delegate(m, count_atom_v);
+      return pass_on<std::uint64_t>(self, from, count_atom_v);
     },
     [=, &m](files_atom) -> caf::result<std::vector<open_file>> {
       auto from = identify(self, "open_files");
@@ -327,26 +381,29 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
             }
             c->refs += files.size();
             for (auto& f : files)
-              adopt(self, node, f.file);
+              f.file = *adopt(self, node, f.file);
             rp.deliver(std::move(files));
           },
           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
       return rp;
     },
-    [=, &m](paths_atom) -> caf::result<std::map<std::string, std::string>> {
-      if (auto from = identify(self, "open_paths"); from.refused)
+    [=](paths_atom) -> caf::result<std::map<std::string, std::string>> {
+      auto from = identify(self, "open_paths");
+      if (from.refused)
         return *from.refused;
-      return self->delegate(m, paths_atom_v);
+      return pass_on<std::map<std::string, std::string>>(self, from, paths_atom_v);
     },
-    [=, &m](mmaps_atom) -> caf::result<std::vector<map_info>> {
-      if (auto from = identify(self, "open_mmaps"); from.refused)
+    [=](mmaps_atom) -> caf::result<std::vector<map_info>> {
+      auto from = identify(self, "open_mmaps");
+      if (from.refused)
         return *from.refused;
-      return self->delegate(m, mmaps_atom_v);
+      return pass_on<std::vector<map_info>>(self, from, mmaps_atom_v);
     },
-    [=, &m](memuse_atom) -> caf::result<std::uint64_t> {
-      if (auto from = identify(self, "approx_memory_usage"); from.refused)
+    [=](memuse_atom) -> caf::result<std::uint64_t> {
+      auto from = identify(self, "approx_memory_usage");
+      if (from.refused)
         return *from.refused;
-      return self->delegate(m, memuse_atom_v);
+      return pass_on<std::uint64_t>(self, from, memuse_atom_v);
     },
     [=](shutdown_atom) -> caf::result<void> {
       auto from = identify(self, "shutdown");
@@ -366,12 +423,14 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
           deliver_ok(rp);
       };
       for (auto& [node, c] : st.clients) {
-        for (auto& [addr, held] : c.maps)
-          for (std::size_t k = 0; k < held.second; ++k) {
+        for (auto& [addr, held] : c.maps) {
+          for (std::size_t k = 0; k < held.refs; ++k) {
             ++*pending;
-            self->request(st.manager, caf::infinite, caf::close_atom_v, held.first)
+            self->request(st.manager, caf::infinite, caf::close_atom_v, held.map)
               .then(one_done, [one_done](caf::error&) mutable { one_done(); });
           }
+          close_proxy(self, held.proxy, 2);
+        }
         c.maps.clear();
       }
       while (!st.clients.empty())
@@ -418,14 +477,14 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
             rp.deliver(caf::make_error(caf::sec::request_receiver_down));
             return;
           }
-          if (auto refused = reserve_bytes(self, *c, bytes, "bulk_read")) {
+          if (auto refused = c->allowance->reserve(bytes, "bulk_read")) {
             rp.deliver(*refused);
             return;
           }
           relay<reply>(
             self, who,
-            [self, rp, node, bytes](caf::expected<reply> r) mutable {
-              unreserve_bytes(self, node, bytes);
+            [rp, allowance = c->allowance, bytes](caf::expected<reply> r) mutable {
+              allowance->release(bytes);
               r ? rp.deliver(std::move(*r)) : rp.deliver(std::move(r.error()));
             },
             bulk_read_atom_v, std::move(*all), every);
@@ -444,31 +503,36 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
       std::uint64_t bytes = 0;
       for (const auto& job : jobs)
         bytes += payload_bytes(job.chunks);
-      if (auto refused = reserve_bytes(self, *from.entry, bytes, "bulk_write"))
+      if (auto refused = from.entry->allowance->reserve(bytes, "bulk_write"))
         return *refused;
+      auto allowance = from.entry->allowance;
       auto node = from.node;
       auto who = requester_of(self, node);
       auto rp = self->make_response_promise<reply>();
       relay<reply>(
         self, std::move(who),
-        [self, rp, node, bytes](caf::expected<reply> r) mutable {
-          unreserve_bytes(self, node, bytes);
+        [rp, allowance, bytes](caf::expected<reply> r) mutable {
+          allowance->release(bytes);
           r ? rp.deliver(std::move(*r)) : rp.deliver(std::move(r.error()));
         },
         bulk_write_atom_v, std::move(jobs), every);
       return rp;
     },
-    [=, &m](bulk_resize_atom, std::vector<resize_job>& jobs,
-            report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
-      if (auto from = identify(self, "bulk_resize"); from.refused)
+    [=](bulk_resize_atom, std::vector<resize_job>& jobs,
+        report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
+      auto from = identify(self, "bulk_resize");
+      if (from.refused)
         return *from.refused;
-      return self->delegate(m, bulk_resize_atom_v, std::move(jobs), every);
+      return pass_on<std::vector<result<std::uint64_t>>>(self, from, bulk_resize_atom_v,
+                                                         std::move(jobs), every);
     },
-    [=, &m](bulk_copy_atom, std::vector<copy_job>& jobs, bool flush, bool verify,
-            report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
-      if (auto from = identify(self, "bulk_copy"); from.refused)
+    [=](bulk_copy_atom, std::vector<copy_job>& jobs, bool flush, bool verify,
+        report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
+      auto from = identify(self, "bulk_copy");
+      if (from.refused)
         return *from.refused;
-      return self->delegate(m, bulk_copy_atom_v, std::move(jobs), flush, verify, every);
+      return pass_on<std::vector<result<std::uint64_t>>>(self, from, bulk_copy_atom_v,
+                                                         std::move(jobs), flush, verify, every);
     },
     [=, &m](cancel_atom, std::uint64_t request) {
       // A request the gate relayed is the gate's own at the manager: cancel it as the gate.
@@ -481,25 +545,31 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
       // Otherwise delegated, so the manager sees the client that made the request it names.
       self->delegate(m, cancel_atom_v, request);
     },
-    [=, &m](bulk_digest_atom, std::vector<std::string>& paths, std::string& alg,
-            report_progress every) -> caf::result<std::vector<result<std::string>>> {
-      if (auto from = identify(self, "bulk_checksum"); from.refused)
+    [=](bulk_digest_atom, std::vector<std::string>& paths, std::string& alg,
+        report_progress every) -> caf::result<std::vector<result<std::string>>> {
+      auto from = identify(self, "bulk_checksum");
+      if (from.refused)
         return *from.refused;
-      return self->delegate(m, bulk_digest_atom_v, std::move(paths), std::move(alg), every);
+      return pass_on<std::vector<result<std::string>>>(self, from, bulk_digest_atom_v,
+                                                       std::move(paths), std::move(alg), every);
     },
-    [=, &m](find_files_atom, bytes& pattern, std::vector<find_job>& jobs, std::uint64_t max,
-            bool overlapping,
-            report_progress every) -> caf::result<std::vector<result<std::vector<std::uint64_t>>>> {
-      if (auto from = identify(self, "find_in_files"); from.refused)
+    [=](find_files_atom, bytes& pattern, std::vector<find_job>& jobs, std::uint64_t max,
+        bool overlapping,
+        report_progress every) -> caf::result<std::vector<result<std::vector<std::uint64_t>>>> {
+      auto from = identify(self, "find_in_files");
+      if (from.refused)
         return *from.refused;
-      return self->delegate(m, find_files_atom_v, std::move(pattern), std::move(jobs), max,
-                            overlapping, every);
+      return pass_on<std::vector<result<std::vector<std::uint64_t>>>>(
+        self, from, find_files_atom_v, std::move(pattern), std::move(jobs), max, overlapping,
+        every);
     },
-    [=, &m](compact_files_atom, std::vector<std::string>& paths,
-            report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
-      if (auto from = identify(self, "compact_files"); from.refused)
+    [=](compact_files_atom, std::vector<std::string>& paths,
+        report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
+      auto from = identify(self, "compact_files");
+      if (from.refused)
         return *from.refused;
-      return self->delegate(m, compact_files_atom_v, std::move(paths), every);
+      return pass_on<std::vector<result<std::uint64_t>>>(self, from, compact_files_atom_v,
+                                                         std::move(paths), every);
     },
     [=, &m](prefetch_atom, std::vector<std::string>& paths, std::int64_t size,
             report_progress every) -> caf::result<std::vector<result<mapped_file_actor>>> {
@@ -530,7 +600,8 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
             if (item) {
               if (auto* c = find_client(self, node))
                 ++c->refs;
-              adopt(self, node, *item);
+              if (auto proxy = adopt(self, node, *item))
+                *item = std::move(*proxy);
             }
           rp.deliver(std::move(*r));
         },

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -9,6 +10,7 @@
 
 #include "actorio/messages/interfaces.hpp"
 #include "actors/io_worker_actor.hpp"
+#include "actors/served_map_actor.hpp"
 
 namespace actorio::detail {
 
@@ -35,11 +37,22 @@ struct gate_state {
     /// The node's actors that sent requests, each monitored: their proxies die with the
     /// connection.
     std::set<caf::actor_addr> actors;
-    /// References the node holds, per map (a map opened twice is held twice).
-    std::map<caf::actor_addr, std::pair<mapped_file_actor, std::size_t>> maps;
+    /// A map the node holds: the proxy the node was given for it (see served_map_actor) and
+    /// the references the node holds (a map opened twice is held twice).
+    struct held {
+      mapped_file_actor map;
+      mapped_file_actor proxy;
+      std::size_t refs = 0;
+    };
+    /// Keyed by the map's address.
+    std::map<caf::actor_addr, held> maps;
     /// References held plus opens under way: what `max_open_maps` bounds.
     std::size_t refs = 0;
-    std::uint64_t bytes_in_flight = 0;
+    /// Shared with the node's proxies, whose map calls count too.
+    std::shared_ptr<byte_allowance> allowance;
+    /// Proxies of maps the node released, oldest first: each answers EBADF while kept.
+    std::deque<mapped_file_actor> closed;
+    static constexpr std::size_t closed_kept = 64;
   };
   /// A request the gate made to the manager on a client's behalf (keyed by the gate's request
   /// id): its progress reports go to the client under the client's own request id.
@@ -62,10 +75,14 @@ struct gate_state {
 
 /// The face of a manager that remote clients see. It keeps per client node what the node holds
 /// (map references, bytes in flight), refuses what would go over the limits, forwards the rest
-/// to the manager (with `delegate` where it needs no answer, so the manager's watch on the
-/// requester concerns the remote caller) and releases everything a node held once its
-/// connection is lost. A local `shutdown` (the server's) releases every client's maps; a remote
-/// one is refused with EPERM.
+/// to the manager and releases everything a node held once its connection is lost (cancelling
+/// the bulk work it started). A client's requests are made as the gate's own and answered by the
+/// gate: an answer delegated to the manager would name the manager as its sender, a handle with
+/// which the client could bypass the gate. Local requests are delegated. A remote client never gets
+/// a map itself: every handle handed to it is a proxy (served_map_actor) that counts its bytes and
+/// cannot close the map for others. Progress reports are passed on only when they come from the
+/// manager. A local `shutdown` (the server's) releases every client's maps; a remote one is refused
+/// with EPERM.
 mmap_manager_actor::behavior_type gate_impl(mmap_manager_actor::stateful_pointer<gate_state> self,
                                             mmap_manager_actor manager,
                                             std::shared_ptr<io_worker_pool> pool,

@@ -226,9 +226,11 @@ std::shared_ptr<work_control> start_run(self_pointer self, std::size_t items,
   auto requester = caf::actor_cast<caf::actor>(self->current_sender());
   auto request = self->current_message_id().integer_value() & caf::message_id::request_id_mask;
   work_control::reporter report;
+  // Sent as the manager: a gate passes on only reports that come from its manager. Held weakly:
+  // the report lives as long as the run, which must not keep the manager.
   if (requester && every.every_ms > 0)
-    report = [requester, request](const progress& p) {
-      caf::anon_send(requester, progress_atom_v, request, p);
+    report = [manager = self->address(), requester, request](const progress& p) {
+      caf::send_as(caf::actor_cast<caf::actor>(manager), requester, progress_atom_v, request, p);
     };
   auto control = std::make_shared<work_control>(items, std::chrono::milliseconds(every.every_ms),
                                                 std::move(report));

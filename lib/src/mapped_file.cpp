@@ -14,8 +14,11 @@ struct mapped_file::state {
   std::atomic<bool> released{false};
 
   ~state() {
+    // In the bridge's name: a served manager refuses anonymous requests (it could not tell whose
+    // reference to release).
     if (!released.exchange(true))
-      caf::anon_send(core->manager, caf::close_atom_v, file);
+      caf::send_as(caf::actor_cast<caf::actor>(core->bridge), core->manager, caf::close_atom_v,
+                   file);
   }
 };
 

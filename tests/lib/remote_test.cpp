@@ -684,6 +684,28 @@ BOOST_AUTO_TEST_CASE(a_client_at_its_map_limit_gets_emfile_and_other_clients_are
   BOOST_TEST(a.currently_open().get() == 3u); // f0 (held by both), f1 and f4
 }
 
+BOOST_AUTO_TEST_CASE(a_handle_one_client_closes_stays_usable_for_another) {
+  temp_dir root;
+  write_file(root / "f.txt", "one file, two clients");
+  served server{served_dir(root.path())};
+  auto a = connect("127.0.0.1", server.port(), {}, short_timeout());
+  auto b = connect("127.0.0.1", server.port(), {}, short_timeout());
+  auto fa = a.open("f.txt").get();
+  auto fb = b.open("f.txt").get();
+  BOOST_TEST(a.currently_open().get() == 1u);
+  // The handle a client holds is its own reference: closing it (even by sending close to the
+  // handle's actor) cannot close the map under the other client.
+  caf::anon_send(fa.actor(), caf::close_atom_v);
+  fa.close().get();
+  BOOST_TEST(text(fb.read(0, 8).get()) == "one file");
+  BOOST_TEST(fb.write("ONE FILE", 0).get() == 8u);
+  BOOST_TEST(text(fb.read(0, 8).get()) == "ONE FILE");
+  BOOST_TEST(read_file(root / "f.txt") == "ONE FILE, two clients");
+  BOOST_TEST(a.currently_open().get() == 1u);
+  fb.close().get();
+  BOOST_TEST(a.currently_open().get() == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(bytes_in_flight_over_a_clients_limit_are_eagain_and_efbig) {
   temp_dir root;
   { std::ofstream big(root / "big.bin"); }

@@ -42,10 +42,10 @@ struct serve_limits {
   /// fails with EMFILE; a `prefetch_files` or `open_files` that would go over fails as a whole.
   std::size_t max_open_maps = 256;
   /// Bytes one client may have in flight: the data of its unfinished `bulk_write` and
-  /// `create_sparse` calls plus the replies of its unfinished `bulk_read` calls. A call that would
-  /// go over fails as a whole with EAGAIN (retry once earlier calls are done); one that alone
-  /// exceeds it fails with EFBIG. Reads and writes through a map handle (`mapped_file`) go to the
-  /// map's actor directly and are not counted.
+  /// `create_sparse` calls and of its unfinished writes through map handles (`mapped_file`), plus
+  /// the replies of its unfinished `bulk_read` calls and reads through map handles (a read counts
+  /// the size asked for, or the rest of the map). A call that would go over fails as a whole
+  /// with EAGAIN (retry once earlier calls are done); one that alone exceeds it fails with EFBIG.
   std::uint64_t max_bytes_in_flight = std::uint64_t{256} << 20;
 };
 
