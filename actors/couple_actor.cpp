@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "actors/facade_bridge_actor.hpp"
 #include "actors/reply.hpp"
 #include "lib/src/line_splitter.hpp"
 #include "lib/src/unique_fd.hpp"
@@ -259,6 +260,21 @@ bool requester_gone(const pending_read& r) {
   return who != nullptr && who->fail_state();
 }
 
+/// Whether the answer to `r` may go out. A read its facade caller cancelled after the read got
+/// here but before this answer must not take the data (the bridge would drop the reply with it);
+/// a committed one can no longer be cancelled. Other requesters (an actor, the gate) are always
+/// answered.
+bool still_wanted(const pending_read& r) {
+  auto* bridge = dynamic_cast<facade_bridge*>(caf::actor_cast<caf::abstract_actor*>(r.sender));
+  return bridge == nullptr || bridge->commit(r.request);
+}
+
+/// Returns `taken` to the front of the input, for the next read.
+void put_back(couple_state& st, std::string_view taken) {
+  st.in.replace(0, st.in_pos, taken);
+  st.in_pos = 0;
+}
+
 /// Serves queued reads in order until one has to wait for data.
 void pump_reads(self_pointer self) {
   auto& st = self->state;
@@ -271,11 +287,25 @@ void pump_reads(self_pointer self) {
     }
     if (r.kind == pending_read::readlines) {
       if (auto lines = take_lines(st, r.n)) {
-        answer(self, r, result<std::vector<std::string>>{std::move(*lines)});
+        if (still_wanted(r)) {
+          answer(self, r, result<std::vector<std::string>>{std::move(*lines)});
+        } else {
+          std::string taken;
+          for (auto& line : *lines)
+            taken += line;
+          put_back(st, taken);
+          unwatch(self, r.requester);
+        }
         st.reads.pop_front();
         continue;
       }
     } else if (auto s = take_text(st, r)) {
+      if (*s && !still_wanted(r)) {
+        put_back(st, **s);
+        unwatch(self, r.requester);
+        st.reads.pop_front();
+        continue;
+      }
       if (r.kind == pending_read::ainput)
         answer(self, r, input_line(std::move(*s)));
       else

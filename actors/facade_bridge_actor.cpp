@@ -75,6 +75,8 @@ void facade_bridge::cancel(std::uint64_t request) {
   std::optional<bridge_call> c;
   {
     std::scoped_lock guard{lock_};
+    if (auto i = calls_.find(request); i != calls_.end() && i->second.committed)
+      return; // its receiver took the data: the reply is on its way
     c = claim(request);
   }
   if (!c)
@@ -84,6 +86,15 @@ void facade_bridge::cancel(std::uint64_t request) {
     dest->enqueue(ctrl(), caf::make_message_id(), caf::make_message(cancel_atom_v, request),
                   nullptr);
   c->fail(failure{ECANCELED, c->op, c->path, "cancelled"});
+}
+
+bool facade_bridge::commit(std::uint64_t request) {
+  std::scoped_lock guard{lock_};
+  auto i = calls_.find(request);
+  if (i == calls_.end())
+    return false;
+  i->second.committed = true;
+  return true;
 }
 
 void facade_bridge::close() {

@@ -30,6 +30,8 @@ struct bridge_call {
   std::optional<caf::timespan> timeout;
   /// Receives the `(progress_atom, request, progress)` reports of this call; may be empty.
   progress_callback on_progress;
+  /// Set by `commit`: the receiver took data for the reply, so a cancel leaves the call to it.
+  bool committed = false;
 };
 
 /// How often the bridge looks for calls past their deadline: timeouts fire up to this late.
@@ -66,9 +68,14 @@ public:
   /// the bridge is closed: the call then failed with EBADF and its request must not be sent.
   bool expect(std::uint64_t request, bridge_call call);
 
-  /// Fails the call `request`, if still waiting, with ECANCELED and tells its receiver
-  /// `(cancel_atom, request)`.
+  /// Fails the call `request`, if still waiting and not committed, with ECANCELED and tells its
+  /// receiver `(cancel_atom, request)`.
   void cancel(std::uint64_t request);
+
+  /// Called by a receiver before it answers `request` with data a cancel must not lose (a couple's
+  /// read takes bytes from a pipe) -> true when the call still waits: from now on a cancel leaves
+  /// it to the reply. False when it was cancelled or settled: the receiver keeps the data.
+  bool commit(std::uint64_t request);
 
   /// Fails the waiting calls with ECANCELED and every later one with EBADF. Idempotent.
   void close();

@@ -53,7 +53,9 @@ struct couple_options {
 /// units than asked mean EOF.
 /// They have no timeout: each returns an `operation` whose `cancel()` (or drop while pending)
 /// withdraws that read at once with ECANCELED, leaving the couple usable and any data that
-/// arrives later for the next read. Writes are buffered until `flush()` (or until
+/// arrives later for the next read. A read whose data the couple has already taken cannot be
+/// withdrawn: its cancel does nothing and `get()` returns the data (a read dropped at that moment
+/// takes its data with it). Writes are buffered until `flush()` (or until
 /// `write_buffer` bytes pile up): the peer sees nothing before. Regular files work too; they
 /// never make a read wait.
 ///
