@@ -24,6 +24,7 @@
 #include "actorio/remote.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
+#include "support/waiting.hpp"
 
 // The gate in one process: a server (serve) and clients (connect, or a plain CAF actor system
 // talking to the gate as an embedder would), each in an actor system of its own and so a node
@@ -31,7 +32,9 @@
 
 namespace fs = std::filesystem;
 using namespace actorio;
+using actorio::test::eventually;
 using actorio::test::read_file;
+using actorio::test::start_watch;
 using actorio::test::temp_dir;
 using actorio::test::write_file;
 
@@ -139,34 +142,6 @@ struct raw_client {
     if (!h) // Boost builds a check's message even when it passes: no error() on a value
       BOOST_FAIL("open " << path << ": " << sys.render(h.error()));
     return *h;
-  }
-};
-
-/// Polls `done` until it holds or a generous bound passes (no claim about speed).
-bool eventually(const std::function<bool()>& done) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until)
-      return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
-
-/// Bulk options whose progress reports make `started` ready once the work has done its first
-/// bytes.
-struct start_watch {
-  std::shared_ptr<std::promise<void>> promise = std::make_shared<std::promise<void>>();
-  std::future<void> started = promise->get_future();
-  bulk_options opts;
-
-  start_watch() {
-    opts.progress_interval = std::chrono::milliseconds(10);
-    opts.on_progress = [promise = promise,
-                        once = std::make_shared<std::atomic<bool>>(false)](const progress& p) {
-      if (p.bytes_done > 0 && !once->exchange(true))
-        promise->set_value();
-    };
   }
 };
 

@@ -24,6 +24,7 @@
 #include "support/runtime_fixture.hpp"
 #include "support/served.hpp"
 #include "support/temp_dir.hpp"
+#include "support/waiting.hpp"
 
 namespace fs = std::filesystem;
 using namespace actorio;
@@ -188,18 +189,6 @@ int errno_of(const std::function<void()>& f) {
   return 0;
 }
 
-/// Polls `done` until it holds or a generous bound passes (no claim about speed: only that it
-/// happens at all).
-bool eventually(const std::function<bool()>& done) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until)
-      return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
-
 /// A connected TCP socket to 127.0.0.1:`port`.
 int raw_connection(std::uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -249,23 +238,6 @@ pid_t client_holding_maps(std::uint16_t port, int n) {
   BOOST_REQUIRE_MESSAGE(got == 1, "the client child did not open its maps");
   return pid;
 }
-
-/// Bulk options whose progress reports, every 10 ms, make `started` ready once the work has done
-/// its first bytes.
-struct start_watch {
-  std::shared_ptr<std::promise<void>> promise = std::make_shared<std::promise<void>>();
-  std::future<void> started = promise->get_future();
-  bulk_options opts;
-
-  start_watch() {
-    opts.progress_interval = std::chrono::milliseconds(10);
-    opts.on_progress = [promise = promise,
-                        once = std::make_shared<std::atomic<bool>>(false)](const progress& p) {
-      if (p.bytes_done > 0 && !once->exchange(true))
-        promise->set_value();
-    };
-  }
-};
 
 } // namespace
 
