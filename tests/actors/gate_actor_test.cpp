@@ -22,6 +22,7 @@
 
 #include "actorio/actorio.hpp"
 #include "actorio/remote.hpp"
+#include "support/describe.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
 #include "support/waiting.hpp"
@@ -32,6 +33,7 @@
 
 namespace fs = std::filesystem;
 using namespace actorio;
+using actorio::test::errno_of;
 using actorio::test::eventually;
 using actorio::test::read_file;
 using actorio::test::start_watch;
@@ -46,15 +48,6 @@ connect_options short_timeout() {
   connect_options o;
   o.timeout = timeout;
   return o;
-}
-
-int errno_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const io_error& e) {
-    return e.code().value();
-  }
-  return 0;
 }
 
 /// The errno and operation of a CAF error, as the facade would report them.

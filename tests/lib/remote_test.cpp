@@ -20,6 +20,7 @@
 
 #include "actorio/actorio.hpp"
 #include "actorio/remote.hpp"
+#include "support/describe.hpp"
 #include "support/files.hpp"
 #include "support/runtime_fixture.hpp"
 #include "support/served.hpp"
@@ -178,15 +179,6 @@ std::string sha256(const std::string& data) {
     out += hex;
   }
   return out;
-}
-
-int errno_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const io_error& e) {
-    return e.code().value();
-  }
-  return 0;
 }
 
 /// A connected TCP socket to 127.0.0.1:`port`.

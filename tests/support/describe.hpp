@@ -1,7 +1,9 @@
 #pragma once
 
+#include <functional>
 #include <string>
 
+#include "actorio/io_error.hpp"
 #include "actorio/result.hpp"
 
 namespace actorio::test {
@@ -17,6 +19,16 @@ inline std::string describe(const failure& x) {
 template <class T>
 std::string why(const result<T>& r) {
   return r.ok() ? std::string{"ok"} : describe(r.error());
+}
+
+/// The errno of the `io_error` that `f` throws (a facade call's `get()`), or 0 when it returns.
+inline int errno_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const io_error& e) {
+    return e.code().value();
+  }
+  return 0;
 }
 
 } // namespace actorio::test
