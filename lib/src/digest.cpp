@@ -312,7 +312,7 @@ std::optional<failure> digest_mapped(hasher& h, int fd, std::uint64_t size, std:
     if (base == MAP_FAILED)
       return std::nullopt;
     std::optional<failure> fault;
-    for (std::size_t done = 0; done < length && !fault;) {
+    for (std::size_t done = 0; done < length;) {
       if (control && control->cancelled()) {
         fault = work_control::cancelled_failure("checksum", path);
         break;
