@@ -252,21 +252,20 @@ server serve(serve_options opts) {
   return server{std::move(x)};
 }
 
-mmap_manager connect(const std::string& host, std::uint16_t port, const tls_options& tls,
-                     const connect_options& opts) {
-  auto node = node_name(host, port);
-  auto core = std::make_shared<detail::runtime_core>();
-  core->config.request_timeout = opts.timeout;
-  core->owned_config = network_config(tls, "connect", node);
-  core->owned_system = std::make_unique<caf::actor_system>(*core->owned_config);
-  core->system = core->owned_system.get();
-  auto& sys = *core->system;
+namespace {
+
+/// The server's manager, asked of the middleman within `timeout`. Its own scope: the scoped actor
+/// must be gone before anything that may end the actor system (a failed first call in `connect`
+/// drops the last reference to it), or `~actor_system` waits forever for that actor.
+caf::strong_actor_ptr find_manager(caf::actor_system& sys, const std::string& host,
+                                   std::uint16_t port, bool tls, caf::timespan timeout,
+                                   const std::string& node) {
   // CAF's own remote_actor waits forever for a peer that accepts and then says nothing; asking
   // the middleman directly bounds the wait.
   std::optional<caf::error> why;
   caf::strong_actor_ptr found;
   caf::scoped_actor self{sys};
-  self->request(middleman_of(sys, tls.enabled()), core->timeout(), caf::connect_atom_v, host, port)
+  self->request(middleman_of(sys, tls), timeout, caf::connect_atom_v, host, port)
     .receive(
       [&](const caf::node_id&, caf::strong_actor_ptr& ptr, std::set<std::string>& ifs) {
         if (!ptr)
@@ -279,7 +278,22 @@ mmap_manager connect(const std::string& host, std::uint16_t port, const tls_opti
       [&](caf::error& err) { why = std::move(err); });
   if (why)
     throw network_error(sys, *why, "connect", node);
-  core->manager = caf::actor_cast<mmap_manager_actor>(std::move(found));
+  return found;
+}
+
+} // namespace
+
+mmap_manager connect(const std::string& host, std::uint16_t port, const tls_options& tls,
+                     const connect_options& opts) {
+  auto node = node_name(host, port);
+  auto core = std::make_shared<detail::runtime_core>();
+  core->config.request_timeout = opts.timeout;
+  core->owned_config = network_config(tls, "connect", node);
+  core->owned_system = std::make_unique<caf::actor_system>(*core->owned_config);
+  core->system = core->owned_system.get();
+  auto& sys = *core->system;
+  core->manager = caf::actor_cast<mmap_manager_actor>(
+    find_manager(sys, host, port, tls.enabled(), core->timeout(), node));
   core->bridge = detail::facade_bridge::make(sys);
   core->peer = node;
   mmap_manager m{std::move(core)};

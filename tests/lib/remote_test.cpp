@@ -11,11 +11,13 @@
 
 #include <atomic>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <sstream>
 #include <thread>
 
 #include <caf/io/middleman.hpp>
+#include <caf/skip.hpp>
 #include <openssl/evp.h>
 
 #include "actorio/actorio.hpp"
@@ -282,6 +284,33 @@ BOOST_AUTO_TEST_CASE(nothing_listening_is_econnrefused) {
   }
   auto err = errno_of([&] { connect("127.0.0.1", static_cast<std::uint16_t>(port)); });
   BOOST_TEST(err == ECONNREFUSED);
+}
+
+BOOST_AUTO_TEST_CASE(a_peer_that_never_answers_the_first_call_is_etimedout_not_a_hang) {
+  // Accepts, names the manager's interface, then leaves every request unanswered (skipped, so
+  // no error goes back either): connect's first call times out. Before, that failure ended the client's actor system while connect's own scoped
+  // actor was alive, and ~actor_system waited for it forever.
+  system_config cfg;
+  cfg.load<caf::io::middleman>();
+  caf::actor_system sys{cfg};
+  auto silent = sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
+    self->set_default_handler(caf::skip);
+    return {[](std::int32_t) {}};
+  });
+  auto port = sys.middleman().publish(caf::actor_cast<mmap_manager_actor>(silent), 0, "127.0.0.1");
+  BOOST_REQUIRE(port);
+  connect_options opts;
+  opts.timeout = std::chrono::milliseconds(300);
+  auto outcome = std::make_shared<std::promise<int>>();
+  auto settled = outcome->get_future();
+  // Detached: on the old code it never returns, and the test must fail rather than hang too.
+  std::thread([outcome, port = *port, opts] {
+    outcome->set_value(errno_of([&] { connect("127.0.0.1", port, {}, opts); }));
+  }).detach();
+  BOOST_REQUIRE_MESSAGE(settled.wait_for(std::chrono::seconds(60)) == std::future_status::ready,
+                        "connect did not return");
+  BOOST_TEST(settled.get() == ETIMEDOUT);
+  caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
 }
 
 BOOST_AUTO_TEST_CASE(a_tls_client_with_a_certificate_of_the_servers_ca_is_served) {
