@@ -288,8 +288,9 @@ BOOST_AUTO_TEST_CASE(nothing_listening_is_econnrefused) {
 
 BOOST_AUTO_TEST_CASE(a_peer_that_never_answers_the_first_call_is_etimedout_not_a_hang) {
   // Accepts, names the manager's interface, then leaves every request unanswered (skipped, so
-  // no error goes back either): connect's first call times out. Before, that failure ended the client's actor system while connect's own scoped
-  // actor was alive, and ~actor_system waited for it forever.
+  // no error goes back either): connect's first call times out. Before, that failure ended the
+  // client's actor system while connect's own scoped actor was alive, and ~actor_system waited
+  // for it forever.
   system_config cfg;
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
