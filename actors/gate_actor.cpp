@@ -1,10 +1,10 @@
 #include "actors/gate_actor.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <filesystem>
 #include <optional>
 
 #include "actorio/messages/error.hpp"
@@ -187,15 +187,14 @@ void drop_client(self_pointer self, std::map<caf::node_id, client>::iterator i) 
 }
 
 /// The bytes `job` would return, from the file's size now. A file that cannot be sized counts 0:
-/// the manager reports its error. Paths that leave the root are not looked at (the manager
-/// refuses them), so the answer says nothing about files outside it.
-std::uint64_t reply_bytes(const std::filesystem::path& root, const read_job& job) {
-  auto full = (root / job.path).lexically_normal();
-  auto inside = full.lexically_relative(root);
-  if (inside.empty() || *inside.begin() == "..")
-    return 0;
+/// the manager reports its error. The file is sized through the served root's sandbox, as the
+/// manager opens it, so a path or symlink that leaves the root says nothing about what it points
+/// to.
+std::uint64_t reply_bytes(const path_sandbox& root, const read_job& job) {
+  // Normalized as the manager's own resolution does ("x/../f" names f even without a dir x).
+  auto fd = root.open_beneath(lexically_normal(job.path), O_PATH, 0, "bulk_read");
   struct stat st {};
-  if (::stat(full.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+  if (!fd || ::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode))
     return 0;
   auto size = static_cast<std::uint64_t>(st.st_size);
   if (job.whole)
@@ -241,6 +240,8 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
   self->state.manager = std::move(manager);
   self->state.pool = std::move(pool);
   self->state.options = std::move(options);
+  if (auto root = path_sandbox::open(self->state.options.root))
+    self->state.root = std::make_shared<const path_sandbox>(std::move(*root));
   self->set_default_handler([self](caf::scheduled_actor* ptr, caf::message_view& x) {
     return pass_progress(self, ptr, x);
   });
@@ -448,13 +449,13 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
       auto who = requester_of(self, from.node);
       auto rp = self->make_response_promise<reply>();
       auto all = std::make_shared<std::vector<read_job>>(std::move(jobs));
-      std::filesystem::path root{self->state.options.root};
       self->state.pool->run(
         self,
-        [all, root]() -> result<std::uint64_t> {
+        [all, root = self->state.root]() -> result<std::uint64_t> {
           std::uint64_t total = 0;
-          for (const auto& job : *all)
-            total += reply_bytes(root, job);
+          if (root)
+            for (const auto& job : *all)
+              total += reply_bytes(*root, job);
           return total;
         },
         [self, rp, all, every, who, node = from.node,

@@ -11,6 +11,7 @@
 #include "actorio/messages/interfaces.hpp"
 #include "actors/io_worker_actor.hpp"
 #include "actors/served_map_actor.hpp"
+#include "lib/src/path_sandbox.hpp"
 
 namespace actorio::detail {
 
@@ -66,6 +67,9 @@ struct gate_state {
   /// Sizes the files of a bulk_read (stat is a blocking syscall).
   std::shared_ptr<io_worker_pool> pool;
   gate_options options;
+  /// The served root, which bulk_read's files are sized beneath; null if it could not be opened
+  /// (every file then counts 0 and the manager reports the error).
+  std::shared_ptr<const path_sandbox> root;
   std::map<caf::node_id, client> clients;
   std::map<std::uint64_t, relay> relays;
   /// Set by the server's shutdown: every client request is refused from then on.

@@ -53,8 +53,13 @@ with_other(self_pointer self, const caf::actor& other, std::int64_t size, std::i
       return combine(view(*mine), view(theirs));
     });
   };
+  const auto& path = self->state.region->path();
   if (!other) {
-    rp.deliver(make_error(failure{EBADF, op, self->state.region->path(), "no other map"}));
+    rp.deliver(make_error(failure{EBADF, op, path, "no other map"}));
+  } else if (size < -1) {
+    rp.deliver(make_error(failure{EINVAL, op, path, "negative size"}));
+  } else if (offset_self < 0 || offset_other < 0) {
+    rp.deliver(make_error(failure{EINVAL, op, path, "negative offset"}));
   } else if (other.address() == self->address()) {
     serve_into(self, rp, [=](mapped_region& r) -> result<T> {
       auto mine = r.read(offset_self, size);
@@ -144,7 +149,7 @@ mapped_file_actor::behavior_type mapped_file_impl(self_pointer self,
           return std::move(policy).error();
         auto data = r.read(offset, size);
         if (!data)
-          return std::move(data).error();
+          return failure{data.error().code, "read_str", r.path(), data.error().detail};
         auto text = decode_utf8(view(*data), *policy, "read_str");
         if (!text)
           return failure{text.error().code, "read_str", r.path(), text.error().detail};

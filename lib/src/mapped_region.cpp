@@ -337,6 +337,8 @@ result<std::vector<char>> mapped_region::read(std::int64_t offset, std::int64_t 
     return fail(EBADF, "read", "closed");
   if (offset < 0)
     return fail(EINVAL, "read", "negative offset");
+  if (size < -1)
+    return fail(EINVAL, "read", "negative size");
   auto begin = static_cast<std::uint64_t>(offset);
   if (begin >= size_)
     return std::vector<char>{};

@@ -264,6 +264,23 @@ BOOST_AUTO_TEST_CASE(map_reads_and_writes_over_the_clients_allowance_are_efbig) 
   BOOST_TEST(read_file(here.root / "small.bin") == std::string(900, 'w'));
 }
 
+BOOST_AUTO_TEST_CASE(a_bulk_reads_size_check_never_looks_through_a_symlink_out_of_the_root) {
+  serve_limits limits;
+  limits.max_bulk_read_bytes = 1000;
+  served_here here{limits};
+  temp_dir outside;
+  write_file(outside / "secret.bin", std::string(3000, 's'));
+  fs::create_symlink(outside / "secret.bin", here.root / "link");
+  write_file(here.root / "big.bin", std::string(3000, 'b'));
+  auto m = here.connect();
+  // Sized by following the link, the call would fail as a whole with EFBIG and its message
+  // would tell the outside file's size; the item fails alone, as the manager refuses the link.
+  auto r = m.bulk_read({{"link", std::nullopt}}).get();
+  BOOST_TEST(r.at("link").error().code == EACCES);
+  // A file inside the root is still sized.
+  BOOST_TEST(errno_of([&] { m.bulk_read({{"big.bin", std::nullopt}}).get(); }) == EFBIG);
+}
+
 BOOST_AUTO_TEST_CASE(map_writes_while_the_allowance_is_held_are_eagain) {
   serve_limits limits;
   limits.max_bytes_in_flight = 1000;

@@ -40,6 +40,28 @@ BOOST_AUTO_TEST_CASE(negative_offsets_are_einval) {
   BOOST_TEST(read_file(path("f")) == "0123456789");
 }
 
+BOOST_AUTO_TEST_CASE(negative_sizes_other_than_minus_one_are_einval) {
+  write_file(path("a"), "0123456789");
+  write_file(path("b"), "0123456789");
+  auto a = mgr.open(path("a")).get();
+  auto b = mgr.open(path("b")).get();
+  auto einval = [](auto future, const char* op) {
+    auto e = error_of(std::move(future));
+    BOOST_TEST(e.code().value() == EINVAL, op << ": " << e.what());
+    BOOST_TEST(std::string(e.what()).find(op) != std::string::npos, op << ": " << e.what());
+  };
+  einval(a.read(0, -2), "read");
+  einval(a.read_str(0, -2), "read_str");
+  einval(a.compare(b, -2), "compare");
+  einval(a.hamming_dist(b, -2), "hamming_dist");
+  einval(a.hamming_dist_bytes(b, -2), "hamming_dist_bytes");
+  einval(a.compare(b, 1, -1, 0), "compare");
+  einval(a.hamming_dist(a, -5), "hamming_dist");
+  // -1 still means "to the end".
+  BOOST_TEST(text(a.read(4, -1).get()) == "456789");
+  BOOST_TEST(a.compare(b, -1).get());
+}
+
 BOOST_AUTO_TEST_CASE(write_past_the_end_zero_fills_the_gap) {
   write_file(path("f"), "0123456789");
   auto f = mgr.open(path("f")).get();
