@@ -1,5 +1,7 @@
 #include "actors/mapped_file_actor.hpp"
 
+#include <mutex>
+#include <optional>
 #include <string_view>
 
 #include <sys/mman.h>
@@ -13,20 +15,29 @@ namespace actorio::detail {
 
 namespace {
 
-using self_pointer = mapped_file_actor::stateful_pointer<mapped_file_state>;
+using self_pointer = mapped_file_class*;
 
 std::string_view view(const bytes& b) {
   return {b.data(), b.size()};
 }
 
-/// Runs `op(region)` on a worker and answers `rp` with its result; no other message is handled
-/// in between.
+/// Runs `op(region)` on a worker, holding the map exclusively, and answers `rp` with its result;
+/// no other message is handled in between.
 template <class Promise, class Op>
 void serve_into(self_pointer self, Promise rp, Op op) {
-  auto region = self->state.region;
+  auto map = self->state.map;
+  map->pending.fetch_add(1, std::memory_order_acq_rel);
   self->state.pool->run(
-    self, [region, op = std::move(op)]() mutable { return op(*region); },
-    [rp](auto&& r) mutable { deliver(rp, std::move(r)); }, true);
+    self,
+    [map, op = std::move(op)]() mutable {
+      std::unique_lock<std::shared_mutex> guard{map->lock};
+      return op(*map->region);
+    },
+    [rp, map](auto&& r) mutable {
+      map->pending.fetch_sub(1, std::memory_order_acq_rel);
+      deliver(rp, std::move(r));
+    },
+    true);
 }
 
 /// As serve_into, with a new promise for the current request.
@@ -35,6 +46,42 @@ caf::typed_response_promise<Ts...> serve(self_pointer self, Op op) {
   auto rp = self->template make_response_promise<Ts...>();
   serve_into(self, rp, std::move(op));
   return rp;
+}
+
+/// A handler's answer from a result.
+template <class T>
+caf::result<T> answer(result<T>&& r) {
+  if (!r)
+    return make_error(r.error());
+  return std::move(r).value();
+}
+
+/// `read(offset, size)` of the map when its pages are resident, under the shared lock; none when
+/// it must go to a worker, or when `try_only` and a change holds the lock.
+std::optional<result<bytes>> read_resident(shared_map& map, std::int64_t offset, std::int64_t size,
+                                           bool try_only) {
+  std::shared_lock<std::shared_mutex> guard{map.lock, std::defer_lock};
+  if (try_only ? !guard.try_lock() : (guard.lock(), false))
+    return std::nullopt;
+  const auto& r = *map.region;
+  if (!r.resident(offset, size, mapped_file_class::direct_max))
+    return std::nullopt;
+  return r.read(offset, size);
+}
+
+/// `write(data, offset)` when it changes only resident pages inside the file (no growth, no
+/// remap), under the exclusive lock; none when it must go to a worker or the lock is taken.
+std::optional<result<std::uint64_t>> write_resident(shared_map& map, const bytes& data,
+                                                    std::int64_t offset) {
+  std::unique_lock<std::shared_mutex> guard{map.lock, std::try_to_lock};
+  if (!guard)
+    return std::nullopt;
+  auto& r = *map.region;
+  if (offset < 0 || data.size() > mapped_file_class::direct_max ||
+      static_cast<std::uint64_t>(offset) + data.size() > r.size() ||
+      !r.resident(offset, static_cast<std::int64_t>(data.size()), mapped_file_class::direct_max))
+    return std::nullopt;
+  return r.write(data.data(), data.size(), offset);
 }
 
 /// Compares a range of this map with a range of `other` through `combine(mine, theirs)`. The
@@ -53,7 +100,7 @@ with_other(self_pointer self, const caf::actor& other, std::int64_t size, std::i
       return combine(view(*mine), view(theirs));
     });
   };
-  const auto& path = self->state.region->path();
+  const auto& path = self->state.map->region->path();
   if (!other) {
     rp.deliver(make_error(failure{EBADF, op, path, "no other map"}));
   } else if (size < -1) {
@@ -97,18 +144,74 @@ result<int> parse_advice(const std::string& name, const std::string& path) {
 
 } // namespace
 
-mapped_file_actor::behavior_type mapped_file_impl(self_pointer self,
-                                                  std::shared_ptr<mapped_region> region,
-                                                  std::shared_ptr<io_worker_pool> pool,
-                                                  std::string default_digest) {
-  self->state.region = std::move(region);
-  self->state.pool = std::move(pool);
-  self->state.default_digest = std::move(default_digest);
+mapped_file_class::mapped_file_class(caf::actor_config& cfg, std::shared_ptr<mapped_region> region,
+                                     std::shared_ptr<io_worker_pool> pool,
+                                     std::string default_digest)
+  : super(cfg)
+  , map_(std::make_shared<shared_map>(std::move(region))) {
+  state.map = map_;
+  state.pool = std::move(pool);
+  state.default_digest = std::move(default_digest);
+}
+
+bool mapped_file_class::serve_directly(caf::mailbox_element& x, caf::execution_unit* host) {
+  if (!x.mid.is_request() || !x.sender || !x.stages.empty() ||
+      map_->pending.load(std::memory_order_acquire) != 0)
+    return false;
+  auto& msg = x.content();
+  caf::message reply;
+  if (msg.match_elements<read_atom, std::int64_t, std::int64_t>()) {
+    auto r = read_resident(*map_, msg.get_as<std::int64_t>(1), msg.get_as<std::int64_t>(2), true);
+    if (!r)
+      return false;
+    reply = *r ? caf::make_message(std::move(**r)) : caf::make_message(make_error(r->error()));
+  } else if (msg.match_elements<write_atom, bytes, std::int64_t>()) {
+    auto r = write_resident(*map_, msg.get_as<bytes>(1), msg.get_as<std::int64_t>(2));
+    if (!r)
+      return false;
+    reply = *r ? caf::make_message(**r) : caf::make_message(make_error(r->error()));
+  } else {
+    return false;
+  }
+  x.sender->enqueue(caf::make_mailbox_element(ctrl(), x.mid.response_id(), {}, std::move(reply)),
+                    host);
+  return true;
+}
+
+void mapped_file_class::enqueue(caf::mailbox_element_ptr what, caf::execution_unit* host) {
+  if (what && !what->mid.is_response()) {
+    if (serve_directly(*what, host))
+      return;
+    map_->pending.fetch_add(1, std::memory_order_acq_rel);
+  }
+  super::enqueue(std::move(what), host);
+}
+
+caf::invoke_message_result mapped_file_class::consume(caf::mailbox_element& x) {
+  auto counted = !x.mid.is_response();
+  auto result = super::consume(x);
+  if (counted && result != caf::invoke_message_result::skipped)
+    map_->pending.fetch_sub(1, std::memory_order_acq_rel);
+  return result;
+}
+
+bool mapped_file_class::cleanup(caf::error&& reason, caf::execution_unit* host) {
+  // A map whose actor ended (killed, or closed) answers nobody directly any more.
+  map_->pending.fetch_add(1, std::memory_order_acq_rel);
+  return super::cleanup(std::move(reason), host);
+}
+
+mapped_file_class::behavior_type mapped_file_class::make_behavior() {
+  auto self = this;
   return {
-    [=](read_atom, std::int64_t offset, std::int64_t size) {
+    [=](read_atom, std::int64_t offset, std::int64_t size) -> caf::result<bytes> {
+      if (auto r = read_resident(*self->state.map, offset, size, false))
+        return answer(std::move(*r));
       return serve<bytes>(self, [=](mapped_region& r) { return r.read(offset, size); });
     },
-    [=](write_atom, bytes& data, std::int64_t offset) {
+    [=](write_atom, bytes& data, std::int64_t offset) -> caf::result<std::uint64_t> {
+      if (auto r = write_resident(*self->state.map, data, offset))
+        return answer(std::move(*r));
       return serve<std::uint64_t>(self, [data = std::move(data), offset](mapped_region& r) {
         return r.write(data.data(), data.size(), offset);
       });
@@ -120,8 +223,9 @@ mapped_file_actor::behavior_type mapped_file_impl(self_pointer self,
       return serve<std::uint64_t>(self, [=](mapped_region& r) { return r.grow(size); });
     },
     [=](size_atom) -> caf::result<std::uint64_t> {
-      // The size lives in the region, which only ever changes inside an awaited operation.
-      return self->state.region->size();
+      auto& map = *self->state.map;
+      std::shared_lock<std::shared_mutex> guard{map.lock};
+      return map.region->size();
     },
     [=](caf::flush_atom, std::int64_t offset, std::int64_t size) {
       return serve<void>(self, [=](mapped_region& r) { return r.flush(offset, size); });
@@ -139,7 +243,9 @@ mapped_file_actor::behavior_type mapped_file_impl(self_pointer self,
         self, [algorithm](mapped_region& r) { return digest_fd(r.fd(), algorithm, r.path()); });
     },
     [=](info_atom) -> caf::result<map_info> {
-      const auto& r = *self->state.region;
+      auto& map = *self->state.map;
+      std::shared_lock<std::shared_mutex> guard{map.lock};
+      const auto& r = *map.region;
       return map_info{r.path(), std::string(to_string(r.mode())), r.size(), r.mapped_length()};
     },
     [=](read_str_atom, std::int64_t offset, std::int64_t size, const std::string& errors) {
@@ -263,9 +369,13 @@ mapped_file_actor::behavior_type mapped_file_impl(self_pointer self,
     },
     [=](caf::close_atom) {
       auto rp = self->make_response_promise<void>();
-      auto region = self->state.region;
+      auto map = self->state.map;
       self->state.pool->run(
-        self, [region] { return region->close(); },
+        self,
+        [map] {
+          std::unique_lock<std::shared_mutex> guard{map->lock};
+          return map->region->close();
+        },
         [self, rp](status&& st) mutable {
           deliver(rp, std::move(st));
           self->quit();

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 
 #include "actorio/messages/interfaces.hpp"
@@ -9,22 +12,65 @@
 
 namespace actorio::detail {
 
-/// State of one mapped file: the region and the pool its blocking work runs on.
-struct mapped_file_state {
-  /// Shared with the worker running the current operation; the actor awaits each operation, so
-  /// only one thread touches the region at a time.
+/// One open map and the lock that lets threads other than its actor's touch it. Shared by the
+/// actor, the io worker running its current operation and the senders served in `enqueue`; held
+/// by shared_ptr, so it outlives whichever of them ends last.
+struct shared_map {
+  explicit shared_map(std::shared_ptr<mapped_region> r) noexcept
+    : region(std::move(r)) {}
+
   std::shared_ptr<mapped_region> region;
+  /// Exclusive while a change is applied, shared while bytes are read.
+  std::shared_mutex lock;
+  /// Requests enqueued and not yet finished (an operation on a worker counts until it is done),
+  /// plus one for good once the actor has ended. Only while it is 0 may a sender be served in
+  /// `enqueue`: anything that sender sent before is then finished, so the direct answer keeps
+  /// each sender's requests in order.
+  std::atomic<std::uint32_t> pending{0};
+};
+
+/// State of one mapped file's actor.
+struct mapped_file_state {
+  std::shared_ptr<shared_map> map;
   std::shared_ptr<io_worker_pool> pool;
   /// Algorithm for a digest request that names none.
   std::string default_digest;
   static inline const char* name = "actorio.mapped_file";
 };
 
-/// Serves one open map. Every operation runs on an io worker while the actor awaits it, so
-/// operations are applied one at a time in arrival order. After close the actor quits.
-mapped_file_actor::behavior_type
-mapped_file_impl(mapped_file_actor::stateful_pointer<mapped_file_state> self,
-                 std::shared_ptr<mapped_region> region, std::shared_ptr<io_worker_pool> pool,
-                 std::string default_digest);
+/// Serves one open map, one operation at a time in arrival order: every change and every access
+/// that may wait for the disk runs on an io worker while the actor awaits it.
+///
+/// Reads and writes of at most `direct_max` bytes whose pages are all in the page cache never
+/// leave the thread they arrive on: while the map is idle (no request queued or running) `enqueue`
+/// serves them on the sender's thread under `shared_map::lock` and puts the answer straight into
+/// the sender's mailbox (a facade call is then settled before its send returns), and otherwise
+/// the actor serves them itself without a worker. Reads run side by side; a change excludes them.
+/// After close the actor quits.
+class mapped_file_class : public caf::stateful_actor<mapped_file_state, mapped_file_actor::base> {
+public:
+  using super = caf::stateful_actor<mapped_file_state, mapped_file_actor::base>;
+
+  /// The most bytes a read or write is served without a worker.
+  static constexpr std::uint64_t direct_max = std::uint64_t{1} << 20;
+
+  mapped_file_class(caf::actor_config& cfg, std::shared_ptr<mapped_region> region,
+                    std::shared_ptr<io_worker_pool> pool, std::string default_digest);
+
+  behavior_type make_behavior() override;
+
+  void enqueue(caf::mailbox_element_ptr what, caf::execution_unit* host) override;
+
+  caf::invoke_message_result consume(caf::mailbox_element& x) override;
+
+  bool cleanup(caf::error&& reason, caf::execution_unit* host) override;
+
+private:
+  /// Serves a read or write request in the sender's thread -> false when it must be queued.
+  bool serve_directly(caf::mailbox_element& x, caf::execution_unit* host);
+
+  /// Also in the state; kept here too for `enqueue`, which may run after the state is gone.
+  std::shared_ptr<shared_map> map_;
+};
 
 } // namespace actorio::detail

@@ -104,8 +104,8 @@ void finish_open(self_pointer self, const map_key& key, result<std::shared_ptr<m
       w.done(r.error());
     return;
   }
-  auto file = self->spawn<caf::monitored>(mapped_file_impl, std::move(r).value(), st.pool,
-                                          st.options.default_digest);
+  auto file = self->spawn<mapped_file_class, caf::monitored>(std::move(r).value(), st.pool,
+                                                             st.options.default_digest);
   st.maps[key] = mmap_manager_state::entry{file, waiters.size(), ++st.open_counter};
   st.keys[file.address()] = key;
   for (auto& w : waiters)

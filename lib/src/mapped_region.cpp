@@ -348,6 +348,30 @@ result<std::vector<char>> mapped_region::read(std::int64_t offset, std::int64_t 
   return copy_out(begin, begin + n, "read");
 }
 
+bool mapped_region::resident(std::int64_t offset, std::int64_t size,
+                             std::uint64_t max_bytes) const noexcept {
+  if (!is_open() || offset < 0 || size < -1)
+    return false;
+  auto begin = static_cast<std::uint64_t>(offset);
+  if (begin >= size_ || size == 0)
+    return true; // nothing is touched
+  auto end = begin + std::min(size_ - begin, limit_of(size));
+  if (end - begin > max_bytes)
+    return false;
+  auto ps = system_page_size();
+  auto first = begin / ps * ps;
+  auto pages = (end - first + ps - 1) / ps;
+  unsigned char vec[resident_pages_max];
+  if (pages > resident_pages_max)
+    return false;
+  if (::mincore(base_ + first, pages * ps, vec) != 0)
+    return false;
+  for (std::uint64_t i = 0; i < pages; ++i)
+    if ((vec[i] & 1) == 0)
+      return false;
+  return true;
+}
+
 result<std::uint64_t> mapped_region::write(const char* data, std::size_t size,
                                            std::int64_t offset) {
   if (!is_open())

@@ -86,6 +86,15 @@ public:
 
   /// Up to `size` bytes from `offset` (`size` -1: to the end); empty at or past the end.
   result<std::vector<char>> read(std::int64_t offset, std::int64_t size) const;
+
+  /// True when touching [offset, offset + size) of the map (`size` -1: to the end; clamped to
+  /// size()) cannot wait for the disk: every page of it is in the page cache (mincore), and the
+  /// clamped range is at most `max_bytes` long and spans at most `resident_pages_max` pages.
+  /// False for a closed map, negative arguments (the
+  /// operation itself reports those) and whatever mincore cannot tell. A page may still be
+  /// evicted between this answer and the access; that access then waits, it does not fail.
+  bool resident(std::int64_t offset, std::int64_t size, std::uint64_t max_bytes) const noexcept;
+  static constexpr std::size_t resident_pages_max = 512;
   /// Copies `data` to `offset`, growing the file (zero-filled gap) as needed. With
   /// minimize_writes, pages whose bytes already match are not written (and so not dirtied).
   result<std::uint64_t> write(const char* data, std::size_t size, std::int64_t offset);

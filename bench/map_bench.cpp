@@ -1,0 +1,231 @@
+// Random 4 KiB reads and writes of one file through a map, against the same work done with
+// pread/pwrite in this process, in one run (bench/run's "maps" rows). Prints one JSON object per
+// line: {"case", "threads", "per_s"} (operations per second, all threads together).
+//
+//   map_bench FILE SECONDS_PER_CASE [CASE...]      (only the named cases; all by default)
+//
+// FILE should be large (bench/run uses 1 GiB) and in the page cache: every read is of a page the
+// kernel holds. Cases:
+//   pread / map_read           one map, pages already touched through it, 1, 2 and 8 threads
+//   pread_first / map_first    pages in the page cache but never touched through this map
+//   actor_read                 a CAF actor's own request loop to the map actor (no facade)
+//   pwrite / map_write         random 4 KiB writes of the same data
+//   pread_2t_100k / bulk_read  100,000 random ranges: two pread threads against one bulk_read
+//   manager                    currently_open calls per second from 1 and 8 threads
+#include <actorio/actorio.hpp>
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+constexpr std::int64_t page = 4096;
+
+void print(const char* name, int threads, double per_s) {
+  std::printf("{\"case\": \"%s\", \"threads\": %d, \"per_s\": %.0f}\n", name, threads, per_s);
+  std::fflush(stdout);
+}
+
+/// Page-aligned offsets, a fixed sequence per thread.
+std::vector<std::int64_t> random_offsets(std::int64_t file_size, int seed, std::size_t n) {
+  std::mt19937_64 rng(static_cast<std::uint64_t>(seed));
+  std::uniform_int_distribution<std::int64_t> pick(0, file_size / page - 1);
+  std::vector<std::int64_t> v(n);
+  for (auto& x : v)
+    x = pick(rng) * page;
+  return v;
+}
+
+/// Runs `op(thread, i)` from `threads` threads for `seconds`; operations per second in all.
+double run_for(int threads, double seconds, const std::function<void(int, std::size_t)>& op) {
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> total{0};
+  std::vector<std::thread> ts;
+  auto start = clock_type::now();
+  for (int t = 0; t < threads; ++t)
+    ts.emplace_back([&, t] {
+      std::uint64_t n = 0;
+      while (!stop.load(std::memory_order_relaxed))
+        op(t, n++);
+      total += n;
+    });
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& th : ts)
+    th.join();
+  return static_cast<double>(total) /
+         std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+void check(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "map_bench: %s\n", what);
+    std::exit(1);
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: map_bench FILE SECONDS_PER_CASE [CASE...]\n");
+    return 2;
+  }
+  std::vector<std::string> only(argv + 3, argv + argc);
+  auto want = [&](const char* name) {
+    return only.empty() || std::find(only.begin(), only.end(), name) != only.end();
+  };
+  std::string path = argv[1];
+  double seconds = std::atof(argv[2]);
+  int fd = ::open(path.c_str(), O_RDWR);
+  check(fd >= 0, "cannot open the file");
+  struct stat st {};
+  ::fstat(fd, &st);
+  auto size = static_cast<std::int64_t>(st.st_size);
+  check(size >= 64 * page, "the file must hold at least 64 pages");
+  constexpr std::size_t per_thread = 1 << 16;
+  std::vector<std::vector<std::int64_t>> offsets;
+  for (int t = 0; t < 8; ++t)
+    offsets.push_back(random_offsets(size, t + 1, per_thread));
+  auto at = [&](int t, std::size_t i) { return offsets[t][i % per_thread]; };
+
+  actorio::runtime rt;
+  auto mgr = rt.manager();
+  auto file = mgr.open(path).get();
+  // Touches every page through the map once, so the map_read rows see resident, mapped pages.
+  for (std::int64_t off = 0; off < size; off += std::int64_t{1} << 24)
+    file.read(off, std::int64_t{1} << 24).get();
+
+  for (int threads : {1, 2, 8}) {
+    if (want("pread"))
+      print("pread", threads, run_for(threads, seconds, [&](int t, std::size_t i) {
+              char buf[page];
+              check(::pread(fd, buf, page, at(t, i)) == page, "short pread");
+            }));
+    if (want("map_read"))
+      print("map_read", threads, run_for(threads, seconds, [&](int t, std::size_t i) {
+              check(file.read(at(t, i), page).get().size() == page, "short map read");
+            }));
+  }
+
+  if (want("actor_read")) {
+    // A CAF actor that keeps one read in flight to the map actor, as an embedder's would.
+    std::atomic<std::uint64_t> done{0};
+    std::atomic<bool> stop{false};
+    auto map = file.actor();
+    auto reader = rt.system().spawn([&, map](caf::event_based_actor* self) {
+      auto next = std::make_shared<std::function<void(std::size_t)>>();
+      *next = [&, self, map, next](std::size_t i) {
+        if (stop.load(std::memory_order_relaxed)) {
+          self->quit();
+          return;
+        }
+        self->request(map, caf::infinite, actorio::read_atom_v, at(0, i), page)
+          .then([&, next, i](actorio::bytes& b) {
+            check(b.size() == page, "short actor read");
+            done.fetch_add(1, std::memory_order_relaxed);
+            (*next)(i + 1);
+          });
+      };
+      (*next)(0);
+    });
+    auto start = clock_type::now();
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    stop = true;
+    auto elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+    print("actor_read", 1, static_cast<double>(done.load()) / elapsed);
+    caf::scoped_actor self{rt.system()};
+    self->wait_for(reader);
+  }
+
+  if (want("map_first")) {
+    // First touch: a fresh map whose pages were never touched in this process, read in random
+    // page order, each page once; pread reads the same pages from the page cache.
+    std::vector<std::int64_t> pages(static_cast<std::size_t>(size / page));
+    for (std::size_t i = 0; i < pages.size(); ++i)
+      pages[i] = static_cast<std::int64_t>(i) * page;
+    std::shuffle(pages.begin(), pages.end(), std::mt19937_64{7});
+    file.close().get();
+    auto fresh = mgr.open(path).get();
+    std::size_t n = std::min<std::size_t>(pages.size(), 1 << 17);
+    auto start = clock_type::now();
+    for (std::size_t i = 0; i < n; ++i)
+      check(fresh.read(pages[i], page).get().size() == page, "short first-touch read");
+    print("map_first", 1,
+          static_cast<double>(n) /
+            std::chrono::duration<double>(clock_type::now() - start).count());
+    start = clock_type::now();
+    for (std::size_t i = 0; i < n; ++i) {
+      char buf[page];
+      check(::pread(fd, buf, page, pages[i]) == page, "short pread");
+    }
+    print("pread_first", 1,
+          static_cast<double>(n) /
+            std::chrono::duration<double>(clock_type::now() - start).count());
+    file = fresh;
+  }
+
+  if (want("map_write")) {
+    std::string data(page, 'w');
+    std::vector<char> orig(page);
+    print("pwrite", 1, run_for(1, seconds, [&](int, std::size_t i) {
+            auto off = at(0, i);
+            check(::pread(fd, orig.data(), page, off) == page, "short pread");
+            check(::pwrite(fd, orig.data(), page, off) == page, "short pwrite");
+          }));
+    print("map_write", 1, run_for(1, seconds, [&](int, std::size_t i) {
+            auto off = at(0, i);
+            auto b = file.read(off, page).get();
+            check(file.write(std::string_view{b.data(), b.size()}, off).get() == page,
+                  "short map write");
+          }));
+  }
+
+  if (want("bulk_read")) {
+    constexpr std::size_t ranges = 100000;
+    std::vector<actorio::byte_range> rs;
+    for (std::size_t i = 0; i < ranges; ++i)
+      rs.push_back({at(static_cast<int>(i % 8), i / 8), page});
+    auto start = clock_type::now();
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 2; ++t)
+      ts.emplace_back([&, t] {
+        char buf[page];
+        for (std::size_t i = static_cast<std::size_t>(t); i < ranges; i += 2)
+          check(::pread(fd, buf, page, rs[i].offset) == page, "short pread");
+      });
+    for (auto& th : ts)
+      th.join();
+    print("pread_2t_100k", 2,
+          ranges / std::chrono::duration<double>(clock_type::now() - start).count());
+    start = clock_type::now();
+    auto r = mgr.bulk_read({{path, rs}}).get();
+    check(r.at(path) && r.at(path)->size() == ranges, "bulk_read failed");
+    print("bulk_read_100k", 1,
+          ranges / std::chrono::duration<double>(clock_type::now() - start).count());
+  }
+
+  for (int threads : {1, 8})
+    if (want("manager"))
+      print("manager", threads,
+            run_for(threads, seconds, [&](int, std::size_t) { mgr.currently_open().get(); }));
+  file.close().get();
+  ::close(fd);
+  return 0;
+}
