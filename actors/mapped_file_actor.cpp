@@ -61,7 +61,9 @@ caf::result<T> answer(result<T>&& r) {
 std::optional<result<bytes>> read_resident(shared_map& map, std::int64_t offset, std::int64_t size,
                                            bool try_only) {
   std::shared_lock<std::shared_mutex> guard{map.lock, std::defer_lock};
-  if (try_only ? !guard.try_lock() : (guard.lock(), false))
+  if (!try_only)
+    guard.lock();
+  else if (!guard.try_lock())
     return std::nullopt;
   const auto& r = *map.region;
   if (!r.resident(offset, size, mapped_file_class::direct_max))

@@ -46,7 +46,8 @@ struct mapped_file_state {
 /// serves them on the sender's thread under `shared_map::lock` and puts the answer straight into
 /// the sender's mailbox (a facade call is then settled before its send returns), and otherwise
 /// the actor serves them itself without a worker. Reads run side by side; a change excludes them.
-/// After close the actor quits.
+/// A direct write faults its pages writable, which may wait briefly for the filesystem's own
+/// bookkeeping (its journal), never for reading the disk. After close the actor quits.
 class mapped_file_class : public caf::stateful_actor<mapped_file_state, mapped_file_actor::base> {
 public:
   using super = caf::stateful_actor<mapped_file_state, mapped_file_actor::base>;

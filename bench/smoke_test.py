@@ -17,8 +17,10 @@ import xml.etree.ElementTree as ET
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = {'sha256_big', 'sha256_small', 'find_big', 'copy_big', 'xxh128_big', 'pipe',
          'facade_round_trip', 'python_small', 'python_big_sha256', 'python_big_find',
-         'python_big_copy', 'md5_big', 'read_4k_latency', 'pipe_byte_latency',
-         'manager_calls_1t', 'manager_calls_2t', 'manager_calls_8t'}
+         'python_big_copy', 'md5_big', 'pipe_byte_latency',
+         'manager_calls_1t', 'manager_calls_2t', 'manager_calls_8t', 'map_read_1t', 'map_read_2t',
+         'map_read_8t', 'map_read_first', 'map_write', 'map_read_actor', 'bulk_read_100k',
+         'manager_calls_8_vs_1', 'map_read_latency'}
 STATUSES = {'pass', 'FAIL', 'skipped', 'info'}
 
 
