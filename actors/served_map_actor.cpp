@@ -43,31 +43,35 @@ caf::error closed(const char* op) {
 }
 
 /// Sends `xs...` to the map and answers `rp` with its reply. `bytes` reserved for the request
-/// are given back once it is answered.
+/// are given back before the answer leaves, so a client that sends its next call on hearing it
+/// finds them free.
 template <class... Rs, class... Ts>
 void pass_on(self_pointer self, caf::typed_response_promise<Rs...> rp, std::uint64_t bytes,
              Ts&&... xs) {
   ++self->state.pending;
-  auto finish = [self, bytes] {
-    self->state.allowance->release(bytes);
+  auto release = [self, bytes] { self->state.allowance->release(bytes); };
+  auto finish = [self] {
     if (--self->state.pending == 0 && self->state.ending)
       self->quit();
   };
-  auto on_error = [rp, finish](caf::error& err) mutable {
+  auto on_error = [rp, release, finish](caf::error& err) mutable {
+    release();
     rp.deliver(std::move(err));
     finish();
   };
   auto h = self->request(self->state.map, caf::infinite, std::forward<Ts>(xs)...);
   if constexpr (std::is_same_v<caf::detail::type_list<Rs...>, caf::detail::type_list<void>>)
     h.then(
-      [rp, finish]() mutable {
+      [rp, release, finish]() mutable {
+        release();
         deliver_ok(rp);
         finish();
       },
       on_error);
   else
     h.then(
-      [rp, finish](Rs&... xs) mutable {
+      [rp, release, finish](Rs&... xs) mutable {
+        release();
         rp.deliver(std::move(xs)...);
         finish();
       },
