@@ -14,6 +14,7 @@
 #include "actorio/system_config.hpp"
 #include "actors/facade_bridge_actor.hpp"
 #include "actors/gate_actor.hpp"
+#include "lib/src/rotating_doorman.hpp"
 #include "lib/src/runtime_core.hpp"
 
 namespace actorio {
@@ -207,8 +208,13 @@ void publish(server::impl& x, serve_options& opts) {
                              opts.limits.max_open_maps,  opts.limits.max_bytes_in_flight,
                              std::move(opts.on_connect), std::move(opts.on_disconnect)};
   x.gate = sys.spawn(detail::gate_impl, rt.manager().actor(), x.gate_pool, std::move(gopts));
-  auto published = x.tls ? caf::openssl::publish(x.gate, opts.port, opts.address.c_str(), true)
-                         : sys.middleman().publish(x.gate, opts.port, opts.address.c_str(), true);
+  // Plain TCP through a doorman that does not give a new client the handle of one that just left
+  // (lib/src/rotating_doorman.hpp); caf::openssl's doorman cannot be replaced.
+  auto published = x.tls
+                     ? caf::openssl::publish(x.gate, opts.port, opts.address.c_str(), true)
+                     : detail::publish_rotating(sys, caf::actor_cast<caf::strong_actor_ptr>(x.gate),
+                                                sys.message_types<mmap_manager_actor>(), opts.port,
+                                                opts.address, true);
   if (!published) {
     auto err = network_error(sys, published.error(), "serve", node);
     caf::anon_send_exit(x.gate, caf::exit_reason::user_shutdown);
