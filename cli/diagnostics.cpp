@@ -24,20 +24,26 @@ void report_message(std::string_view text) {
 
 void report_error(std::string_view path, int code) {
   std::string text(path);
-  text += ": ";
+  if (!text.empty())
+    text += ": ";
   text += std::strerror(code);
   report_message(text);
 }
 
 void report_failure(std::string_view path, const failure& why) {
+  std::string name(path.empty() ? std::string_view{why.path} : path);
   // EINVAL and friends from argument checks carry the reason in `detail`; for plain I/O errors
   // strerror is what users (and scripts comparing with coreutils) expect.
   if (why.code == EINVAL && !why.detail.empty()) {
-    std::string text(path.empty() ? std::string_view{why.path} : path);
-    report_message(text.empty() ? why.detail : text + ": " + why.detail);
+    report_message(name.empty() ? why.detail : name + ": " + why.detail);
     return;
   }
-  report_error(path.empty() ? std::string_view{why.path} : path, why.code);
+  if (!name.empty()) {
+    report_error(name, why.code);
+    return;
+  }
+  // Nothing to name (a runtime that could not start): what was being done says more.
+  report_error(why.detail.empty() ? why.op : why.detail, why.code);
 }
 
 failure failure_of(std::exception_ptr e) {
