@@ -102,9 +102,9 @@ result<std::vector<std::uint64_t>> find_in_stream(const std::string& name,
   }
   std::vector<std::uint64_t> hits;
   std::string window;
-  std::uint64_t base = 0;                             // offset of window[0]
-  auto next = static_cast<std::uint64_t>(start);      // where the next hit may begin
-  auto keep = pattern.size() - 1;                     // bytes a hit may straddle
+  std::uint64_t base = 0;                        // offset of window[0]
+  auto next = static_cast<std::uint64_t>(start); // where the next hit may begin
+  auto keep = pattern.size() - 1;                // bytes a hit may straddle
   int err = read_in_pieces(fd, std::size_t{1} << 16, [&](std::string_view piece) {
     if (max != 0 && hits.size() >= max)
       return;
@@ -118,8 +118,8 @@ result<std::vector<std::uint64_t>> find_in_stream(const std::string& name,
         break;
     }
     auto drop = window.size() > keep ? window.size() - keep : 0;
-    drop = std::max<std::uint64_t>(drop, std::min<std::uint64_t>(next > base ? next - base : 0,
-                                                                 window.size()));
+    drop = std::max<std::uint64_t>(
+      drop, std::min<std::uint64_t>(next > base ? next - base : 0, window.size()));
     window.erase(0, drop);
     base += drop;
   });

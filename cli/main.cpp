@@ -99,8 +99,8 @@ int main(int argc, char** argv) {
     auto timeout = parse_timeout(timeout_text);
     if (!timeout) {
       report_message("--timeout: expected a number of seconds above 0 and at most " +
-                     std::to_string(static_cast<long>(max_timeout_s)) + ", got '" +
-                     timeout_text + "'");
+                     std::to_string(static_cast<long>(max_timeout_s)) + ", got '" + timeout_text +
+                     "'");
       return 2;
     }
     g.remote_timeout = *timeout;

@@ -222,8 +222,8 @@ pid_t spawn_in(const fs::path& dir, std::vector<std::string> args, const fs::pat
 
 /// Whether the uid `nobody` (65534) may run `cli`: every directory above it must let it pass.
 bool nobody_can_run(const std::string& cli) {
-  auto cmd = "setpriv --reuid=65534 --regid=65534 --clear-groups test -x " + q(cli) +
-             " 2>/dev/null";
+  auto cmd =
+    "setpriv --reuid=65534 --regid=65534 --clear-groups test -x " + q(cli) + " 2>/dev/null";
   return ::geteuid() == 0 && std::system(cmd.c_str()) == 0;
 }
 
@@ -559,9 +559,9 @@ BOOST_AUTO_TEST_CASE(write_far_past_any_file_size_says_so_and_leaves_no_file) {
   // 2^62: ext4 refuses the size with EFBIG; a filesystem that takes it cannot map it (ENOMEM).
   auto r = actorio("write w 4611686018427387904", "hi");
   BOOST_TEST(r.status == 1);
-  BOOST_TEST((r.err == "actorio: w: File too large\n" ||
-              r.err == "actorio: w: Cannot allocate memory\n"),
-             r.err);
+  BOOST_TEST(
+    (r.err == "actorio: w: File too large\n" || r.err == "actorio: w: Cannot allocate memory\n"),
+    r.err);
   BOOST_TEST(!fs::exists(data / "w"));
   // Empty input still makes the file, as before.
   BOOST_TEST(actorio("write e 7", "").status == 0);
@@ -786,8 +786,8 @@ BOOST_AUTO_TEST_CASE(sum_into_a_nearly_full_filesystem_stops_with_a_write_error)
     names += " m/f" + std::to_string(i);
   }
   write_file(io / "names", names);
-  auto r = sh(q(cli) + " sum $(cat " + q((io / "names").string()) + ") > " +
-              q((small / "out").string()));
+  auto r =
+    sh(q(cli) + " sum $(cat " + q((io / "names").string()) + ") > " + q((small / "out").string()));
   BOOST_TEST(r.status == 1);
   BOOST_TEST(r.err == "actorio: write error: No space left on device\n");
   BOOST_TEST(fs::file_size(small / "out") < 3000u * 70);
@@ -850,7 +850,7 @@ BOOST_AUTO_TEST_CASE(find_reads_devices_and_fifos_as_grep_does) {
   BOOST_TEST(overlapping.out == naive);
 }
 
-BOOST_AUTO_TEST_CASE(copy_replaces_a_symlink_hard_link_or_read_only_dst_instead_of_writing_into_it) {
+BOOST_AUTO_TEST_CASE(copy_replaces_a_symlink_hard_link_or_read_only_dst_rather_than_writing_in) {
   // Unlike cp, which writes through DST, the copy is renamed over DST (README, copy): the link
   // itself is replaced and what it pointed to, or the file's other names, keep their bytes.
   file("src", "new");
@@ -866,8 +866,8 @@ BOOST_AUTO_TEST_CASE(copy_replaces_a_symlink_hard_link_or_read_only_dst_instead_
   BOOST_TEST(read_file(data / "two") == "new");
   BOOST_TEST(read_file(data / "one") == "old");
   file("ro", "old");
-  fs::permissions(data / "ro", fs::perms::owner_read | fs::perms::group_read |
-                                 fs::perms::others_read);
+  fs::permissions(data / "ro",
+                  fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
   BOOST_TEST(actorio("copy src ro").status == 0);
   BOOST_TEST(read_file(data / "ro") == "new");
 }
