@@ -42,8 +42,16 @@ void report_failure(std::string_view path, const failure& why) {
     report_error(name, why.code);
     return;
   }
-  // Nothing to name (a runtime that could not start): what was being done says more.
-  report_error(why.detail.empty() ? why.op : why.detail, why.code);
+  // Nothing to name (a runtime that could not start): what was being done says more. A detail
+  // taken from an exception's what() may carry our prefix and the strerror text already.
+  std::string_view detail = why.detail;
+  if (detail.rfind("actorio: ", 0) == 0)
+    detail.remove_prefix(9);
+  if (detail.find(std::strerror(why.code)) != std::string_view::npos) {
+    report_message(detail);
+    return;
+  }
+  report_error(detail.empty() ? std::string_view{why.op} : detail, why.code);
 }
 
 failure failure_of(std::exception_ptr e) {
