@@ -1,6 +1,9 @@
 #include "actors/io_worker_actor.hpp"
 
 #include <algorithm>
+#include <system_error>
+
+#include "actorio/io_error.hpp"
 
 namespace actorio::detail {
 
@@ -13,7 +16,19 @@ caf::behavior io_worker_impl(caf::event_based_actor*) {
 io_worker_pool::io_worker_pool(caf::actor_system& sys, std::size_t workers) {
   workers = std::max<std::size_t>(workers, 1);
   for (std::size_t i = 0; i < workers; ++i) {
-    workers_.push_back(sys.spawn<caf::detached + caf::hidden>(io_worker_impl));
+    try {
+      workers_.push_back(sys.spawn<caf::detached + caf::hidden>(io_worker_impl));
+    } catch (const std::system_error& e) {
+      // CAF counted the detached thread before it failed to start it; nothing will ever count
+      // it down, and the actor system's destructor would wait for it forever. The actor that
+      // never got its thread stays allocated (CAF holds a reference to it on the thread's
+      // behalf): a small leak on a path that ends in an error.
+      sys.dec_detached_threads();
+      stop();
+      throw io_error(failure{e.code().value(), "start", "",
+                             "cannot start io worker thread " + std::to_string(i + 1) + " of " +
+                               std::to_string(workers)});
+    }
     loads_.push_back(std::make_shared<std::atomic<int>>(0));
   }
 }

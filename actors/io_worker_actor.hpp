@@ -33,6 +33,8 @@ caf::behavior io_worker_impl(caf::event_based_actor* self);
 /// one long job (a checksum of a big file) does not hold up short ones queued elsewhere.
 class io_worker_pool {
 public:
+  /// Starts `workers` detached workers (at least one). Throws `io_error` (op "start", the errno
+  /// of thread creation, e.g. EAGAIN) when one cannot start; those already started are stopped.
   io_worker_pool(caf::actor_system& sys, std::size_t workers);
 
   /// Sends `exit_reason::user_shutdown` to every worker; later jobs fail with EIO.

@@ -15,7 +15,8 @@ namespace actorio::cli {
 
 /// Options that apply to every subcommand.
 struct global_options {
-  /// `-j N`: io worker threads (runtime_config::workers); 0 means one per hardware thread.
+  /// `-j N`: io worker threads (runtime_config::workers), 1 to 1024; 0 means one per hardware
+  /// thread.
   std::size_t workers = 0;
   /// `-q`: no informational output (reports, OK lines, progress); results and errors still print.
   bool quiet = false;
@@ -28,8 +29,9 @@ struct global_options {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_ca;
-  /// `--timeout`: longest a remote call waits for its reply.
-  std::chrono::milliseconds remote_timeout{std::chrono::hours(24)};
+  /// `--timeout`: longest a remote call waits for its reply (bulk calls wait as long as the
+  /// connection lives). A person waits about this long before deciding a server is gone.
+  std::chrono::milliseconds remote_timeout{std::chrono::seconds(30)};
 };
 
 /// A parsed subcommand, ready to run; returns the process exit status.

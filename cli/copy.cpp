@@ -62,7 +62,7 @@ std::string shown_path(const copy_item& item, const std::string& reported) {
 int run_copy(const copy_options& o, const global_options& g) {
   if (o.args.size() < 2) {
     report_message("copy: missing destination file operand after '" + o.args.front() + "'");
-    return 1;
+    return 2;
   }
   fs::path dest = o.args.back();
   std::error_code ec;

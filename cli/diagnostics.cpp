@@ -24,20 +24,34 @@ void report_message(std::string_view text) {
 
 void report_error(std::string_view path, int code) {
   std::string text(path);
-  text += ": ";
+  if (!text.empty())
+    text += ": ";
   text += std::strerror(code);
   report_message(text);
 }
 
 void report_failure(std::string_view path, const failure& why) {
+  std::string name(path.empty() ? std::string_view{why.path} : path);
   // EINVAL and friends from argument checks carry the reason in `detail`; for plain I/O errors
   // strerror is what users (and scripts comparing with coreutils) expect.
   if (why.code == EINVAL && !why.detail.empty()) {
-    std::string text(path.empty() ? std::string_view{why.path} : path);
-    report_message(text.empty() ? why.detail : text + ": " + why.detail);
+    report_message(name.empty() ? why.detail : name + ": " + why.detail);
     return;
   }
-  report_error(path.empty() ? std::string_view{why.path} : path, why.code);
+  if (!name.empty()) {
+    report_error(name, why.code);
+    return;
+  }
+  // Nothing to name (a runtime that could not start): what was being done says more. A detail
+  // taken from an exception's what() may carry our prefix and the strerror text already.
+  std::string_view detail = why.detail;
+  if (detail.rfind("actorio: ", 0) == 0)
+    detail.remove_prefix(9);
+  if (detail.find(std::strerror(why.code)) != std::string_view::npos) {
+    report_message(detail);
+    return;
+  }
+  report_error(detail.empty() ? std::string_view{why.op} : detail, why.code);
 }
 
 failure failure_of(std::exception_ptr e) {

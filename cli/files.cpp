@@ -20,6 +20,7 @@
 #include "cli/path_list.hpp"
 #include "cli/session.hpp"
 #include "cli/slices.hpp"
+#include "cli/standard_output.hpp"
 
 namespace actorio::cli {
 
@@ -115,11 +116,10 @@ int run_compact(const compact_options& o, const global_options& g) {
         if (!g.quiet) {
           auto line = name + ": " + (before[i] ? std::to_string(*before[i]) : std::string{"?"}) +
                       " -> " + std::to_string(*it->second) + "\n";
-          std::fwrite(line.data(), 1, line.size(), stdout);
+          write_output(line);
         }
       }
     });
-  std::fflush(stdout);
   return status;
 }
 
@@ -131,11 +131,14 @@ struct sparse_options {
   std::vector<std::string> chunks;
 };
 
+/// Status of a command line that names a bad value (as for CLI11's own parse errors).
+constexpr int usage_status = 2;
+
 int run_sparse(const sparse_options& o, const global_options& g) {
   auto size = parse_size(o.size);
   if (!size) {
     report_message("sparse: invalid size '" + o.size + "'");
-    return 1;
+    return usage_status;
   }
   std::vector<chunk> chunks;
   for (const auto& c : o.chunks) {
@@ -143,7 +146,14 @@ int run_sparse(const sparse_options& o, const global_options& g) {
     auto offset = eq == std::string::npos ? std::nullopt : parse_size(c.substr(0, eq));
     if (!offset) {
       report_message("sparse: expected OFFSET=TEXT, got '" + c + "'");
-      return 1;
+      return usage_status;
+    }
+    auto text_size = static_cast<std::int64_t>(c.size() - eq - 1);
+    // SIZE is the file's size: a chunk may not make it longer (the library would grow it).
+    if (*offset > *size - text_size) {
+      report_message("sparse: chunk '" + c.substr(0, std::min<std::size_t>(eq + 1 + 16, c.size())) +
+                     "' ends past SIZE " + o.size);
+      return usage_status;
     }
     chunks.push_back(
       chunk{*offset, bytes(c.begin() + static_cast<std::ptrdiff_t>(eq) + 1, c.end())});
@@ -175,17 +185,15 @@ int run_read(const read_options& o, const global_options& g) {
       auto data = file.read(offset, want).get();
       if (data.empty())
         break;
-      if (std::fwrite(data.data(), 1, data.size(), stdout) != data.size()) {
-        int err = errno;
-        report_error("standard output", err);
+      write_output(std::string_view{data.data(), data.size()});
+      if (!flush_output())
         return 1;
-      }
       offset += static_cast<std::int64_t>(data.size());
       if (left > 0)
         left -= static_cast<std::int64_t>(data.size());
     }
     file.close().get();
-    return std::fflush(stdout) == 0 ? 0 : 1;
+    return 0;
   });
 }
 
@@ -200,23 +208,32 @@ int run_write(const write_options& o, const global_options& g) {
   session rt{g};
   auto mgr = rt.manager();
   return guarded(o.path, [&] {
-    mapped_file file;
+    std::optional<mapped_file> file;
     try {
       file = mgr.open(o.path, 0, "r+b").get();
     } catch (const io_error& e) {
       if (e.code() != std::errc::no_such_file_or_directory)
         throw;
-      file = mgr.create(o.path, 0, true).get();
     }
     auto offset = o.offset;
     int err = read_in_pieces(0, static_cast<std::size_t>(io_step), [&](std::string_view piece) {
-      offset += static_cast<std::int64_t>(file.write(piece, offset).get());
+      if (offset > std::numeric_limits<std::int64_t>::max() - static_cast<std::int64_t>(io_step))
+        throw io_error(failure{EFBIG, "write", o.path, ""});
+      auto end = offset + static_cast<std::int64_t>(piece.size());
+      // A missing file is created at its final size for this piece: the size is then the
+      // kernel's to refuse (EFBIG), and a refused new file is removed, not left empty.
+      if (!file)
+        file = mgr.create(o.path, end, true).get();
+      offset += static_cast<std::int64_t>(file->write(piece, offset).get());
     });
     if (err != 0) {
       report_error("standard input", err);
       return 1;
     }
-    file.close().get();
+    // Empty input still leaves the file existing, as `: >>PATH` would.
+    if (!file)
+      file = mgr.create(o.path, 0, true).get();
+    file->close().get();
     return 0;
   });
 }

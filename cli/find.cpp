@@ -1,5 +1,6 @@
 // `actorio find`: byte offsets of a pattern in files, grep-like exit status.
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -9,15 +10,21 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include "actorio/runtime.hpp"
+#include "cli/chunked_input.hpp"
 #include "cli/command.hpp"
 #include "cli/diagnostics.hpp"
 #include "cli/path_list.hpp"
 #include "cli/progress_meter.hpp"
 #include "cli/session.hpp"
 #include "cli/slices.hpp"
+#include "cli/standard_output.hpp"
 
 namespace actorio::cli {
 
@@ -71,6 +78,57 @@ std::optional<std::pair<std::string, std::int64_t>> parse_from(const std::string
   return std::pair{text.substr(0, eq), offset};
 }
 
+/// Whether `name` (on this machine) is something to read as a stream rather than to map: a
+/// character device (/dev/null), a FIFO or a socket. The facade maps regular files only; grep
+/// reads these, so `find` does too.
+bool is_stream(const std::string& name) {
+  struct stat st {};
+  return ::stat(name.c_str(), &st) == 0 &&
+         (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
+/// The offsets of `pattern` in the stream `name`, from byte `start` on, as find_in_files reports
+/// them for a file (`max` 0: all). Memory stays at one piece plus the pattern.
+result<std::vector<std::uint64_t>> find_in_stream(const std::string& name,
+                                                  const std::string& pattern, std::int64_t start,
+                                                  std::uint64_t max, bool overlapping) {
+  int fd = -1;
+  do {
+    fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    int err = errno;
+    return failure{err, "find", name, ""};
+  }
+  std::vector<std::uint64_t> hits;
+  std::string window;
+  std::uint64_t base = 0;                        // offset of window[0]
+  auto next = static_cast<std::uint64_t>(start); // where the next hit may begin
+  auto keep = pattern.size() - 1;                // bytes a hit may straddle
+  int err = read_in_pieces(fd, std::size_t{1} << 16, [&](std::string_view piece) {
+    if (max != 0 && hits.size() >= max)
+      return;
+    window += piece;
+    auto from = next > base ? std::min<std::uint64_t>(next - base, window.size()) : 0;
+    for (auto i = window.find(pattern, from); i != std::string::npos;
+         i = window.find(pattern, next - base)) {
+      hits.push_back(base + i);
+      next = base + i + (overlapping ? 1 : pattern.size());
+      if ((max != 0 && hits.size() >= max) || next - base >= window.size())
+        break;
+    }
+    auto drop = window.size() > keep ? window.size() - keep : 0;
+    drop = std::max<std::uint64_t>(
+      drop, std::min<std::uint64_t>(next > base ? next - base : 0, window.size()));
+    window.erase(0, drop);
+    base += drop;
+  });
+  ::close(fd);
+  if (err != 0)
+    return failure{err, "find", name, ""};
+  return hits;
+}
+
 int run_find(const find_options& o, const global_options& g) {
   std::string pattern = o.pattern;
   if (o.hex) {
@@ -107,12 +165,18 @@ int run_find(const find_options& o, const global_options& g) {
   progress_meter meter{bar, bar ? total_size(*names) : 0};
   bool any_match = false;
   bool any_error = false;
+  std::vector<bool> streams(names->size());
   std::string out;
   for_each_slice(
     names->size(), slicing{},
     [&](std::size_t first, std::size_t last) {
       std::map<std::filesystem::path, std::int64_t> slice;
       for (auto i = first; i < last; ++i) {
+        // Streams are read here, in order with the rest, when their slice is printed.
+        if (g.remote.empty() && is_stream((*names)[i])) {
+          streams[i] = true;
+          continue;
+        }
         auto it = starts.find((*names)[i]);
         slice[(*names)[i]] = it == starts.end() ? 0 : it->second;
       }
@@ -132,11 +196,19 @@ int run_find(const find_options& o, const global_options& g) {
       }
       for (auto i = first; i < last; ++i) {
         const auto& name = (*names)[i];
+        if (streams[i]) {
+          auto start = starts.find(name);
+          auto found = find_in_stream(name, pattern, start == starts.end() ? 0 : start->second,
+                                      o.max_per_file, o.overlapping);
+          // As for a file, one without a hit has no entry.
+          if (!found || !found->empty())
+            hits.insert_or_assign(name, std::move(found));
+        }
         auto it = hits.find(name);
         if (it == hits.end())
           continue;
         if (!it->second) {
-          std::fflush(stdout);
+          flush_output();
           report_failure(name, it->second.error());
           any_error = true;
           continue;
@@ -149,10 +221,10 @@ int run_find(const find_options& o, const global_options& g) {
           for (auto offset : *it->second)
             out += name + ":" + std::to_string(offset) + "\n";
         }
-        std::fwrite(out.data(), 1, out.size(), stdout);
+        write_output(out);
       }
     });
-  std::fflush(stdout);
+  flush_output();
   if (any_error)
     return error_status;
   return any_match ? matched_status : no_match_status;
@@ -164,7 +236,13 @@ command add_find_command(CLI::App& app, const global_options& g) {
   auto o = std::make_shared<find_options>();
   auto* sub = app.add_subcommand(
     "find", "Print PATH:OFFSET for each occurrence of PATTERN (exit 0: found, 1: none, 2: error)");
-  sub->add_option("--max-per-file", o->max_per_file, "At most N hits per file (0: all)");
+  // CLI11 would read "-1" as the largest unsigned value, i.e. "all" in disguise.
+  sub->add_option("--max-per-file", o->max_per_file, "At most N hits per file (0: all)")
+    ->check(CLI::Validator(
+      [](const std::string& text) {
+        return text.rfind('-', 0) == 0 ? std::string{"must not be negative"} : std::string{};
+      },
+      "N", "non-negative"));
   sub->add_flag("--overlapping", o->overlapping, "Count overlapping hits (\"aa\" in \"aaa\": 2)");
   sub->add_flag("-c,--count", o->count, "Print PATH:COUNT for each file with a hit");
   sub->add_option("--from", o->from, "Start searching PATH at byte OFFSET (repeatable)")

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <csignal>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include <pthread.h>
@@ -27,11 +28,21 @@ std::list<std::function<void()>>& registry() {
   return actions;
 }
 
-sigset_t watched_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
+/// SIGINT and SIGTERM, less any the parent set to ignored: like coreutils, a command started
+/// in the background by a shell (or under nohup-like wrappers) keeps ignoring what it was told
+/// to ignore.
+const sigset_t& watched_signals() {
+  static const sigset_t set = [] {
+    sigset_t s;
+    sigemptyset(&s);
+    for (int sig : {SIGINT, SIGTERM}) {
+      struct sigaction old {};
+      if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN)
+        continue;
+      sigaddset(&s, sig);
+    }
+    return s;
+  }();
   return set;
 }
 
@@ -39,7 +50,7 @@ sigset_t watched_signals() {
 constexpr auto unwind_limit = std::chrono::seconds(5);
 
 void watch() {
-  auto set = watched_signals();
+  const auto& set = watched_signals();
   int sig = 0;
   while (sigwait(&set, &sig) != 0) {
   }
@@ -66,11 +77,18 @@ void watch() {
 
 } // namespace
 
-void install_interrupt_handler() {
-  auto set = watched_signals();
+status install_interrupt_handler() {
+  const auto& set = watched_signals();
+  if (sigisemptyset(&set))
+    return ok_status();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   // Detached: it sleeps in sigwait for the whole run and dies with the process.
-  std::thread{watch}.detach();
+  try {
+    std::thread{watch}.detach();
+  } catch (const std::system_error& e) {
+    return failure{e.code().value(), "thread", "", "cannot start a thread"};
+  }
+  return ok_status();
 }
 
 bool interrupted() noexcept {

@@ -3,6 +3,8 @@
 #include <functional>
 #include <list>
 
+#include "actorio/result.hpp"
+
 namespace actorio::cli {
 
 // Ctrl-C handling. SIGINT and SIGTERM are blocked in every thread (so the runtime's threads,
@@ -15,7 +17,9 @@ namespace actorio::cli {
 constexpr int interrupted_status = 130;
 
 /// Blocks the signals and starts the watcher; call first thing in main, before any thread.
-void install_interrupt_handler();
+/// Signals the process was started with set to ignored stay ignored and are not watched.
+/// Fails (with the errno of thread creation) when the watcher cannot start.
+status install_interrupt_handler();
 
 /// True once SIGINT or SIGTERM arrived.
 bool interrupted() noexcept;

@@ -1,9 +1,12 @@
 // `actorio`: the library's main jobs from a shell. Parses with CLI11 and runs one subcommand;
 // every file operation goes through actorio's facade (actorio::runtime / mmap_manager).
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <exception>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -11,8 +14,37 @@
 #include "cli/command.hpp"
 #include "cli/diagnostics.hpp"
 #include "cli/interrupt.hpp"
+#include "cli/standard_output.hpp"
 
 namespace actorio::cli {
+
+namespace {
+
+/// Most io worker threads `-j` accepts: more only costs memory and start-up time.
+constexpr std::size_t max_workers = 1024;
+
+/// Longest `--timeout` accepted, in seconds (a week): longer is a typo, not a wish.
+constexpr double max_timeout_s = 7 * 24 * 3600;
+
+/// `--timeout SECONDS` -> milliseconds, rounded up so that a tiny value still fires; nullopt
+/// unless it is a finite number of seconds in (0, max_timeout_s].
+std::optional<std::chrono::milliseconds> parse_timeout(const std::string& text) {
+  double seconds = 0;
+  const char* last = text.data() + text.size();
+  auto [end, ec] = std::from_chars(text.data(), last, seconds);
+  if (ec != std::errc{} || end != last || !std::isfinite(seconds) || seconds <= 0 ||
+      seconds > max_timeout_s)
+    return std::nullopt;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000)));
+}
+
+/// Status of a command whose stdout failed: grep's "trouble" for `find`, 1 for the rest (as
+/// sha256sum, cp and cat).
+int write_error_status(const std::string& command_name) {
+  return command_name == "find" ? 2 : 1;
+}
+
+} // namespace
 
 runtime_config make_runtime_config(const global_options& g) {
   runtime_config cfg;
@@ -25,15 +57,22 @@ runtime_config make_runtime_config(const global_options& g) {
 
 int main(int argc, char** argv) {
   using namespace actorio::cli;
-  install_interrupt_handler();
+  reserve_standard_descriptors();
+  if (auto started = install_interrupt_handler(); !started) {
+    report_failure("", started.error());
+    return 2;
+  }
   CLI::App app{"actorio: checksums, search, copies and sparse files through actorio's actors"};
   app.set_version_flag("--version", "actorio " ACTORIO_VERSION);
   app.require_subcommand(1);
   // Global options may also follow the subcommand name ("actorio sum -j 4 ...").
   app.fallthrough();
   global_options g;
-  double timeout_s = 0;
-  app.add_option("-j,--jobs", g.workers, "io worker threads (default: one per hardware thread)");
+  std::string timeout_text;
+  app
+    .add_option("-j,--jobs", g.workers,
+                "io worker threads, 1 to 1024 (default or 0: one per hardware thread)")
+    ->check(CLI::Range(0, static_cast<int>(max_workers)));
   app.add_flag("-q", g.quiet, "No informational output; results and errors still print");
   app.add_flag("--no-progress", g.no_progress, "Never draw a progress bar");
   app.add_option("--remote", g.remote,
@@ -41,7 +80,9 @@ int main(int argc, char** argv) {
   app.add_option("--tls-cert", g.tls_cert, "This end's TLS certificate (PEM)");
   app.add_option("--tls-key", g.tls_key, "The private key of --tls-cert (PEM)");
   app.add_option("--tls-ca", g.tls_ca, "The CA that must have signed the peer's certificate");
-  app.add_option("--timeout", timeout_s, "With --remote: longest a call waits, in seconds");
+  app.add_option("--timeout", timeout_text,
+                 "With --remote: longest a call waits, in seconds (default 30; bulk calls run as "
+                 "long as the connection lives)");
   std::map<std::string, command> commands{
     {"sum", add_sum_command(app, g)},       {"find", add_find_command(app, g)},
     {"copy", add_copy_command(app, g)},     {"compact", add_compact_command(app, g)},
@@ -54,19 +95,30 @@ int main(int argc, char** argv) {
     auto rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
-  if (timeout_s > 0)
-    g.remote_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000));
-  for (auto* sub : app.get_subcommands()) {
-    try {
-      auto status = commands.at(sub->get_name())();
-      // A server's way to stop is a signal: that is its normal end.
-      if (sub->get_name() == "serve")
-        return status;
-      return interrupted() ? interrupted_status : status;
-    } catch (const std::exception& e) {
-      report_message(e.what());
-      return interrupted() ? interrupted_status : 2;
+  if (!timeout_text.empty()) {
+    auto timeout = parse_timeout(timeout_text);
+    if (!timeout) {
+      report_message("--timeout: expected a number of seconds above 0 and at most " +
+                     std::to_string(static_cast<long>(max_timeout_s)) + ", got '" + timeout_text +
+                     "'");
+      return 2;
     }
+    g.remote_timeout = *timeout;
+  }
+  for (auto* sub : app.get_subcommands()) {
+    const auto& name = sub->get_name();
+    int status = 2;
+    try {
+      status = commands.at(name)();
+    } catch (...) {
+      // What the facade threw: a runtime that could not start, a server out of reach.
+      report_failure("", failure_of(std::current_exception()));
+    }
+    status = finish_output(status, write_error_status(name));
+    // A server's way to stop is a signal: that is its normal end.
+    if (name == "serve")
+      return status;
+    return interrupted() ? interrupted_status : status;
   }
   return 2;
 }

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "cli/interrupt.hpp"
+#include "cli/standard_output.hpp"
 
 namespace actorio::cli {
 
@@ -21,7 +22,8 @@ struct slicing {
 
 /// Calls `submit(first, last)` (returning a future-like object) for consecutive slices of
 /// [0, n) and `consume(first, last, future)` for each in slice order, never with more than
-/// `s.in_flight` submitted but not yet consumed. Stops submitting once interrupted; operations
+/// `s.in_flight` submitted but not yet consumed. Stops submitting once interrupted or once stdout
+/// failed (stdout is flushed after each slice, so a full disk stops a long run early); operations
 /// that can be cancelled are, on Ctrl-C, while they are in flight.
 template <class Submit, class Consume>
 void for_each_slice(std::size_t n, slicing s, Submit submit, Consume consume) {
@@ -46,11 +48,12 @@ void for_each_slice(std::size_t n, slicing s, Submit submit, Consume consume) {
     }
   };
   cancel_scope scope{cancel_all};
+  auto stopping = [] { return interrupted() || output_failed(); };
   std::size_t next = 0;
-  while ((next < n && !interrupted()) || !queue.empty()) {
+  while ((next < n && !stopping()) || !queue.empty()) {
     while (next < n && queue.size() < std::max<std::size_t>(s.in_flight, 1)) {
       auto last = std::min(n, next + std::max<std::size_t>(s.size, 1));
-      if (interrupted())
+      if (stopping())
         break;
       auto future = submit(next, last);
       std::lock_guard<std::mutex> guard{mutex};
@@ -62,6 +65,7 @@ void for_each_slice(std::size_t n, slicing s, Submit submit, Consume consume) {
     }
     auto& front = queue.front();
     consume(front.first, front.last, front.future);
+    flush_output();
     std::lock_guard<std::mutex> guard{mutex};
     queue.pop_front();
   }

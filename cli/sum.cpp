@@ -22,6 +22,7 @@
 #include "cli/progress_meter.hpp"
 #include "cli/session.hpp"
 #include "cli/slices.hpp"
+#include "cli/standard_output.hpp"
 #include "lib/src/digest.hpp"
 
 namespace actorio::cli {
@@ -165,10 +166,6 @@ std::string format_line(const algorithm_info& alg, const sum_options& o, const s
   return o.tag ? tagged_line(bsd_tag(alg.canonical), hex, name) : sum_line(hex, name);
 }
 
-void write_out(const std::string& text) {
-  std::fwrite(text.data(), 1, text.size(), stdout);
-}
-
 int run_sum(const sum_options& o, const global_options& g, const algorithm_info& alg,
             std::vector<std::string> names) {
   if (names.empty())
@@ -178,14 +175,14 @@ int run_sum(const sum_options& o, const global_options& g, const algorithm_info&
   digest_all(rt.manager(), g, names, alg.canonical,
              [&](std::size_t i, const result<std::string>& r) {
                if (r) {
-                 write_out(format_line(alg, o, *r, names[i]));
+                 write_output(format_line(alg, o, *r, names[i]));
                } else {
-                 std::fflush(stdout);
+                 flush_output();
                  report_failure(names[i], r.error());
                  status = 1;
                }
              });
-  std::fflush(stdout);
+  flush_output();
   return status;
 }
 
@@ -250,10 +247,10 @@ bool check_list(const mmap_manager& mgr, const sum_options& o, const global_opti
         return;
       ++counts.properly_formatted;
       ++counts.unreadable;
-      std::fflush(stdout);
+      flush_output();
       report_failure(entry.name, r.error());
       if (!o.status)
-        write_out(check_line(entry.name, "FAILED open or read"));
+        write_output(check_line(entry.name, "FAILED open or read"));
       return;
     }
     ++counts.properly_formatted;
@@ -261,10 +258,10 @@ bool check_list(const mmap_manager& mgr, const sum_options& o, const global_opti
     if (!match)
       ++counts.mismatched;
     if (!o.status && (!match || !quiet))
-      write_out(check_line(entry.name, match ? "OK" : "FAILED"));
+      write_output(check_line(entry.name, match ? "OK" : "FAILED"));
   });
   warn_until(static_cast<std::size_t>(-1));
-  std::fflush(stdout);
+  flush_output();
   if (o.ignore_missing && counts.properly_formatted == 0 && !names.empty()) {
     // Every listed file was missing: coreutils says so rather than "no properly formatted".
     if (!o.status)
@@ -315,8 +312,9 @@ command add_sum_command(CLI::App& app, const global_options& g) {
   return [o, &g]() -> int {
     auto alg = describe_algorithm(o->algorithm);
     if (!alg) {
+      // A name no digest has is a usage error, like an unknown option.
       report_message(alg.error().detail);
-      return 1;
+      return 2;
     }
     auto names = collect_paths(o->files, o->files_from, o->nul);
     if (!names)

@@ -147,7 +147,17 @@ result<mapped_region> mapped_region::open(const std::string& path, open_mode mod
   auto opened = opener.open(path, flags, 0666, "open");
   if (!opened)
     return std::move(opened).error();
-  auto fd = std::move(opened).value();
+  auto region = open_opened(path, mode, std::move(opened).value(), init_size, minimize_writes);
+  // O_EXCL made the file ours: a new file that cannot be given its size (EFBIG, ENOSPC) or mapped
+  // is removed rather than left behind empty, so a retry does not fail with EEXIST.
+  if (!region && mode == open_mode::create_exclusive)
+    opener.remove(path);
+  return region;
+}
+
+result<mapped_region> mapped_region::open_opened(const std::string& path, open_mode mode,
+                                                 unique_fd fd, std::int64_t init_size,
+                                                 bool minimize_writes) {
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) {
     int err = errno;

@@ -48,7 +48,8 @@ public:
   /// Opens `path` in `mode`: "r+b" grows the file to `init_size` if smaller (never shrinks), "w+b"
   /// and "x+b" set it to exactly `init_size`, "rb" refuses a growing `init_size` with EINVAL. The
   /// path must name a regular file (EISDIR for a directory). The file is opened through `opener`
-  /// (beneath a sandbox root if it has one).
+  /// (beneath a sandbox root if it has one). When "x+b" created the file and it then cannot be
+  /// sized or mapped, the file is removed again.
   static result<mapped_region> open(const std::string& path, open_mode mode, std::int64_t init_size,
                                     bool minimize_writes, const file_opener& opener = {});
 
@@ -212,6 +213,10 @@ public:
   status close();
 
 private:
+  /// `open` once the file is open: checks its type, sizes it and maps it.
+  static result<mapped_region> open_opened(const std::string& path, open_mode mode, unique_fd fd,
+                                           std::int64_t init_size, bool minimize_writes);
+
   mapped_region(std::string path, open_mode mode, unique_fd fd, bool minimize_writes);
   status set_size(std::uint64_t new_size, const char* op);
   status ensure_mapped(std::uint64_t length, const char* op);

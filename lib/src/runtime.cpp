@@ -1,7 +1,12 @@
 #include "actorio/runtime.hpp"
 
+#include <condition_variable>
+#include <cstdlib>
 #include <iostream>
+#include <mutex>
+#include <system_error>
 #include <thread>
+#include <vector>
 
 #include "actorio/io_error.hpp"
 #include "actorio/messages/error.hpp"
@@ -37,12 +42,66 @@ detail::file_opener make_opener(const runtime_config& cfg) {
   return detail::file_opener{std::make_shared<const detail::path_sandbox>(std::move(box).value())};
 }
 
+/// Threads an owned actor system starts besides the io workers: its scheduler's, CAF's clock
+/// thread, CAF's printer (a detached actor) and actorio's fd reactor.
+std::size_t system_threads(const runtime_config& cfg) {
+  // CAF's default for scheduler.max-threads (caf/defaults.cpp).
+  auto scheduler = cfg.scheduler_threads > 0
+                     ? cfg.scheduler_threads
+                     : std::max<std::size_t>(std::thread::hardware_concurrency(), 4);
+  return scheduler + 3;
+}
+
+/// Starts `n` threads that wait until all exist, then lets them end. CAF's actor_system starts
+/// its scheduler threads in its constructor and, when one cannot start, destroys the ones it
+/// started while they are still joinable: std::terminate. Finding out here, before CAF starts
+/// anything, turns a process limit (RLIMIT_NPROC, or RLIMIT_AS with many workers) into an error.
+/// Each thread allocates once, so the malloc arenas the real threads will use exist (and count
+/// against RLIMIT_AS) already.
+status try_threads(std::size_t n) {
+  std::mutex m;
+  std::condition_variable cv;
+  bool go = false;
+  std::vector<std::thread> threads;
+  threads.reserve(n);
+  int err = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    try {
+      threads.emplace_back([&] {
+        std::free(std::malloc(64));
+        std::unique_lock<std::mutex> lock{m};
+        cv.wait(lock, [&] { return go; });
+      });
+    } catch (const std::system_error& e) {
+      err = e.code().value();
+      break;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> guard{m};
+    go = true;
+  }
+  cv.notify_all();
+  for (auto& t : threads)
+    t.join();
+  if (err != 0)
+    return failure{err, "start", "",
+                   "cannot start the runtime's " + std::to_string(n) + " threads (" +
+                     std::to_string(threads.size()) + " started)"};
+  return ok_status();
+}
+
 void start(detail::runtime_core& core) {
   auto opener = make_opener(core.config);
   detail::initialize_digests();
   auto& sys = *core.system;
   core.pool = std::make_shared<detail::io_worker_pool>(sys, core.config.workers);
-  core.reactor = std::make_shared<detail::fd_reactor>();
+  try {
+    core.reactor = std::make_shared<detail::fd_reactor>();
+  } catch (const std::system_error& e) {
+    core.pool->stop();
+    throw io_error(failure{e.code().value(), "start", "", "cannot start the fd reactor"});
+  }
   detail::mmap_manager_options options{core.config.root.string(), core.config.default_checksum,
                                        core.config.minimize_writes, std::move(opener),
                                        core.config.read_only};
@@ -55,6 +114,8 @@ void start(detail::runtime_core& core) {
 runtime::runtime(runtime_config cfg)
   : core_(std::make_shared<detail::runtime_core>()) {
   core_->config = complete(std::move(cfg));
+  if (auto st = try_threads(system_threads(core_->config) + core_->config.workers); !st)
+    throw io_error(std::move(st).error());
   core_->owned_config = std::make_unique<system_config>();
   auto& sys_cfg = *core_->owned_config;
   sys_cfg.set("scheduler.policy", core_->config.scheduler == scheduler_policy::sharing

@@ -557,6 +557,35 @@ BOOST_AUTO_TEST_CASE(open_exclusive_creates_zero_filled_file_of_init_size) {
   BOOST_TEST(read_all(region) == zeros(5000));
 }
 
+BOOST_AUTO_TEST_CASE(open_exclusive_that_cannot_size_its_new_file_removes_it_again) {
+  // RLIMIT_FSIZE makes the kernel refuse the ftruncate with EFBIG (SIGXFSZ ignored, as a shell's
+  // `trap '' XFSZ` would); run in a child, the limit is the whole process's.
+  auto p = dir / "new";
+  auto kept = dir / "kept";
+  write_file(kept, "old");
+  int wstatus = run_in_child([&] {
+    std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit lim {};
+    lim.rlim_cur = lim.rlim_max = mib;
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0)
+      return 10;
+    auto r = mapped_region::open(p.string(), open_mode::create_exclusive, 2 * mib, true);
+    if (r.ok() || r.error().code != EFBIG)
+      return 11;
+    if (fs::exists(p))
+      return 12;
+    // "w+b" may have truncated a file that was there before: it is left, not removed.
+    auto t = mapped_region::open(kept.string(), open_mode::create, 2 * mib, true);
+    if (t.ok() || !fs::exists(kept))
+      return 13;
+    // The name is free again: a size the limit allows succeeds.
+    auto again = mapped_region::open(p.string(), open_mode::create_exclusive, kib, true);
+    return again.ok() ? 0 : 14;
+  });
+  BOOST_TEST((WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0),
+             "child: " << describe_wait(wstatus) << " (12: the empty file was left behind)");
+}
+
 BOOST_AUTO_TEST_CASE(open_create_truncates_existing_file_to_init_size) {
   auto p = dir / "existing";
   write_file(p, "old content that is long");

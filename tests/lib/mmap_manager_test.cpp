@@ -307,6 +307,25 @@ BOOST_AUTO_TEST_CASE(create_sparse_of_4_gib_keeps_its_holes) {
   BOOST_TEST(text(f.read(gib, 3).get()) == std::string(3, '\0'));
 }
 
+BOOST_AUTO_TEST_CASE(create_sparse_the_kernel_refuses_leaves_no_file_and_can_be_retried) {
+  // A size past the filesystem's limit (EFBIG) must not leave an empty file whose name makes
+  // the retry fail with EEXIST. RLIMIT_FSIZE plays the filesystem's limit; SIGXFSZ is ignored
+  // and both are restored before the test ends.
+  struct rlimit old {};
+  BOOST_REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit lim = old;
+  lim.rlim_cur = gib;
+  BOOST_REQUIRE(::setrlimit(RLIMIT_FSIZE, &lim) == 0);
+  auto refused = error_of(mgr.create_sparse(path("huge"), 2 * gib, {{0, {'x'}}}));
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  BOOST_TEST(refused.code().value() == EFBIG);
+  BOOST_TEST(!fs::exists(path("huge")));
+  auto f = mgr.create_sparse(path("huge"), 1024, {{0, {'x'}}}).get();
+  BOOST_TEST(f.size().get() == 1024u);
+}
+
 BOOST_AUTO_TEST_CASE(create_sparse_of_size_zero_and_existing_path) {
   auto f = mgr.create_sparse(path("zero"), 0).get();
   BOOST_TEST(f.size().get() == 0u);

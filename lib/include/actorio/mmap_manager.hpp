@@ -51,13 +51,15 @@ public:
                                 std::string mode = "r+b") const;
 
   /// Creates the file at exactly `init_size` bytes (0 is fine) and maps it: mode "x+b" when
-  /// `exclusive` (EEXIST if it exists), else "w+b" (an existing file is truncated).
+  /// `exclusive` (EEXIST if it exists), else "w+b" (an existing file is truncated). A new "x+b"
+  /// file that cannot take its size (EFBIG, ENOSPC) or be mapped is removed again.
   std::future<mapped_file> create(const std::filesystem::path& path, std::int64_t init_size = 0,
                                   bool exclusive = true) const;
 
   /// Creates a new file ("x+b") of `total_size` bytes that stays sparse: only the chunks are
   /// written, in order (later ones win where they overlap; one past `total_size` extends the
-  /// file). A failure removes the half-made file.
+  /// file). A failure (a size the filesystem refuses with EFBIG included) removes the half-made
+  /// file.
   std::future<mapped_file> create_sparse(const std::filesystem::path& path, std::int64_t total_size,
                                          std::vector<chunk> chunks = {}) const;
 

@@ -40,12 +40,16 @@ struct runtime_core;
 /// `shutdown()` and the destructor must not race other calls on the same runtime object.
 class runtime {
 public:
-  /// Starts a runtime with an actor system of its own, configured from `cfg`.
+  /// Starts a runtime with an actor system of its own, configured from `cfg`. Throws `io_error`
+  /// (op "start", the errno of thread creation, e.g. EAGAIN) when its threads cannot all be
+  /// started: it checks that they can before the actor system starts any, and stops what it
+  /// started if one still fails; it never hangs or aborts for want of threads.
   explicit runtime(runtime_config cfg = {});
 
   /// Starts a runtime inside `sys`, which must outlive every actorio handle. `sys`'s config
   /// should have seen `actorio::add_message_types` (needed for remote use). The `actorio.*`
-  /// keys of its config fill in `cfg` when it is not given.
+  /// keys of its config fill in `cfg` when it is not given. Throws `io_error` (op "start") when
+  /// an io worker or the reactor thread cannot start; those started are stopped again.
   explicit runtime(caf::actor_system& sys);
   runtime(caf::actor_system& sys, runtime_config cfg);
 
