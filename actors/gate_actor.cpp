@@ -340,13 +340,12 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
               [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
       return rp;
     },
-    [=](copy_atom, std::string& src, std::string& dst, bool flush,
-        bool verify) -> caf::result<std::uint64_t> {
+    [=](copy_atom, std::string& src, std::string& dst,
+        actorio::copy_options opts) -> caf::result<std::uint64_t> {
       auto from = identify(self, "copy");
       if (from.refused)
         return *from.refused;
-      return pass_on<std::uint64_t>(self, from, copy_atom_v, std::move(src), std::move(dst), flush,
-                                    verify);
+      return pass_on<std::uint64_t>(self, from, copy_atom_v, std::move(src), std::move(dst), opts);
     },
     [=](digest_atom, std::string& path, std::string& alg) -> caf::result<std::string> {
       auto from = identify(self, "checksum");
@@ -527,13 +526,13 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
       return pass_on<std::vector<result<std::uint64_t>>>(self, from, bulk_resize_atom_v,
                                                          std::move(jobs), every);
     },
-    [=](bulk_copy_atom, std::vector<copy_job>& jobs, bool flush, bool verify,
+    [=](bulk_copy_atom, std::vector<copy_job>& jobs, actorio::copy_options opts,
         report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
       auto from = identify(self, "bulk_copy");
       if (from.refused)
         return *from.refused;
       return pass_on<std::vector<result<std::uint64_t>>>(self, from, bulk_copy_atom_v,
-                                                         std::move(jobs), flush, verify, every);
+                                                         std::move(jobs), opts, every);
     },
     [=, &m](cancel_atom, std::uint64_t request) {
       // A request the gate relayed is the gate's own at the manager: cancel it as the gate.
@@ -565,12 +564,12 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
         every);
     },
     [=](compact_files_atom, std::vector<std::string>& paths,
-        report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
+        report_progress every) -> caf::result<std::vector<result<size_change>>> {
       auto from = identify(self, "compact_files");
       if (from.refused)
         return *from.refused;
-      return pass_on<std::vector<result<std::uint64_t>>>(self, from, compact_files_atom_v,
-                                                         std::move(paths), every);
+      return pass_on<std::vector<result<size_change>>>(self, from, compact_files_atom_v,
+                                                       std::move(paths), every);
     },
     [=, &m](prefetch_atom, std::vector<std::string>& paths, std::int64_t size,
             report_progress every) -> caf::result<std::vector<result<mapped_file_actor>>> {

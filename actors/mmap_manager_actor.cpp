@@ -669,8 +669,8 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       release(self, file.address(), [rp](status&& st) mutable { deliver(rp, std::move(st)); });
       return rp;
     },
-    [=](copy_atom, const std::string& src, const std::string& dst, bool flush,
-        bool verify) -> caf::result<std::uint64_t> {
+    [=](copy_atom, const std::string& src, const std::string& dst,
+        actorio::copy_options opts) -> caf::result<std::uint64_t> {
       if (self->state.options.read_only)
         return make_error(read_only_failure("copy", dst));
       auto s = resolve(self->state, src, "copy");
@@ -682,9 +682,8 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       auto rp = self->make_response_promise<std::uint64_t>();
       self->state.pool->run(
         self,
-        [s = *s, d = *d, flush, verify, opener = self->state.options.opener] {
-          return copy_file(s, d, copy_options{.overwrite = false, .flush = flush, .verify = verify},
-                           opener);
+        [s = *s, d = *d, opts, opener = self->state.options.opener] {
+          return copy_file(s, d, detail::copy_options{opts, nullptr}, opener);
         },
         [rp](result<std::uint64_t>&& r) mutable { deliver(rp, std::move(r)); }, false);
       return rp;
@@ -842,9 +841,9 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
         });
     },
     [=](compact_files_atom, std::vector<std::string>& paths,
-        report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
+        report_progress every) -> caf::result<std::vector<result<size_change>>> {
       auto all = std::make_shared<std::vector<std::string>>(std::move(paths));
-      return mutate_bulk<std::uint64_t>(
+      return mutate_bulk<size_change>(
         self, all->size(), every, "compact", [all](std::size_t i) { return (*all)[i]; },
         whole_file(self->state.options.opener),
         [opener = self->state.options.opener](std::size_t, const std::string& path,
@@ -858,14 +857,18 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
           };
           self->request(file, caf::infinite, compact_atom_v)
             .then(
-              [self, file, g, i, fail](std::uint64_t) {
+              [self, file, g, i, fail](std::uint64_t removed) {
                 self->request(file, caf::infinite, size_atom_v)
-                  .then([g, i](std::uint64_t size) { g->set(i, size); }, fail);
+                  .then(
+                    [g, i, removed](std::uint64_t size) {
+                      g->set(i, size_change{size + removed, size});
+                    },
+                    fail);
               },
               fail);
         });
     },
-    [=](bulk_copy_atom, std::vector<copy_job>& jobs, bool flush, bool verify,
+    [=](bulk_copy_atom, std::vector<copy_job>& jobs, actorio::copy_options opts,
         report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
       auto all = std::make_shared<std::vector<copy_job>>(std::move(jobs));
       auto dsts = std::make_shared<std::vector<result<std::string>>>();
@@ -876,15 +879,12 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       return read_bulk<std::uint64_t>(
         self, all->size(), every, "copy", [all](std::size_t i) { return (*all)[i].src; },
         whole_file(opener),
-        [dsts, flush, verify, opener](std::size_t i, const std::string& src,
-                                      work_control* control) -> result<std::uint64_t> {
+        [dsts, opts, opener](std::size_t i, const std::string& src,
+                             work_control* control) -> result<std::uint64_t> {
           const auto& dst = (*dsts)[i];
           if (!dst)
             return dst.error();
-          return copy_file(
-            src, *dst,
-            copy_options{.overwrite = false, .flush = flush, .verify = verify, .control = control},
-            opener);
+          return copy_file(src, *dst, detail::copy_options{opts, control}, opener);
         });
     },
     [=](bulk_digest_atom, std::vector<std::string>& paths, const std::string& algorithm,

@@ -502,7 +502,7 @@ private:
       throw mismatch("compact_files " + f.path + ": " + actorio::to_string(r.error()));
     auto end = f.model.find_last_not_of('\0');
     f.model.resize(end == std::string::npos ? 0 : end + 1);
-    expect(*r == f.model.size(), "compact_files size", f.path);
+    expect(r->new_size == f.model.size(), "compact_files size", f.path);
   }
 
   /// One to all of the worker's files, each once.

@@ -1,12 +1,12 @@
-// `actorio copy`: cp for regular files, through the facade's copy_file (temp name + rename).
+// `actorio copy`: cp for regular files, through the facade's bulk_copy (temp name + rename, an
+// existing destination replaced atomically).
+#include <cerrno>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <system_error>
 #include <utility>
 #include <vector>
-
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
@@ -29,33 +29,23 @@ struct copy_options {
   bool verify = false;
 };
 
-/// One source and where it goes. The facade never overwrites (a failed copy must leave no
-/// destination), so an existing destination is replaced like cp does, but atomically: the copy
-/// goes to `staged` next to it and is renamed over it once complete.
-struct copy_item {
-  std::string src;
-  std::string dst;
-  std::string staged;
-};
-
-std::string staged_name(const fs::path& dst, std::size_t k) {
-  auto name = "." + dst.filename().string() + ".actorio-cli-" + std::to_string(::getpid()) + "-" +
-              std::to_string(k);
-  return (dst.parent_path() / name).string();
-}
-
-/// The runtime reports absolute paths; users should see the operand they typed (and never the
-/// staging name).
-std::string shown_path(const copy_item& item, const std::string& reported) {
-  auto same = [&](const std::string& operand) {
+/// The runtime reports absolute paths; users should see the operand they typed, also for a file
+/// the copy made inside a destination directory.
+std::string shown_path(const std::string& src, const std::string& dst,
+                       const std::string& reported) {
+  auto reported_path = fs::path{reported}.lexically_normal();
+  auto absolute = [](const std::string& operand) {
     std::error_code ec;
     auto abs = fs::absolute(operand, ec).lexically_normal();
-    return !ec && abs == fs::path{reported}.lexically_normal();
+    return ec ? fs::path{} : abs;
   };
-  if (same(item.src))
-    return item.src;
-  if (same(item.dst) || (!item.staged.empty() && same(item.staged)))
-    return item.dst;
+  if (absolute(src) == reported_path)
+    return src;
+  auto dst_abs = absolute(dst);
+  if (dst_abs == reported_path)
+    return dst;
+  if (!dst_abs.empty() && reported_path.parent_path() == dst_abs)
+    return (fs::path{dst} / reported_path.filename()).string();
   return reported;
 }
 
@@ -64,44 +54,30 @@ int run_copy(const copy_options& o, const global_options& g) {
     report_message("copy: missing destination file operand after '" + o.args.front() + "'");
     return 2;
   }
-  fs::path dest = o.args.back();
-  std::error_code ec;
-  bool dest_is_dir = fs::is_directory(dest, ec);
-  if (o.args.size() > 2 && !dest_is_dir) {
-    report_message("target '" + dest.string() + "' is not a directory");
-    return 1;
-  }
-  int status = 0;
-  std::vector<copy_item> items;
-  for (std::size_t k = 0; k + 1 < o.args.size(); ++k) {
-    const auto& src = o.args[k];
-    fs::path dst = dest_is_dir ? dest / fs::path{src}.filename() : dest;
-    copy_item item{src, dst.string(), {}};
-    if (fs::exists(fs::symlink_status(dst, ec))) {
-      if (fs::equivalent(src, dst, ec)) {
-        report_message("'" + src + "' and '" + dst.string() + "' are the same file");
-        status = 1;
-        continue;
-      }
-      item.staged = staged_name(dst, k);
-    }
-    items.push_back(std::move(item));
-  }
+  // Every check on the destination (does it exist, is it a directory, is it the source) is the
+  // manager's, made where the files are: with --remote, on the server.
+  const auto& dest = o.args.back();
+  bool many = o.args.size() > 2;
+  auto how =
+    actorio::copy_options{.flush = o.flush,
+                          .verify = o.verify,
+                          .replace = true,
+                          .target = many ? copy_target::directory : copy_target::file_or_directory};
+  std::vector<std::string> sources(o.args.begin(), o.args.end() - 1);
   session rt{g};
   auto mgr = rt.manager();
-  bool bar = progress_meter::wanted(g) && !items.empty();
-  std::vector<std::string> sources;
-  for (const auto& item : items)
-    sources.push_back(item.src);
-  progress_meter meter{bar, bar ? total_size(sources) : 0};
+  bool bar = progress_meter::wanted(g);
+  // Sizes of local files say nothing about a server's.
+  progress_meter meter{bar, bar && g.remote.empty() ? total_size(sources) : 0};
+  int status = 0;
+  bool told_not_a_directory = false;
   for_each_slice(
-    items.size(), slicing{},
+    sources.size(), slicing{},
     [&](std::size_t first, std::size_t last) {
       std::vector<std::pair<fs::path, fs::path>> pairs;
       for (auto i = first; i < last; ++i)
-        pairs.emplace_back(items[i].src, items[i].staged.empty() ? items[i].dst : items[i].staged);
-      return mgr.bulk_copy(pairs, actorio::copy_options{.flush = o.flush, .verify = o.verify},
-                           meter.options_for(first));
+        pairs.emplace_back(sources[i], dest);
+      return mgr.bulk_copy(pairs, how, meter.options_for(first));
     },
     [&](std::size_t first, std::size_t last, auto& future) {
       std::vector<result<std::uint64_t>> copied;
@@ -114,21 +90,20 @@ int run_copy(const copy_options& o, const global_options& g) {
         return;
       }
       for (auto i = first; i < last && i - first < copied.size(); ++i) {
-        const auto& item = items[i];
         const auto& r = copied[i - first];
-        if (!r) {
-          report_failure(shown_path(item, r.error().path), r.error());
-          status = 1;
+        if (r)
+          continue;
+        status = 1;
+        const auto& why = r.error();
+        auto shown = shown_path(sources[i], dest, why.path);
+        // Said once, as cp does, rather than once per source.
+        if (many && shown == dest && (why.code == ENOTDIR || why.code == ENOENT)) {
+          if (!told_not_a_directory)
+            report_message("target '" + dest + "' is not a directory");
+          told_not_a_directory = true;
           continue;
         }
-        if (!item.staged.empty()) {
-          fs::rename(item.staged, item.dst, ec);
-          if (ec) {
-            report_error(item.dst, ec.value());
-            fs::remove(item.staged, ec);
-            status = 1;
-          }
-        }
+        report_failure(shown, why);
       }
     });
   return status;

@@ -80,23 +80,14 @@ int run_compact(const compact_options& o, const global_options& g) {
   session rt{g};
   auto mgr = rt.manager();
   int status = 0;
-  // The size before is read just ahead of each slice, for the "OLD -> NEW" report.
-  std::vector<std::optional<std::uintmax_t>> before(names->size());
   for_each_slice(
     names->size(), slicing{},
     [&](std::size_t first, std::size_t last) {
-      std::vector<fs::path> paths;
-      for (auto i = first; i < last; ++i) {
-        std::error_code ec;
-        auto size = fs::file_size((*names)[i], ec);
-        if (!ec)
-          before[i] = size;
-        paths.emplace_back((*names)[i]);
-      }
+      std::vector<fs::path> paths(names->begin() + first, names->begin() + last);
       return mgr.compact_files(paths);
     },
     [&](std::size_t first, std::size_t last, auto& future) {
-      mmap_manager::per_path<std::uint64_t> sizes;
+      mmap_manager::per_path<size_change> sizes;
       try {
         sizes = future.get();
       } catch (...) {
@@ -114,8 +105,9 @@ int run_compact(const compact_options& o, const global_options& g) {
           continue;
         }
         if (!g.quiet) {
-          auto line = name + ": " + (before[i] ? std::to_string(*before[i]) : std::string{"?"}) +
-                      " -> " + std::to_string(*it->second) + "\n";
+          // The manager's sizes: with --remote, the server's file, never a local namesake.
+          auto line = name + ": " + std::to_string(it->second->old_size) + " -> " +
+                      std::to_string(it->second->new_size) + "\n";
           write_output(line);
         }
       }

@@ -349,14 +349,22 @@ result<std::string> digest_with(hasher& h, int fd, const std::string& path, work
   // buffer per thread: a bulk checksum of thousands of small files reuses it instead of
   // allocating 1 MiB per file.
   thread_local auto buf = std::make_unique_for_overwrite<unsigned char[]>(digest_step);
+  // A pipe, socket or terminal (a FIFO, `<(cmd)`, /dev/stdin) cannot pread: it is read from where
+  // it stands to EOF, as sha256sum does.
+  bool sequential = false;
   for (;;) {
     if (control && control->cancelled())
       return work_control::cancelled_failure("checksum", path);
-    auto n = ::pread(fd, buf.get(), digest_step, static_cast<off_t>(offset));
+    auto n = sequential ? ::read(fd, buf.get(), digest_step)
+                        : ::pread(fd, buf.get(), digest_step, static_cast<off_t>(offset));
     if (n < 0) {
       int err = errno;
       if (err == EINTR)
         continue;
+      if (err == ESPIPE && !sequential && offset == 0) {
+        sequential = true;
+        continue;
+      }
       return failure{err, "checksum", path, ""};
     }
     if (n == 0)

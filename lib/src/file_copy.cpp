@@ -9,13 +9,17 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 namespace actorio::detail {
@@ -237,6 +241,97 @@ status copy_extents(range_copier& copier, int in, off_t size, const std::string&
   return ok_status();
 }
 
+/// Whether `st_size` says nothing of what a read returns: 0 (procfs; a regular file that is empty
+/// reads as empty either way) or a file on a filesystem whose files are generated when read
+/// (sysfs reports a page for a few bytes). Such files are copied by reading to EOF.
+bool size_is_unreliable(int fd, const struct stat& st) {
+  if (st.st_size == 0)
+    return true;
+  struct statfs fs {};
+  if (::fstatfs(fd, &fs) != 0)
+    return false;
+  switch (static_cast<unsigned long>(fs.f_type)) {
+  case PROC_SUPER_MAGIC:
+  case SYSFS_MAGIC:
+  case DEBUGFS_MAGIC:
+  case TRACEFS_MAGIC:
+  case SECURITYFS_MAGIC:
+  case CGROUP_SUPER_MAGIC:
+  case CGROUP2_SUPER_MAGIC:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/// Copies what read(2) gives until EOF, as cp does for files whose size cannot be trusted (holes
+/// and copy_file_range would copy what the size claims). `seen`, if given, hashes the bytes read,
+/// so that `verify` compares the copy with them rather than with a second, possibly different
+/// read of the source.
+result<std::uint64_t> stream_copy(int in, int out, const std::string& src, const std::string& dst,
+                                  work_control* control, hasher* seen) {
+  std::vector<char> buffer(std::size_t{1} << 16);
+  std::uint64_t total = 0;
+  for (;;) {
+    if (control && control->cancelled())
+      return work_control::cancelled_failure("copy", src);
+    auto n = retry_eintr([&] { return ::read(in, buffer.data(), buffer.size()); });
+    if (n < 0) {
+      int err = errno;
+      return copy_failure(err, src, "read");
+    }
+    if (n == 0)
+      return total;
+    if (seen)
+      seen->update(buffer.data(), static_cast<std::size_t>(n));
+    for (ssize_t done = 0; done < n;) {
+      auto w = retry_eintr(
+        [&] { return ::write(out, buffer.data() + done, static_cast<std::size_t>(n - done)); });
+      if (w < 0) {
+        int err = errno;
+        return copy_failure(err, dst, "write");
+      }
+      if (w == 0)
+        return copy_failure(EIO, dst, "write made no progress");
+      done += w;
+    }
+    total += static_cast<std::uint64_t>(n);
+    if (control)
+      control->add_bytes(static_cast<std::uint64_t>(n));
+  }
+}
+
+/// The destination's directory and name within it: `dst` itself, or `dst`/<src's name> when
+/// `target` says to copy into a directory. Opened once; every later step is relative to it.
+result<std::pair<unique_fd, std::string>>
+open_destination(const std::string& src, const std::string& dst, copy_target target,
+                 const file_opener& opener, std::string& dst_path) {
+  dst_path = dst;
+  if (target == copy_target::file_or_directory) {
+    auto probe = opener.open(dst, O_PATH | O_DIRECTORY, 0, "copy");
+    if (probe) {
+      target = copy_target::directory;
+    } else if (probe.error().code != ENOENT && probe.error().code != ENOTDIR) {
+      return std::move(probe).error();
+    }
+  }
+  if (target == copy_target::directory) {
+    // Reported against `dst`, not the name inside it, which does not exist yet either way.
+    if (auto dir = opener.open(dst, O_PATH | O_DIRECTORY, 0, "copy"); !dir)
+      return std::move(dir).error();
+    auto name = std::filesystem::path{src}.filename().string();
+    // "x/" or "x/.": no name to copy under, and no regular file either.
+    if (name.empty() || name == "." || name == "..")
+      return copy_failure(EISDIR, src, "source names a directory");
+    dst_path = dst + (!dst.empty() && dst.back() == '/' ? "" : "/") + name;
+  }
+  auto slash = dst_path.rfind('/');
+  auto name = std::string_view{dst_path}.substr(slash == std::string::npos ? 0 : slash + 1);
+  if (name.empty() || name == "." || name == "..")
+    return copy_failure(EISDIR, dst_path, "destination names a directory");
+  return opener.open_parent(dst_path, "copy");
+}
+
 /// Compares digests of the source and the written temporary. xxh128 because this guards
 /// against broken copies, not attackers, and it runs at memory speed.
 status verify_copy(int in, int out, const std::string& src, const std::string& dst) {
@@ -255,8 +350,17 @@ status verify_copy(int in, int out, const std::string& src, const std::string& d
 
 } // namespace
 
-result<std::uint64_t> copy_file(const std::string& src, const std::string& dst,
+result<std::uint64_t> copy_file(const std::string& src, const std::string& dst_in,
                                 const copy_options& opts, const file_opener& opener) {
+  // The destination first, as cp checks its target first: copying many files into something that
+  // is no directory then fails the same way for each of them, whatever their sources.
+  std::string dst_path;
+  auto parent = open_destination(src, dst_in, opts.target, opener, dst_path);
+  if (!parent)
+    return std::move(parent).error();
+  const auto& dst = dst_path;
+  int dir = parent->first.get();
+  const auto& dst_name = parent->second;
   // O_NONBLOCK so a FIFO at src is rejected below instead of blocking for a writer.
   auto opened = opener.open(src, O_RDONLY | O_NONBLOCK, 0, "copy");
   if (!opened) {
@@ -280,15 +384,15 @@ result<std::uint64_t> copy_file(const std::string& src, const std::string& dst,
     return copy_failure(err, src, "clear O_NONBLOCK");
   }
 
-  auto slash = dst.rfind('/');
-  auto name = std::string_view{dst}.substr(slash == std::string::npos ? 0 : slash + 1);
-  if (name.empty() || name == "." || name == "..")
-    return copy_failure(EISDIR, dst, "destination names a directory");
-  auto parent = opener.open_parent(dst, "copy");
-  if (!parent)
-    return std::move(parent).error();
-  int dir = parent->first.get();
-  const auto& dst_name = parent->second;
+  if (opts.replace) {
+    // Replacing the source with its own copy would succeed, but cp refuses and so do we: the
+    // user most likely named the wrong file. The entry itself is compared, so a symlink to the
+    // source is replaced rather than followed (as every destination symlink is).
+    struct stat existing {};
+    if (::fstatat(dir, dst_name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0 &&
+        existing.st_dev == st.st_dev && existing.st_ino == st.st_ino)
+      return copy_failure(EINVAL, dst, "source and destination are the same file");
+  }
 
   temp_name temp{dir};
   auto tmpl = temp_template(dst_name);
@@ -299,25 +403,51 @@ result<std::uint64_t> copy_file(const std::string& src, const std::string& dst,
   }
   temp.arm(std::move(tmpl));
 
-  range_copier copier{in.get(), out.get(), src, dst, opts.control};
-  if (auto copied = copy_extents(copier, in.get(), st.st_size, src); !copied)
-    return std::move(copied).error();
-  // Holes are done too, though never copied.
-  if (opts.control)
-    opts.control->add_bytes(static_cast<std::uint64_t>(st.st_size) - copier.copied());
-  // Sets the size even when the source ends in a hole, which we never wrote.
-  if (retry_eintr([&] { return ::ftruncate(out.get(), st.st_size); }) != 0) {
-    int err = errno;
-    return copy_failure(err, dst, "truncate");
+  std::uint64_t size = 0;
+  if (size_is_unreliable(in.get(), st)) {
+    std::optional<hasher> seen;
+    if (opts.verify) {
+      auto h = hasher::make("xxh128");
+      if (!h)
+        return copy_failure(h.error().code, src, "verify: " + h.error().detail);
+      seen.emplace(std::move(h).value());
+    }
+    auto copied = stream_copy(in.get(), out.get(), src, dst, opts.control, seen ? &*seen : nullptr);
+    if (!copied)
+      return std::move(copied).error();
+    size = *copied;
+    if (seen) {
+      auto want = seen->finish_hex();
+      auto got = digest_fd(out.get(), "xxh128", dst);
+      if (!got)
+        return copy_failure(got.error().code, dst, "verify: read copy");
+      if (want != *got)
+        return copy_failure(EIO, dst,
+                            "verify: the copy differs from the bytes read (xxh128 " + *got +
+                              " != " + want + "); no destination was made");
+    }
+  } else {
+    size = static_cast<std::uint64_t>(st.st_size);
+    range_copier copier{in.get(), out.get(), src, dst, opts.control};
+    if (auto copied = copy_extents(copier, in.get(), st.st_size, src); !copied)
+      return std::move(copied).error();
+    // Holes are done too, though never copied.
+    if (opts.control)
+      opts.control->add_bytes(size - copier.copied());
+    // Sets the size even when the source ends in a hole, which we never wrote.
+    if (retry_eintr([&] { return ::ftruncate(out.get(), st.st_size); }) != 0) {
+      int err = errno;
+      return copy_failure(err, dst, "truncate");
+    }
+    if (opts.verify) {
+      if (auto checked = verify_copy(in.get(), out.get(), src, dst); !checked)
+        return std::move(checked).error();
+    }
   }
   // After all writes and the truncate: both clear setuid/setgid on the file they modify.
   if (::fchmod(out.get(), st.st_mode & 07777) != 0) {
     int err = errno;
     return copy_failure(err, dst, "chmod");
-  }
-  if (opts.verify) {
-    if (auto st = verify_copy(in.get(), out.get(), src, dst); !st)
-      return std::move(st).error();
   }
   // Before the rename, so dst never names data that is not yet on disk.
   if (opts.flush && retry_eintr([&] { return ::fsync(out.get()); }) != 0) {
@@ -331,7 +461,7 @@ result<std::uint64_t> copy_file(const std::string& src, const std::string& dst,
       return copy_failure(err, dst, "close");
   }
 
-  unsigned flags = opts.overwrite ? 0 : RENAME_NOREPLACE;
+  unsigned flags = opts.replace ? 0 : RENAME_NOREPLACE;
   auto renamed = retry_eintr(
     [&] { return ::renameat2(dir, temp.name().c_str(), dir, dst_name.c_str(), flags); });
   if (renamed == 0) {
@@ -364,7 +494,7 @@ result<std::uint64_t> copy_file(const std::string& src, const std::string& dst,
                           "fsync parent directory; dst is complete but may not survive a crash");
     }
   }
-  return static_cast<std::uint64_t>(st.st_size);
+  return size;
 }
 
 } // namespace actorio::detail

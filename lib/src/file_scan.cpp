@@ -181,9 +181,9 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
   return hits;
 }
 
-result<std::uint64_t> compact_file(const std::string& path, std::vector<char>& buffer,
-                                   std::size_t window, work_control* control,
-                                   const file_opener& opener) {
+result<size_change> compact_file(const std::string& path, std::vector<char>& buffer,
+                                 std::size_t window, work_control* control,
+                                 const file_opener& opener) {
   // Read-write because ftruncate needs a descriptor open for writing.
   auto file = open_regular(path, O_RDWR, "compact", opener);
   if (!file)
@@ -221,7 +221,7 @@ result<std::uint64_t> compact_file(const std::string& path, std::vector<char>& b
     int err = errno;
     return failure{err, "compact", path, "truncate"};
   }
-  return end;
+  return size_change{file->size, end};
 }
 
 std::uint64_t range_length(std::int64_t offset, std::int64_t size, std::uint64_t file_size) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actorio/messages/types.hpp"
 #include "actorio/result.hpp"
 #include "lib/src/path_sandbox.hpp"
 #include "lib/src/work_control.hpp"
@@ -53,13 +54,14 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
 bool self_overlapping(std::string_view pattern);
 
 /// Truncates the file to one past its last non-zero byte (an all-zero file becomes empty),
-/// scanning backwards window by window with pread into `buffer`. Returns the new size. A file that
-/// shrinks during the scan gives EIO rather than a size computed from bytes that are gone.
+/// scanning backwards window by window with pread into `buffer`. Returns the size before and
+/// after. A file that shrinks during the scan gives EIO rather than a size computed from bytes
+/// that are gone.
 /// With a `control`, scanned bytes count as progress and a cancel stops the scan before the
 /// truncate (ECANCELED, file unchanged). Op "compact".
-result<std::uint64_t> compact_file(const std::string& path, std::vector<char>& buffer,
-                                   std::size_t window = scan_window,
-                                   work_control* control = nullptr, const file_opener& opener = {});
+result<size_change> compact_file(const std::string& path, std::vector<char>& buffer,
+                                 std::size_t window = scan_window, work_control* control = nullptr,
+                                 const file_opener& opener = {});
 
 /// A range to read: `size` -1 means to the end.
 struct read_range {

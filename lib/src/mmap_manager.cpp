@@ -58,8 +58,7 @@ std::future<std::uint64_t> mmap_manager::copy_file(const std::filesystem::path& 
                                                    const std::filesystem::path& dst,
                                                    const copy_options& copy) const {
   return detail::ask<std::uint64_t>(core_, core_->manager, "copy", src.string(), detail::as_is{},
-                                    copy_atom_v, src.string(), dst.string(), copy.flush,
-                                    copy.verify);
+                                    copy_atom_v, src.string(), dst.string(), copy);
 }
 
 std::future<std::string> mmap_manager::checksum(const std::filesystem::path& path,
@@ -189,7 +188,7 @@ operation<std::vector<result<std::uint64_t>>> mmap_manager::bulk_copy(
     jobs.push_back(copy_job{src.string(), dst.string()});
   return detail::ask_bulk<std::vector<result<std::uint64_t>>>(
     core_, core_->manager, "bulk_copy", opts, detail::as_is{}, bulk_copy_atom_v, std::move(jobs),
-    copy.flush, copy.verify);
+    copy);
 }
 
 operation<mmap_manager::per_path<std::string>>
@@ -219,13 +218,13 @@ operation<mmap_manager::per_path<std::vector<std::uint64_t>>> mmap_manager::find
     allow_overlapping);
 }
 
-operation<mmap_manager::per_path<std::uint64_t>>
+operation<mmap_manager::per_path<size_change>>
 mmap_manager::compact_files(const std::vector<std::filesystem::path>& paths,
                             const bulk_options& opts) const {
   std::vector<std::string> texts(paths.begin(), paths.end());
-  return detail::ask_bulk<std::vector<result<std::uint64_t>>>(
+  return detail::ask_bulk<std::vector<result<size_change>>>(
     core_, core_->manager, "compact_files", opts,
-    [paths](std::vector<result<std::uint64_t>>&& r) { return by_path(paths, std::move(r)); },
+    [paths](std::vector<result<size_change>>&& r) { return by_path(paths, std::move(r)); },
     compact_files_atom_v, std::move(texts));
 }
 

@@ -544,25 +544,26 @@ BOOST_AUTO_TEST_CASE(copy_copies_the_bytes_and_refuses_an_existing_destination) 
     content[i] = static_cast<char>(i * 7 % 251);
   write_file(src, content);
   auto dst = path("dst.bin");
-  auto n = c.call<std::uint64_t>(mgr, actorio::copy_atom_v, src, dst, true, true);
+  auto n = c.call<std::uint64_t>(mgr, actorio::copy_atom_v, src, dst,
+                                 actorio::copy_options{.flush = true, .verify = true});
   BOOST_REQUIRE_MESSAGE(n, why(sys, n));
   BOOST_TEST(*n == content.size());
   BOOST_TEST((read_file(dst) == content));
 
   write_file(path("taken.bin"), "taken");
-  auto exists = failure_of(
-    c.call<std::uint64_t>(mgr, actorio::copy_atom_v, src, path("taken.bin"), false, false));
+  auto exists = failure_of(c.call<std::uint64_t>(mgr, actorio::copy_atom_v, src, path("taken.bin"),
+                                                 actorio::copy_options{}));
   BOOST_TEST(exists.code == EEXIST, describe(exists));
   BOOST_TEST(read_file(path("taken.bin")) == "taken");
 
   auto missing = failure_of(c.call<std::uint64_t>(mgr, actorio::copy_atom_v, path("nope.bin"),
-                                                  path("out.bin"), false, false));
+                                                  path("out.bin"), actorio::copy_options{}));
   BOOST_TEST(missing.code == ENOENT, describe(missing));
   BOOST_TEST(!fs::exists(path("out.bin")));
 
   // Relative names resolve against the root.
   auto rel = c.call<std::uint64_t>(mgr, actorio::copy_atom_v, std::string{"src.bin"},
-                                   std::string{"rel-copy.bin"}, false, false);
+                                   std::string{"rel-copy.bin"}, actorio::copy_options{});
   BOOST_REQUIRE_MESSAGE(rel, why(sys, rel));
   BOOST_TEST((read_file(path("rel-copy.bin")) == content));
 }

@@ -1024,4 +1024,70 @@ BOOST_AUTO_TEST_CASE(ctrl_c_during_a_copy_leaves_no_destination_and_no_temporary
   }
 }
 
+// -- remote copy and compact decide on the server; files whose size says 0; FIFOs -------------
+
+BOOST_AUTO_TEST_CASE(remote_copy_replaces_and_copies_into_the_servers_files_whatever_is_local) {
+  temp_dir served;
+  write_file(served / "a.txt", "alpha from the server");
+  write_file(served / "b.txt", "old b on the server");
+  fs::create_directory(served / "subdir");
+  // Local namesakes that must not matter: a b.txt, and a subdir that is a file here.
+  file("b.txt", "local b");
+  file("subdir", "a local file");
+  serve_process server{
+    cli, {"--listen", "127.0.0.1:0", "--root", served.path().string()}, io / "serve.err"};
+  auto remote = "--remote " + server.address + " ";
+  auto replaced = actorio(remote + "copy a.txt b.txt");
+  BOOST_TEST(replaced.status == 0, replaced.err);
+  BOOST_TEST(read_file(served / "b.txt") == "alpha from the server");
+  auto into = actorio(remote + "copy a.txt subdir");
+  BOOST_TEST(into.status == 0, into.err);
+  BOOST_TEST(read_file(served / "subdir" / "a.txt") == "alpha from the server");
+  auto many = actorio(remote + "copy a.txt b.txt subdir");
+  BOOST_TEST(many.status == 0, many.err);
+  BOOST_TEST(read_file(served / "subdir" / "b.txt") == "alpha from the server");
+  auto not_dir = actorio(remote + "copy a.txt b.txt nodir");
+  BOOST_TEST(not_dir.status == 1);
+  BOOST_TEST(not_dir.err == "actorio: target 'nodir' is not a directory\n");
+  auto same = actorio(remote + "copy a.txt a.txt");
+  BOOST_TEST(same.status == 1);
+  BOOST_TEST(read_file(served / "a.txt") == "alpha from the server");
+  // Nothing but the files themselves on either side: no staged temporaries.
+  BOOST_TEST(sh("cd " + q(served.path().string()) + " && ls -A . subdir").out ==
+             ".:\na.txt\nb.txt\nsubdir\n\nsubdir:\na.txt\nb.txt\n");
+  BOOST_TEST(read_file(data / "b.txt") == "local b");
+  BOOST_TEST(read_file(data / "subdir") == "a local file");
+}
+
+BOOST_AUTO_TEST_CASE(remote_compact_reports_the_sizes_the_server_saw) {
+  temp_dir served;
+  write_file(served / "z", std::string("abc\0\0\0\0", 7));
+  file("z", std::string(100, 'x'));
+  serve_process server{
+    cli, {"--listen", "127.0.0.1:0", "--root", served.path().string()}, io / "serve.err"};
+  auto r = actorio("--remote " + server.address + " compact z");
+  BOOST_TEST(r.status == 0, r.err);
+  BOOST_TEST(r.out == "z: 7 -> 3\n");
+  BOOST_TEST(read_file(served / "z") == "abc");
+  BOOST_TEST(fs::file_size(data / "z") == 100u);
+}
+
+BOOST_AUTO_TEST_CASE(copy_of_a_proc_file_copies_the_bytes_cp_copies) {
+  auto r = actorio("copy /proc/version ours");
+  BOOST_TEST(r.status == 0, r.err);
+  BOOST_TEST(sh("cp /proc/version theirs && test -s theirs && cmp ours theirs").status == 0);
+}
+
+BOOST_AUTO_TEST_CASE(sum_of_a_fifo_and_of_dev_stdin_on_a_pipe_matches_sha256sum) {
+  auto from_stdin = actorio("-j 1 sum -a sha256 /dev/stdin", "piped in\n");
+  auto expected = sh("sha256sum /dev/stdin", "piped in\n");
+  BOOST_TEST(from_stdin.status == 0, from_stdin.err);
+  BOOST_TEST(from_stdin.out == expected.out);
+  BOOST_TEST(sh("mkfifo fifo").status == 0);
+  auto fifo = sh("printf 'through a fifo\\n' > fifo & " + q(cli) +
+                 " sum -a sha256 fifo; s=$?; wait; exit $s");
+  BOOST_TEST(fifo.status == 0, fifo.err);
+  BOOST_TEST(fifo.out == sh("printf 'through a fifo\\n' | sha256sum | sed 's/-$/fifo/'").out);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -174,12 +174,12 @@ BOOST_AUTO_TEST_CASE(copy_counts_progress_and_a_cancel_leaves_no_destination) {
   auto src = dir / "src.bin";
   write_file(src, pattern('a', 3'000'000));
   actorio::detail::work_control counting{1, std::chrono::milliseconds(0), {}};
-  auto r = do_copy(src, dir / "counted", {.control = &counting});
+  auto r = do_copy(src, dir / "counted", {{}, &counting});
   BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
   BOOST_TEST(counting.snapshot().bytes_done == 3'000'000u);
   actorio::detail::work_control cancelled{1, std::chrono::milliseconds(0), {}};
   cancelled.cancel();
-  auto c = do_copy(src, dir / "cancelled", {.control = &cancelled});
+  auto c = do_copy(src, dir / "cancelled", {{}, &cancelled});
   BOOST_REQUIRE(!c.ok());
   BOOST_TEST(c.error().code == ECANCELED);
   BOOST_TEST(c.error().path == src.string());
@@ -266,7 +266,7 @@ BOOST_AUTO_TEST_CASE(overwrite_replaces_destination) {
   write_file(dst, pattern('o', 50'000));
   BOOST_REQUIRE(::chmod(src.c_str(), 0640) == 0);
   BOOST_REQUIRE(::chmod(dst.c_str(), 0777) == 0);
-  auto r = do_copy(src, dst, {.overwrite = true});
+  auto r = do_copy(src, dst, {{.replace = true}});
   BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
   BOOST_TEST(*r == 5u);
   BOOST_TEST(same_bytes(src, dst));
@@ -351,13 +351,13 @@ BOOST_AUTO_TEST_CASE(flush_option_copies_too) {
   auto dst = dir / "dst";
   write_file(src, pattern('f', 70'000));
   BOOST_REQUIRE(::chmod(src.c_str(), 0612) == 0);
-  auto r = do_copy(src, dst, {.flush = true});
+  auto r = do_copy(src, dst, {{.flush = true}});
   BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
   BOOST_TEST(*r == 70'000u);
   BOOST_TEST(same_bytes(src, dst));
   BOOST_TEST(mode_of(dst) == "612");
   write_file(src, "second");
-  auto r2 = do_copy(src, dst, {.overwrite = true, .flush = true});
+  auto r2 = do_copy(src, dst, {{.flush = true, .replace = true}});
   BOOST_REQUIRE_MESSAGE(r2.ok(), why(r2));
   BOOST_TEST(read_file(dst) == "second");
 }
@@ -401,7 +401,7 @@ BOOST_AUTO_TEST_CASE(copy_falls_back_to_read_write_when_copy_file_range_declines
   for (int err : {EXDEV, EINVAL, EOPNOTSUPP, ENOSYS}) {
     BOOST_TEST_CONTEXT("errno " << err) {
       scoped_fault fault{fault_call::copy_file_range, err, dir.path().string()};
-      auto r = do_copy(src, dst, {.overwrite = true});
+      auto r = do_copy(src, dst, {{.replace = true}});
       BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
       BOOST_TEST(scoped_fault::hits() == 1); // declined once, then never asked again
       BOOST_TEST(same_bytes(src, dst));
@@ -436,7 +436,7 @@ BOOST_AUTO_TEST_CASE(fsync_failure_with_flush_fails_and_leaves_nothing) {
   auto src = dir / "src.bin";
   write_file(src, pattern('s', 100'000));
   scoped_fault fault{fault_call::fsync, EIO, dir.path().string()};
-  auto r = do_copy(src, dir / "dst.bin", {.flush = true});
+  auto r = do_copy(src, dir / "dst.bin", {{.flush = true}});
   BOOST_REQUIRE(!r.ok());
   BOOST_TEST(r.error().code == EIO, why(r));
   BOOST_TEST(entries(dir.path()) == (std::vector<std::string>{"src.bin"}));
@@ -446,7 +446,7 @@ BOOST_AUTO_TEST_CASE(verify_catches_a_copy_that_copy_file_range_silently_zeroed)
   auto src = dir / "src.bin";
   write_file(src, pattern('v', 1 * mib));
   scoped_fault fault{fault_call::copy_file_range, 0, dir.path().string()};
-  auto r = do_copy(src, dir / "dst.bin", {.verify = true});
+  auto r = do_copy(src, dir / "dst.bin", {{.verify = true}});
   BOOST_REQUIRE(!r.ok());
   BOOST_TEST(r.error().code == EIO, why(r));
   BOOST_TEST(r.error().detail.find("verify") != std::string::npos, why(r));
@@ -461,7 +461,7 @@ BOOST_AUTO_TEST_CASE(verify_passes_a_good_copy) {
   auto src = dir / "src.bin";
   auto dst = dir / "dst.bin";
   make_sparse(src, 4 * mib, {{0, "head"}, {3 * mib, pattern('t', 5000)}});
-  auto r = do_copy(src, dst, {.verify = true});
+  auto r = do_copy(src, dst, {{.verify = true}});
   BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
   BOOST_TEST(same_bytes(src, dst));
 }
@@ -476,16 +476,128 @@ BOOST_AUTO_TEST_CASE(copy_onto_a_full_filesystem_fails_with_enospc_and_leaves_no
   auto src = dir / "src.bin";
   write_file(src, pattern('e', 1 * mib));
   for (bool verify : {false, true}) {
-    auto r = do_copy(src, small / "dst.bin", {.verify = verify});
+    auto r = do_copy(src, small / "dst.bin", {{.verify = verify}});
     BOOST_REQUIRE(!r.ok());
     BOOST_TEST(r.error().code == ENOSPC, why(r));
     BOOST_TEST(fs::is_empty(small / ""));
   }
   // The filesystem is still usable: a copy that fits succeeds.
   write_file(dir / "small.bin", "fits");
-  auto ok = do_copy(dir / "small.bin", small / "small.bin", {.verify = true});
+  auto ok = do_copy(dir / "small.bin", small / "small.bin", {{.verify = true}});
   BOOST_REQUIRE_MESSAGE(ok.ok(), why(ok));
   BOOST_TEST(read_file(small / "small.bin") == "fits");
+}
+
+BOOST_AUTO_TEST_CASE(a_proc_file_whose_size_says_0_copies_all_its_bytes_as_cp_does) {
+  auto ours = dir / "ours";
+  auto theirs = dir / "theirs";
+  BOOST_REQUIRE(stat_of("/proc/version").st_size == 0);
+  for (bool verify : {false, true}) {
+    fs::remove(ours);
+    auto r = do_copy("/proc/version", ours, {{.verify = verify}});
+    BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+    run_command("cp /proc/version " + quoted(theirs));
+    BOOST_TEST(fs::file_size(theirs) > 0u);
+    BOOST_TEST(*r == fs::file_size(theirs));
+    BOOST_TEST(same_bytes(ours, theirs));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_sysfs_file_whose_size_says_a_page_copies_what_reading_it_gives) {
+  // sysfs reports 4096 bytes for attributes of a few bytes.
+  const fs::path attribute = "/sys/kernel/mm/transparent_hugepage/enabled";
+  struct ::stat st {};
+  if (::stat(attribute.c_str(), &st) != 0 || st.st_size == 0) {
+    BOOST_TEST_MESSAGE(attribute << " missing or of size 0: sysfs case not run");
+    return;
+  }
+  auto ours = dir / "ours";
+  auto theirs = dir / "theirs";
+  auto r = do_copy(attribute, ours, {});
+  BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+  run_command("cp " + quoted(attribute) + " " + quoted(theirs));
+  BOOST_TEST(*r == fs::file_size(theirs));
+  BOOST_TEST(same_bytes(ours, theirs));
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_regular_file_still_copies_as_empty) {
+  auto src = dir / "empty";
+  write_file(src, "");
+  auto r = do_copy(src, dir / "copy", {{.verify = true}});
+  BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+  BOOST_TEST(*r == 0u);
+  BOOST_TEST(fs::file_size(dir / "copy") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(replace_swaps_in_the_copy_and_leaves_no_temporary) {
+  auto src = dir / "src";
+  auto dst = dir / "dst";
+  write_file(src, pattern('n', 70'000));
+  write_file(dst, "old");
+  auto old_inode = stat_of(dst).st_ino;
+  auto r = do_copy(src, dst, {{.replace = true, .target = actorio::copy_target::file}});
+  BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+  BOOST_TEST(same_bytes(src, dst));
+  BOOST_TEST(stat_of(dst).st_ino != old_inode);
+  BOOST_TEST(entries(dir.path()) == (std::vector<std::string>{"dst", "src"}));
+}
+
+BOOST_AUTO_TEST_CASE(replace_of_the_source_itself_or_a_hard_link_to_it_is_einval) {
+  auto src = dir / "src";
+  write_file(src, "keep me");
+  fs::create_hard_link(src, dir / "link");
+  for (const auto& dst : {src, dir / "link"}) {
+    auto r = do_copy(src, dst, {{.replace = true}});
+    BOOST_REQUIRE(!r.ok());
+    BOOST_TEST(r.error().code == EINVAL, why(r));
+    BOOST_TEST(r.error().path == dst.string());
+  }
+  BOOST_TEST(read_file(src) == "keep me");
+  BOOST_TEST(entries(dir.path()) == (std::vector<std::string>{"link", "src"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_directory_target_copies_into_it_under_the_source_name) {
+  write_file(dir / "a.txt", "alpha");
+  fs::create_directory(dir / "into");
+  fs::create_directory_symlink("into", dir / "via-link");
+  auto r = do_copy(dir / "a.txt", dir / "into", {{.target = actorio::copy_target::directory}});
+  BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+  BOOST_TEST(read_file(dir / "into" / "a.txt") == "alpha");
+  // Again through a symlink to the directory, replacing the copy made above.
+  write_file(dir / "a.txt", "alpha 2");
+  auto again = do_copy(dir / "a.txt", dir / "via-link",
+                       {{.replace = true, .target = actorio::copy_target::file_or_directory}});
+  BOOST_REQUIRE_MESSAGE(again.ok(), why(again));
+  BOOST_TEST(read_file(dir / "into" / "a.txt") == "alpha 2");
+  BOOST_TEST(entries(dir / "into") == (std::vector<std::string>{"a.txt"}));
+}
+
+BOOST_AUTO_TEST_CASE(file_or_directory_names_the_file_itself_when_it_is_no_directory) {
+  write_file(dir / "a", "alpha");
+  write_file(dir / "b", "bravo");
+  auto opts = copy_options{{.replace = true, .target = actorio::copy_target::file_or_directory}};
+  auto replaced = do_copy(dir / "a", dir / "b", opts);
+  BOOST_REQUIRE_MESSAGE(replaced.ok(), why(replaced));
+  BOOST_TEST(read_file(dir / "b") == "alpha");
+  auto created = do_copy(dir / "a", dir / "new", opts);
+  BOOST_REQUIRE_MESSAGE(created.ok(), why(created));
+  BOOST_TEST(read_file(dir / "new") == "alpha");
+}
+
+BOOST_AUTO_TEST_CASE(a_directory_target_that_is_a_file_or_missing_fails_and_makes_nothing) {
+  write_file(dir / "a", "alpha");
+  write_file(dir / "plain", "plain");
+  auto opts = copy_options{{.target = actorio::copy_target::directory}};
+  auto file = do_copy(dir / "a", dir / "plain", opts);
+  BOOST_REQUIRE(!file.ok());
+  BOOST_TEST(file.error().code == ENOTDIR, why(file));
+  BOOST_TEST(file.error().path == (dir / "plain").string());
+  auto missing = do_copy(dir / "a", dir / "nowhere", opts);
+  BOOST_REQUIRE(!missing.ok());
+  BOOST_TEST(missing.error().code == ENOENT, why(missing));
+  BOOST_TEST(missing.error().path == (dir / "nowhere").string());
+  BOOST_TEST(read_file(dir / "plain") == "plain");
+  BOOST_TEST(entries(dir.path()) == (std::vector<std::string>{"a", "plain"}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -158,8 +158,9 @@ std::string transcript(const mmap_manager& m, const fs::path& root) {
     return m.find_in_files("", {{"a.txt", 0}}).get().size();
   }) << '\n';
   for (auto& [p, r] : m.compact_files({"b.bin", "missing"}).get())
-    t << "compact " << p.string() << ": "
-      << show<std::uint64_t>(r, [](auto n) { return std::to_string(n); }) << '\n';
+    t << "compact " << p.string() << ": " << show<size_change>(r, [](const auto& c) {
+      return std::to_string(c.old_size) + " -> " + std::to_string(c.new_size);
+    }) << '\n';
   {
     auto pre = m.prefetch_files({"a.txt", "missing"}).get();
     for (auto& [p, r] : pre.files)

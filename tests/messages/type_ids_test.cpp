@@ -144,6 +144,7 @@ BOOST_AUTO_TEST_CASE(every_type_of_the_id_block_and_the_handles_are_registered_b
                            "std::vector<actorio::result<actorio::mapped_file_actor>>",
                            "actorio::progress",
                            "actorio::report_progress",
+                           "actorio::copy_options",
                            "actorio::mapped_file_actor",
                            "actorio::mmap_manager_actor",
                            "actorio::couple_actor",
@@ -215,6 +216,22 @@ BOOST_AUTO_TEST_CASE(progress_reports_and_their_request_round_trip) {
   actorio::report_progress every{250};
   BOOST_TEST(round_trip(every).every_ms == 250u);
   BOOST_TEST(message_round_trip(every).every_ms == 250u);
+}
+
+BOOST_AUTO_TEST_CASE(copy_options_round_trip_with_every_field_and_target) {
+  for (auto target : {actorio::copy_target::file, actorio::copy_target::directory,
+                      actorio::copy_target::file_or_directory}) {
+    actorio::copy_options x{.flush = true, .verify = false, .replace = true, .target = target};
+    for (const auto& y : {round_trip(x), message_round_trip(x)}) {
+      BOOST_TEST(y.flush);
+      BOOST_TEST(!y.verify);
+      BOOST_TEST(y.replace);
+      BOOST_TEST(static_cast<int>(y.target) == static_cast<int>(target));
+    }
+  }
+  auto defaults = round_trip(actorio::copy_options{});
+  BOOST_TEST(!defaults.replace);
+  BOOST_TEST(static_cast<int>(defaults.target) == static_cast<int>(actorio::copy_target::file));
 }
 
 BOOST_AUTO_TEST_CASE(a_map_info_round_trips_with_every_field) {

@@ -18,16 +18,6 @@
 
 namespace actorio {
 
-/// How `copy_file` and `bulk_copy` copy.
-struct copy_options {
-  /// The data and the directory entry are on the device when the copy completes (fsync of the
-  /// file, then of its directory after the rename).
-  bool flush = false;
-  /// Compare a digest of the source with one of the copy before it gets its name; a mismatch
-  /// fails with EIO and leaves no destination.
-  bool verify = false;
-};
-
 /// The memory-mapped file manager (the original's `MemoryMappedIOManager`), as futures. Each
 /// method is one request to the runtime's manager actor. Obtain it from `runtime::manager()`;
 /// copies are cheap and talk to the same manager.
@@ -70,8 +60,13 @@ public:
   std::future<std::uint64_t> copy_file(const std::filesystem::path& src,
                                        const std::filesystem::path& dst, bool flush = false) const;
 
-  /// As copy_file above, with `copy.verify`: before `dst` gets its name, a digest (xxh128) of the
-  /// source is compared with one of the copy; a mismatch fails with EIO and leaves no `dst`.
+  /// As copy_file above, with `copy_options` (types.hpp): `verify`: before `dst` gets its name, a
+  /// digest (xxh128) of the source is compared with one of the copy; a mismatch fails with EIO
+  /// and leaves no `dst`. `replace`: an existing `dst` is replaced atomically (a failure leaves it
+  /// as it was); EINVAL if it is the source itself. `target`: `directory` copies into `dst`
+  /// under the source's file name (ENOTDIR if `dst` is no directory), `file_or_directory` does
+  /// that only if `dst` is a directory (cp's rule). The server decides each of these for a
+  /// remote manager.
   std::future<std::uint64_t> copy_file(const std::filesystem::path& src,
                                        const std::filesystem::path& dst,
                                        const copy_options& copy) const;
@@ -135,7 +130,7 @@ public:
   bulk_copy(const std::vector<std::pair<std::filesystem::path, std::filesystem::path>>& pairs,
             bool flush = false, const bulk_options& opts = {}) const;
 
-  /// As bulk_copy above, with `copy.verify` as for copy_file.
+  /// As bulk_copy above, with `copy` as for copy_file.
   operation<std::vector<result<std::uint64_t>>>
   bulk_copy(const std::vector<std::pair<std::filesystem::path, std::filesystem::path>>& pairs,
             const copy_options& copy, const bulk_options& opts = {}) const;
@@ -157,9 +152,10 @@ public:
                 std::uint64_t max_per_file = 0, bool allow_overlapping = false,
                 const bulk_options& opts = {}) const;
 
-  /// Per path, the size after dropping trailing NUL bytes (an all-zero file becomes empty).
-  operation<per_path<std::uint64_t>> compact_files(const std::vector<std::filesystem::path>& paths,
-                                                   const bulk_options& opts = {}) const;
+  /// Per path, the size before and after dropping trailing NUL bytes (an all-zero file becomes
+  /// empty), as the manager saw them (for a remote manager: on the server).
+  operation<per_path<size_change>> compact_files(const std::vector<std::filesystem::path>& paths,
+                                                 const bulk_options& opts = {}) const;
 
   /// The maps `prefetch_files` opened; they are released together when this goes (the
   /// original's context manager yielding a list).

@@ -123,10 +123,11 @@ using mmap_manager_actor = caf::typed_actor<
                   std::vector<chunk>>::with<mapped_file_actor>,
   /// (handle) releases one reference; the last release unmaps and closes the file.
   caf::replies_to<caf::close_atom, mapped_file_actor>::with<void>,
-  /// (src, dst, flush, verify) -> bytes copied. dst must not exist (EEXIST); bytes, mode bits and
-  /// holes are kept; a failed copy leaves no dst behind. verify: digests of source and copy are
-  /// compared before the rename (EIO on a mismatch).
-  caf::replies_to<copy_atom, std::string, std::string, bool, bool>::with<std::uint64_t>,
+  /// (src, dst, options) -> bytes copied. Bytes, mode bits and holes are kept; a failed copy
+  /// leaves no dst behind. An existing dst is replaced atomically with options.replace, else
+  /// EEXIST; options.target says whether dst is the file or a directory to copy into; verify:
+  /// digests of source and copy are compared before the rename (EIO on a mismatch).
+  caf::replies_to<copy_atom, std::string, std::string, copy_options>::with<std::uint64_t>,
   /// (path, algorithm; "" = the runtime's default) -> lower-case hex digest.
   caf::replies_to<digest_atom, std::string, std::string>::with<std::string>,
   /// -> the number of open maps (`currently_open`).
@@ -160,8 +161,8 @@ using mmap_manager_actor = caf::typed_actor<
   /// (jobs) -> per file: the new size.
   caf::replies_to<bulk_resize_atom, std::vector<resize_job>,
                   report_progress>::with<std::vector<result<std::uint64_t>>>,
-  /// (jobs, flush, verify) -> per copy: bytes copied (as copy_atom).
-  caf::replies_to<bulk_copy_atom, std::vector<copy_job>, bool, bool,
+  /// (jobs, options) -> per copy: bytes copied (as copy_atom).
+  caf::replies_to<bulk_copy_atom, std::vector<copy_job>, copy_options,
                   report_progress>::with<std::vector<result<std::uint64_t>>>,
   /// (paths, algorithm; "" = the runtime's default) -> per file: lower-case hex digest.
   caf::replies_to<bulk_digest_atom, std::vector<std::string>, std::string,
@@ -170,9 +171,9 @@ using mmap_manager_actor = caf::typed_actor<
   /// EINVAL for an empty pattern.
   caf::replies_to<find_files_atom, bytes, std::vector<find_job>, std::uint64_t, bool,
                   report_progress>::with<std::vector<result<std::vector<std::uint64_t>>>>,
-  /// (paths) -> per file: its size after dropping trailing NUL bytes.
+  /// (paths) -> per file: its size before and after dropping trailing NUL bytes.
   caf::replies_to<compact_files_atom, std::vector<std::string>,
-                  report_progress>::with<std::vector<result<std::uint64_t>>>,
+                  report_progress>::with<std::vector<result<size_change>>>,
   /// (paths, init_size) -> per file: a map opened "r+b" (each a reference to release) whose pages
   /// the kernel was asked to read in (MADV_WILLNEED).
   caf::replies_to<prefetch_atom, std::vector<std::string>, std::int64_t,

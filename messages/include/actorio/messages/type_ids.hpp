@@ -40,6 +40,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorio, caf::first_custom_type_id + 100)
   CAF_ADD_TYPE_ID(actorio, (std::vector<actorio::result<std::vector<std::uint64_t>>>))
   CAF_ADD_TYPE_ID(actorio, (actorio::progress))
   CAF_ADD_TYPE_ID(actorio, (actorio::report_progress))
+  CAF_ADD_TYPE_ID(actorio, (actorio::copy_options))
+  CAF_ADD_TYPE_ID(actorio, (actorio::size_change))
+  CAF_ADD_TYPE_ID(actorio, (std::vector<actorio::result<actorio::size_change>>))
 
   // Mapped-file operations (open/close/flush reuse CAF's own atoms).
   CAF_ADD_ATOM(actorio, actorio, read_atom, "read")

@@ -8,6 +8,7 @@
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/none.hpp>
+#include <caf/sec.hpp>
 
 #include "actorio/result.hpp"
 
@@ -66,10 +67,43 @@ struct copy_job {
   std::string dst;
 };
 
+/// What a copy's destination names.
+enum class copy_target : std::uint8_t {
+  /// The file to create or replace.
+  file,
+  /// An existing directory (or a symlink to one) to copy into, under the source's file name;
+  /// ENOTDIR (ENOENT if missing) otherwise.
+  directory,
+  /// cp's rule: `directory` if the destination is an existing directory, else `file`.
+  file_or_directory,
+};
+
+/// How `copy_file` and `bulk_copy` copy.
+struct copy_options {
+  /// The data and the directory entry are on the device when the copy completes (fsync of the
+  /// file, then of its directory after the rename).
+  bool flush = false;
+  /// Compare a digest of the source with one of the copy before it gets its name; a mismatch
+  /// fails with EIO and leaves no destination.
+  bool verify = false;
+  /// An existing destination file is replaced, atomically: the complete copy is renamed over it.
+  /// Without it an existing destination fails with EEXIST and stays untouched.
+  bool replace = false;
+  /// What the destination names.
+  copy_target target = copy_target::file;
+};
+
 /// One file of `find_in_files`, searched from `start`.
 struct find_job {
   std::string path;
   std::int64_t start = 0;
+};
+
+/// A file's size before and after a change (`compact_files`).
+struct size_change {
+  std::uint64_t old_size = 0;
+  std::uint64_t new_size = 0;
+  bool operator==(const size_change&) const = default;
 };
 
 /// How far a bulk operation has got. A total is 0 while still unknown.
@@ -129,9 +163,32 @@ typename Inspector::result_type inspect(Inspector& f, copy_job& x) {
   return f(caf::meta::type_name("actorio::copy_job"), x.src, x.dst);
 }
 
+/// The target crosses the wire as its number; an unknown one is refused on arrival.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, copy_options& x) {
+  auto target = static_cast<std::uint8_t>(x.target);
+  if constexpr (Inspector::reads_state) {
+    return f(caf::meta::type_name("actorio::copy_options"), x.flush, x.verify, x.replace, target);
+  } else {
+    auto load = caf::meta::load_callback([&]() -> caf::error {
+      if (target > static_cast<std::uint8_t>(copy_target::file_or_directory))
+        return caf::make_error(caf::sec::invalid_argument);
+      x.target = static_cast<copy_target>(target);
+      return caf::none;
+    });
+    return f(caf::meta::type_name("actorio::copy_options"), x.flush, x.verify, x.replace, target,
+             load);
+  }
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, find_job& x) {
   return f(caf::meta::type_name("actorio::find_job"), x.path, x.start);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, size_change& x) {
+  return f(caf::meta::type_name("actorio::size_change"), x.old_size, x.new_size);
 }
 
 template <class Inspector>
