@@ -1,5 +1,7 @@
 #include "actorio/runtime.hpp"
 
+#include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <iostream>
@@ -96,11 +98,20 @@ void start(detail::runtime_core& core) {
   detail::initialize_digests();
   auto& sys = *core.system;
   core.pool = std::make_shared<detail::io_worker_pool>(sys, core.config.workers);
-  try {
-    core.reactor = std::make_shared<detail::fd_reactor>();
-  } catch (const std::system_error& e) {
-    core.pool->stop();
-    throw io_error(failure{e.code().value(), "start", "", "cannot start the fd reactor"});
+  // The reactor needs two descriptors. A process short of them (ulimit -n) may be out only for
+  // a moment, while other threads hold a file open, so EMFILE/ENFILE is retried for ~100 ms.
+  for (int attempt = 0; !core.reactor; ++attempt) {
+    try {
+      core.reactor = std::make_shared<detail::fd_reactor>();
+    } catch (const std::system_error& e) {
+      auto code = e.code().value();
+      if ((code == EMFILE || code == ENFILE) && attempt < 100) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        continue;
+      }
+      core.pool->stop();
+      throw io_error(failure{code, "start", "", "cannot start the fd reactor"});
+    }
   }
   detail::mmap_manager_options options{core.config.root.string(), core.config.default_checksum,
                                        core.config.minimize_writes, std::move(opener),
