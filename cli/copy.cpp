@@ -68,7 +68,7 @@ int run_copy(const copy_options& o, const global_options& g) {
   auto mgr = rt.manager();
   bool bar = progress_meter::wanted(g);
   // Sizes of local files say nothing about a server's.
-  progress_meter meter{bar, bar && g.remote.empty() ? total_size(sources) : 0};
+  progress_meter meter{bar, bar ? total_size(g, sources) : 0};
   int status = 0;
   bool told_not_a_directory = false;
   for_each_slice(

@@ -162,7 +162,7 @@ int run_find(const find_options& o, const global_options& g) {
   session rt{g};
   auto mgr = rt.manager();
   bool bar = progress_meter::wanted(g);
-  progress_meter meter{bar, bar ? total_size(*names) : 0};
+  progress_meter meter{bar, bar ? total_size(g, *names) : 0};
   bool any_match = false;
   bool any_error = false;
   std::vector<bool> streams(names->size());

@@ -30,7 +30,9 @@ void put(const std::string& text) {
 
 } // namespace
 
-std::uint64_t total_size(const std::vector<std::string>& paths) {
+std::uint64_t total_size(const global_options& g, const std::vector<std::string>& paths) {
+  if (!g.remote.empty())
+    return 0;
   std::uint64_t total = 0;
   for (const auto& p : paths) {
     struct stat st;

@@ -12,6 +12,7 @@
 
 #include "actorio/operation.hpp"
 #include "cli/command.hpp"
+#include "cli/command.hpp"
 
 namespace actorio::cli {
 
@@ -61,7 +62,7 @@ private:
 };
 
 /// The bytes of the regular files among `paths` (what cannot be stat'ed counts 0): the total a
-/// progress bar shows.
-std::uint64_t total_size(const std::vector<std::string>& paths);
+/// progress bar shows. 0 with `--remote`: the paths name the server's files, not the client's.
+std::uint64_t total_size(const global_options& g, const std::vector<std::string>& paths);
 
 } // namespace actorio::cli

@@ -109,7 +109,7 @@ void digest_all(const mmap_manager& mgr, const global_options& g,
     if (names[i] != "-")
       on_disk.push_back(i);
   bool bar = progress_meter::wanted(g) && !on_disk.empty();
-  progress_meter meter{bar, bar ? total_size(names) : 0};
+  progress_meter meter{bar, bar ? total_size(g, names) : 0};
   std::size_t printed = 0;
   auto flush_stdin_until = [&](std::size_t end) {
     for (; printed < end; ++printed)
