@@ -33,10 +33,8 @@ std::optional<bridge_call> facade_bridge::claim(std::uint64_t request) {
     return std::nullopt;
   std::optional<bridge_call> c{std::move(i->second)};
   calls_.erase(i);
-  if (c->timeout)
-    deadlines_.erase(request);
-  if (auto w = waiting_on_.find(c->dest); w != waiting_on_.end())
-    w->second.erase(request);
+  if (c->deadline)
+    --timed_;
   return c;
 }
 
@@ -48,11 +46,10 @@ bool facade_bridge::expect(std::uint64_t request, bridge_call call) {
   {
     std::scoped_lock guard{lock_};
     if (!closed_) {
-      auto [watched, inserted] = waiting_on_.try_emplace(call.dest);
-      first = inserted;
-      watched->second.insert(request);
+      first = watched_.insert(call.dest).second;
       if (call.timeout) {
-        deadlines_.emplace(request, caf::make_timestamp() + *call.timeout);
+        call.deadline = caf::make_timestamp() + *call.timeout;
+        ++timed_;
         tick = !std::exchange(ticking_, true);
       }
       calls_.emplace(request, std::move(call));
@@ -104,8 +101,8 @@ void facade_bridge::close() {
     if (std::exchange(closed_, true))
       return;
     waiting.swap(calls_);
-    deadlines_.clear();
-    waiting_on_.clear();
+    timed_ = 0;
+    watched_.clear();
   }
   for (auto& [request, c] : waiting)
     c.fail(failure{ECANCELED, c.op, c.path, "the runtime shut down"});
@@ -153,14 +150,14 @@ void facade_bridge::on_down(const caf::down_msg& dm) {
   std::vector<bridge_call> gone;
   {
     std::scoped_lock guard{lock_};
-    auto w = waiting_on_.find(dm.source);
-    if (w == waiting_on_.end())
+    if (watched_.erase(dm.source) == 0)
       return;
-    auto requests = std::move(w->second);
-    waiting_on_.erase(w);
+    std::vector<std::uint64_t> requests;
+    for (const auto& [request, c] : calls_)
+      if (c.dest == dm.source)
+        requests.push_back(request);
     for (auto request : requests)
-      if (auto c = claim(request))
-        gone.push_back(std::move(*c));
+      gone.push_back(std::move(*claim(request)));
   }
   // Replies the receiver sent before it went were handled before: its thread sent them first.
   auto reason = dm.reason ? dm.reason : caf::make_error(caf::sec::request_receiver_down);
@@ -175,12 +172,12 @@ void facade_bridge::on_tick() {
     std::scoped_lock guard{lock_};
     auto now = caf::make_timestamp();
     std::vector<std::uint64_t> due;
-    for (auto& [request, deadline] : deadlines_)
-      if (deadline <= now)
+    for (const auto& [request, c] : calls_)
+      if (c.deadline && *c.deadline <= now)
         due.push_back(request);
     for (auto request : due)
       expired.push_back(std::move(*claim(request)));
-    again = ticking_ = !deadlines_.empty() && !closed_;
+    again = ticking_ = timed_ > 0 && !closed_;
   }
   for (auto& c : expired)
     c.fail(to_failure(caf::sec::request_timeout, c.op, c.path));

@@ -32,6 +32,8 @@ struct bridge_call {
   progress_callback on_progress;
   /// Set by `commit`: the receiver took data for the reply, so a cancel leaves the call to it.
   bool committed = false;
+  /// Set by `expect` from `timeout`.
+  std::optional<caf::timestamp> deadline;
 };
 
 /// How often the bridge looks for calls past their deadline: timeouts fire up to this late.
@@ -95,11 +97,11 @@ private:
   std::mutex lock_;
   bool closed_ = false;
   std::unordered_map<std::uint64_t, bridge_call> calls_;
-  /// Deadlines of the timed calls.
-  std::unordered_map<std::uint64_t, caf::timestamp> deadlines_;
-  /// Requests waiting on each receiver; a receiver is monitored from its first call until it goes
-  /// down.
-  std::unordered_map<caf::actor_addr, std::unordered_set<std::uint64_t>> waiting_on_;
+  /// How many of `calls_` have a deadline. The tick and a receiver's end scan `calls_`, so that
+  /// a call costs one table entry and nothing per deadline or receiver.
+  std::size_t timed_ = 0;
+  /// Receivers monitored: each from its first call until it goes down.
+  std::unordered_set<caf::actor_addr> watched_;
   bool ticking_ = false;
   std::mutex progress_lock_;
 };
