@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -802,6 +803,169 @@ BOOST_AUTO_TEST_CASE(truncated_frames_from_a_raw_tcp_client_leave_the_server_ser
   auto m = connect("127.0.0.1", server.port(), {}, short_timeout());
   BOOST_TEST(m.checksum("f.txt", "sha256").get() == sha256("still here"));
   BOOST_TEST(server.stop() == 0);
+}
+
+// The served node's front door: connection limits, handshake timeout, vetted frame headers.
+
+namespace {
+
+/// A field of /proc/PID/status in KiB ("VmRSS", "RssAnon").
+std::uint64_t status_kib(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(field + ":", 0) == 0)
+      return std::stoull(line.substr(field.size() + 1));
+  BOOST_FAIL("no " << field << " for pid " << pid);
+  return 0;
+}
+
+/// User plus system CPU time of `pid` so far.
+std::chrono::milliseconds cpu_time(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  std::uint64_t utime = 0;
+  std::uint64_t stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14)
+      utime = std::stoull(field);
+    if (i == 15)
+      stime = std::stoull(field);
+  }
+  return std::chrono::milliseconds((utime + stime) * 1000 / ::sysconf(_SC_CLK_TCK));
+}
+
+/// Whether the peer closes `fd` within `limit` (whatever it sends before is read and dropped).
+bool closed_by_server(int fd, std::chrono::milliseconds limit) {
+  timeval tv{static_cast<time_t>(limit.count() / 1000),
+             static_cast<suseconds_t>(limit.count() % 1000 * 1000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[4096];
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n == 0 || (n < 0 && errno == ECONNRESET))
+      return true;
+    if (n < 0 && errno != EINTR)
+      return false;
+  }
+  return false;
+}
+
+/// A served child whose descriptor limit is `nofile` (soft and hard) while it serves `opts`.
+served served_with_nofile(serve_options opts, rlim_t nofile) {
+  return served{served::body{[opts = std::move(opts), nofile](const auto& ready) mutable {
+    rlimit lim{nofile, nofile};
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0)
+      throw std::runtime_error("setrlimit");
+    auto srv = serve(std::move(opts));
+    ready(srv.port());
+    srv.stop();
+  }}};
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(headers_announcing_huge_messages_close_the_connection_and_cost_no_memory) {
+  temp_dir root;
+  write_file(root / "f.txt", "still here");
+  served server{served_dir(root.path())};
+  auto before = status_kib(server.pid(), "VmRSS");
+  std::vector<int> fds;
+  // Two announce 256 MiB each, which CAF alone would set aside at once and keep while the
+  // peer stalls; together over the 64 MiB the server allows peers still in the handshake.
+  for (std::uint32_t announced : {256u << 20, 256u << 20, 0xffffffffu}) {
+    int fd = raw_connection(server.port());
+    auto header = basp_header(announced);
+    BOOST_REQUIRE(::write(fd, header.data(), header.size()) == 32);
+    BOOST_REQUIRE_MESSAGE(closed_by_server(fd, std::chrono::seconds(10)),
+                          "a header announcing " << announced << " bytes was kept");
+    fds.push_back(fd);
+  }
+  // Within the budget, each stalled: kept, and they add up to no more than it.
+  for (int i = 0; i < 3; ++i) {
+    int fd = raw_connection(server.port());
+    auto header = basp_header(20u << 20);
+    BOOST_REQUIRE(::write(fd, header.data(), header.size()) == 32);
+    fds.push_back(fd);
+  }
+  int over = raw_connection(server.port());
+  auto header = basp_header(20u << 20);
+  BOOST_REQUIRE(::write(over, header.data(), header.size()) == 32);
+  BOOST_TEST(closed_by_server(over, std::chrono::seconds(10)));
+  fds.push_back(over);
+  auto m = connect("127.0.0.1", server.port(), {}, short_timeout());
+  BOOST_TEST(m.checksum("f.txt", "sha256").get() == sha256("still here"));
+  auto after = status_kib(server.pid(), "VmRSS");
+  BOOST_TEST(after < before + 100 * 1024, "RSS " << before << " KiB before, " << after << " after");
+  for (int fd : fds)
+    ::close(fd);
+  BOOST_TEST(server.stop() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_connection_that_never_handshakes_is_closed_after_the_timeout) {
+  temp_dir root;
+  auto opts = served_dir(root.path());
+  opts.limits.handshake_timeout = std::chrono::milliseconds(300);
+  served server{opts};
+  auto start = std::chrono::steady_clock::now();
+  int fd = raw_connection(server.port());
+  BOOST_TEST(closed_by_server(fd, std::chrono::seconds(10)));
+  BOOST_TEST((std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(250)));
+  ::close(fd);
+  // A client that does handshake stays, however long it waits between calls.
+  auto m = connect("127.0.0.1", server.port(), {}, short_timeout());
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  BOOST_TEST(m.currently_open().get() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(idle_connections_past_the_descriptor_limit_neither_spin_nor_lock_clients_out) {
+  temp_dir root;
+  write_file(root / "f.txt", "served");
+  auto opts = served_dir(root.path());
+  opts.limits.handshake_timeout = std::chrono::milliseconds(1000);
+  // The default client limit is half of these 40 descriptors.
+  auto server = served_with_nofile(opts, 40);
+  std::vector<int> idle;
+  for (int i = 0; i < 80; ++i)
+    idle.push_back(raw_connection(server.port()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto cpu_before = cpu_time(server.pid());
+  auto wall_before = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  auto cpu = cpu_time(server.pid()) - cpu_before;
+  auto wall = std::chrono::steady_clock::now() - wall_before;
+  BOOST_TEST((cpu * 4 < wall), "the server used " << cpu.count() << " ms of CPU while idle");
+  // The idle ones are closed: at once past the limit, after the handshake timeout within it.
+  for (int fd : idle)
+    BOOST_TEST(closed_by_server(fd, std::chrono::seconds(10)));
+  auto m = connect("127.0.0.1", server.port(), {}, short_timeout());
+  BOOST_TEST(m.checksum("f.txt", "sha256").get() == sha256("served"));
+  for (int fd : idle)
+    ::close(fd);
+}
+
+BOOST_AUTO_TEST_CASE(a_client_past_max_clients_is_refused_and_one_after_is_served) {
+  temp_dir root;
+  auto opts = served_dir(root.path());
+  opts.limits.max_clients = 2;
+  served server{opts};
+  auto a = connect("127.0.0.1", server.port(), {}, short_timeout());
+  auto b = connect("127.0.0.1", server.port(), {}, short_timeout());
+  BOOST_TEST(errno_of([&] { connect("127.0.0.1", server.port(), {}, short_timeout()); }) ==
+             ECONNREFUSED);
+  a = b;
+  BOOST_TEST(eventually([&] {
+    try {
+      connect("127.0.0.1", server.port(), {}, short_timeout());
+      return true;
+    } catch (const io_error&) {
+      return false;
+    }
+  }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
