@@ -52,7 +52,9 @@ class vetted_scribe : public net::scribe_impl {
 public:
   vetted_scribe(net::default_multiplexer& mx, net::native_socket fd,
                 std::shared_ptr<front_door_state> st)
-    : net::scribe_impl(mx, fd), fd_(fd), state_(std::move(st)) {
+    : net::scribe_impl(mx, fd)
+    , fd_(fd)
+    , state_(std::move(st)) {
     std::lock_guard<std::mutex> guard{state_->mtx};
     state_->handshaking.emplace(fd_, clock::now() + state_->limits.handshake_timeout);
   }
@@ -157,7 +159,8 @@ struct accept_policy {
 class vetting_acceptor : public net::acceptor {
 public:
   vetting_acceptor(net::default_multiplexer& mx, net::native_socket fd, front_door_state* st)
-    : net::acceptor(mx, fd), policy_{st} {}
+    : net::acceptor(mx, fd)
+    , policy_{st} {}
 
   void handle_event(net::operation op) override {
     handle_event_impl(op, policy_);
@@ -172,9 +175,9 @@ class vetting_doorman : public caf::io::doorman {
 public:
   vetting_doorman(net::default_multiplexer& mx, net::native_socket fd,
                   std::shared_ptr<front_door_state> st)
-    : caf::io::doorman(net::accept_hdl_from_socket(fd)),
-      acceptor_(mx, fd, st.get()),
-      state_(std::move(st)) {}
+    : caf::io::doorman(net::accept_hdl_from_socket(fd))
+    , acceptor_(mx, fd, st.get())
+    , state_(std::move(st)) {}
 
   bool new_connection() override {
     auto fd = acceptor_.accepted_socket();
@@ -229,7 +232,8 @@ private:
 /// `spawn_servers` for good (purge_state never erases it): about 1 KiB per client connection
 /// that was ever made. Runs in the multiplexer thread, which is the broker's.
 void reap_spawn_servers(const caf::actor& broker_handle) {
-  auto* broker = static_cast<caf::io::basp_broker*>(caf::actor_cast<caf::abstract_actor*>(broker_handle));
+  auto* broker =
+    static_cast<caf::io::basp_broker*>(caf::actor_cast<caf::abstract_actor*>(broker_handle));
   auto& servers = broker->spawn_servers;
   auto& routes = broker->instance.tbl();
   for (auto i = servers.begin(); i != servers.end();) {
@@ -246,8 +250,8 @@ void reap_spawn_servers(const caf::actor& broker_handle) {
 /// multiplexer then sees them hang up and CAF closes them as usual), and reaps spawn servers.
 void sweep(const std::shared_ptr<front_door_state>& st, net::multiplexer* mx, caf::actor broker) {
   auto period = std::max<clock::duration>(
-    std::chrono::milliseconds(10), std::min<clock::duration>(st->limits.handshake_timeout / 4,
-                                                             std::chrono::milliseconds(500)));
+    std::chrono::milliseconds(10),
+    std::min<clock::duration>(st->limits.handshake_timeout / 4, std::chrono::milliseconds(500)));
   std::unique_lock<std::mutex> lock{st->mtx};
   while (!st->wake.wait_for(lock, period, [&] { return st->stopping; })) {
     auto now = clock::now();
@@ -272,12 +276,12 @@ void sweep(const std::shared_ptr<front_door_state>& st, net::multiplexer* mx, ca
 } // namespace
 
 front_door::front_door(caf::actor_system& sys, front_door_limits limits)
-  : system_(sys), state_(std::make_shared<front_door_state>(limits)) {
+  : system_(sys)
+  , state_(std::make_shared<front_door_state>(limits)) {
   state_->spare = open_spare();
   auto broker = sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
-  sweeper_ = std::thread{[st = state_, mx = &sys.middleman().backend(), broker] {
-    sweep(st, mx, broker);
-  }};
+  sweeper_ =
+    std::thread{[st = state_, mx = &sys.middleman().backend(), broker] { sweep(st, mx, broker); }};
 }
 
 front_door::~front_door() {

@@ -274,8 +274,7 @@ void publish(server::impl& x, serve_options& opts) {
     published = caf::openssl::publish(x.gate, opts.port, opts.address.c_str(), true);
   } else {
     published = x.door->publish(caf::actor_cast<caf::strong_actor_ptr>(x.gate),
-                                sys.message_types<mmap_manager_actor>(), opts.port,
-                                opts.address);
+                                sys.message_types<mmap_manager_actor>(), opts.port, opts.address);
   }
   if (!published) {
     auto err = network_error(sys, published.error(), "serve", node);

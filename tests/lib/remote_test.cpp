@@ -968,4 +968,41 @@ BOOST_AUTO_TEST_CASE(a_client_past_max_clients_is_refused_and_one_after_is_serve
   }));
 }
 
+BOOST_AUTO_TEST_CASE(many_short_client_connections_leave_the_servers_memory_where_it_was) {
+  temp_dir root;
+  served server{served_dir(root.path())};
+  // A process of its own each: CAF names a node by host and process, and keeps state per node.
+  auto connect_once = [&] {
+    auto pid = ::fork();
+    BOOST_REQUIRE(pid >= 0);
+    if (pid == 0) {
+      try {
+        connect("127.0.0.1", server.port(), {}, short_timeout());
+        ::_exit(0);
+      } catch (...) {
+        ::_exit(1);
+      }
+    }
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    BOOST_REQUIRE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  };
+  // Warms the server's allocator up: its first clients cost it memory it keeps for reuse.
+  for (int i = 0; i < 50; ++i)
+    connect_once();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  auto before = status_kib(server.pid(), "RssAnon");
+  // As many as fit in a few seconds (fewer under the sanitizers): each used to cost ~1 KiB.
+  int n = 0;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(8);
+  for (; n < 1000 && std::chrono::steady_clock::now() < until; ++n)
+    connect_once();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  auto after = status_kib(server.pid(), "RssAnon");
+  BOOST_TEST_MESSAGE(n << " connections: RssAnon " << before << " KiB -> " << after << " KiB");
+  BOOST_TEST(n >= 200);
+  BOOST_TEST(after <= before + n / 4 + 64,
+             n << " connections: RssAnon " << before << " KiB -> " << after << " KiB");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
