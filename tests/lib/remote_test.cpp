@@ -1005,4 +1005,59 @@ BOOST_AUTO_TEST_CASE(many_short_client_connections_leave_the_servers_memory_wher
              n << " connections: RssAnon " << before << " KiB -> " << after << " KiB");
 }
 
+BOOST_AUTO_TEST_CASE(unusable_tls_files_fail_serve_and_connect_at_once_with_einval) {
+  temp_dir root;
+  temp_dir certs_dir;
+  certificates certs{certs_dir.path()};
+  write_file(certs_dir / "not.pem", "not a certificate\n");
+  auto server_tls = certs.tls("server");
+  served server{[&] {
+    auto o = served_dir(root.path());
+    o.tls = server_tls;
+    return o;
+  }()};
+  struct unusable {
+    std::string what;
+    tls_options tls;
+    std::string named;
+  };
+  auto mismatched = server_tls;
+  mismatched.key = certs_dir / "client.key";
+  auto garbage_cert = server_tls;
+  garbage_cert.cert = certs_dir / "not.pem";
+  auto garbage_ca = server_tls;
+  garbage_ca.ca = certs_dir / "not.pem";
+  auto key_as_ca = server_tls;
+  key_as_ca.ca = certs_dir / "ca.key";
+  for (const auto& [what, tls, named] :
+       {unusable{"a key of another certificate", mismatched, "client.key"},
+        unusable{"a certificate that is not PEM", garbage_cert, "not.pem"},
+        unusable{"a CA that is not PEM", garbage_ca, "not.pem"},
+        unusable{"a key given as the CA", key_as_ca, "ca.key"}}) {
+    auto opts = served_dir(root.path());
+    opts.tls = tls;
+    try {
+      serve(opts);
+      BOOST_ERROR("serve accepted " << what);
+    } catch (const io_error& e) {
+      BOOST_TEST(e.code().value() == EINVAL, what);
+      BOOST_TEST(std::string{e.what()}.find(named) != std::string::npos, e.what());
+    }
+    connect_options quick;
+    quick.timeout = std::chrono::seconds(2);
+    auto start = std::chrono::steady_clock::now();
+    try {
+      connect("127.0.0.1", server.port(), tls, quick);
+      BOOST_ERROR("connect accepted " << what);
+    } catch (const io_error& e) {
+      BOOST_TEST(e.code().value() == EINVAL, what << ": " << e.what());
+      BOOST_TEST(std::string{e.what()}.find(named) != std::string::npos, e.what());
+    }
+    BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::seconds(1)), what);
+  }
+  // The server, never troubled, still serves.
+  auto m = connect("127.0.0.1", server.port(), certs.tls("client"), short_timeout());
+  BOOST_TEST(m.currently_open().get() == 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
