@@ -28,6 +28,14 @@ struct front_door_state {
   explicit front_door_state(front_door_limits x)
     : limits(x) {}
 
+  front_door_state(const front_door_state&) = delete;
+  front_door_state& operator=(const front_door_state&) = delete;
+
+  ~front_door_state() {
+    if (spare >= 0)
+      ::close(spare);
+  }
+
   front_door_limits limits;
   std::mutex mtx;
   std::condition_variable wake;
@@ -95,6 +103,10 @@ private:
     const auto& limits = state_->limits;
     if (handshaken_)
       return limits.max_message_bytes == 0 || payload <= limits.max_message_bytes;
+    if (payload > limits.max_handshake_message)
+      return false;
+    if (payload <= limits.small_handshake_message)
+      return true;
     std::lock_guard<std::mutex> guard{state_->mtx};
     if (limits.max_handshake_bytes != 0 &&
         state_->handshake_bytes + payload > limits.max_handshake_bytes)

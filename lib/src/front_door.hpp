@@ -21,6 +21,12 @@ struct front_door_limits {
   /// not yet sent, all together (CAF reserves a message's whole size when its header arrives).
   /// 0: no limit.
   std::uint64_t max_handshake_bytes = std::uint64_t{64} << 20;
+  /// Largest message a peer may announce before it has completed the handshake: CAF's own
+  /// handshake message is well under a KiB, and one peer must not take the whole budget above.
+  std::uint32_t max_handshake_message = 1u << 20;
+  /// Messages up to this size do not count against `max_handshake_bytes`, so that peers that
+  /// fill it cannot keep a real client from completing its handshake.
+  std::uint32_t small_handshake_message = 64u << 10;
   /// Largest message a peer may announce once it has completed the handshake. 0: no limit.
   std::uint64_t max_message_bytes = 0;
   /// A connection that has not completed the handshake by then is closed.
