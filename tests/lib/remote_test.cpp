@@ -856,6 +856,14 @@ bool closed_by_server(int fd, std::chrono::milliseconds limit) {
   return false;
 }
 
+#if defined(__SANITIZE_THREAD__)
+constexpr std::uint64_t memory_scale = 6; // TSan's shadow is four times what it shadows, and more
+#elif defined(__SANITIZE_ADDRESS__)
+constexpr std::uint64_t memory_scale = 2;
+#else
+constexpr std::uint64_t memory_scale = 1;
+#endif
+
 /// Closes the descriptors in `fds` when it goes, so a failed check leaks none into later tests.
 struct scoped_fds {
   std::vector<int>& fds;
@@ -895,6 +903,9 @@ BOOST_AUTO_TEST_CASE(headers_announcing_huge_messages_close_the_connection_and_c
                           "a header announcing " << announced << " bytes was kept");
     fds.push_back(fd);
   }
+  auto refused = status_kib(server.pid(), "VmRSS");
+  BOOST_TEST(refused < before + 16 * 1024 * memory_scale,
+             "RSS " << before << " KiB before, " << refused << " after");
   // Peers still in the handshake may announce 1 MiB each and 64 MiB in all: these stall
   // within it, and are kept.
   auto first_kept = fds.size();
@@ -928,7 +939,9 @@ BOOST_AUTO_TEST_CASE(headers_announcing_huge_messages_close_the_connection_and_c
   auto m = connect("127.0.0.1", server.port(), {}, short_timeout());
   BOOST_TEST(m.checksum("f.txt", "sha256").get() == sha256("still here"));
   auto after = status_kib(server.pid(), "VmRSS");
-  BOOST_TEST(after < before + 100 * 1024, "RSS " << before << " KiB before, " << after << " after");
+  // The 64 MiB the stalled peers may make it hold, and room for the rest.
+  BOOST_TEST(after < before + 100 * 1024 * memory_scale,
+             "RSS " << before << " KiB before, " << after << " after");
   BOOST_TEST(server.stop() == 0);
 }
 
@@ -993,7 +1006,10 @@ BOOST_AUTO_TEST_CASE(a_client_past_max_clients_is_refused_and_one_after_is_serve
   }));
 }
 
-BOOST_AUTO_TEST_CASE(many_short_client_connections_leave_the_servers_memory_where_it_was) {
+// Not under the sanitizers: too few client processes fit in the time for ~1 KiB each to show
+// against their allocators' own growth.
+BOOST_AUTO_TEST_CASE(many_short_client_connections_leave_the_servers_memory_where_it_was,
+                     *boost::unit_test::enable_if<memory_scale == 1>()) {
   temp_dir root;
   served server{served_dir(root.path())};
   // A process of its own each: CAF names a node by host and process, and keeps state per node.
