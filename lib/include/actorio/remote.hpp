@@ -152,8 +152,8 @@ server serve(runtime& rt, serve_options opts);
 
 /// Serves a new runtime rooted at `opts.root` (which must be a directory: ENOTDIR/ENOENT
 /// otherwise) confined to it, in an actor system of its own with the middleman (and the OpenSSL
-/// manager when `opts.tls` is set). Throws as `serve(runtime&, ...)`, and EINVAL for unreadable
-/// TLS files.
+/// manager when `opts.tls` is set). Throws as `serve(runtime&, ...)`, and EINVAL for unusable TLS
+/// files (unreadable, not PEM, a key that does not match its certificate), before listening.
 server serve(serve_options opts);
 
 /// How `connect` talks to a server.
@@ -175,7 +175,8 @@ struct connect_options {
 ///
 /// Throws `io_error` with op "connect" and path "host:port": ECONNREFUSED when nothing listens
 /// or the server refused the TLS handshake (also for plain TCP against a TLS server and the
-/// reverse), EPROTO when the peer is not an actorio manager, EINVAL for unusable TLS files.
+/// reverse), EPROTO when the peer is not an actorio manager, EINVAL for unusable TLS files
+/// (unreadable, not PEM, a key that does not match its certificate), before connecting.
 mmap_manager connect(const std::string& host, std::uint16_t port, const tls_options& tls = {},
                      const connect_options& opts = {});
 
