@@ -1,4 +1,7 @@
 // `actorio serve`: a manager served over CAF's middleman until SIGINT or SIGTERM.
+#include <sys/resource.h>
+
+#include <chrono>
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
@@ -22,7 +25,20 @@ struct serve_cli_options {
   std::uint64_t max_read = serve_limits{}.max_bulk_read_bytes;
   std::size_t max_maps = serve_limits{}.max_open_maps;
   std::uint64_t max_in_flight = serve_limits{}.max_bytes_in_flight;
+  std::size_t max_clients = serve_limits{}.max_clients;
+  std::uint64_t max_message = serve_limits{}.max_message_bytes;
+  double handshake_timeout_s = 10;
 };
+
+/// Lifts the soft descriptor limit to the hard one: clients and the files they open each take
+/// one, and the default client limit is sized from it.
+void raise_descriptor_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
 
 int run_serve(const serve_cli_options& o, const global_options& g) {
   auto [host, port] = split_host_port(o.listen);
@@ -35,6 +51,10 @@ int run_serve(const serve_cli_options& o, const global_options& g) {
   opts.limits.max_bulk_read_bytes = o.max_read;
   opts.limits.max_open_maps = o.max_maps;
   opts.limits.max_bytes_in_flight = o.max_in_flight;
+  opts.limits.max_clients = o.max_clients;
+  opts.limits.max_message_bytes = o.max_message;
+  opts.limits.handshake_timeout =
+    std::chrono::milliseconds(static_cast<std::int64_t>(o.handshake_timeout_s * 1000));
   opts.runtime = make_runtime_config(g);
   opts.on_connect = [](const std::string& node) {
     std::cerr << "actorio serve: client " + node + " connected\n" << std::flush;
@@ -42,6 +62,7 @@ int run_serve(const serve_cli_options& o, const global_options& g) {
   opts.on_disconnect = [](const std::string& node) {
     std::cerr << "actorio serve: client " + node + " disconnected\n" << std::flush;
   };
+  raise_descriptor_limit();
   auto srv = serve(std::move(opts));
   // Tests listen on port 0 and read the chosen port from this line.
   std::cout << "listening on " << srv.address() << ':' << srv.port()
@@ -80,6 +101,19 @@ command add_serve_command(CLI::App& app, const global_options& g) {
   sub
     ->add_option("--max-in-flight", o->max_in_flight,
                  "Bytes of one client's unfinished bulk reads and writes (0: no limit)")
+    ->capture_default_str();
+  sub
+    ->add_option("--max-clients", o->max_clients,
+                 "Client connections at once, plain TCP (0: half the descriptor limit)")
+    ->capture_default_str();
+  sub
+    ->add_option("--max-message", o->max_message,
+                 "Largest message a client may send in bytes, plain TCP (0: no limit)")
+    ->capture_default_str();
+  sub
+    ->add_option("--handshake-timeout", o->handshake_timeout_s,
+                 "Seconds a connection may take to complete its handshake, plain TCP")
+    ->check(CLI::Range(0.001, 86400.0))
     ->capture_default_str();
   return [o, &g] { return run_serve(*o, g); };
 }

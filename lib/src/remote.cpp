@@ -7,6 +7,8 @@
 
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "actorio/io_error.hpp"
 #include "actorio/messages/error.hpp"
@@ -14,7 +16,7 @@
 #include "actorio/system_config.hpp"
 #include "actors/facade_bridge_actor.hpp"
 #include "actors/gate_actor.hpp"
-#include "lib/src/rotating_doorman.hpp"
+#include "lib/src/front_door.hpp"
 #include "lib/src/runtime_core.hpp"
 
 namespace actorio {
@@ -33,6 +35,51 @@ void check_readable(const std::filesystem::path& file, const char* what, const s
                            std::string{"TLS "} + what + " file cannot be read: " + file.string()});
 }
 
+/// OpenSSL's reasons for its latest failures, oldest first; clears them.
+std::string openssl_reasons() {
+  std::string why;
+  while (auto code = ERR_get_error()) {
+    char text[256];
+    ERR_error_string_n(code, text, sizeof text);
+    why += (why.empty() ? "" : "; ") + std::string{text};
+  }
+  return why.empty() ? "no reason given" : why;
+}
+
+/// Loads the TLS files as CAF's OpenSSL layer will when the first connection is made, where a
+/// failure would end the process (server) or be printed to stdout (client); fails with EINVAL
+/// naming the file and OpenSSL's reason instead. Empty names are skipped.
+void check_tls_files(const std::string& cert, const std::string& key, const std::string& ca,
+                     const std::string& passphrase, const std::string& op,
+                     const std::string& node) {
+  ERR_clear_error();
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx{SSL_CTX_new(TLS_method()), &SSL_CTX_free};
+  auto fail = [&](const std::string& what) {
+    throw io_error(failure{EINVAL, op, node, what + ": " + openssl_reasons()});
+  };
+  if (!ctx)
+    fail("cannot make a TLS context");
+  // As CAF does; without a passphrase an encrypted key fails here instead of prompting.
+  SSL_CTX_set_default_passwd_cb_userdata(ctx.get(), const_cast<std::string*>(&passphrase));
+  SSL_CTX_set_default_passwd_cb(ctx.get(), [](char* buf, int size, int, void* user) {
+    const auto& pass = *static_cast<const std::string*>(user);
+    if (pass.empty() || size <= 0)
+      return 0;
+    auto n = std::min(pass.size(), static_cast<std::size_t>(size - 1));
+    pass.copy(buf, n);
+    buf[n] = '\0';
+    return static_cast<int>(n);
+  });
+  if (!cert.empty() && SSL_CTX_use_certificate_chain_file(ctx.get(), cert.c_str()) != 1)
+    fail("TLS certificate " + cert + " cannot be used");
+  if (!key.empty() && SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM) != 1)
+    fail("TLS key " + key + " cannot be used with certificate " + cert);
+  if (!cert.empty() && !key.empty() && SSL_CTX_check_private_key(ctx.get()) != 1)
+    fail("TLS key " + key + " does not match certificate " + cert);
+  if (!ca.empty() && SSL_CTX_load_verify_locations(ctx.get(), ca.c_str(), nullptr) != 1)
+    fail("TLS CA file " + ca + " cannot be used");
+}
+
 /// An actor system config with the middleman, and the TLS layer when `tls` is set.
 std::unique_ptr<system_config> network_config(const tls_options& tls, const std::string& op,
                                               const std::string& node) {
@@ -43,6 +90,7 @@ std::unique_ptr<system_config> network_config(const tls_options& tls, const std:
     check_readable(tls.cert, "certificate", op, node);
     check_readable(tls.key, "key", op, node);
     check_readable(tls.ca, "CA", op, node);
+    check_tls_files(tls.cert.string(), tls.key.string(), tls.ca.string(), {}, op, node);
     cfg->load<caf::openssl::manager>();
     cfg->openssl_certificate = tls.cert.string();
     cfg->openssl_key = tls.key.string();
@@ -88,6 +136,8 @@ struct server::impl {
   runtime* rt = nullptr;
   std::shared_ptr<detail::io_worker_pool> gate_pool;
   mmap_manager_actor gate;
+  /// Plain TCP's listener and connections' vetting, and the cleanup after client nodes.
+  std::unique_ptr<detail::front_door> door;
   std::string address;
   std::uint16_t port = 0;
   bool tls = false;
@@ -115,6 +165,7 @@ struct server::impl {
       caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
       gate = nullptr;
     }
+    door.reset();
     if (gate_pool)
       gate_pool->stop();
     gate_pool.reset();
@@ -191,6 +242,8 @@ void publish(server::impl& x, serve_options& opts) {
     check_same_file(opts.tls.cert, cfg.openssl_certificate, "certificate", node);
     check_same_file(opts.tls.key, cfg.openssl_key, "key", node);
     check_same_file(opts.tls.ca, cfg.openssl_cafile, "CA", node);
+    check_tls_files(cfg.openssl_certificate, cfg.openssl_key, cfg.openssl_cafile,
+                    cfg.openssl_passphrase, "serve", node);
   }
   const auto& rcfg = rt.config();
   if (!rcfg.confine_to_root)
@@ -208,17 +261,26 @@ void publish(server::impl& x, serve_options& opts) {
                              opts.limits.max_open_maps,  opts.limits.max_bytes_in_flight,
                              std::move(opts.on_connect), std::move(opts.on_disconnect)};
   x.gate = sys.spawn(detail::gate_impl, rt.manager().actor(), x.gate_pool, std::move(gopts));
-  // Plain TCP through a doorman that does not give a new client the handle of one that just left
-  // (lib/src/rotating_doorman.hpp); caf::openssl's doorman cannot be replaced.
-  auto published = x.tls
-                     ? caf::openssl::publish(x.gate, opts.port, opts.address.c_str(), true)
-                     : detail::publish_rotating(sys, caf::actor_cast<caf::strong_actor_ptr>(x.gate),
-                                                sys.message_types<mmap_manager_actor>(), opts.port,
-                                                opts.address, true);
+  const auto& lim = opts.limits;
+  detail::front_door_limits door_limits;
+  door_limits.max_clients = lim.max_clients != 0 ? lim.max_clients : detail::default_max_clients();
+  door_limits.max_handshake_bytes = lim.max_handshake_bytes;
+  door_limits.max_message_bytes = lim.max_message_bytes;
+  door_limits.handshake_timeout = lim.handshake_timeout;
+  x.door = std::make_unique<detail::front_door>(sys, door_limits);
+  caf::expected<std::uint16_t> published{caf::sec::runtime_error};
+  if (x.tls) {
+    // The TLS handshake keeps strangers out before CAF reads a message from them.
+    published = caf::openssl::publish(x.gate, opts.port, opts.address.c_str(), true);
+  } else {
+    published = x.door->publish(caf::actor_cast<caf::strong_actor_ptr>(x.gate),
+                                sys.message_types<mmap_manager_actor>(), opts.port, opts.address);
+  }
   if (!published) {
     auto err = network_error(sys, published.error(), "serve", node);
     caf::anon_send_exit(x.gate, caf::exit_reason::user_shutdown);
     x.gate = nullptr;
+    x.door.reset();
     throw err;
   }
   x.port = *published;

@@ -1090,4 +1090,80 @@ BOOST_AUTO_TEST_CASE(sum_of_a_fifo_and_of_dev_stdin_on_a_pipe_matches_sha256sum)
   BOOST_TEST(fifo.out == sh("printf 'through a fifo\\n' | sha256sum | sed 's/-$/fifo/'").out);
 }
 
+// The served node: TLS files checked when either end starts, connection limits, handshakes.
+
+namespace {
+
+/// A TCP connection to `address` ("127.0.0.1:PORT") that says nothing.
+int silent_connection(const std::string& address) {
+  auto port = std::stoi(address.substr(address.rfind(':') + 1));
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  return fd;
+}
+
+/// Whether the server closes `fd` within `seconds` (what it sends first is dropped).
+bool closed_by_server(int fd, int seconds) {
+  timeval tv{seconds, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[4096];
+  for (;;) {
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n == 0 || (n < 0 && errno == ECONNRESET))
+      return true;
+    if (n < 0)
+      return false;
+  }
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_key_of_another_certificate_makes_serve_and_a_client_exit_2_saying_so) {
+  auto made = sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out ca.key"
+                 " && openssl req -x509 -new -key ca.key -days 2 -subj /CN=localhost"
+                 " -addext subjectAltName=IP:127.0.0.1 -out ca.pem"
+                 " && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1"
+                 " -out other.key");
+  BOOST_REQUIRE_MESSAGE(made.status == 0, made.err);
+  file("f.txt", "x");
+  std::string wrong = "--tls-cert ca.pem --tls-key other.key --tls-ca ca.pem ";
+  // Bounded: a server that takes the files listens until stopped.
+  auto server = sh("timeout 10 " + q(cli) + " " + wrong + "serve --root .");
+  BOOST_TEST(server.status == 2);
+  BOOST_TEST(server.out.empty());
+  BOOST_TEST(server.err.find("other.key") != std::string::npos, server.err);
+  serve_process good{cli,
+                     {"--tls-cert", (data / "ca.pem").string(), "--tls-key",
+                      (data / "ca.key").string(), "--tls-ca", (data / "ca.pem").string(), "--root",
+                      data.path().string()},
+                     io / "serve-tls.err"};
+  std::string right = "--tls-cert ca.pem --tls-key ca.key --tls-ca ca.pem ";
+  BOOST_TEST(actorio("--remote " + good.address + " " + right + "sum f.txt").status == 0);
+  auto client = actorio("--remote " + good.address + " --timeout 3 " + wrong + "sum f.txt");
+  BOOST_TEST(client.status == 2);
+  BOOST_TEST(client.out.empty());
+  BOOST_TEST(client.err.find("other.key") != std::string::npos, client.err);
+}
+
+BOOST_AUTO_TEST_CASE(serve_turns_away_clients_past_max_clients_and_drops_silent_connections) {
+  file("f.txt", "served");
+  serve_process server{
+    cli,
+    {"--root", data.path().string(), "--max-clients", "1", "--handshake-timeout", "0.5"},
+    io / "serve-limits.err"};
+  int silent = silent_connection(server.address);
+  auto turned_away = actorio("--remote " + server.address + " --timeout 5 sum f.txt");
+  BOOST_TEST(turned_away.status == 2);
+  BOOST_TEST(turned_away.err.find("refused") != std::string::npos, turned_away.err);
+  BOOST_TEST(closed_by_server(silent, 5));
+  ::close(silent);
+  auto served = actorio("--remote " + server.address + " sum f.txt");
+  BOOST_TEST(served.status == 0);
+  BOOST_TEST(served.out == sh("sha256sum f.txt").out);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
