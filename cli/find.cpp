@@ -238,11 +238,7 @@ command add_find_command(CLI::App& app, const global_options& g) {
     "find", "Print PATH:OFFSET for each occurrence of PATTERN (exit 0: found, 1: none, 2: error)");
   // CLI11 would read "-1" as the largest unsigned value, i.e. "all" in disguise.
   sub->add_option("--max-per-file", o->max_per_file, "At most N hits per file (0: all)")
-    ->check(CLI::Validator(
-      [](const std::string& text) {
-        return text.rfind('-', 0) == 0 ? std::string{"must not be negative"} : std::string{};
-      },
-      "N", "non-negative"));
+    ->check(CLI::NonNegativeNumber);
   sub->add_flag("--overlapping", o->overlapping, "Count overlapping hits (\"aa\" in \"aaa\": 2)");
   sub->add_flag("-c,--count", o->count, "Print PATH:COUNT for each file with a hit");
   sub->add_option("--from", o->from, "Start searching PATH at byte OFFSET (repeatable)")

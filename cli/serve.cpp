@@ -94,21 +94,27 @@ command add_serve_command(CLI::App& app, const global_options& g) {
     ->capture_default_str();
   sub->add_option("--root", o->root, "The directory served")->required();
   sub->add_flag("--read-only", o->read_only, "Refuse every change with EROFS");
+  // Each limit is checked as a number: CLI11 would read "-1" as the largest unsigned value.
   sub->add_option("--max-read", o->max_read, "Largest bulk read reply in bytes (0: no limit)")
+    ->check(CLI::NonNegativeNumber)
     ->capture_default_str();
   sub->add_option("--max-maps", o->max_maps, "Map handles one client may hold (0: no limit)")
+    ->check(CLI::NonNegativeNumber)
     ->capture_default_str();
   sub
     ->add_option("--max-in-flight", o->max_in_flight,
                  "Bytes of one client's unfinished bulk reads and writes (0: no limit)")
+    ->check(CLI::NonNegativeNumber)
     ->capture_default_str();
   sub
     ->add_option("--max-clients", o->max_clients,
                  "Client connections at once, plain TCP (0: half the descriptor limit)")
+    ->check(CLI::NonNegativeNumber)
     ->capture_default_str();
   sub
     ->add_option("--max-message", o->max_message,
                  "Largest message a client may send in bytes, plain TCP (0: no limit)")
+    ->check(CLI::NonNegativeNumber)
     ->capture_default_str();
   sub
     ->add_option("--handshake-timeout", o->handshake_timeout_s,
