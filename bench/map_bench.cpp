@@ -80,6 +80,29 @@ void check(bool ok, const char* what) {
   }
 }
 
+/// What the actor_read case's actor shares with main.
+struct actor_loop {
+  const std::vector<std::int64_t>* offsets;
+  std::atomic<bool> stop;
+  std::atomic<std::uint64_t> done;
+};
+
+/// Sends read number `i` to `map` and, on its answer, the next one, until told to stop.
+void read_next(caf::event_based_actor* self, const actorio::mapped_file_actor& map,
+               actor_loop* loop, std::size_t i) {
+  if (loop->stop.load(std::memory_order_relaxed)) {
+    self->quit();
+    return;
+  }
+  auto offset = (*loop->offsets)[i % loop->offsets->size()];
+  self->request(map, caf::infinite, actorio::read_atom_v, offset, page)
+    .then([self, map, loop, i](actorio::bytes& b) {
+      check(b.size() == page, "short actor read");
+      loop->done.fetch_add(1, std::memory_order_relaxed);
+      read_next(self, map, loop, i + 1);
+    });
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -126,30 +149,15 @@ int main(int argc, char** argv) {
 
   if (want("actor_read")) {
     // A CAF actor that keeps one read in flight to the map actor, as an embedder's would.
-    std::atomic<std::uint64_t> done{0};
-    std::atomic<bool> stop{false};
-    auto map = file.actor();
-    auto reader = rt.system().spawn([&, map](caf::event_based_actor* self) {
-      auto next = std::make_shared<std::function<void(std::size_t)>>();
-      *next = [&, self, map, next](std::size_t i) {
-        if (stop.load(std::memory_order_relaxed)) {
-          self->quit();
-          return;
-        }
-        self->request(map, caf::infinite, actorio::read_atom_v, at(0, i), page)
-          .then([&, next, i](actorio::bytes& b) {
-            check(b.size() == page, "short actor read");
-            done.fetch_add(1, std::memory_order_relaxed);
-            (*next)(i + 1);
-          });
-      };
-      (*next)(0);
+    actor_loop loop{&offsets[0], {false}, {0}};
+    auto reader = rt.system().spawn([&loop, map = file.actor()](caf::event_based_actor* self) {
+      read_next(self, map, &loop, 0);
     });
     auto start = clock_type::now();
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-    stop = true;
+    loop.stop = true;
     auto elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
-    print("actor_read", 1, static_cast<double>(done.load()) / elapsed);
+    print("actor_read", 1, static_cast<double>(loop.done.load()) / elapsed);
     caf::scoped_actor self{rt.system()};
     self->wait_for(reader);
   }
