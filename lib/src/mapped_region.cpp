@@ -404,10 +404,16 @@ status mapped_region::check_usable(const char* op, bool mutating) const {
 status mapped_region::grow_to(std::uint64_t end, const char* op) {
   if (end <= size_)
     return ok_status();
-  // Map first: if that fails, the file and size_ are still as they were.
-  if (auto st = ensure_mapped(end, op); !st)
+  // Size the file first: a size the file system cannot hold is its EFBIG, where mapping first
+  // would report the ENOMEM of a length no address space holds. A failed map puts the size back.
+  auto old_size = size_;
+  if (auto st = set_size(end, op); !st)
     return st;
-  return set_size(end, op);
+  if (auto st = ensure_mapped(end, op); !st) {
+    (void) set_size(old_size, op);
+    return st;
+  }
+  return ok_status();
 }
 
 result<std::uint64_t> mapped_region::store(const char* data, std::size_t size, std::uint64_t offset,

@@ -223,7 +223,8 @@ private:
   failure fail(int code, const char* op, std::string detail = {}) const;
   /// EBADF unless open (and, with `mutating`, writable).
   status check_usable(const char* op, bool mutating) const;
-  /// Grows file and mapping to `end` when it is past size() (mapping first); never shrinks.
+  /// Grows file and mapping to `end` when it is past size(); never shrinks. On failure the file
+  /// keeps its size.
   status grow_to(std::uint64_t end, const char* op);
   /// write's body: grows as needed, then copies with copy_in.
   result<std::uint64_t> store(const char* data, std::size_t size, std::uint64_t offset,

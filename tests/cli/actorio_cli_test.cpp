@@ -569,6 +569,19 @@ BOOST_AUTO_TEST_CASE(write_far_past_any_file_size_says_so_and_leaves_no_file) {
   BOOST_TEST(fs::file_size(data / "e") == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(write_far_past_any_file_size_leaves_an_existing_file_as_it_was) {
+  // The error is the file system's own answer for that size (ext4: EFBIG); only one that takes
+  // it (tmpfs) leaves the map's ENOMEM.
+  write_file(data / "probe", "");
+  bool refused = ::truncate((data / "probe").c_str(), off_t{1} << 62) != 0 && errno == EFBIG;
+  write_file(data / "f", "kept");
+  auto r = actorio("write f 4611686018427387904", "hi");
+  BOOST_TEST(r.status == 1);
+  BOOST_TEST(r.err == (refused ? "actorio: f: File too large\n"
+                               : "actorio: f: Cannot allocate memory\n"));
+  BOOST_TEST(read_file(data / "f") == "kept");
+}
+
 /// `actorio serve ARGS` running in the background, its stderr in a file; the listening line is
 /// read from its stdout.
 struct serve_process {
