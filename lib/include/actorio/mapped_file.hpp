@@ -54,7 +54,9 @@ public:
   std::future<bytes> read(std::int64_t offset = 0, std::int64_t size = -1) const;
 
   /// Writes `data` at `offset`, growing the file as needed (a gap is zero-filled); returns the
-  /// number of bytes written. EBADF on a read-only map.
+  /// number of bytes written. EBADF on a read-only map. A write that fails part-way (ENOSPC, EIO)
+  /// may have stored any part of `data`, as a failed pwrite may: each byte of the range is then
+  /// its old or its new value.
   std::future<std::uint64_t> write(std::string_view data, std::int64_t offset = 0) const;
 
   /// Sets the file size (0 allowed); returns the new size. EBADF on a read-only map.
