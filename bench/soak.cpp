@@ -1,4 +1,4 @@
-// Load and soak (issue 10): random mixed operations through the public facade from 8 threads on a
+// Load and soak: random mixed operations through the public facade from 8 threads on a
 // local runtime and from 4 client processes connected over TCP (127.0.0.1) to a server process,
 // each on files only it touches, so an in-memory model knows every file's exact bytes and every
 // result is checked against it (digests with OpenSSL's EVP, files on disk with read(2), finds

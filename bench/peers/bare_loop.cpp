@@ -1,6 +1,6 @@
-// The bare C++ loops issue 9 quotes as references ("a bare C++ loop reaches 2.0 × sha256sum", "a
-// bare 2-thread memmem loop reaches 2.4 × grep"), measured in the same run as actorio so that the
-// gap between a target and what this machine allows right now is visible.
+// Bare C++ loops as references for the sha256 and find targets (what one thread hashing with EVP,
+// and one memmem thread per core, reach), measured in the same run as actorio so that the gap
+// between a target and what this machine allows right now is visible.
 //
 //   bare_loop sha256 FILE...          one thread: open, pread, EVP digest; "HEX  PATH" per file
 //   bare_loop find PATTERN FILE...    one thread per core, files shared out; memmem over 8 MiB

@@ -146,6 +146,26 @@ struct foreign_dir {
   fs::path path;
 };
 
+boost::test_tools::assertion_result another_filesystem_at_dev_shm(boost::unit_test::test_unit_id) {
+  temp_dir home;
+  if (!foreign_dir{home.path()}.path.empty())
+    return {true};
+  boost::test_tools::assertion_result res(false);
+  res.message() << "/dev/shm is missing or on the same filesystem as " << home.path().string();
+  return res;
+}
+
+const fs::path sysfs_attribute = "/sys/kernel/mm/transparent_hugepage/enabled";
+
+boost::test_tools::assertion_result sysfs_attribute_with_a_size(boost::unit_test::test_unit_id) {
+  struct ::stat st {};
+  if (::stat(sysfs_attribute.c_str(), &st) == 0 && st.st_size != 0)
+    return {true};
+  boost::test_tools::assertion_result res(false);
+  res.message() << sysfs_attribute.string() << " is missing or of size 0";
+  return res;
+}
+
 /// Restores the working directory, so the relative-path test cannot leak into others.
 struct cwd_guard {
   fs::path saved = fs::current_path();
@@ -372,14 +392,12 @@ BOOST_AUTO_TEST_CASE(relative_paths_use_working_directory) {
   BOOST_TEST(entries(dir.path()) == (std::vector<std::string>{"dst", "src"}));
 }
 
-BOOST_AUTO_TEST_CASE(copy_across_filesystems_matches) {
+BOOST_AUTO_TEST_CASE(copy_across_filesystems_matches,
+                     *boost::unit_test::precondition(another_filesystem_at_dev_shm)) {
   // copy_file_range refuses most cross-filesystem copies (EXDEV), so this runs the
   // pread/pwrite fallback, holes included.
   foreign_dir other{dir.path()};
-  if (other.path.empty()) {
-    BOOST_TEST_MESSAGE("no second filesystem at /dev/shm; skipped");
-    return;
-  }
+  BOOST_REQUIRE(!other.path.empty());
   auto src = other.path / "sparse";
   auto dst = dir / "sparse.copy";
   make_sparse(src, 64 * mib, {{10, pattern('x', 9000)}, {64 * mib - 10, "0123456789"}});
@@ -466,13 +484,10 @@ BOOST_AUTO_TEST_CASE(verify_passes_a_good_copy) {
   BOOST_TEST(same_bytes(src, dst));
 }
 
-BOOST_AUTO_TEST_CASE(copy_onto_a_full_filesystem_fails_with_enospc_and_leaves_nothing) {
+BOOST_AUTO_TEST_CASE(copy_onto_a_full_filesystem_fails_with_enospc_and_leaves_nothing,
+                     *boost::unit_test::precondition(actorio::test::tmpfs_can_be_mounted)) {
   actorio::test::tiny_tmpfs small{dir / "mnt", 256 * 1024};
-  if (!small.mounted()) {
-    BOOST_TEST_MESSAGE("tmpfs mount refused (" << std::strerror(small.error())
-                                               << "): ENOSPC case not run");
-    return;
-  }
+  BOOST_REQUIRE_MESSAGE(small.mounted(), "tmpfs mount refused: " << std::strerror(small.error()));
   auto src = dir / "src.bin";
   write_file(src, pattern('e', 1 * mib));
   for (bool verify : {false, true}) {
@@ -503,14 +518,10 @@ BOOST_AUTO_TEST_CASE(a_proc_file_whose_size_says_0_copies_all_its_bytes_as_cp_do
   }
 }
 
-BOOST_AUTO_TEST_CASE(a_sysfs_file_whose_size_says_a_page_copies_what_reading_it_gives) {
+BOOST_AUTO_TEST_CASE(a_sysfs_file_whose_size_says_a_page_copies_what_reading_it_gives,
+                     *boost::unit_test::precondition(sysfs_attribute_with_a_size)) {
   // sysfs reports 4096 bytes for attributes of a few bytes.
-  const fs::path attribute = "/sys/kernel/mm/transparent_hugepage/enabled";
-  struct ::stat st {};
-  if (::stat(attribute.c_str(), &st) != 0 || st.st_size == 0) {
-    BOOST_TEST_MESSAGE(attribute << " missing or of size 0: sysfs case not run");
-    return;
-  }
+  const fs::path& attribute = sysfs_attribute;
   auto ours = dir / "ours";
   auto theirs = dir / "theirs";
   auto r = do_copy(attribute, ours, {});

@@ -100,7 +100,7 @@ BOOST_AUTO_TEST_CASE(a_file_beneath_the_root_opens_by_either_resolution) {
 }
 
 BOOST_AUTO_TEST_CASE(a_trailing_dot_after_a_file_fails_with_enotdir_by_either_resolution) {
-  // Found by fuzz/path_sandbox_fuzzer.cpp: the walk used to open the file itself.
+  // From fuzz/path_sandbox_fuzzer.cpp: the walk must not open the file itself.
   for (const auto& open : {kernel, walk})
     expect_refused(open(box, "inside.txt/.", O_RDONLY), ENOTDIR, "inside.txt/.");
 }

@@ -291,9 +291,9 @@ BOOST_AUTO_TEST_CASE(nothing_listening_is_econnrefused) {
 
 BOOST_AUTO_TEST_CASE(a_peer_that_never_answers_the_first_call_is_etimedout_not_a_hang) {
   // Accepts, names the manager's interface, then leaves every request unanswered (skipped, so
-  // no error goes back either): connect's first call times out. Before, that failure ended the
-  // client's actor system while connect's own scoped actor was alive, and ~actor_system waited
-  // for it forever.
+  // no error goes back either): connect's first call times out. That failure must not end the
+  // client's actor system while connect's own scoped actor is alive, or ~actor_system waits for
+  // it forever.
   system_config cfg;
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
@@ -1080,7 +1080,8 @@ BOOST_AUTO_TEST_CASE(many_short_client_connections_leave_the_servers_memory_wher
     connect_once();
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));
   auto before = status_kib(server.pid(), "RssAnon");
-  // As many as fit in a few seconds (fewer under the sanitizers): each used to cost ~1 KiB.
+  // As many as fit in a few seconds (fewer under the sanitizers): a leak of ~1 KiB each, as CAF's
+  // per-node helper actors cost when kept, shows.
   int n = 0;
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(8);
   for (; n < 1000 && std::chrono::steady_clock::now() < until; ++n)

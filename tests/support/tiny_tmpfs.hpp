@@ -1,16 +1,22 @@
 #pragma once
 
+#include <boost/test/unit_test.hpp>
+
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 
 #include <sys/mount.h>
+#include <unistd.h>
 
 namespace actorio::test {
 
 /// A tmpfs of `size` bytes mounted on `where` (created if missing) for the fixture's lifetime, to
 /// fill a filesystem for real. Mounting needs root (CAP_SYS_ADMIN); `mounted()` is false where it
-/// is refused (an unprivileged container), and the callers say so in the log.
+/// is refused (an unprivileged container); tests that need one take `tmpfs_can_be_mounted` as
+/// their precondition and are reported as skipped there.
 class tiny_tmpfs {
 public:
   tiny_tmpfs(const std::filesystem::path& where, std::size_t size)
@@ -44,5 +50,24 @@ private:
   bool mounted_ = false;
   int error_ = 0;
 };
+
+/// Precondition of the tests that fill a tiny_tmpfs: mounts one on a fresh directory and says why
+/// not where it is refused.
+inline boost::test_tools::assertion_result tmpfs_can_be_mounted(boost::unit_test::test_unit_id) {
+  auto tmpl = (std::filesystem::temp_directory_path() / "actorio-mount-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr)
+    return {false};
+  int err = 0;
+  {
+    tiny_tmpfs probe{tmpl, 4096};
+    err = probe.mounted() ? 0 : probe.error();
+  }
+  std::filesystem::remove(tmpl);
+  if (err == 0)
+    return {true};
+  boost::test_tools::assertion_result res(false);
+  res.message() << "mounting a tmpfs is refused here (" << std::strerror(err) << ")";
+  return res;
+}
 
 } // namespace actorio::test

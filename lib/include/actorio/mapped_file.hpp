@@ -87,7 +87,7 @@ public:
   std::future<std::string> checksum(std::string algorithm = {}) const;
 
   // -- text -----------------------------------------------------------------------------------
-  // `errors` is Python's policy for bytes that are not UTF-8: "strict" (the call fails with
+  // `errors` is the policy for bytes that are not UTF-8: "strict" (the call fails with
   // EILSEQ), "replace" (each bad sequence becomes U+FFFD) or "ignore" (bad bytes are dropped).
 
   /// The bytes of [offset, offset + size) as UTF-8 text.
@@ -112,7 +112,7 @@ public:
   };
 
   /// The line at `offset`, without its '\n' unless `incl_newline`, looking at most `size` bytes
-  /// ahead (-1: no limit); `next_offset` is past the '\n' (the original drops it). At or past
+  /// ahead (-1: no limit); `next_offset` is where the next line starts, past the '\n'. At or past
   /// the end: no bytes and next_offset == offset.
   std::future<read_step> readline(std::int64_t offset = 0, std::int64_t size = -1,
                                   bool incl_newline = false) const;
@@ -147,7 +147,7 @@ public:
   /// returns the new size.
   std::future<std::uint64_t> insert(std::string_view data, std::int64_t offset) const;
 
-  /// Removes `size` bytes at `offset` (the original's `delete`), clamped at the end; bytes before
+  /// Removes `size` bytes at `offset`, clamped at the end; bytes before
   /// `offset` never move and the file may become empty. Returns the bytes removed.
   std::future<std::uint64_t> erase(std::int64_t offset, std::int64_t size) const;
 
@@ -161,13 +161,13 @@ public:
                                   std::int64_t count = 1) const;
 
   /// Copies `size` bytes (-1: to the end) from `src_offset` to `dst_offset` (overlap is fine; the
-  /// file grows if the copy runs past its end); returns the bytes copied. Errors are reported,
-  /// never swallowed (the original returns False for any of them).
+  /// file grows if the copy runs past its end); returns the bytes copied. Every error fails the
+  /// future.
   std::future<std::uint64_t> copy_range(std::int64_t src_offset, std::int64_t dst_offset,
                                         std::int64_t size) const;
 
-  /// The original's `move` (mmap.move): copies `count` bytes from `src` to `dest`; both ranges
-  /// must lie inside the file (EINVAL otherwise).
+  /// Copies `count` bytes from `src` to `dest` inside the file, as memmove does (overlap is
+  /// fine); both ranges must lie inside the file (EINVAL otherwise) and the size never changes.
   std::future<void> move(std::int64_t dest, std::int64_t src, std::int64_t count) const;
 
   /// Drops trailing NUL bytes (an all-zero file becomes empty); returns the bytes removed.

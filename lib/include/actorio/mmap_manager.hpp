@@ -18,7 +18,7 @@
 
 namespace actorio {
 
-/// The memory-mapped file manager (the original's `MemoryMappedIOManager`), as futures. Each
+/// The memory-mapped file manager, as futures. Each
 /// method is one request to the runtime's manager actor. Obtain it from `runtime::manager()`;
 /// copies are cheap and talk to the same manager.
 ///
@@ -34,8 +34,8 @@ namespace actorio {
 /// one thread reach the manager, and each map, in the order they were made.
 class mmap_manager {
 public:
-  /// Maps an existing file. It is never truncated: it grows to `init_size` if smaller (the
-  /// original shrinks it). `mode` is "r+b" (read-write) or "rb" (read-only). Opening a (path,
+  /// Maps an existing file. It is never truncated: it grows to `init_size` if smaller and keeps
+  /// its size otherwise. `mode` is "r+b" (read-write) or "rb" (read-only). Opening a (path,
   /// mode) that is already open returns a handle to the same map.
   std::future<mapped_file> open(const std::filesystem::path& path, std::int64_t init_size = 0,
                                 std::string mode = "r+b") const;
@@ -72,8 +72,8 @@ public:
                                        const copy_options& copy) const;
 
   /// Lower-case hex digest of the file at `path`. `algorithm`: any OpenSSL digest name (sha256,
-  /// sha512, sha1, md5, blake2b512, blake2s256, sha3-256, ...), the original's names (blake2b,
-  /// blake2s, sha3_256, ...), or xxh64, xxh3, xxh128 (printed as xxhsum prints them); "" means the
+  /// sha512, sha1, md5, blake2b512, blake2s256, sha3-256, ...), the short spellings blake2b,
+  /// blake2s, sha3_256, ..., or xxh64, xxh3, xxh128 (printed as xxhsum prints them); "" means the
   /// runtime's default. An unknown name fails with EINVAL.
   std::future<std::string> checksum(const std::filesystem::path& path,
                                     std::string algorithm = {}) const;
@@ -109,7 +109,7 @@ public:
   using per_path = std::map<std::filesystem::path, result<T>>;
 
   /// Per path, the bytes of each listed range, in order; no ranges (std::nullopt) means the whole
-  /// file as one piece (the original's None).
+  /// file as one piece.
   operation<per_path<std::vector<bytes>>>
   bulk_read(const std::map<std::filesystem::path, std::optional<std::vector<byte_range>>>& files,
             const bulk_options& opts = {}) const;
@@ -157,8 +157,7 @@ public:
   operation<per_path<size_change>> compact_files(const std::vector<std::filesystem::path>& paths,
                                                  const bulk_options& opts = {}) const;
 
-  /// The maps `prefetch_files` opened; they are released together when this goes (the
-  /// original's context manager yielding a list).
+  /// The maps `prefetch_files` opened; they are released together when this goes.
   struct prefetched {
     /// In argument order: each path with its map, or why it could not be opened.
     std::vector<std::pair<std::filesystem::path, result<mapped_file>>> files;

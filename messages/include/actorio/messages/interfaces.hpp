@@ -10,8 +10,8 @@
 #include "actorio/messages/type_ids.hpp"
 
 // The only place the CAF 0.17 spelling `replies_to<...>::with<...>` appears. Offsets and sizes are
-// signed so that the original's -1 ("to the end") fits and a negative value can be refused
-// (EINVAL) rather than wrapping around.
+// signed so that -1 can mean "to the end" and any other negative value can be refused (EINVAL)
+// rather than wrapping around.
 
 namespace actorio {
 

@@ -1,0 +1,206 @@
+#define BOOST_TEST_MODULE mapped_region_read_write_test
+// mapped_region: read, write and minimize_writes.
+#include "support/mapped_region_helpers.hpp"
+
+BOOST_FIXTURE_TEST_SUITE(mapped_region_read_write_suite, fixture)
+
+// ---- read -----------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(read_at_or_past_end_is_empty) {
+  auto p = dir / "file";
+  write_file(p, "0123456789");
+  auto region = must_open(p, open_mode::read_only);
+  for (std::int64_t off : {std::int64_t{10}, std::int64_t{11}, std::int64_t{4096},
+                           std::int64_t{1} << 40, std::numeric_limits<std::int64_t>::max()}) {
+    BOOST_TEST(read_all(region, off, 5).empty(), "offset " << off);
+    BOOST_TEST(read_all(region, off, -1).empty(), "offset " << off);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(read_of_minus_one_reads_to_end) {
+  auto p = dir / "file";
+  auto bytes = pattern('r', 3 * page + 17);
+  write_file(p, bytes);
+  auto region = must_open(p, open_mode::read_only);
+  BOOST_TEST(read_all(region, 0, -1) == bytes);
+  BOOST_TEST(read_all(region, 5000, -1) == bytes.substr(5000));
+  BOOST_TEST(read_all(region, 1, 0).empty());
+  BOOST_TEST(read_all(region, 4090, 12) == bytes.substr(4090, 12)); // across a page boundary
+}
+
+BOOST_AUTO_TEST_CASE(read_with_negative_offset_is_einval) {
+  auto p = dir / "file";
+  write_file(p, "0123456789");
+  auto region = must_open(p, open_mode::read_only);
+  for (std::int64_t off : {std::int64_t{-1}, std::numeric_limits<std::int64_t>::min()}) {
+    auto r = region.read(off, 3);
+    BOOST_TEST(failed_with(r, EINVAL, p), "offset " << off);
+    if (!r.ok())
+      BOOST_TEST(r.error().op == "read");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(read_near_end_is_short) {
+  auto p = dir / "file";
+  write_file(p, "0123456789");
+  auto region = must_open(p, open_mode::read_only);
+  BOOST_TEST(read_all(region, 7, 100) == "789");
+  BOOST_TEST(read_all(region, 9, std::numeric_limits<std::int64_t>::max()) == "9");
+  BOOST_TEST(read_all(region, 0, 10) == "0123456789");
+}
+
+// ---- write ----------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(write_past_end_fills_gap_with_zeros) {
+  auto p = dir / "file";
+  write_file(p, "0123456789");
+  auto region = must_open(p, open_mode::read_write);
+  must_write(region, "XYZ", 12);
+  BOOST_TEST(region.size() == 15u);
+  const std::string expected("0123456789\0\0XYZ", 15);
+  BOOST_TEST(read_file(p) == expected); // plain iostreams, not the class
+  BOOST_TEST(read_all(region) == expected);
+  // A gap spanning pages.
+  must_write(region, "END", 3 * page + 5);
+  BOOST_TEST(fs::file_size(p) == 3 * page + 8);
+  BOOST_TEST(read_file(p) == expected + zeros(3 * page + 5 - 15) + "END");
+}
+
+BOOST_AUTO_TEST_CASE(write_in_place_is_visible_to_read_and_to_the_file) {
+  auto p = dir / "file";
+  write_file(p, pattern('a', 2 * page));
+  auto region = must_open(p, open_mode::read_write);
+  must_write(region, "MIDDLE", page - 3);
+  auto expected = pattern('a', 2 * page).replace(page - 3, 6, "MIDDLE");
+  BOOST_TEST(region.size() == 2 * page);
+  BOOST_TEST(read_all(region) == expected);
+  BOOST_TEST(read_file(p) == expected);
+}
+
+BOOST_AUTO_TEST_CASE(write_on_read_only_region_is_ebadf_and_leaves_file) {
+  auto p = dir / "file";
+  write_file(p, "0123456789");
+  auto region = must_open(p, open_mode::read_only);
+  for (std::int64_t off : {0, 5, 100}) {
+    auto r = region.write("abc", 3, off);
+    BOOST_TEST(failed_with(r, EBADF, p), "offset " << off);
+    if (!r.ok())
+      BOOST_TEST(r.error().op == "write");
+  }
+  BOOST_TEST(region.size() == 10u);
+  BOOST_TEST(read_file(p) == "0123456789");
+}
+
+BOOST_AUTO_TEST_CASE(write_with_negative_offset_is_einval) {
+  auto p = dir / "file";
+  write_file(p, "0123456789");
+  auto region = must_open(p, open_mode::read_write);
+  BOOST_TEST(failed_with(region.write("abc", 3, -1), EINVAL, p));
+  BOOST_TEST(read_file(p) == "0123456789");
+}
+
+BOOST_AUTO_TEST_CASE(write_beyond_largest_offset_fails_and_keeps_size) {
+  auto p = dir / "file";
+  write_file(p, "0123456789");
+  auto region = must_open(p, open_mode::read_write);
+  // The end, 2^63 + 8, is no valid off_t: ftruncate refuses it.
+  auto r = region.write("0123456789", 10, std::numeric_limits<std::int64_t>::max() - 1);
+  BOOST_TEST(failed_with(r, EINVAL, p));
+  BOOST_TEST(region.size() == 10u);
+  BOOST_TEST(read_all(region) == "0123456789");
+  BOOST_TEST(read_file(p) == "0123456789");
+}
+
+BOOST_AUTO_TEST_CASE(many_appends_give_the_right_content_with_few_remaps) {
+  auto p = dir / "appends";
+  auto region = must_open(p, open_mode::create);
+  std::string expected;
+  std::set<std::uint64_t> capacities;
+  for (int i = 0; i < 10'000; ++i) {
+    auto chunk = pattern(static_cast<char>('!' + i % 50), 100);
+    chunk.replace(0, 6, std::to_string(100'000 + i));
+    must_write(region, chunk, static_cast<std::int64_t>(expected.size()));
+    expected += chunk;
+    BOOST_REQUIRE(region.mapped_length() >= region.size());
+    capacities.insert(region.mapped_length());
+  }
+  BOOST_TEST(region.size() == 1'000'000u);
+  // Geometric growth: about log2(1 MB / 4 KiB) = 8 distinct capacities, not one per page.
+  BOOST_TEST(capacities.size() <= 12u);
+  BOOST_TEST(read_all(region) == expected);
+  auto s = region.sync();
+  BOOST_TEST(s.ok(), why(s));
+  BOOST_TEST(read_file(p) == expected);
+}
+
+// ---- minimize_writes ------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(minimize_writes_keeps_content_for_same_and_changed_bytes) {
+  auto p = dir / "file";
+  auto bytes = pattern('m', 3 * page);
+  write_file(p, bytes);
+  auto region = must_open(p, open_mode::read_write, 0, true);
+  // Identical bytes, page-aligned and not.
+  must_write(region, bytes, 0);
+  must_write(region, bytes.substr(100, 5000), 100);
+  BOOST_TEST(read_all(region) == bytes);
+  // A change only in the second of the pieces a write is cut into.
+  auto changed = bytes.substr(page - 10, 30);
+  changed[25] = '#';
+  must_write(region, changed, page - 10);
+  bytes[page + 15] = '#';
+  BOOST_TEST(read_all(region) == bytes);
+  // Growing writes still zero-fill and append.
+  must_write(region, "tail", 4 * page);
+  bytes += zeros(page) + "tail";
+  BOOST_TEST(read_all(region) == bytes);
+  BOOST_TEST(region.sync().ok());
+  BOOST_TEST(read_file(p) == bytes);
+}
+
+BOOST_AUTO_TEST_CASE(minimize_writes_does_not_dirty_pages_with_identical_bytes,
+                     *boost::unit_test::precondition(msync_cleans_pages_here)) {
+  // Oracle: Shared_Dirty + Private_Dirty of the file's mapping in /proc/self/smaps. After
+  // msync(MS_SYNC) a disk filesystem cleans the pages; a store dirties them again. tmpfs keeps
+  // pages dirty, so the test is skipped there (precondition msync_cleans_pages_here).
+  // The kernel accounts dirtiness per folio (up to 2 MiB on ext4 with large folios), so a single
+  // changed byte may show as more than one page: the partial case is checked against a 16 MiB
+  // file, where "only near the change" and "everything" are far apart.
+  constexpr std::uint64_t total = 16 * mib;
+  constexpr long total_kib = static_cast<long>(total / kib);
+  auto p = dir / "file";
+  auto bytes = pattern('d', total);
+  write_file(p, bytes);
+
+  // Control: without minimize_writes, the same identical write dirties every page.
+  {
+    auto plain = must_open(p, open_mode::read_write, 0, false);
+    BOOST_REQUIRE(read_all(plain) == bytes); // faults every page in, clean
+    BOOST_REQUIRE(plain.sync().ok());
+    BOOST_REQUIRE(dirty_kib_of(p) == 0);
+    must_write(plain, bytes, 0);
+    BOOST_REQUIRE_MESSAGE(dirty_kib_of(p) == total_kib,
+                          "control did not dirty everything: " << dirty_kib_of(p) << " kB");
+  }
+
+  auto region = must_open(p, open_mode::read_write, 0, true);
+  BOOST_REQUIRE(read_all(region) == bytes);
+  BOOST_REQUIRE(region.sync().ok());
+  BOOST_REQUIRE(dirty_kib_of(p) == 0);
+  must_write(region, bytes, 0);
+  must_write(region, bytes.substr(123, 9000), 123); // unaligned start and end
+  BOOST_TEST(dirty_kib_of(p) == 0);
+
+  // One changed byte near the end of a whole-file write dirties only the folio around it.
+  auto changed = bytes;
+  changed[total - 100] = '#';
+  must_write(region, changed, 0);
+  auto dirty = dirty_kib_of(p);
+  BOOST_TEST(dirty >= long(page / kib));
+  BOOST_TEST(dirty <= total_kib / 4, "dirty " << dirty << " kB of " << total_kib);
+  BOOST_TEST_MESSAGE("one changed byte dirtied " << dirty << " kB");
+  BOOST_TEST(read_all(region, static_cast<std::int64_t>(total - 101), 3) ==
+             bytes.substr(total - 101, 1) + "#" + bytes.substr(total - 99, 1));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
