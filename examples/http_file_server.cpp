@@ -44,7 +44,6 @@ namespace {
 constexpr std::size_t max_head = 8 * 1024; // request line and headers, with the blank line
 constexpr std::int64_t piece_size = 256 * 1024;
 constexpr std::uint64_t window = 1024 * 1024;
-constexpr auto timeout = std::chrono::seconds(30);
 
 // -- requests -----------------------------------------------------------------------------------
 
@@ -290,6 +289,9 @@ struct connection {
   std::uint64_t unwritten = 0;
   bool keep_alive = true;
   bool reading_paused = false;
+  /// The response head, held back to go out in one write with the body's first piece (CAF
+  /// writes what a handler left in the buffer as soon as the handler returns).
+  std::string head;
 };
 
 struct server_state {
@@ -327,7 +329,7 @@ void send_body(server_pointer self, connection_handle hdl, connection& c) {
     return; // the read's answer or the next write ack calls again
   auto size = static_cast<std::int64_t>(std::min<std::uint64_t>(piece_size, c.end - c.next));
   c.waiting = true;
-  self->request(*c.body, timeout, read_atom_v, static_cast<std::int64_t>(c.next), size)
+  self->request(*c.body, caf::infinite, read_atom_v, static_cast<std::int64_t>(c.next), size)
     .then(
       [=](bytes& piece) {
         auto* c = find(self, hdl);
@@ -341,6 +343,10 @@ void send_body(server_pointer self, connection_handle hdl, connection& c) {
         }
         c->next += piece.size();
         c->unwritten += piece.size();
+        if (!c->head.empty()) {
+          self->write(hdl, c->head.size(), c->head.data());
+          c->head.clear();
+        }
         auto& out = self->wr_buf(hdl);
         if (out.empty())
           out.swap(piece); // hand the bytes over without copying them again
@@ -394,10 +400,12 @@ void serve(server_pointer self, connection_handle hdl, connection& c, const requ
     out += "Content-Range: bytes " + std::to_string(span.first) + "-" +
            std::to_string(span.end - 1) + "/" + std::to_string(size) + "\r\n";
   out += "\r\n";
-  self->write(hdl, out.size(), out.data());
-  if (req.head_only || span.first == span.end)
+  if (req.head_only || span.first == span.end) {
+    self->write(hdl, out.size(), out.data());
     return finish_response(self, hdl, c);
-  c.body = f.map; // the head goes out together with the first piece
+  }
+  c.head = std::move(out);
+  c.body = f.map;
   c.next = span.first;
   c.end = span.end;
   send_body(self, hdl, c);
@@ -413,10 +421,11 @@ void open_and_serve(server_pointer self, connection_handle hdl, connection& c, r
     c->waiting = false;
     respond(*c);
   };
-  self->request(self->state.manager, timeout, caf::open_atom_v, req.path, "rb", std::int64_t{0})
+  self
+    ->request(self->state.manager, caf::infinite, caf::open_atom_v, req.path, "rb", std::int64_t{0})
     .then(
       [=](mapped_file_actor& map) {
-        self->request(map, timeout, info_atom_v)
+        self->request(map, caf::infinite, info_atom_v)
           .then(
             [=](map_info& info) {
               auto [i, added] = self->state.files.emplace(req.path, open_file{map, info});
