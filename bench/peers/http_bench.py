@@ -9,7 +9,8 @@ under a temporary prefix, on loopback ports, not as a daemon) on the same DIR, t
 runs wrk (2 threads, 16 connections) for a short warm-up and for N seconds against each server,
 alternating which goes first. Cases: random 4 KiB files (a Lua script picks the names), 64 KiB
 ranges of the 64 MiB file at random offsets, the big file whole. Prints one JSON line per case and
-server: requests, bytes, seconds, errors (any non-2xx/3xx status counts), latency percentiles.
+server: requests, bytes, seconds, errors (any non-2xx/3xx status counts), latency percentiles and
+the CPU time the server used meanwhile.
 Exits non-zero if a server fails to start or a run reports errors.
 """
 
@@ -27,7 +28,8 @@ import time
 KIB, MIB = 1 << 10, 1 << 20
 CONNECTIONS, THREADS = 16, 2
 
-# Each wrk thread draws its own random sequence; wrk's `done` hook prints the summary as JSON, so nothing has to be scraped from its text.
+# Each wrk thread draws its own random sequence; wrk's `done` hook prints the summary as JSON, so
+# nothing has to be scraped from its text.
 DONE = r'''
 local threads = 0
 setup = function(thread)
@@ -153,6 +155,20 @@ http {{
     return proc, port
 
 
+def cpu_seconds(pid):
+    """CPU time of pid and its children (nginx's workers), from /proc."""
+    total = 0
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            fields = f.read().rpartition(')')[2].split()
+        total = int(fields[11]) + int(fields[12])
+        with open(f'/proc/{pid}/task/{pid}/children') as f:
+            children = [int(c) for c in f.read().split()]
+    except OSError:
+        return 0.0
+    return total / os.sysconf('SC_CLK_TCK') + sum(cpu_seconds(c) for c in children)
+
+
 def run_wrk(port, script, seconds, path):
     cmd = ['wrk', '-t', str(THREADS), '-c', str(CONNECTIONS), '-d', f'{max(1, round(seconds))}s',
            '--timeout', '60s', '-s', script, f'http://127.0.0.1:{port}{path}']
@@ -194,15 +210,17 @@ def main():
         os.makedirs(prefix)
         ours, ours_port = start_ours(args.server, root)
         nginx, nginx_port = start_nginx(root, prefix)
-        servers = [('ours', ours_port), ('nginx', nginx_port)]
+        servers = [('ours', ours_port, ours.pid), ('nginx', nginx_port, nginx.pid)]
         try:
             for n, case in enumerate(c for c in args.cases.split(',') if c):
                 path = '/whole.bin' if case == 'whole' else '/'
-                for server, port in (servers if n % 2 == 0 else servers[::-1]):
+                for server, port, pid in (servers if n % 2 == 0 else servers[::-1]):
                     if args.warmup > 0:
                         run_wrk(port, scripts[case], args.warmup, path)
+                    before = cpu_seconds(pid)
                     r = run_wrk(port, scripts[case], args.seconds, path)
-                    r.update(case=case, server=server)
+                    r.update(case=case, server=server,
+                             server_cpu_seconds=round(cpu_seconds(pid) - before, 2))
                     failed |= r['errors'] > 0 or r['requests'] == 0 and case != 'whole'
                     print(json.dumps(r), flush=True)
         finally:

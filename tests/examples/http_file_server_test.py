@@ -338,7 +338,8 @@ def slow_client_checks():
     before = cpu_seconds(pid)
     time.sleep(1.0)
     idle = cpu_seconds(pid) - before
-    check(idle < 0.2, f'clients gone mid-transfer cost nothing afterwards ({idle:.2f} cpu-s in 1 s)')
+    check(idle < 0.2,
+          f'clients gone mid-transfer cost nothing afterwards ({idle:.2f} cpu-s in 1 s)')
     status, _, body = curl('-r', f'{size - MIB}-', path='/big.bin')
     with open(big, 'rb') as f:
         f.seek(size - MIB)
