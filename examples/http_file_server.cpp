@@ -9,7 +9,7 @@
 // server itself never judges paths. Each file is opened once, read-only, and kept open: the
 // server holds one reference per file and the manager's registry of open maps is the file cache.
 // A file is served as it was when first opened (its size then; its mtime for Last-Modified and
-// ETag), as suits static content.
+// ETag), as suits static content; every file served stays open until the server stops.
 //
 // Bodies. A body is read from its map in pieces of `piece_size`; the next piece is asked for
 // only while fewer than `window` bytes handed to the socket are still unwritten (CAF's write acks
@@ -35,6 +35,8 @@
 #include <string_view>
 #include <unordered_map>
 #include <variant>
+
+#include <sys/resource.h>
 
 using namespace actorio;
 using caf::io::connection_handle;
@@ -559,6 +561,13 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN); // a client gone mid-write is an error result, not a signal
+  // Every file served stays open (a descriptor and a map each), so allow as many descriptors as
+  // the hard limit does; the soft limit is often 1,024.
+  rlimit files_open{};
+  if (getrlimit(RLIMIT_NOFILE, &files_open) == 0 && files_open.rlim_cur < files_open.rlim_max) {
+    files_open.rlim_cur = files_open.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files_open);
+  }
 
   system_config cfg;
   cfg.load<caf::io::middleman>();
