@@ -19,6 +19,10 @@
 //
 // Requests on one connection are handled one at a time, in order; pipelined ones wait in the
 // input buffer, and reading pauses while that holds more than `max_head` bytes.
+//
+// Threads. The broker runs in CAF's one network thread (the middleman's multiplexer). A map
+// answers a read of pages already in the page cache in the caller's thread, so a warm file is
+// served without a thread hand-off; other reads wait on actorio's io workers, not here.
 #include <actorio/actorio.hpp>
 
 #include <caf/io/all.hpp>
