@@ -128,8 +128,10 @@ def start_nginx(root, prefix):
     for path in temp.values():
         os.makedirs(path)
     with open(conf, 'w') as f:
+        # As root, nginx's workers would drop to `nobody`, who may not reach DIR (a 0700 temp dir).
+        user = 'user root;\n' if os.getuid() == 0 else ''
         f.write(f'''daemon off;
-worker_processes 2;
+{user}worker_processes 2;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
 events {{ worker_connections 1024; }}
@@ -221,8 +223,10 @@ def main():
                     r = run_wrk(port, scripts[case], args.seconds, path)
                     r.update(case=case, server=server,
                              server_cpu_seconds=round(cpu_seconds(pid) - before, 2))
-                    failed |= r['errors'] > 0 or r['requests'] == 0 and case != 'whole'
                     print(json.dumps(r), flush=True)
+                    if r['errors'] > 0 or r['requests'] == 0 and case != 'whole':
+                        print(f'http_bench: {server} failed the {case} case: {r}', file=sys.stderr)
+                        failed = True
         finally:
             for proc in (ours, nginx):
                 proc.terminate()
