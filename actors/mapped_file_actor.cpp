@@ -248,7 +248,11 @@ mapped_file_class::behavior_type mapped_file_class::make_behavior() {
       auto& map = *self->state.map;
       std::shared_lock<std::shared_mutex> guard{map.lock};
       const auto& r = *map.region;
-      return map_info{r.path(), std::string(to_string(r.mode())), r.size(), r.mapped_length()};
+      auto modified = r.modified_ns();
+      if (!modified)
+        return make_error(modified.error());
+      return map_info{r.path(), std::string(to_string(r.mode())), r.size(), r.mapped_length(),
+                      *modified};
     },
     [=](read_str_atom, std::int64_t offset, std::int64_t size, const std::string& errors) {
       return serve<std::string>(self, [=](mapped_region& r) -> result<std::string> {

@@ -499,6 +499,15 @@ result<std::uint64_t> mapped_region::resize(std::int64_t new_size) {
   return size_;
 }
 
+result<std::int64_t> mapped_region::modified_ns() const {
+  struct stat st {};
+  if (::fstat(fd_.get(), &st) != 0) {
+    int err = errno;
+    return failure{err, "info", path_, {}};
+  }
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
 result<std::uint64_t> mapped_region::grow(std::int64_t min_size) {
   if (!is_open())
     return fail(EBADF, "grow", "closed");

@@ -78,6 +78,8 @@ public:
   int fd() const noexcept {
     return fd_.get();
   }
+  /// The file's mtime now (fstat), in nanoseconds since the Unix epoch.
+  result<std::int64_t> modified_ns() const;
 
   /// Makes the calls that would change a read-only ("rb") map fail with EROFS instead of EBADF:
   /// for a map that is read-only because its whole manager is.

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <caf/all.hpp>
@@ -340,6 +341,17 @@ BOOST_AUTO_TEST_CASE(a_relative_path_resolves_against_the_runtime_root) {
   BOOST_TEST(info->mapped_length >= 3u);
   release_ok(f);
   BOOST_TEST(fs::exists(path("rel.bin")));
+}
+
+BOOST_AUTO_TEST_CASE(info_reports_the_mtime_that_stat_sees_now) {
+  auto f = open_ok("stamped.bin", "w+b", 3);
+  // A time no clock would give by itself, set from outside the map.
+  timespec times[2] = {{1'000'000'000, 123'456'789}, {1'000'000'000, 123'456'789}};
+  BOOST_REQUIRE(::utimensat(AT_FDCWD, path("stamped.bin").c_str(), times, 0) == 0);
+  auto info = c.call<map_info>(f, actorio::info_atom_v);
+  BOOST_REQUIRE_MESSAGE(info, why(sys, info));
+  BOOST_TEST(info->modified_ns == 1'000'000'000'123'456'789);
+  release_ok(f);
 }
 
 // -- errors -------------------------------------------------------------------------------------

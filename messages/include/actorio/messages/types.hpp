@@ -34,6 +34,9 @@ struct map_info {
   std::uint64_t size = 0;
   /// Bytes of address space the map occupies (page-rounded, may exceed `size`).
   std::uint64_t mapped_length = 0;
+  /// The file's last modification (its mtime) in nanoseconds since the Unix epoch, as the file
+  /// says at the time of asking: what a server needs for Last-Modified and ETag.
+  std::int64_t modified_ns = 0;
 };
 
 /// A range of a file to read; `size` -1 means to the end.
@@ -135,7 +138,8 @@ typename Inspector::result_type inspect(Inspector& f, chunk& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, map_info& x) {
-  return f(caf::meta::type_name("actorio::map_info"), x.path, x.mode, x.size, x.mapped_length);
+  return f(caf::meta::type_name("actorio::map_info"), x.path, x.mode, x.size, x.mapped_length,
+           x.modified_ns);
 }
 
 template <class Inspector>

@@ -1,0 +1,614 @@
+// An HTTP/1.1 file server that embeds actorio: one CAF broker of its own accepts TCP connections
+// and serves the files beneath a root through actorio's mmap manager and maps, by message. It does
+// no file system call of its own.
+//
+//   http_file_server --root DIR --listen 127.0.0.1:PORT     (PORT 0: the kernel picks one)
+//
+// Files. The manager is confined to the root (`runtime_config::confine_to_root`), so a path that
+// leaves it (`..`, an absolute path, a symlink out) fails with EACCES and becomes a 403: the
+// server itself never judges paths. Each file is opened once, read-only, and kept open: the
+// server holds one reference per file and the manager's registry of open maps is the file cache.
+// A file is served as it was when first opened (its size then; its mtime for Last-Modified and
+// ETag), as suits static content; every file served stays open until the server stops.
+//
+// Bodies. A body is read from its map in pieces of `piece_size`; the next piece is asked for
+// only while fewer than `window` bytes handed to the socket are still unwritten (CAF's write acks
+// say how many), so a slow reader holds at most about `window` bytes of memory, and a reader that
+// goes away holds nothing: its state is dropped with the connection and a read still in flight is
+// answered into the void.
+//
+// Requests on one connection are handled one at a time, in order; pipelined ones wait in the
+// input buffer, and reading pauses while that holds more than `max_head` bytes.
+//
+// Threads. The broker runs in CAF's one network thread (the middleman's multiplexer). A map
+// answers a read of pages already in the page cache in the caller's thread, so a warm file is
+// served without a thread hand-off; other reads wait on actorio's io workers, not here.
+#include <actorio/actorio.hpp>
+
+#include <caf/io/all.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+
+#include <sys/resource.h>
+
+using namespace actorio;
+using caf::io::connection_handle;
+
+namespace {
+
+constexpr std::size_t max_head = 8 * 1024; // request line and headers, with the blank line
+constexpr std::int64_t piece_size = 256 * 1024;
+constexpr std::uint64_t window = 1024 * 1024;
+
+// -- requests -----------------------------------------------------------------------------------
+
+/// What the server needs of a request head.
+struct request {
+  bool head_only = false; // HEAD rather than GET
+  std::string path;       // decoded, relative to the root
+  bool keep_alive = true;
+  std::string range;
+  std::string if_none_match;
+};
+
+std::string lower(std::string_view s) {
+  std::string out{s};
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+/// `%XX` decoded; none for a broken escape or a NUL byte.
+std::optional<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    unsigned value = 0;
+    if (i + 2 >= s.size() || std::from_chars(&s[i + 1], &s[i + 3], value, 16).ptr != &s[i + 3])
+      return std::nullopt;
+    out += static_cast<char>(value);
+    i += 2;
+  }
+  if (out.find('\0') != std::string::npos)
+    return std::nullopt;
+  return out;
+}
+
+/// The request in `head` (request line and headers without the blank line), or the status that
+/// refuses it: 400 (malformed) or 405 (neither GET nor HEAD).
+std::variant<request, int> parse_request(std::string_view head) {
+  auto eol = head.find("\r\n");
+  auto line = head.substr(0, eol);
+  auto sp1 = line.find(' ');
+  auto sp2 = line.find(' ', sp1 == line.npos ? sp1 : sp1 + 1);
+  if (sp1 == line.npos || sp2 == line.npos || line.find(' ', sp2 + 1) != line.npos)
+    return 400;
+  auto method = line.substr(0, sp1);
+  auto target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  auto version = line.substr(sp2 + 1);
+  if ((version != "HTTP/1.1" && version != "HTTP/1.0") || target.empty() || target[0] != '/')
+    return 400;
+  request req;
+  req.keep_alive = version == "HTTP/1.1";
+  std::string connection;
+  bool has_body = false;
+  while (eol != head.npos) {
+    auto start = eol + 2;
+    eol = head.find("\r\n", start);
+    auto field = head.substr(start, eol == head.npos ? head.npos : eol - start);
+    auto colon = field.find(':');
+    if (colon == 0 || colon == field.npos || field.find_first_of(" \t") < colon)
+      return 400;
+    auto name = lower(field.substr(0, colon));
+    auto value = trim(field.substr(colon + 1));
+    if (name == "connection")
+      connection = lower(value);
+    else if (name == "range")
+      req.range = value;
+    else if (name == "if-none-match")
+      req.if_none_match = value;
+    else if (name == "transfer-encoding" || (name == "content-length" && value != "0"))
+      has_body = true;
+  }
+  if (method != "GET" && method != "HEAD")
+    return 405;
+  if (has_body) // GET and HEAD carry none; one we do not read would be taken for the next request
+    return 400;
+  req.head_only = method == "HEAD";
+  if (connection.find("close") != connection.npos)
+    req.keep_alive = false;
+  else if (connection.find("keep-alive") != connection.npos)
+    req.keep_alive = true;
+  auto path = percent_decode(target.substr(0, target.find_first_of("?#")));
+  if (!path)
+    return 400;
+  req.path = path->substr(1); // the manager resolves relative paths against the root
+  if (req.path.empty() || req.path.back() == '/')
+    req.path += "index.html";
+  return req;
+}
+
+/// The bytes a `Range` header asks for, clamped to the file. A missing, malformed or multi-range
+/// header means the whole file (RFC 9110 lets a server ignore it); a range starting at or past
+/// the end is unsatisfiable.
+struct byte_span {
+  enum { whole, part, unsatisfiable } kind = whole;
+  std::uint64_t first = 0;
+  std::uint64_t end = 0; // one past the last byte
+};
+
+std::optional<std::uint64_t> parse_number(std::string_view s) {
+  std::uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (s.empty() || ec != std::errc{} || ptr != s.data() + s.size())
+    return std::nullopt;
+  return n;
+}
+
+byte_span parse_range(std::string_view range, std::uint64_t size) {
+  byte_span whole{byte_span::whole, 0, size};
+  if (range.substr(0, 6) != "bytes=" || range.find(',') != range.npos)
+    return whole;
+  range.remove_prefix(6);
+  auto dash = range.find('-');
+  if (dash == range.npos)
+    return whole;
+  auto first = parse_number(trim(range.substr(0, dash)));
+  auto last = parse_number(trim(range.substr(dash + 1)));
+  if (!first) { // "-n": the last n bytes
+    if (!last)
+      return whole;
+    if (*last == 0 || size == 0)
+      return {byte_span::unsatisfiable};
+    return {byte_span::part, size - std::min(*last, size), size};
+  }
+  if (last && *last < *first)
+    return whole;
+  if (*first >= size)
+    return {byte_span::unsatisfiable};
+  return {byte_span::part, *first, last ? std::min(*last + 1, size) : size};
+}
+
+// -- responses ----------------------------------------------------------------------------------
+
+const char* reason(int status) {
+  switch (status) {
+  case 200:
+    return "OK";
+  case 206:
+    return "Partial Content";
+  case 304:
+    return "Not Modified";
+  case 400:
+    return "Bad Request";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 416:
+    return "Range Not Satisfiable";
+  case 431:
+    return "Request Header Fields Too Large";
+  default:
+    return "Internal Server Error";
+  }
+}
+
+/// The status for a failed open: what the errno says about the path.
+int status_for(const caf::error& err, const std::string& path) {
+  switch (to_failure(err, "open", path).code) {
+  case ENOENT:
+  case ENOTDIR:
+  case EISDIR:
+    return 404;
+  case EACCES: // a path that leaves the root, or one the server may not read
+  case EPERM:
+  case ELOOP:
+    return 403;
+  default:
+    return 500;
+  }
+}
+
+std::string http_date(std::int64_t ns) {
+  std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  return {buf, std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm)};
+}
+
+std::string etag_of(const map_info& info) {
+  char buf[48];
+  auto n =
+    std::snprintf(buf, sizeof buf, "\"%llx-%llx\"", static_cast<unsigned long long>(info.size),
+                  static_cast<unsigned long long>(info.modified_ns));
+  return {buf, static_cast<std::size_t>(n)};
+}
+
+/// Whether an `If-None-Match` list names `etag` (weak comparison) or is `*`.
+bool matches(std::string_view list, std::string_view etag) {
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    auto tag = trim(list.substr(0, comma));
+    if (tag.substr(0, 2) == "W/")
+      tag.remove_prefix(2);
+    if (tag == etag || tag == "*")
+      return true;
+    list = comma == list.npos ? std::string_view{} : list.substr(comma + 1);
+  }
+  return false;
+}
+
+/// The status line and the headers every response has; the caller adds its own and the blank line.
+std::string response_head(int status, bool keep_alive) {
+  return "HTTP/1.1 " + std::to_string(status) + " " + reason(status) +
+         (keep_alive ? "\r\nServer: actorio-example\r\nConnection: keep-alive\r\n"
+                     : "\r\nServer: actorio-example\r\nConnection: close\r\n");
+}
+
+std::string content_length(std::uint64_t n) {
+  return "Content-Length: " + std::to_string(n) + "\r\n";
+}
+
+// -- the server ---------------------------------------------------------------------------------
+
+struct open_file {
+  mapped_file_actor map;
+  map_info info;
+};
+
+/// One connection: its unhandled input and the response under way.
+struct connection {
+  std::string input;
+  /// The body being sent: the map and the bytes [next, end) still to read.
+  std::optional<mapped_file_actor> body;
+  std::uint64_t next = 0;
+  std::uint64_t end = 0;
+  /// An open or a read is in flight; its answer continues this connection.
+  bool waiting = false;
+  /// Bytes handed to the socket and not yet written (from CAF's write acks).
+  std::uint64_t unwritten = 0;
+  bool keep_alive = true;
+  bool reading_paused = false;
+  /// The response head, held back to go out in one write with the body's first piece (CAF
+  /// writes what a handler left in the buffer as soon as the handler returns).
+  std::string head;
+};
+
+struct server_state {
+  mmap_manager_actor manager;
+  /// Request path -> its map, one reference each, released when the server stops.
+  std::unordered_map<std::string, open_file> files;
+  std::unordered_map<connection_handle, connection> connections;
+  static inline const char* name = "http_file_server";
+};
+
+using server_pointer = caf::io::stateful_broker<server_state>*;
+
+void handle_next(server_pointer self, connection_handle hdl);
+
+connection* find(server_pointer self, connection_handle hdl) {
+  auto i = self->state.connections.find(hdl);
+  return i == self->state.connections.end() ? nullptr : &i->second;
+}
+
+/// Ends the current response: closes the connection (after CAF has written what it holds) or
+/// goes on with the next request.
+void finish_response(server_pointer self, connection_handle hdl, connection& c) {
+  self->flush(hdl);
+  if (!c.keep_alive) {
+    self->close(hdl);
+    self->state.connections.erase(hdl);
+    return;
+  }
+  handle_next(self, hdl);
+}
+
+/// Sends the next piece of the body once the socket has room for it.
+void send_body(server_pointer self, connection_handle hdl, connection& c) {
+  if (c.waiting || c.unwritten >= window)
+    return; // the read's answer or the next write ack calls again
+  auto size = static_cast<std::int64_t>(std::min<std::uint64_t>(piece_size, c.end - c.next));
+  c.waiting = true;
+  self->request(*c.body, caf::infinite, read_atom_v, static_cast<std::int64_t>(c.next), size)
+    .then(
+      [=](bytes& piece) {
+        auto* c = find(self, hdl);
+        if (!c)
+          return; // the client went away meanwhile
+        c->waiting = false;
+        if (piece.empty()) { // the file shrank under us: the promised length cannot be kept
+          self->close(hdl);
+          self->state.connections.erase(hdl);
+          return;
+        }
+        c->next += piece.size();
+        c->unwritten += piece.size();
+        if (!c->head.empty()) {
+          self->write(hdl, c->head.size(), c->head.data());
+          c->head.clear();
+        }
+        auto& out = self->wr_buf(hdl);
+        if (out.empty())
+          out.swap(piece); // hand the bytes over without copying them again
+        else
+          out.insert(out.end(), piece.begin(), piece.end());
+        if (c->next < c->end) {
+          self->flush(hdl);
+          send_body(self, hdl, *c);
+        } else {
+          c->body.reset();
+          finish_response(self, hdl, *c);
+        }
+      },
+      [=](caf::error&) {
+        self->close(hdl);
+        self->state.connections.erase(hdl);
+      });
+}
+
+/// A response with a short text body (or none for HEAD).
+void send_status(server_pointer self, connection_handle hdl, connection& c, int status,
+                 bool head_only, std::string extra_headers = {}) {
+  auto text = std::to_string(status) + " " + reason(status) + "\n";
+  auto out = response_head(status, c.keep_alive) + content_length(text.size()) + extra_headers +
+             "Content-Type: text/plain\r\n\r\n" + (head_only ? "" : text);
+  self->write(hdl, out.size(), out.data());
+  finish_response(self, hdl, c);
+}
+
+/// Answers `req` for the open file `f`.
+void serve(server_pointer self, connection_handle hdl, connection& c, const request& req,
+           const open_file& f) {
+  auto etag = etag_of(f.info);
+  auto validators =
+    "Last-Modified: " + http_date(f.info.modified_ns) + "\r\nETag: " + etag + "\r\n";
+  if (!req.if_none_match.empty() && matches(req.if_none_match, etag)) {
+    auto out = response_head(304, c.keep_alive) + validators + "\r\n";
+    self->write(hdl, out.size(), out.data());
+    return finish_response(self, hdl, c);
+  }
+  auto size = f.info.size;
+  auto span = parse_range(req.range, size);
+  if (span.kind == byte_span::unsatisfiable)
+    return send_status(self, hdl, c, 416, req.head_only,
+                       "Content-Range: bytes */" + std::to_string(size) + "\r\n");
+  auto partial = span.kind == byte_span::part;
+  auto out = response_head(partial ? 206 : 200, c.keep_alive) +
+             content_length(span.end - span.first) + validators +
+             "Accept-Ranges: bytes\r\nContent-Type: application/octet-stream\r\n";
+  if (partial)
+    out += "Content-Range: bytes " + std::to_string(span.first) + "-" +
+           std::to_string(span.end - 1) + "/" + std::to_string(size) + "\r\n";
+  out += "\r\n";
+  if (req.head_only || span.first == span.end) {
+    self->write(hdl, out.size(), out.data());
+    return finish_response(self, hdl, c);
+  }
+  c.head = std::move(out);
+  c.body = f.map;
+  c.next = span.first;
+  c.end = span.end;
+  send_body(self, hdl, c);
+}
+
+/// Opens `req.path` through the manager, keeps it, then serves it.
+void open_and_serve(server_pointer self, connection_handle hdl, connection& c, request req) {
+  c.waiting = true;
+  auto resume = [=](auto respond) {
+    auto* c = find(self, hdl);
+    if (!c)
+      return;
+    c->waiting = false;
+    respond(*c);
+  };
+  self
+    ->request(self->state.manager, caf::infinite, caf::open_atom_v, req.path, "rb", std::int64_t{0})
+    .then(
+      [=](mapped_file_actor& map) {
+        self->request(map, caf::infinite, info_atom_v)
+          .then(
+            [=](map_info& info) {
+              auto [i, added] = self->state.files.emplace(req.path, open_file{map, info});
+              if (!added) // another connection opened it meanwhile: keep one reference only
+                caf::anon_send(self->state.manager, caf::close_atom_v, map);
+              resume([&](connection& c) { serve(self, hdl, c, req, i->second); });
+            },
+            [=](caf::error& err) {
+              caf::anon_send(self->state.manager, caf::close_atom_v, map);
+              resume([&](connection& c) {
+                send_status(self, hdl, c, status_for(err, req.path), req.head_only);
+              });
+            });
+      },
+      [=](caf::error& err) {
+        resume([&](connection& c) {
+          send_status(self, hdl, c, status_for(err, req.path), req.head_only);
+        });
+      });
+}
+
+/// Takes the next complete request from the input, if no response is under way.
+void handle_next(server_pointer self, connection_handle hdl) {
+  auto* c = find(self, hdl);
+  if (!c || c->waiting || c->body)
+    return;
+  if (c->reading_paused && c->input.size() <= max_head) {
+    c->reading_paused = false;
+    self->trigger(hdl);
+  }
+  auto blank = c->input.find("\r\n\r\n");
+  if (blank == std::string::npos ? c->input.size() > max_head : blank + 4 > max_head) {
+    c->keep_alive = false;
+    return send_status(self, hdl, *c, 431, false);
+  }
+  if (blank == std::string::npos)
+    return;
+  auto parsed = parse_request(std::string_view{c->input}.substr(0, blank));
+  c->input.erase(0, blank + 4);
+  if (auto* status = std::get_if<int>(&parsed)) {
+    c->keep_alive = false; // the rest of the input cannot be trusted
+    return send_status(self, hdl, *c, *status, false, *status == 405 ? "Allow: GET, HEAD\r\n" : "");
+  }
+  auto& req = std::get<request>(parsed);
+  c->keep_alive = req.keep_alive;
+  if (auto i = self->state.files.find(req.path); i != self->state.files.end())
+    serve(self, hdl, *c, req, i->second);
+  else
+    open_and_serve(self, hdl, *c, std::move(req));
+}
+
+caf::behavior server(server_pointer self, caf::io::doorman_ptr door, mmap_manager_actor manager) {
+  self->add_doorman(std::move(door));
+  self->state.manager = manager;
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    for (auto& [path, f] : self->state.files)
+      caf::anon_send(self->state.manager, caf::close_atom_v, f.map);
+    self->state.files.clear();
+    self->quit(msg.reason);
+  });
+  return {
+    [=](const caf::io::new_connection_msg& msg) {
+      self->state.connections.emplace(msg.handle, connection{});
+      self->configure_read(msg.handle, caf::io::receive_policy::at_most(16 * 1024));
+      self->ack_writes(msg.handle, true);
+    },
+    [=](const caf::io::new_data_msg& msg) {
+      auto* c = find(self, msg.handle);
+      if (!c)
+        return;
+      c->input.append(msg.buf.begin(), msg.buf.end());
+      if (c->input.size() > max_head && !c->reading_paused) {
+        c->reading_paused = true; // until the requests waiting in the input are handled
+        self->halt(msg.handle);
+      }
+      handle_next(self, msg.handle);
+    },
+    [=](const caf::io::data_transferred_msg& msg) {
+      auto* c = find(self, msg.handle);
+      if (!c)
+        return;
+      c->unwritten = msg.remaining;
+      if (c->body)
+        send_body(self, msg.handle, *c);
+    },
+    [=](const caf::io::connection_closed_msg& msg) { self->state.connections.erase(msg.handle); },
+    [=](const caf::io::acceptor_closed_msg&) { self->quit(); },
+  };
+}
+
+struct options {
+  std::string root;
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+std::optional<options> parse_options(int argc, char** argv) {
+  options opts;
+  std::string listen;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string_view flag{argv[i]};
+    if (flag == "--root")
+      opts.root = argv[i + 1];
+    else if (flag == "--listen")
+      listen = argv[i + 1];
+    else
+      return std::nullopt;
+  }
+  auto colon = listen.rfind(':');
+  auto port = parse_number(std::string_view{listen}.substr(colon == listen.npos ? 0 : colon + 1));
+  if (argc % 2 == 0 || opts.root.empty() || colon == listen.npos || !port || *port > 65535)
+    return std::nullopt;
+  opts.host = listen.substr(0, colon);
+  opts.port = static_cast<std::uint16_t>(*port);
+  return opts;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto opts = parse_options(argc, argv);
+  if (!opts) {
+    std::cerr << "usage: http_file_server --root DIR --listen 127.0.0.1:PORT\n";
+    return 2;
+  }
+  // Blocked before any thread starts, so every thread inherits the mask and main alone takes
+  // them, in sigwait below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN); // a client gone mid-write is an error result, not a signal
+  // Every file served stays open (a descriptor and a map each), so allow as many descriptors as
+  // the hard limit does; the soft limit is often 1,024.
+  rlimit files_open{};
+  if (getrlimit(RLIMIT_NOFILE, &files_open) == 0 && files_open.rlim_cur < files_open.rlim_max) {
+    files_open.rlim_cur = files_open.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files_open);
+  }
+
+  system_config cfg;
+  cfg.load<caf::io::middleman>();
+  // Idle scheduler threads sleep on a condition variable rather than poll (CAF's default).
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  caf::actor_system sys{cfg};
+  runtime_config files;
+  files.root = opts->root;
+  files.confine_to_root = true;
+  files.read_only = true;
+  std::optional<runtime> rt;
+  try {
+    rt.emplace(sys, files);
+  } catch (const std::exception& e) {
+    std::cerr << "http_file_server: " << e.what() << "\n";
+    return 1;
+  }
+  auto door = sys.middleman().backend().new_tcp_doorman(opts->port, opts->host.c_str(), true);
+  if (!door) {
+    std::cerr << "http_file_server: cannot listen on " << opts->host << ":" << opts->port << ": "
+              << sys.render(door.error()) << "\n";
+    return 1;
+  }
+  auto port = (*door)->port();
+  auto srv = sys.middleman().spawn_broker(server, std::move(*door), rt->manager().actor());
+  std::cout << "listening on " << opts->host << ":" << port << std::endl;
+
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  {
+    caf::scoped_actor self{sys};
+    self->monitor(srv);
+    self->send_exit(srv, caf::exit_reason::user_shutdown);
+    self->receive([](const caf::down_msg&) {});
+  }
+  srv = nullptr;
+  rt.reset(); // closes the maps the server released, then stops actorio's actors
+  std::cout << "stopped" << std::endl;
+  return 0;
+}
