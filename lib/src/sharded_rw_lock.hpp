@@ -21,8 +21,10 @@ namespace actorio::detail {
 ///
 /// Readers must not wait for anything while holding the lock: a writer waits for them, spinning
 /// and yielding. Writers are mutually excluded by a plain mutex. Meets the standard's Lockable
-/// and SharedLockable requirements (std::unique_lock, std::shared_lock); try_lock does not wait
-/// for another writer, but it does wait for the readers inside to leave.
+/// and SharedLockable requirements (std::unique_lock, std::shared_lock). try_lock does not wait
+/// for another writer, and waits for the readers inside only for a short spin (a reader's copy
+/// of resident pages); a reader that takes longer (a page evicted under it, read from the disk)
+/// makes it fail, so that a thread that must not wait for the disk can use it.
 class sharded_rw_lock {
 public:
   sharded_rw_lock() = default;
@@ -57,7 +59,16 @@ public:
   bool try_lock() {
     if (!writers_.try_lock())
       return false;
-    exclude_readers();
+    writing_.store(true, std::memory_order_seq_cst);
+    for (auto& c : counters_) {
+      for (int spins = 0; c.readers.load(std::memory_order_seq_cst) != 0; ++spins) {
+        if (spins >= try_spins) {
+          unlock();
+          return false;
+        }
+        pause();
+      }
+    }
     return true;
   }
 
@@ -69,6 +80,14 @@ public:
 private:
   static constexpr std::size_t slots = 8;
   static constexpr std::size_t line = 64;
+  /// About 10 µs of waiting for readers in try_lock.
+  static constexpr int try_spins = 2048;
+
+  static void pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
 
   struct alignas(line) counter {
     std::atomic<std::uint32_t> readers{0};

@@ -47,6 +47,27 @@ BOOST_AUTO_TEST_CASE(a_writer_waits_for_the_reader_inside_and_keeps_new_readers_
   lock.unlock();
 }
 
+BOOST_AUTO_TEST_CASE(try_lock_gives_up_on_a_reader_that_stays_inside_and_leaves_no_trace) {
+  sharded_rw_lock lock;
+  lock.lock_shared();
+  bool got = true;
+  std::thread{[&] {
+    got = lock.try_lock();
+    if (got)
+      lock.unlock();
+  }}.join();
+  BOOST_TEST(!got);
+  std::thread{[&] {
+    got = lock.try_lock_shared();
+    if (got)
+      lock.unlock_shared();
+  }}.join();
+  BOOST_TEST(got);
+  lock.unlock_shared();
+  BOOST_TEST(lock.try_lock());
+  lock.unlock();
+}
+
 BOOST_AUTO_TEST_CASE(readers_never_see_a_change_half_made) {
   // The writer keeps both numbers equal; a reader that saw them differ overlapped a write.
   sharded_rw_lock lock;
