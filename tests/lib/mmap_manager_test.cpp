@@ -550,8 +550,8 @@ BOOST_AUTO_TEST_CASE(a_bulk_read_of_thousands_of_ranges_of_one_file_keeps_their_
   write_file(path("f"), content);
   std::vector<byte_range> ranges;
   for (int i = 0; i < 5000; ++i)
-    ranges.push_back({static_cast<std::int64_t>(rng() % content.size()),
-                      static_cast<std::int64_t>(rng() % 40)});
+    ranges.push_back(
+      {static_cast<std::int64_t>(rng() % content.size()), static_cast<std::int64_t>(rng() % 40)});
   ranges.push_back({static_cast<std::int64_t>(content.size()) - 3, 10}); // short at the end
   auto r = mgr.bulk_read({{path("f"), ranges}}).get().at(path("f"));
   BOOST_REQUIRE(r.ok());
