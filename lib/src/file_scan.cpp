@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -231,32 +230,6 @@ std::uint64_t range_length(std::int64_t offset, std::int64_t size, std::uint64_t
   return size < 0 ? left : std::min(left, static_cast<std::uint64_t>(size));
 }
 
-namespace {
-
-/// Makes the calling thread's malloc heap grow ahead by about `step` bytes at once. glibc grows
-/// the heap of a thread other than the main one by just what an allocation needs, one mprotect
-/// per page (the main thread's heap grows with a pad), so thousands of fresh page-sized buffers
-/// cost a system call each; one block just under the mmap threshold, taken and given back,
-/// leaves that much room at the top of the heap for the next ones. Harmless elsewhere: with
-/// room to spare, or another allocator, it is one malloc and one free.
-class heap_grower {
-public:
-  void before(std::size_t bytes) {
-    if (bytes >= step || (since_ += bytes) < step - (step >> 3))
-      return;
-    since_ = 0;
-    // volatile: the compiler would drop an allocation nobody uses.
-    void* volatile block = std::malloc(step);
-    std::free(block);
-  }
-
-private:
-  static constexpr std::size_t step = std::size_t{120} << 10;
-  std::size_t since_ = step;
-};
-
-} // namespace
-
 result<std::vector<std::vector<char>>> read_ranges(const std::string& path,
                                                    const std::vector<read_range>& ranges,
                                                    const file_opener& opener) {
@@ -271,11 +244,9 @@ result<std::vector<std::vector<char>>> read_ranges(const std::string& path,
     return std::move(file).error();
   std::vector<std::vector<char>> out;
   out.reserve(ranges.size());
-  heap_grower grower;
   for (const auto& r : ranges) {
     // Clamped to the size so an oversized request cannot allocate beyond the file.
     auto want = range_length(r.offset, r.size, file->size);
-    grower.before(static_cast<std::size_t>(want));
     std::vector<char> bytes;
     try {
       bytes.resize(static_cast<std::size_t>(want));
