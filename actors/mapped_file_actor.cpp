@@ -2,6 +2,7 @@
 
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string_view>
 
 #include <sys/mman.h>
@@ -30,7 +31,7 @@ void serve_into(self_pointer self, Promise rp, Op op) {
   self->state.pool->run(
     self,
     [map, op = std::move(op)]() mutable {
-      std::unique_lock<std::shared_mutex> guard{map->lock};
+      std::unique_lock<sharded_rw_lock> guard{map->lock};
       return op(*map->region);
     },
     [rp, map](auto&& r) mutable {
@@ -60,13 +61,13 @@ caf::result<T> answer(result<T>&& r) {
 /// it must go to a worker, or when `try_only` and a change holds the lock.
 std::optional<result<bytes>> read_resident(shared_map& map, std::int64_t offset, std::int64_t size,
                                            bool try_only) {
-  std::shared_lock<std::shared_mutex> guard{map.lock, std::defer_lock};
+  std::shared_lock<sharded_rw_lock> guard{map.lock, std::defer_lock};
   if (!try_only)
     guard.lock();
   else if (!guard.try_lock())
     return std::nullopt;
   const auto& r = *map.region;
-  if (!r.resident(offset, size, mapped_file_class::direct_max))
+  if (!r.resident(offset, size, shared_map::direct_max))
     return std::nullopt;
   return r.read(offset, size);
 }
@@ -75,7 +76,7 @@ std::optional<result<bytes>> read_resident(shared_map& map, std::int64_t offset,
 /// remap), under the exclusive lock; none when it must go to a worker or the lock is taken.
 std::optional<result<std::uint64_t>> write_resident(shared_map& map, const bytes& data,
                                                     std::int64_t offset) {
-  std::unique_lock<std::shared_mutex> guard{map.lock, std::try_to_lock};
+  std::unique_lock<sharded_rw_lock> guard{map.lock, std::try_to_lock};
   if (!guard)
     return std::nullopt;
   auto& r = *map.region;
@@ -146,6 +147,12 @@ result<int> parse_advice(const std::string& name, const std::string& path) {
 
 } // namespace
 
+std::optional<result<bytes>> shared_map::try_read(std::int64_t offset, std::int64_t size) {
+  if (pending.load(std::memory_order_acquire) != 0)
+    return std::nullopt;
+  return read_resident(*this, offset, size, true);
+}
+
 mapped_file_class::mapped_file_class(caf::actor_config& cfg, std::shared_ptr<mapped_region> region,
                                      std::shared_ptr<io_worker_pool> pool,
                                      std::string default_digest)
@@ -163,7 +170,7 @@ bool mapped_file_class::serve_directly(caf::mailbox_element& x, caf::execution_u
   auto& msg = x.content();
   caf::message reply;
   if (msg.match_elements<read_atom, std::int64_t, std::int64_t>()) {
-    auto r = read_resident(*map_, msg.get_as<std::int64_t>(1), msg.get_as<std::int64_t>(2), true);
+    auto r = map_->try_read(msg.get_as<std::int64_t>(1), msg.get_as<std::int64_t>(2));
     if (!r)
       return false;
     reply = *r ? caf::make_message(std::move(**r)) : caf::make_message(make_error(r->error()));
@@ -226,7 +233,7 @@ mapped_file_class::behavior_type mapped_file_class::make_behavior() {
     },
     [=](size_atom) -> caf::result<std::uint64_t> {
       auto& map = *self->state.map;
-      std::shared_lock<std::shared_mutex> guard{map.lock};
+      std::shared_lock<sharded_rw_lock> guard{map.lock};
       return map.region->size();
     },
     [=](caf::flush_atom, std::int64_t offset, std::int64_t size) {
@@ -246,7 +253,7 @@ mapped_file_class::behavior_type mapped_file_class::make_behavior() {
     },
     [=](info_atom) -> caf::result<map_info> {
       auto& map = *self->state.map;
-      std::shared_lock<std::shared_mutex> guard{map.lock};
+      std::shared_lock<sharded_rw_lock> guard{map.lock};
       const auto& r = *map.region;
       auto modified = r.modified_ns();
       if (!modified)
@@ -379,7 +386,7 @@ mapped_file_class::behavior_type mapped_file_class::make_behavior() {
       self->state.pool->run(
         self,
         [map] {
-          std::unique_lock<std::shared_mutex> guard{map->lock};
+          std::unique_lock<sharded_rw_lock> guard{map->lock};
           return map->region->close();
         },
         [self, rp](status&& st) mutable {

@@ -3,30 +3,40 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <shared_mutex>
+#include <optional>
 #include <string>
 
 #include "actorio/messages/interfaces.hpp"
 #include "actors/io_worker_actor.hpp"
 #include "lib/src/mapped_region.hpp"
+#include "lib/src/sharded_rw_lock.hpp"
 
 namespace actorio::detail {
 
 /// One open map and the lock that lets threads other than its actor's touch it. Shared by the
-/// actor, the io worker running its current operation and the senders served in `enqueue`; held
-/// by shared_ptr, so it outlives whichever of them ends last.
+/// actor, the io worker running its current operation, the senders served in `enqueue` and the
+/// facade handles that read it directly; held by shared_ptr, so it outlives whichever of them ends
+/// last.
 struct shared_map {
   explicit shared_map(std::shared_ptr<mapped_region> r) noexcept
     : region(std::move(r)) {}
 
+  /// The most bytes a read or write is served without a worker.
+  static constexpr std::uint64_t direct_max = std::uint64_t{1} << 20;
+
+  /// `read(offset, size)` done at once in the calling thread -> none when it must go through the
+  /// map's actor: something sent to the map before is unfinished, a change holds the lock, or
+  /// the range is longer than `direct_max` or not all in the page cache.
+  std::optional<result<bytes>> try_read(std::int64_t offset, std::int64_t size);
+
   std::shared_ptr<mapped_region> region;
   /// Exclusive while a change is applied, shared while bytes are read.
-  std::shared_mutex lock;
+  sharded_rw_lock lock;
   /// Requests enqueued and not yet finished (an operation on a worker counts until it is done),
-  /// plus one for good once the actor has ended. Only while it is 0 may a sender be served in
-  /// `enqueue`: anything that sender sent before is then finished, so the direct answer keeps
-  /// each sender's requests in order.
-  std::atomic<std::uint32_t> pending{0};
+  /// plus one for good once the actor has ended. Only while it is 0 may a read or write be served
+  /// outside the actor: anything its sender sent before is then finished, so the direct answer
+  /// keeps each sender's requests in order. On a line of its own: readers only load it.
+  alignas(64) std::atomic<std::uint32_t> pending{0};
 };
 
 /// State of one mapped file's actor.
@@ -52,8 +62,7 @@ class mapped_file_class : public caf::stateful_actor<mapped_file_state, mapped_f
 public:
   using super = caf::stateful_actor<mapped_file_state, mapped_file_actor::base>;
 
-  /// The most bytes a read or write is served without a worker.
-  static constexpr std::uint64_t direct_max = std::uint64_t{1} << 20;
+  static constexpr std::uint64_t direct_max = shared_map::direct_max;
 
   mapped_file_class(caf::actor_config& cfg, std::shared_ptr<mapped_region> region,
                     std::shared_ptr<io_worker_pool> pool, std::string default_digest);
@@ -65,6 +74,11 @@ public:
   caf::invoke_message_result consume(caf::mailbox_element& x) override;
 
   bool cleanup(caf::error&& reason, caf::execution_unit* host) override;
+
+  /// The map, for facade handles in this process that read it without a message.
+  const std::shared_ptr<shared_map>& map() const noexcept {
+    return map_;
+  }
 
 private:
   /// Serves a read or write request in the sender's thread -> false when it must be queued.

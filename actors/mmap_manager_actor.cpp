@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iterator>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -565,6 +566,93 @@ find_bulk(self_pointer self, std::string pattern, std::vector<find_job> jobs, fi
   return rp;
 }
 
+/// `bulk_read`: an item of many ranges is read in parts (consecutive ranges, each part one job
+/// with its own descriptor), so that one large item still keeps every worker busy; the parts'
+/// pieces are joined in order. A part is at least `min_part_ranges` long, so that the open and
+/// stat each part costs stay small against its reads.
+caf::typed_response_promise<std::vector<result<std::vector<bytes>>>>
+read_bulk_ranges(self_pointer self, std::vector<read_job> jobs, report_progress every) {
+  using pieces = std::vector<bytes>;
+  constexpr std::size_t min_part_ranges = 256;
+  struct unit {
+    std::size_t item;
+    std::size_t first;
+    std::size_t last;
+  };
+  auto all = std::make_shared<const std::vector<read_job>>(std::move(jobs));
+  auto n = all->size();
+  auto control = start_run(self, n, every);
+  auto rp = self->make_response_promise<std::vector<result<pieces>>>();
+  auto g = make_gather<pieces>(n, reply_with<pieces>(self, control, rp), control);
+  auto [resolved, resolved_paths] = resolve_all(
+    self, g, n, [all](std::size_t i) { return (*all)[i].path; }, "read");
+  auto paths = std::make_shared<const std::vector<std::string>>(std::move(resolved_paths));
+  auto units = std::make_shared<std::vector<unit>>();
+  auto workers = std::max<std::size_t>(self->state.pool->size(), 1);
+  for (auto i : resolved) {
+    const auto& job = (*all)[i];
+    auto count = job.ranges.size();
+    auto part = std::max(min_part_ranges, (count + workers * 4 - 1) / (workers * 4));
+    if (job.whole || count <= part) {
+      units->push_back(unit{i, 0, count});
+      continue;
+    }
+    for (std::size_t first = 0; first < count; first += part)
+      units->push_back(unit{i, first, std::min(count, first + part)});
+  }
+  auto parts = make_gather<pieces>(units->size(), [g, units](std::vector<result<pieces>>&& read) {
+    for (std::size_t k = 0; k < units->size();) {
+      auto item = (*units)[k].item;
+      result<pieces> joined = std::move(read[k]);
+      for (++k; k < units->size() && (*units)[k].item == item; ++k) {
+        if (!joined)
+          continue;
+        if (!read[k])
+          joined = std::move(read[k]).error();
+        else
+          std::move(read[k]->begin(), read[k]->end(), std::back_inserter(*joined));
+      }
+      g->set(item, std::move(joined));
+    }
+  });
+  const auto& opener = self->state.options.opener;
+  auto size_of = [all, whole = whole_file(opener)](std::size_t i, const std::string& path) {
+    const auto& job = (*all)[i];
+    auto size = whole(i, path);
+    if (job.whole)
+      return size;
+    std::uint64_t total = 0;
+    for (const auto& r : job.ranges)
+      total += range_length(r.offset, r.size, size);
+    return total;
+  };
+  auto work = [all, units, paths, control, opener](std::size_t u) -> result<pieces> {
+    const auto& part = (*units)[u];
+    const auto& job = (*all)[part.item];
+    const auto& path = (*paths)[part.item];
+    if (control->cancelled())
+      return work_control::cancelled_failure("read", path);
+    std::vector<read_range> ranges;
+    if (job.whole)
+      ranges.push_back(read_range{0, -1});
+    else
+      for (auto k = part.first; k < part.last; ++k)
+        ranges.push_back(read_range{job.ranges[k].offset, job.ranges[k].size});
+    auto r = read_ranges(path, ranges, opener);
+    if (r)
+      for (const auto& piece : *r)
+        control->add_bytes(piece.size());
+    return r;
+  };
+  measure(self, control, *paths, resolved, std::move(size_of),
+          [self, parts, count = units->size(), work]() mutable {
+            std::vector<std::size_t> order(count);
+            std::iota(order.begin(), order.end(), std::size_t{0});
+            scatter<pieces>(self, parts, std::move(order), std::move(work));
+          });
+  return rp;
+}
+
 /// Asks every open map for its info and calls `done(std::vector<map_info>)` with the answers;
 /// a map that closes meanwhile is left out.
 template <class Done>
@@ -744,34 +832,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
     },
     [=](bulk_read_atom, std::vector<read_job>& jobs,
         report_progress every) -> caf::result<std::vector<result<std::vector<bytes>>>> {
-      auto all = std::make_shared<std::vector<read_job>>(std::move(jobs));
-      const auto& opener = self->state.options.opener;
-      return read_bulk<std::vector<bytes>>(
-        self, all->size(), every, "read", [all](std::size_t i) { return (*all)[i].path; },
-        [all, whole = whole_file(opener)](std::size_t i, const std::string& path) {
-          const auto& job = (*all)[i];
-          auto size = whole(i, path);
-          if (job.whole)
-            return size;
-          std::uint64_t bytes = 0;
-          for (const auto& r : job.ranges)
-            bytes += range_length(r.offset, r.size, size);
-          return bytes;
-        },
-        [all, opener](std::size_t i, const std::string& path, work_control* control) {
-          const auto& job = (*all)[i];
-          std::vector<read_range> ranges;
-          if (job.whole)
-            ranges.push_back(read_range{0, -1});
-          else
-            for (const auto& r : job.ranges)
-              ranges.push_back(read_range{r.offset, r.size});
-          auto r = read_ranges(path, ranges, opener);
-          if (r)
-            for (const auto& piece : *r)
-              control->add_bytes(piece.size());
-          return r;
-        });
+      return read_bulk_ranges(self, std::move(jobs), every);
     },
     [=](bulk_write_atom, std::vector<write_job>& jobs,
         report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {

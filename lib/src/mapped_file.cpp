@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include "actors/mapped_file_actor.hpp"
 #include "lib/src/request.hpp"
 
 namespace actorio {
@@ -12,6 +13,9 @@ struct mapped_file::state {
   std::filesystem::path path;
   std::string mode;
   std::atomic<bool> released{false};
+  /// The map itself when its actor runs in this process (not through a gate): small reads of
+  /// resident pages are then done here, in the caller's thread, without a message.
+  std::shared_ptr<detail::shared_map> local;
 
   ~state() {
     // In the bridge's name: a served manager refuses anonymous requests (it could not tell whose
@@ -37,6 +41,9 @@ mapped_file mapped_file::adopt(std::shared_ptr<detail::runtime_core> core, mappe
   result.state_->file = std::move(file);
   result.state_->path = std::move(path);
   result.state_->mode = std::move(mode);
+  if (auto* local = dynamic_cast<detail::mapped_file_class*>(
+        caf::actor_cast<caf::abstract_actor*>(result.state_->file)))
+    result.state_->local = local->map();
   return result;
 }
 
@@ -76,6 +83,14 @@ bytes to_bytes(std::string_view data) {
 } // namespace
 
 std::future<bytes> mapped_file::read(std::int64_t offset, std::int64_t size) const {
+  // What the map's actor would answer at once, without the hand-off; anything else, errors
+  // included, takes the message path and is answered as usual.
+  if (state_ && state_->local && !state_->released.load(std::memory_order_acquire))
+    if (auto r = state_->local->try_read(offset, size); r && *r) {
+      std::promise<bytes> done;
+      done.set_value(std::move(**r));
+      return done.get_future();
+    }
   return ask<bytes>("read", detail::as_is{}, read_atom_v, offset, size);
 }
 

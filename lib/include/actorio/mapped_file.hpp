@@ -23,7 +23,10 @@ struct runtime_core;
 /// called, and unmapped when every handle to the same (path, mode) is released. Each call is one
 /// request to the map's actor; calls on one map are applied in the order they arrive, and calls
 /// made from one thread arrive in the order they were made, so a read sees every write made
-/// before it on the same thread, waited for or not.
+/// before it on the same thread, waited for or not. A `read` of at most 1 MiB whose pages are in
+/// the page cache, of a map in this process with nothing sent to it unfinished, is done in the
+/// calling thread instead (its future is ready on return); reads from several threads then run
+/// side by side.
 ///
 /// Errors arrive through the future as `actorio::io_error` (errno + path). Offsets and sizes are
 /// signed only so that -1 can mean "to the end"; other negative values fail with EINVAL. Calls
