@@ -571,6 +571,14 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
       return pass_on<std::vector<result<size_change>>>(self, from, compact_files_atom_v,
                                                        std::move(paths), every);
     },
+    [=](walk_atom, std::string& path, walk_options& opts, std::string& after,
+        report_progress every) -> caf::result<walk_page> {
+      auto from = identify(self, "walk");
+      if (from.refused)
+        return *from.refused;
+      return pass_on<walk_page>(self, from, walk_atom_v, std::move(path), std::move(opts),
+                                std::move(after), every);
+    },
     [=, &m](prefetch_atom, std::vector<std::string>& paths, std::int64_t size,
             report_progress every) -> caf::result<std::vector<result<mapped_file_actor>>> {
       using reply = std::vector<result<mapped_file_actor>>;

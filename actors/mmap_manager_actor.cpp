@@ -13,6 +13,7 @@
 #include "lib/src/digest.hpp"
 #include "lib/src/file_copy.hpp"
 #include "lib/src/file_scan.hpp"
+#include "lib/src/file_tree_walk.hpp"
 #include "lib/src/mapped_region.hpp"
 
 #include <fcntl.h>
@@ -1001,6 +1002,25 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
             .then([g, i, file] { g->set(i, file); },
                   [g, i, file](caf::error&) { g->set(i, file); });
         });
+      return rp;
+    },
+    [=](walk_atom, const std::string& path, const walk_options& opts, const std::string& after,
+        report_progress every) -> caf::result<walk_page> {
+      auto p = resolve(self->state, path, "walk");
+      if (!p)
+        return make_error(p.error());
+      auto control = start_run(self, 0, every);
+      auto rp = self->make_response_promise<walk_page>();
+      self->state.pool->run(
+        self,
+        [p = *p, path, opts, after, control, opener = self->state.options.opener] {
+          return walk_tree(p, path, opts, after, opener, control.get());
+        },
+        [self, control, rp](result<walk_page>&& r) mutable {
+          finish_run(self, control);
+          deliver(rp, std::move(r));
+        },
+        false);
       return rp;
     },
     [=](shutdown_atom) -> caf::result<void> {

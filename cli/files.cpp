@@ -71,6 +71,7 @@ struct compact_options {
   std::vector<std::string> files;
   std::string files_from;
   bool nul = false;
+  tree_options tree;
 };
 
 int run_compact(const compact_options& o, const global_options& g) {
@@ -79,7 +80,7 @@ int run_compact(const compact_options& o, const global_options& g) {
     return 1;
   session rt{g};
   auto mgr = rt.manager();
-  int status = 0;
+  int status = expand_trees(mgr, g, o.tree, *names) ? 0 : 1;
   for_each_slice(
     names->size(), slicing{},
     [&](std::size_t first, std::size_t last) {
@@ -238,6 +239,7 @@ command add_compact_command(CLI::App& app, const global_options& g) {
   sub->add_option("--files-from", o->files_from,
                   "Also compact the paths listed in this file ('-': stdin), one per line");
   sub->add_flag("-0,--null", o->nul, "--files-from list is NUL-separated");
+  add_tree_options(*sub, o->tree);
   sub->add_option("files", o->files, "Files to compact");
   return [o, &g] { return run_compact(*o, g); };
 }

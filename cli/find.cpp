@@ -40,6 +40,7 @@ struct find_options {
   std::string files_from;
   bool nul = false;
   std::vector<std::string> files;
+  tree_options tree;
 };
 
 /// grep's statuses: something matched, nothing did, trouble.
@@ -161,10 +162,10 @@ int run_find(const find_options& o, const global_options& g) {
   }
   session rt{g};
   auto mgr = rt.manager();
+  bool any_error = !expand_trees(mgr, g, o.tree, *names);
   bool bar = progress_meter::wanted(g);
   progress_meter meter{bar, bar ? total_size(g, *names) : 0};
   bool any_match = false;
-  bool any_error = false;
   std::vector<bool> streams(names->size());
   std::string out;
   for_each_slice(
@@ -248,6 +249,7 @@ command add_find_command(CLI::App& app, const global_options& g) {
   sub->add_option("--files-from", o->files_from,
                   "Also search the paths listed in this file ('-': stdin), one per line");
   sub->add_flag("-0,--null", o->nul, "--files-from list is NUL-separated");
+  add_tree_options(*sub, o->tree);
   sub->add_option("pattern", o->pattern, "The bytes to look for")->required();
   sub->add_option("files", o->files, "Files to search");
   return [o, &g] { return run_find(*o, g); };

@@ -1,12 +1,17 @@
 #include "cli/path_list.hpp"
 
 #include <cerrno>
+#include <mutex>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <CLI/CLI.hpp>
 
 #include "cli/chunked_input.hpp"
 #include "cli/diagnostics.hpp"
+#include "cli/interrupt.hpp"
 
 namespace actorio::cli {
 
@@ -65,6 +70,100 @@ result<std::vector<std::string>> collect_paths(std::vector<std::string> args,
   args.insert(args.end(), std::make_move_iterator(listed->begin()),
               std::make_move_iterator(listed->end()));
   return args;
+}
+
+void add_tree_options(CLI::App& sub, tree_options& t) {
+  sub.add_flag("-r,--recursive", t.recursive,
+               "Walk directories; symlinks met in the walk are skipped (those named are followed)");
+  sub.add_flag("-R,--dereference-recursive", t.dereference,
+               "Walk directories, following every symlink");
+  sub.add_option("--include", t.include, "With -r/-R: only files whose base name matches GLOB")
+    ->type_name("GLOB")
+    ->allow_extra_args(false);
+  sub.add_option("--exclude", t.exclude, "With -r/-R: skip files whose base name matches GLOB")
+    ->type_name("GLOB")
+    ->allow_extra_args(false);
+  sub
+    .add_option("--exclude-dir", t.exclude_dir,
+                "With -r/-R: skip directories whose base name matches GLOB")
+    ->type_name("GLOB")
+    ->allow_extra_args(false);
+}
+
+namespace {
+
+/// Whether `name` needs the manager's walk: with --remote every name does (only the server
+/// knows what it names); locally only directories, saving a request per file.
+bool may_be_directory(const global_options& g, const std::string& name) {
+  if (name == "-")
+    return false;
+  if (!g.remote.empty())
+    return true;
+  struct stat st {};
+  return ::stat(name.c_str(), &st) != 0 || S_ISDIR(st.st_mode);
+}
+
+} // namespace
+
+bool expand_trees(const mmap_manager& mgr, const global_options& g, const tree_options& t,
+                  std::vector<std::string>& names) {
+  if (!t.recursive && !t.dereference)
+    return true;
+  walk_options opts;
+  opts.follow_symlinks = t.dereference;
+  opts.include = t.include;
+  opts.exclude = t.exclude;
+  opts.exclude_dir = t.exclude_dir;
+  bool clean = true;
+  std::vector<std::string> out;
+  // The page in flight, cancelled on Ctrl-C from the watcher thread.
+  std::mutex mutex;
+  operation<walk_page>* current = nullptr;
+  cancel_scope scope{[&] {
+    std::lock_guard<std::mutex> guard{mutex};
+    if (current)
+      current->cancel();
+  }};
+  for (auto& name : names) {
+    if (!may_be_directory(g, name)) {
+      out.push_back(std::move(name));
+      continue;
+    }
+    std::string after;
+    for (bool done = false; !done && !interrupted();) {
+      auto op = mgr.walk(name, opts, after);
+      {
+        std::lock_guard<std::mutex> guard{mutex};
+        current = &op;
+      }
+      walk_page page;
+      std::optional<failure> whole;
+      try {
+        page = op.get();
+      } catch (...) {
+        whole = failure_of(std::current_exception());
+      }
+      {
+        std::lock_guard<std::mutex> guard{mutex};
+        current = nullptr;
+      }
+      if (whole) {
+        report_failure(name, *whole);
+        clean = false;
+        break;
+      }
+      for (const auto& why : page.errors) {
+        report_failure(why.path, why);
+        clean = false;
+      }
+      out.insert(out.end(), std::make_move_iterator(page.files.begin()),
+                 std::make_move_iterator(page.files.end()));
+      after = std::move(page.next);
+      done = page.done;
+    }
+  }
+  names = std::move(out);
+  return clean;
 }
 
 } // namespace actorio::cli

@@ -3,9 +3,33 @@
 #include <string>
 #include <vector>
 
+#include "actorio/mmap_manager.hpp"
 #include "actorio/result.hpp"
+#include "cli/command.hpp"
 
 namespace actorio::cli {
+
+/// `-r`, `-R` and the globs, as grep has them, for the commands that take directories.
+struct tree_options {
+  /// `-r`: a directory is walked; symlinks met in the walk are skipped.
+  bool recursive = false;
+  /// `-R`: as -r, following every symlink (directory loops are errors).
+  bool dereference = false;
+  std::vector<std::string> include;
+  std::vector<std::string> exclude;
+  std::vector<std::string> exclude_dir;
+};
+
+/// Adds -r, -R, --include, --exclude and --exclude-dir to `sub`.
+void add_tree_options(CLI::App& sub, tree_options& t);
+
+/// With -r or -R, `names` with each directory replaced by the regular files beneath it, in byte
+/// order, as the manager's walk lists them (so `--remote` walks the server's tree, confined to its
+/// root); other names stay. What the walk cannot list is reported on stderr as it comes, and
+/// the walk goes on. Without -r or -R `names` is returned as is. Returns false when anything
+/// was reported.
+bool expand_trees(const mmap_manager& mgr, const global_options& g, const tree_options& t,
+                  std::vector<std::string>& names);
 
 /// The paths listed in `source` ("-": stdin), one per line, or NUL-separated with `nul` (for
 /// names holding newlines, as `find -print0` writes them). Empty entries are skipped.

@@ -41,6 +41,7 @@ struct sum_options {
   std::string files_from;
   bool nul = false;
   std::vector<std::string> files;
+  tree_options tree;
 };
 
 /// How results are printed: as coreutils' *sum, or as xxhsum for the xxHash family.
@@ -171,7 +172,7 @@ int run_sum(const sum_options& o, const global_options& g, const algorithm_info&
   if (names.empty())
     names.emplace_back("-");
   session rt{g};
-  int status = 0;
+  int status = expand_trees(rt.manager(), g, o.tree, names) ? 0 : 1;
   digest_all(rt.manager(), g, names, alg.canonical,
              [&](std::size_t i, const result<std::string>& r) {
                if (r) {
@@ -308,6 +309,7 @@ command add_sum_command(CLI::App& app, const global_options& g) {
   sub->add_option("--files-from", o->files_from,
                   "Also process the paths listed in this file ('-': stdin), one per line");
   sub->add_flag("-0,--null", o->nul, "--files-from list is NUL-separated");
+  add_tree_options(*sub, o->tree);
   sub->add_option("files", o->files, "Files ('-' or none: standard input)");
   return [o, &g]() -> int {
     auto alg = describe_algorithm(o->algorithm);

@@ -228,6 +228,13 @@ mmap_manager::compact_files(const std::vector<std::filesystem::path>& paths,
     compact_files_atom_v, std::move(texts));
 }
 
+operation<walk_page> mmap_manager::walk(const std::filesystem::path& root,
+                                        const walk_options& options, std::string after,
+                                        const bulk_options& opts) const {
+  return detail::ask_bulk<walk_page>(core_, core_->manager, "walk", opts, detail::as_is{},
+                                     walk_atom_v, root.string(), options, std::move(after));
+}
+
 operation<mmap_manager::prefetched>
 mmap_manager::prefetch_files(const std::vector<std::filesystem::path>& paths,
                              std::int64_t init_size, const bulk_options& opts) const {

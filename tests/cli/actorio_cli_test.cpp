@@ -665,6 +665,126 @@ BOOST_AUTO_TEST_CASE(remote_commands_give_what_local_commands_give_and_serve_sto
   BOOST_TEST(log.find("stopped") != std::string::npos);
 }
 
+/// `content` at `path`, its directories made first.
+void put(const fs::path& path, const std::string& content) {
+  fs::create_directories(path.parent_path());
+  write_file(path, content);
+}
+
+/// A tree for -r and -R: names whose byte order differs from a per-directory sort ('-' and '.'
+/// sort before '/'), a space, hits in several files, a symlink to a file and one to a directory
+/// (followed only by -R), a FIFO (skipped), nested and empty directories.
+void make_tree(const cli_fixture& f) {
+  put(f.data / "t/a/f1", "needle x needle");
+  put(f.data / "t/a-c", "no hit here");
+  put(f.data / "t/a.txt", "needle");
+  put(f.data / "t/a/b/deep.bin",
+      random_bytes(1000, 3) + "needle" + random_bytes(70000, 4) + "needle");
+  put(f.data / "t/sub dir/g.log", "xxneedle");
+  put(f.data / "t/.hidden/h", "needle");
+  fs::create_directories(f.data / "t" / "void");
+  fs::create_symlink("a.txt", f.data / "t" / "link.txt");
+  fs::create_directory_symlink("a", f.data / "t" / "dir.link");
+  BOOST_REQUIRE(::mkfifo((f.data / "t" / "fifo").c_str(), 0600) == 0);
+}
+
+/// grep -obaF's "PATH:OFFSET:MATCH" lines as PATH:OFFSET, sorted by path bytes, then offset.
+std::string grep_r(const cli_fixture& f, const std::string& args) {
+  return f
+    .sh("grep -D skip -obaF " + args + " | sed 's/:needle$//' | LC_ALL=C sort -t: -k1,1 -k2,2n")
+    .out;
+}
+
+BOOST_AUTO_TEST_CASE(sum_r_is_find_sort_sha256sum_and_checks_with_sum_c) {
+  make_tree(*this);
+  auto expected = sh("find t -type f | LC_ALL=C sort | xargs -d '\\n' sha256sum");
+  BOOST_REQUIRE(expected.status == 0);
+  auto r = actorio("sum -r t");
+  BOOST_TEST(r.status == 0);
+  BOOST_TEST(r.err == "");
+  BOOST_TEST(r.out == expected.out);
+  write_file(io / "list", r.out);
+  BOOST_TEST(actorio("sum -c --quiet " + q((io / "list").string())).status == 0);
+  // Without -r a directory is an error, as before.
+  BOOST_TEST(actorio("sum t").status == 1);
+  // -R follows the symlinks met in the walk.
+  auto deref = sh("find -L t -type f | LC_ALL=C sort | xargs -d '\\n' sha256sum");
+  BOOST_TEST(actorio("sum -R t").out == deref.out);
+  // Two runs print the same lines.
+  BOOST_TEST(actorio("sum -r t").out == r.out);
+}
+
+BOOST_AUTO_TEST_CASE(find_r_gives_grep_r_offsets_with_and_without_globs) {
+  make_tree(*this);
+  auto r = actorio("find -r needle t");
+  BOOST_TEST(r.status == 0);
+  BOOST_TEST(r.err == "");
+  BOOST_TEST(r.out == grep_r(*this, "-r needle t"));
+  BOOST_TEST(actorio("find -R needle t").out == grep_r(*this, "-R needle t"));
+  for (std::string globs : {"--include '*.txt' --include 'f*'", "--exclude 'a*' --exclude-dir b",
+                            "--exclude-dir '.*' --exclude-dir 'sub*'"}) {
+    BOOST_TEST(actorio("find -r " + globs + " needle t").out ==
+                 grep_r(*this, "-r " + globs + " needle t"),
+               globs);
+  }
+  // A symlink named on the command line is followed; a file named is searched as it is.
+  BOOST_TEST(actorio("find -r needle t/dir.link t/a.txt").out ==
+             "t/dir.link/b/deep.bin:1000\nt/dir.link/b/deep.bin:71006\nt/dir.link/f1:0\n"
+             "t/dir.link/f1:9\nt/a.txt:0\n");
+  BOOST_TEST(actorio("find needle t").status == 2);
+  BOOST_TEST(actorio("find -r nothing t").status == 1);
+}
+
+BOOST_AUTO_TEST_CASE(an_unreadable_directory_is_reported_and_the_rest_is_searched) {
+  make_tree(*this);
+  fs::permissions(data.path(),
+                  fs::perms::owner_all | fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(data / "t" / "a" / "b", fs::perms::none);
+  if (!nobody_can_run(cli)) {
+    BOOST_TEST_MESSAGE("not root, or nobody cannot reach " << cli << ": not tried");
+    return;
+  }
+  auto as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups " + q(cli);
+  auto found = sh(as_nobody + " find -r needle t");
+  BOOST_TEST(found.status == 2);
+  BOOST_TEST(found.err == "actorio: t/a/b: Permission denied\n");
+  BOOST_TEST(found.out.find("t/a/f1:0\n") != std::string::npos);
+  BOOST_TEST(found.out.find("t/sub dir/g.log:2\n") != std::string::npos);
+  auto sums = sh(as_nobody + " sum -r t");
+  BOOST_TEST(sums.status == 1);
+  BOOST_TEST(sums.err == "actorio: t/a/b: Permission denied\n");
+  BOOST_TEST(sums.out.find("  t/a/f1\n") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(remote_r_walks_the_served_tree_and_cannot_leave_its_root) {
+  temp_dir served;
+  put(served / "in" / "f.txt", "needle");
+  put(served / "in" / "sub" / "g", "a needle");
+  put(data / "secret" / "key", "needle outside");
+  fs::create_directory_symlink(data / "secret", served / "in" / "out");
+  fs::create_symlink("../../../secret/key", served / "in" / "sub" / "key");
+  fs::create_directory_symlink("sub", served / "in" / "ok");
+  serve_process server{
+    cli, {"--listen", "127.0.0.1:0", "--root", served.path().string()}, io / "serve.err"};
+  auto remote = "--remote " + server.address + " ";
+  auto plain = actorio(remote + "find -r needle in");
+  BOOST_TEST(plain.status == 0);
+  BOOST_TEST(plain.err == "");
+  BOOST_TEST(plain.out == "in/f.txt:0\nin/sub/g:2\n");
+  // -R follows the link that stays inside and refuses those that lead out (key, met twice).
+  auto deref = actorio(remote + "find -R needle in");
+  BOOST_TEST(deref.status == 2);
+  BOOST_TEST(deref.out == "in/f.txt:0\nin/ok/g:2\nin/sub/g:2\n");
+  BOOST_TEST(deref.err ==
+             "actorio: in/ok/key: Permission denied\nactorio: in/out: Permission denied\n"
+             "actorio: in/sub/key: Permission denied\n");
+  BOOST_TEST(actorio(remote + "find -r needle ..").status == 2);
+  auto sums = actorio(remote + "sum -r in");
+  BOOST_TEST(sums.out ==
+             sh("cd " + q(served.path().string()) + " && sha256sum in/f.txt in/sub/g").out);
+  BOOST_TEST(server.stop(SIGTERM) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(serve_logs_a_client_when_it_connects_and_when_it_goes) {
   temp_dir served;
   write_file(served / "f.txt", "x");

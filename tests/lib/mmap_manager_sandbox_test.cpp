@@ -118,6 +118,47 @@ BOOST_AUTO_TEST_CASE(a_confined_manager_works_beneath_its_root) {
   BOOST_TEST(paths.count("link") == 1);
 }
 
+BOOST_AUTO_TEST_CASE(the_walk_lists_the_root_in_pages_and_refuses_symlinks_leading_out) {
+  write_file(root / "sub" / "b", "b");
+  write_file(root / "sub" / "a", "a");
+  auto walk_all = [&](walk_options opts, std::vector<failure>& errors) {
+    std::vector<std::string> files;
+    std::string after;
+    for (int pages = 0; pages < 100; ++pages) {
+      auto page = mgr.walk(".", opts, after).get();
+      BOOST_TEST(page.files.size() <= opts.page_size);
+      files.insert(files.end(), page.files.begin(), page.files.end());
+      errors.insert(errors.end(), page.errors.begin(), page.errors.end());
+      if (page.done)
+        break;
+      after = page.next;
+    }
+    return files;
+  };
+  std::vector<failure> errors;
+  walk_options opts;
+  opts.page_size = 2;
+  BOOST_TEST(walk_all(opts, errors) ==
+               (std::vector<std::string>{"./inside.txt", "./sub/a", "./sub/b"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(errors.empty());
+  // Followed, the symlink inside is listed; every one leading out is refused, none followed.
+  opts.follow_symlinks = true;
+  BOOST_TEST(walk_all(opts, errors) ==
+               (std::vector<std::string>{"./inside.txt", "./link", "./sub/a", "./sub/b"}),
+             boost::test_tools::per_element());
+  std::vector<std::string> refused;
+  for (const auto& e : errors) {
+    refused.push_back(e.path);
+    BOOST_TEST(refusals.count(e.code) == 1, to_string(e));
+  }
+  BOOST_TEST(refused ==
+               (std::vector<std::string>{"./etc", "./loop_a", "./loop_b", "./out", "./to_canary"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(error_of(mgr.walk("..")).code().value() == EACCES);
+  outside_untouched();
+}
+
 BOOST_AUTO_TEST_CASE(absolute_and_dot_dot_paths_are_refused_with_eacces) {
   for (auto p : {canary.string(), "../canary.txt"s, "sub/../../canary.txt"s}) {
     auto e = error_of(mgr.checksum(p, "sha256"));

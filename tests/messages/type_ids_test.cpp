@@ -145,6 +145,8 @@ BOOST_AUTO_TEST_CASE(every_type_of_the_id_block_and_the_handles_are_registered_b
                            "actorio::progress",
                            "actorio::report_progress",
                            "actorio::copy_options",
+                           "actorio::walk_options",
+                           "actorio::walk_page",
                            "actorio::mapped_file_actor",
                            "actorio::mmap_manager_actor",
                            "actorio::couple_actor",
@@ -216,6 +218,25 @@ BOOST_AUTO_TEST_CASE(progress_reports_and_their_request_round_trip) {
   actorio::report_progress every{250};
   BOOST_TEST(round_trip(every).every_ms == 250u);
   BOOST_TEST(message_round_trip(every).every_ms == 250u);
+}
+
+BOOST_AUTO_TEST_CASE(walk_options_and_pages_round_trip_with_every_field) {
+  actorio::walk_options x{true, {"*.c", "*.h"}, {"*.o"}, {".git"}, 77};
+  for (const auto& y : {round_trip(x), message_round_trip(x)}) {
+    BOOST_TEST(y.follow_symlinks);
+    BOOST_TEST(y.include == x.include, boost::test_tools::per_element());
+    BOOST_TEST(y.exclude == x.exclude, boost::test_tools::per_element());
+    BOOST_TEST(y.exclude_dir == x.exclude_dir, boost::test_tools::per_element());
+    BOOST_TEST(y.page_size == 77u);
+  }
+  actorio::walk_page page{{"d/a", "d/new\nline"}, {sample_failure()}, "a/b", false};
+  for (const auto& y : {round_trip(page), message_round_trip(page)}) {
+    BOOST_TEST(y.files == page.files, boost::test_tools::per_element());
+    BOOST_REQUIRE(y.errors.size() == 1u);
+    BOOST_TEST(same(y.errors[0], sample_failure()), describe(y.errors[0]));
+    BOOST_TEST(y.next == "a/b");
+    BOOST_TEST(!y.done);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(copy_options_round_trip_with_every_field_and_target) {

@@ -157,6 +157,16 @@ public:
   operation<per_path<size_change>> compact_files(const std::vector<std::filesystem::path>& paths,
                                                  const bulk_options& opts = {}) const;
 
+  /// One page of the regular files beneath the directory `root` (see `walk_options` and
+  /// `walk_page` in types.hpp): call again with `after` = the page's `next` until `done`. Files
+  /// come in byte order of their paths, each as `root` joined with its path beneath it; what
+  /// could not be listed (an unreadable directory, a symlink leading out of a confined
+  /// manager's root, a directory loop) is in the page's errors, and the walk went on. A `root`
+  /// that is no directory is listed as the one file. Fails as a whole only for `root` itself
+  /// (ENOENT, EACCES, ...). Runs on the io workers; `cancel()` stops it (ECANCELED).
+  operation<walk_page> walk(const std::filesystem::path& root, const walk_options& options = {},
+                            std::string after = {}, const bulk_options& opts = {}) const;
+
   /// The maps `prefetch_files` opened; they are released together when this goes.
   struct prefetched {
     /// In argument order: each path with its map, or why it could not be opened.

@@ -177,7 +177,14 @@ using mmap_manager_actor = caf::typed_actor<
   /// (paths, init_size) -> per file: a map opened "r+b" (each a reference to release) whose pages
   /// the kernel was asked to read in (MADV_WILLNEED).
   caf::replies_to<prefetch_atom, std::vector<std::string>, std::int64_t,
-                  report_progress>::with<std::vector<result<mapped_file_actor>>>>;
+                  report_progress>::with<std::vector<result<mapped_file_actor>>>,
+  /// (directory, options, after; "" = from the start) -> the next page of the regular files
+  /// beneath the directory (see walk_page), on the workers, cancellable like the bulk calls. A
+  /// path that is no directory comes back as the one file listed. Paths resolve as for open;
+  /// a confined manager never leaves its root, through symlinks met in the walk neither (EACCES
+  /// for each such symlink, in the page's errors).
+  caf::replies_to<walk_atom, std::string, walk_options, std::string,
+                  report_progress>::with<walk_page>>;
 
 /// One couple: a reader and a writer descriptor joined into one duplex stream (a pipe pair, a
 /// socket, stdin/stdout). It reuses the mapped-file atoms where the operation is the same.

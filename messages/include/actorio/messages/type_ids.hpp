@@ -43,6 +43,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorio, caf::first_custom_type_id + 100)
   CAF_ADD_TYPE_ID(actorio, (actorio::copy_options))
   CAF_ADD_TYPE_ID(actorio, (actorio::size_change))
   CAF_ADD_TYPE_ID(actorio, (std::vector<actorio::result<actorio::size_change>>))
+  CAF_ADD_TYPE_ID(actorio, (actorio::walk_options))
+  CAF_ADD_TYPE_ID(actorio, (actorio::walk_page))
 
   // Mapped-file operations (open/close/flush reuse CAF's own atoms).
   CAF_ADD_ATOM(actorio, actorio, read_atom, "read")
@@ -93,6 +95,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorio, caf::first_custom_type_id + 100)
   CAF_ADD_ATOM(actorio, actorio, compact_files_atom, "compactall")
   CAF_ADD_ATOM(actorio, actorio, prefetch_atom, "prefetch")
   CAF_ADD_ATOM(actorio, actorio, progress_atom, "progress")
+  CAF_ADD_ATOM(actorio, actorio, walk_atom, "walk")
 
   // Couple operations.
   CAF_ADD_ATOM(actorio, actorio, read1_atom, "read1")

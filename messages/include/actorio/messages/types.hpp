@@ -109,6 +109,37 @@ struct size_change {
   bool operator==(const size_change&) const = default;
 };
 
+/// What `walk` lists beneath a directory: the regular files. FIFOs, sockets and devices met in
+/// the walk are skipped. The globs are fnmatch(3) patterns matched against base names, and apply
+/// to what is met in the walk, never to the directory walked from.
+struct walk_options {
+  /// Follow symbolic links met in the walk (to files and directories), refusing a directory
+  /// that is its own ancestor (ELOOP). Without it they are skipped; the directory walked from is
+  /// followed either way.
+  bool follow_symlinks = false;
+  /// Only files whose base name matches one of these (all files when empty).
+  std::vector<std::string> include;
+  /// No file whose base name matches one of these.
+  std::vector<std::string> exclude;
+  /// No directory whose base name matches one of these, nor anything beneath it.
+  std::vector<std::string> exclude_dir;
+  /// Most files one page holds; 0 means 4096.
+  std::uint32_t page_size = 0;
+};
+
+/// One page of `walk`: files in byte order of their paths (as `LC_ALL=C sort` orders them).
+struct walk_page {
+  /// The directory's path as given, joined with each file's path beneath it.
+  std::vector<std::string> files;
+  /// What could not be listed (an unreadable directory, a dangling or refused symlink, a
+  /// directory loop), each with errno and path; the walk went on past each.
+  std::vector<failure> errors;
+  /// Where the next page starts: pass it as `after` to continue.
+  std::string next;
+  /// No file is left after this page.
+  bool done = false;
+};
+
 /// How far a bulk operation has got. A total is 0 while still unknown.
 struct progress {
   std::uint64_t bytes_done = 0;
@@ -193,6 +224,17 @@ typename Inspector::result_type inspect(Inspector& f, find_job& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, size_change& x) {
   return f(caf::meta::type_name("actorio::size_change"), x.old_size, x.new_size);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, walk_options& x) {
+  return f(caf::meta::type_name("actorio::walk_options"), x.follow_symlinks, x.include, x.exclude,
+           x.exclude_dir, x.page_size);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, walk_page& x) {
+  return f(caf::meta::type_name("actorio::walk_page"), x.files, x.errors, x.next, x.done);
 }
 
 template <class Inspector>
