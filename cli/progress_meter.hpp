@@ -12,7 +12,6 @@
 
 #include "actorio/operation.hpp"
 #include "cli/command.hpp"
-#include "cli/command.hpp"
 
 namespace actorio::cli {
 

@@ -410,7 +410,7 @@ status mapped_region::grow_to(std::uint64_t end, const char* op) {
   if (auto st = set_size(end, op); !st)
     return st;
   if (auto st = ensure_mapped(end, op); !st) {
-    (void) set_size(old_size, op);
+    (void)set_size(old_size, op);
     return st;
   }
   return ok_status();

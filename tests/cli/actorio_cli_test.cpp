@@ -577,8 +577,8 @@ BOOST_AUTO_TEST_CASE(write_far_past_any_file_size_leaves_an_existing_file_as_it_
   write_file(data / "f", "kept");
   auto r = actorio("write f 4611686018427387904", "hi");
   BOOST_TEST(r.status == 1);
-  BOOST_TEST(r.err == (refused ? "actorio: f: File too large\n"
-                               : "actorio: f: Cannot allocate memory\n"));
+  BOOST_TEST(r.err ==
+             (refused ? "actorio: f: File too large\n" : "actorio: f: Cannot allocate memory\n"));
   BOOST_TEST(read_file(data / "f") == "kept");
 }
 
