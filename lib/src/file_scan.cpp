@@ -77,6 +77,17 @@ result<std::size_t> read_full(int fd, char* out, std::size_t size, std::uint64_t
   return done;
 }
 
+/// One pread (retried on EINTR) of up to `size` bytes at `offset`. Returns the count.
+result<std::size_t> read_once(int fd, char* out, std::size_t size, std::uint64_t offset,
+                              const std::string& path, const char* op) {
+  auto n = retry_eintr([&] { return ::pread(fd, out, size, static_cast<off_t>(offset)); });
+  if (n < 0) {
+    int err = errno;
+    return failure{err, op, path, "read"};
+  }
+  return static_cast<std::size_t>(n);
+}
+
 /// One past the last non-zero byte of [data, data + size), or 0 if all are zero.
 std::size_t end_of_data(const char* data, std::size_t size) {
   std::size_t end = size;
@@ -123,16 +134,23 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
     return std::move(file).error();
   int fd = file->fd.get();
   std::vector<std::uint64_t> hits;
+  if (opts.on_open && !opts.on_open(file->size))
+    return hits;
   // pread rejects offsets beyond off_t; no file reaches there, so there is nothing to find.
   if (start > max_offset || start >= end)
     return hits;
-  // Advisory only: it fails harmlessly on some filesystems.
-  (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   // A zero window would never make progress.
   auto window = std::max<std::size_t>(opts.window, 1);
   const std::size_t carry = pattern.size() - 1;
   if (buffer.size() < window + carry)
     buffer.resize(window + carry);
+  // Small files (most of a source tree) cost one read: asking for one byte more than the size
+  // tells the end apart from a file that grew since the stat, which takes the windowed path.
+  const bool small = file->size <= start || file->size - start < window;
+  if (!small) {
+    // Advisory only: it fails harmlessly on some filesystems.
+    (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  }
 
   // buffer[0, have) holds the file bytes at [base, base + have); each round searches all of it.
   std::uint64_t base = start;
@@ -146,7 +164,12 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
       std::min<std::uint64_t>(window, read_end > base + have ? read_end - base - have : 0));
     if (want == 0)
       break;
-    auto n = read_full(fd, buffer.data() + have, want, base + have, path, "find");
+    bool whole = small && base == start && have == 0;
+    if (whole)
+      want = static_cast<std::size_t>(std::min<std::uint64_t>(
+        want, (file->size > start ? file->size - start : 0) + 1));
+    auto n = whole ? read_once(fd, buffer.data(), want, base, path, "find")
+                   : read_full(fd, buffer.data() + have, want, base + have, path, "find");
     if (!n)
       return std::move(n).error();
     if (*n == 0)
