@@ -77,6 +77,13 @@ result<std::size_t> read_full(int fd, char* out, std::size_t size, std::uint64_t
   return done;
 }
 
+constexpr std::size_t page_align = 4096;
+
+char* align_to_page(char* p) {
+  auto at = reinterpret_cast<std::uintptr_t>(p);
+  return p + ((page_align - at % page_align) % page_align);
+}
+
 /// One pread (retried on EINTR) of up to `size` bytes at `offset`. Returns the count.
 result<std::size_t> read_once(int fd, char* out, std::size_t size, std::uint64_t offset,
                               const std::string& path, const char* op) {
@@ -142,8 +149,11 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
   // A zero window would never make progress.
   auto window = std::max<std::size_t>(opts.window, 1);
   const std::size_t carry = pattern.size() - 1;
-  if (buffer.size() < window + carry)
-    buffer.resize(window + carry);
+  if (buffer.size() < window + carry + page_align)
+    buffer.resize(window + carry + page_align);
+  // The kernel's copy into a page-aligned destination runs markedly faster than into one at the
+  // heap's 16-byte alignment.
+  char* const data = align_to_page(buffer.data());
   // Small files (most of a source tree) cost one read: asking for one byte more than the size
   // tells the end apart from a file that grew since the stat, which takes the windowed path.
   const bool small = file->size <= start || file->size - start < window;
@@ -152,7 +162,7 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
     (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   }
 
-  // buffer[0, have) holds the file bytes at [base, base + have); each round searches all of it.
+  // data[0, have) holds the file bytes at [base, base + have); each round searches all of it.
   std::uint64_t base = start;
   std::size_t have = 0;
   // Bytes at or past `end + carry` can only belong to hits starting at or past `end`.
@@ -168,8 +178,8 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
     if (whole)
       want = static_cast<std::size_t>(std::min<std::uint64_t>(
         want, (file->size > start ? file->size - start : 0) + 1));
-    auto n = whole ? read_once(fd, buffer.data(), want, base, path, "find")
-                   : read_full(fd, buffer.data() + have, want, base + have, path, "find");
+    auto n = whole ? read_once(fd, data, want, base, path, "find")
+                   : read_full(fd, data + have, want, base + have, path, "find");
     if (!n)
       return std::move(n).error();
     if (*n == 0)
@@ -180,10 +190,10 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
     have += *n;
     std::size_t from = 0;
     while (from + pattern.size() <= have) {
-      auto* hit = find_bytes(buffer.data() + from, have - from, pattern);
+      auto* hit = find_bytes(data + from, have - from, pattern);
       if (hit == nullptr)
         break;
-      auto at = static_cast<std::size_t>(hit - buffer.data());
+      auto at = static_cast<std::size_t>(hit - data);
       if (base + at >= end)
         return hits;
       hits.push_back(base + at);
@@ -195,7 +205,7 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
     // hit straddling the windows is tried once the next window completes it. A non-overlapping
     // skip may already reach past some of those bytes.
     auto keep = std::max(from, have > carry ? have - carry : std::size_t{0});
-    std::memmove(buffer.data(), buffer.data() + keep, have - keep);
+    std::memmove(data, data + keep, have - keep);
     base += keep;
     have -= keep;
     if (*n < want)
