@@ -570,35 +570,34 @@ find_bulk(self_pointer self, std::string pattern, std::vector<find_job> jobs, fi
     });
   std::vector<std::size_t> order(valid->size());
   std::iota(order.begin(), order.end(), std::size_t{0});
-  scatter<first_pass>(
-    self, firsts, std::move(order),
-    [all, paths, valid, needle, base, control, splittable,
-     opener](std::size_t j) -> result<first_pass> {
-      auto i = (*valid)[j];
-      const auto& path = (*paths)[i];
-      if (control->cancelled())
-        return work_control::cancelled_failure("find", path);
-      auto start = static_cast<std::uint64_t>((*all)[i].start);
-      first_pass out;
-      auto opts = base;
-      opts.start = start;
-      opts.control = control.get();
-      opts.on_open = [&](std::uint64_t size) {
-        auto left = size > start ? size - start : 0;
-        control->add_total(left);
-        if (splittable && left > 2 * find_segment) {
-          out.split_size = size;
-          return false;
-        }
-        return true;
-      };
-      thread_local std::vector<char> buffer;
-      auto found = find_in_file(path, *needle, opts, buffer, opener);
-      if (!found)
-        return std::move(found).error();
-      out.found = std::move(*found);
-      return out;
-    });
+  scatter<first_pass>(self, firsts, std::move(order),
+                      [all, paths, valid, needle, base, control, splittable,
+                       opener](std::size_t j) -> result<first_pass> {
+                        auto i = (*valid)[j];
+                        const auto& path = (*paths)[i];
+                        if (control->cancelled())
+                          return work_control::cancelled_failure("find", path);
+                        auto start = static_cast<std::uint64_t>((*all)[i].start);
+                        first_pass out;
+                        auto opts = base;
+                        opts.start = start;
+                        opts.control = control.get();
+                        opts.on_open = [&](std::uint64_t size) {
+                          auto left = size > start ? size - start : 0;
+                          control->add_total(left);
+                          if (splittable && left > 2 * find_segment) {
+                            out.split_size = size;
+                            return false;
+                          }
+                          return true;
+                        };
+                        thread_local std::vector<char> buffer;
+                        auto found = find_in_file(path, *needle, opts, buffer, opener);
+                        if (!found)
+                          return std::move(found).error();
+                        out.found = std::move(*found);
+                        return out;
+                      });
   return rp;
 }
 

@@ -179,8 +179,8 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
       break;
     bool whole = small && base == start && have == 0;
     if (whole)
-      want = static_cast<std::size_t>(std::min<std::uint64_t>(
-        want, (file->size > start ? file->size - start : 0) + 1));
+      want = static_cast<std::size_t>(
+        std::min<std::uint64_t>(want, (file->size > start ? file->size - start : 0) + 1));
     auto n = whole ? read_once(fd, data, want, base, path, "find")
                    : read_full(fd, data + have, want, base + have, path, "find");
     if (!n)
