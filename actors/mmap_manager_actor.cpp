@@ -472,10 +472,11 @@ read_bulk(self_pointer self, std::size_t n, report_progress every, const char* o
 /// Files searched as consecutive segments of this size, in parallel, when hits cannot overlap.
 constexpr std::uint64_t find_segment = std::uint64_t{64} << 20;
 
-/// `find_in_files`: sizes every file first (for progress and to split large ones), then searches
-/// each file, or each segment of a large one, on the workers and joins the segments' hits.
-/// Segments are only used for patterns whose occurrences cannot overlap: then the hits of
-/// consecutive segments concatenate to the hits of the whole file, with or without overlap.
+/// `find_in_files`: searches each file on the workers, sizing it in the same open (progress
+/// totals grow as files start). A file too large for one worker is left unsearched by that first
+/// pass and then searched as segments in parallel, whose hits are joined. Segments are only used
+/// for patterns whose occurrences cannot overlap: then the hits of consecutive segments
+/// concatenate to the hits of the whole file, with or without overlap.
 caf::typed_response_promise<std::vector<result<std::vector<std::uint64_t>>>>
 find_bulk(self_pointer self, std::string pattern, std::vector<find_job> jobs, find_options base,
           report_progress every) {
@@ -484,6 +485,11 @@ find_bulk(self_pointer self, std::string pattern, std::vector<find_job> jobs, fi
     std::size_t item;
     std::uint64_t begin;
     std::uint64_t end;
+  };
+  /// A file's hits, or (`split_size` > 0) its size when it is to be searched in segments.
+  struct first_pass {
+    hits found;
+    std::uint64_t split_size = 0;
   };
   auto needle = std::make_shared<const std::string>(std::move(pattern));
   auto all = std::make_shared<const std::vector<find_job>>(std::move(jobs));
@@ -494,36 +500,18 @@ find_bulk(self_pointer self, std::string pattern, std::vector<find_job> jobs, fi
   auto [resolved, resolved_paths] = resolve_all(
     self, g, n, [all](std::size_t i) { return (*all)[i].path; }, "find");
   auto paths = std::make_shared<const std::vector<std::string>>(std::move(resolved_paths));
-  std::vector<std::size_t> valid;
+  auto valid = std::make_shared<std::vector<std::size_t>>();
   for (auto i : resolved) {
     if ((*all)[i].start < 0)
       g->set(i, failure{EINVAL, "find", (*paths)[i], "negative start offset"});
     else
-      valid.push_back(i);
+      valid->push_back(i);
   }
   bool splittable = !self_overlapping(*needle);
   const auto& opener = self->state.options.opener;
-  auto search = [self, g, all, paths, needle, base, control, splittable, valid,
-                 opener](std::vector<result<std::uint64_t>>&& sizes) {
-    auto units = std::make_shared<std::vector<unit>>();
-    for (std::size_t j = 0; j < valid.size(); ++j) {
-      auto i = valid[j];
-      if (!sizes[j]) {
-        g->set(i, sizes[j].error());
-        continue;
-      }
-      auto size = *sizes[j];
-      auto start = static_cast<std::uint64_t>((*all)[i].start);
-      control->add_total(size > start ? size - start : 0);
-      auto last = std::numeric_limits<std::uint64_t>::max();
-      if (!splittable || size <= start || size - start <= 2 * find_segment) {
-        units->push_back(unit{i, start, last});
-        continue;
-      }
-      // The last segment is open-ended so bytes appended since the stat are searched too.
-      for (auto b = start; b < size; b += find_segment)
-        units->push_back(unit{i, b, size - b <= find_segment ? last : b + find_segment});
-    }
+  // Large files left by the first pass, searched in segments once it is done.
+  auto split = [self, g, paths, needle, base, control, opener](std::vector<unit> found_units) {
+    auto units = std::make_shared<const std::vector<unit>>(std::move(found_units));
     auto parts =
       make_gather<hits>(units->size(), [g, units, base](std::vector<result<hits>>&& found) {
         for (std::size_t k = 0; k < units->size();) {
@@ -558,12 +546,59 @@ find_bulk(self_pointer self, std::string pattern, std::vector<find_job> jobs, fi
                     return find_in_file(path, *needle, opts, buffer, opener);
                   });
   };
-  auto sizes = make_gather<std::uint64_t>(valid.size(), std::move(search));
-  std::vector<std::size_t> order(valid.size());
+  auto firsts = make_gather<first_pass>(
+    valid->size(), [g, all, valid, split](std::vector<result<first_pass>>&& done) {
+      std::vector<unit> units;
+      for (std::size_t j = 0; j < valid->size(); ++j) {
+        auto i = (*valid)[j];
+        if (!done[j]) {
+          g->set(i, std::move(done[j]).error());
+          continue;
+        }
+        auto size = done[j]->split_size;
+        if (size == 0) {
+          g->set(i, std::move(done[j]->found));
+          continue;
+        }
+        // The last segment is open-ended so bytes appended since the stat are searched too.
+        auto start = static_cast<std::uint64_t>((*all)[i].start);
+        auto last = std::numeric_limits<std::uint64_t>::max();
+        for (auto b = start; b < size; b += find_segment)
+          units.push_back(unit{i, b, size - b <= find_segment ? last : b + find_segment});
+      }
+      if (!units.empty())
+        split(std::move(units));
+    });
+  std::vector<std::size_t> order(valid->size());
   std::iota(order.begin(), order.end(), std::size_t{0});
-  scatter<std::uint64_t>(self, sizes, std::move(order), [paths, valid, opener](std::size_t j) {
-    return file_size(opener, (*paths)[valid[j]], "find");
-  });
+  scatter<first_pass>(self, firsts, std::move(order),
+                      [all, paths, valid, needle, base, control, splittable,
+                       opener](std::size_t j) -> result<first_pass> {
+                        auto i = (*valid)[j];
+                        const auto& path = (*paths)[i];
+                        if (control->cancelled())
+                          return work_control::cancelled_failure("find", path);
+                        auto start = static_cast<std::uint64_t>((*all)[i].start);
+                        first_pass out;
+                        auto opts = base;
+                        opts.start = start;
+                        opts.control = control.get();
+                        opts.on_open = [&](std::uint64_t size) {
+                          auto left = size > start ? size - start : 0;
+                          control->add_total(left);
+                          if (splittable && left > 2 * find_segment) {
+                            out.split_size = size;
+                            return false;
+                          }
+                          return true;
+                        };
+                        thread_local std::vector<char> buffer;
+                        auto found = find_in_file(path, *needle, opts, buffer, opener);
+                        if (!found)
+                          return std::move(found).error();
+                        out.found = std::move(*found);
+                        return out;
+                      });
   return rp;
 }
 

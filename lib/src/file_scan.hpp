@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -37,12 +38,18 @@ struct find_options {
   std::size_t window = scan_window;
   /// Each window counts as progress; a cancel stops the scan (ECANCELED).
   work_control* control = nullptr;
+  /// Called with the file's size once it is open, before anything is read; returning false ends
+  /// the search there with no hits (a caller that splits large files sizes them this way, without
+  /// a second open).
+  std::function<bool(std::uint64_t size)> on_open = {};
 };
 
 /// Offsets of `pattern` in the file, ascending, as `opts` says. Reads the file in windows of
 /// `opts.window` bytes into `buffer` (reused between calls; grown to window + pattern.size() - 1
 /// when smaller), carrying the last pattern.size()-1 bytes of each window over into the next, so
-/// a hit spanning two windows is found exactly once. Empty pattern -> failure{EINVAL, "find",
+/// a hit spanning two windows is found exactly once. A file whose bytes from `start` fit in one
+/// window is read with one pread of one byte more than its size (seeing fewer means the end);
+/// only larger files get a sequential-access hint. Empty pattern -> failure{EINVAL, "find",
 /// path, ...}; `start` past the end -> no hits. Op "find".
 result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::string_view pattern,
                                                 const find_options& opts, std::vector<char>& buffer,

@@ -199,6 +199,45 @@ BOOST_AUTO_TEST_CASE(pattern_across_every_window_boundary_is_found_once) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(files_just_under_at_and_over_one_window_match_the_naive_search) {
+  // Below one window a file is read with a single pread; from one window on, window by window.
+  constexpr std::size_t window = 64;
+  const std::string pat = "xyz";
+  auto file = dir / "around_the_window";
+  for (std::size_t size = window - 4; size <= window + 4; ++size) {
+    // Hits at both ends and in the middle, wherever they fit.
+    std::string hay(size, '.');
+    for (std::size_t at : {std::size_t{0}, size / 2, size - pat.size()})
+      hay.replace(at, pat.size(), pat);
+    write_file(file, hay);
+    for (std::uint64_t start : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{size - 2}}) {
+      auto r = find(file, pat, start, 0, false, window);
+      BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+      BOOST_TEST(*r == naive_find(hay, pat, start, 0, false), boost::test_tools::per_element());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(on_open_gets_the_size_and_can_stop_the_search_before_any_read) {
+  auto file = dir / "sized";
+  write_file(file, std::string(1000, '.') + "needle");
+  for (bool go_on : {true, false}) {
+    work_control control{1, std::chrono::milliseconds(0), {}};
+    std::uint64_t seen = 0;
+    find_options opts;
+    opts.control = &control;
+    opts.on_open = [&](std::uint64_t size) {
+      seen = size;
+      return go_on;
+    };
+    auto r = find_in_file(file.string(), "needle", opts, buffer);
+    BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+    BOOST_TEST(seen == 1006u);
+    BOOST_TEST(*r == (go_on ? offsets{1000} : offsets{}), boost::test_tools::per_element());
+    BOOST_TEST(control.snapshot().bytes_done == (go_on ? 1006u : 0u));
+  }
+}
+
 BOOST_AUTO_TEST_CASE(end_bounds_where_hits_start_not_where_they_finish) {
   auto file = dir / "bounded";
   write_file(file, "xxabcxxabcxx");
