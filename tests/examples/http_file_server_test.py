@@ -323,7 +323,10 @@ def slow_client_checks():
     print(f'   slow reader: {got // MIB} MiB of {size // MIB} MiB read in 3 s; server RssAnon '
           f'{baseline} MiB before, peak {peak} MiB', flush=True)
     check(got < size // 4, 'the slow reader was slow')
-    check(peak - baseline < 64, 'the server buffers little ahead of a slow reader')
+    if os.environ.get('ACTORIO_SANITIZED') == '1':
+        print('   (the memory bound is not checked under a sanitizer)', flush=True)
+    else:
+        check(peak - baseline < 64, 'the server buffers little ahead of a slow reader')
 
     # A client that stops reading, then vanishes mid-transfer: others are served meanwhile, and
     # nothing keeps working for it afterwards.
