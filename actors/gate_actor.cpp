@@ -196,13 +196,7 @@ std::uint64_t reply_bytes(const path_sandbox& root, const read_job& job) {
   struct stat st {};
   if (!fd || ::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode))
     return 0;
-  auto size = static_cast<std::uint64_t>(st.st_size);
-  if (job.whole)
-    return size;
-  std::uint64_t total = 0;
-  for (const auto& r : job.ranges)
-    total += range_length(r.offset, r.size, size);
-  return total;
+  return job_bytes(job, static_cast<std::uint64_t>(st.st_size));
 }
 
 std::uint64_t payload_bytes(const std::vector<chunk>& chunks) {

@@ -653,14 +653,7 @@ read_bulk_ranges(self_pointer self, std::vector<read_job> jobs, report_progress 
   });
   const auto& opener = self->state.options.opener;
   auto size_of = [all, whole = whole_file(opener)](std::size_t i, const std::string& path) {
-    const auto& job = (*all)[i];
-    auto size = whole(i, path);
-    if (job.whole)
-      return size;
-    std::uint64_t total = 0;
-    for (const auto& r : job.ranges)
-      total += range_length(r.offset, r.size, size);
-    return total;
+    return job_bytes((*all)[i], whole(i, path));
   };
   auto work = [all, units, paths, control, opener](std::size_t u) -> result<pieces> {
     const auto& part = (*units)[u];

@@ -5,9 +5,21 @@
 #include <caf/all.hpp>
 
 #include "actorio/messages/error.hpp"
+#include "actorio/messages/types.hpp"
 #include "actorio/result.hpp"
+#include "lib/src/file_scan.hpp"
 
 namespace actorio::detail {
+
+/// The bytes a bulk_read reply holds for `job` on a file of `file_size` bytes.
+inline std::uint64_t job_bytes(const read_job& job, std::uint64_t file_size) {
+  if (job.whole)
+    return file_size;
+  std::uint64_t total = 0;
+  for (const auto& r : job.ranges)
+    total += range_length(r.offset, r.size, file_size);
+  return total;
+}
 
 /// Answers a `void` request. CAF 0.17's typed_response_promise<void> has no `deliver()`; the
 /// untyped promise underneath sends the empty reply.
