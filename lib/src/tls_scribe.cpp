@@ -2,22 +2,43 @@
 
 #include <exception>
 
+#include <openssl/err.h>
+
 #include <caf/io/network/native_socket.hpp>
 
 namespace actorio::detail {
 
 namespace net = caf::io::network;
 
-tls_stream_policy::tls_stream_policy(caf::openssl::session_ptr session)
-  : session_(std::move(session)) {}
+tls_stream_policy::tls_stream_policy(caf::openssl::session_ptr session, tls_scribe* owner)
+  : session_(std::move(session))
+  , owner_(owner) {}
 
 net::rw_state tls_stream_policy::read_some(std::size_t& result, net::native_socket fd, void* buf,
                                            std::size_t len) {
-  return session_->read_some(result, fd, buf, len);
+  ERR_clear_error();
+  auto state = session_->read_some(result, fd, buf, len);
+  if (handshaken_ || state == net::rw_state::failure)
+    return state;
+  // An empty read says where the handshake is without reading data: "indeterminate" once it
+  // is over, "success" while it goes on.
+  std::size_t none = 0;
+  ERR_clear_error();
+  auto probe = session_->read_some(none, fd, nullptr, 0);
+  if (probe == net::rw_state::failure)
+    return probe;
+  if (probe == net::rw_state::indeterminate) {
+    handshaken_ = true;
+    owner_->handshake_done();
+  } else {
+    owner_->handshake_continues();
+  }
+  return state;
 }
 
 net::rw_state tls_stream_policy::write_some(std::size_t& result, net::native_socket fd,
                                             const void* buf, std::size_t len) {
+  ERR_clear_error();
   return session_->write_some(result, fd, buf, len);
 }
 
@@ -28,7 +49,7 @@ bool tls_stream_policy::must_read_more(net::native_socket fd, std::size_t thresh
 tls_scribe::tls_scribe(net::default_multiplexer& mx, net::native_socket fd,
                        caf::openssl::session_ptr session)
   : caf::io::scribe(net::conn_hdl_from_socket(fd))
-  , stream_(mx, fd, std::move(session)) {}
+  , stream_(mx, fd, std::move(session), this) {}
 
 void tls_scribe::configure_read(caf::io::receive_policy::config config) {
   stream_.configure_read(config);
@@ -41,7 +62,7 @@ void tls_scribe::ack_writes(bool enable) {
 }
 
 std::vector<char>& tls_scribe::wr_buf() {
-  return stream_.wr_buf();
+  return handshaken_ ? stream_.wr_buf() : held_;
 }
 
 std::vector<char>& tls_scribe::rd_buf() {
@@ -54,7 +75,25 @@ void tls_scribe::graceful_shutdown() {
 }
 
 void tls_scribe::flush() {
-  stream_.flush(this);
+  if (handshaken_)
+    stream_.flush(this);
+  else
+    flush_asked_ = true;
+}
+
+void tls_scribe::handshake_continues() {
+  // With nothing held in the stream, this write ends at once unless the session waits to write.
+  stream_.force_empty_write(this);
+}
+
+void tls_scribe::handshake_done() {
+  handshaken_ = true;
+  auto& out = stream_.wr_buf();
+  out.insert(out.end(), held_.begin(), held_.end());
+  held_.clear();
+  held_.shrink_to_fit();
+  if (flush_asked_)
+    stream_.flush(this);
 }
 
 std::string tls_scribe::addr() const {
@@ -86,6 +125,7 @@ void tls_scribe::remove_from_loop() {
 caf::openssl::session_ptr start_tls_session(caf::actor_system& sys, net::native_socket fd,
                                             bool accepted) {
   try {
+    ERR_clear_error();
     return caf::openssl::make_session(sys, fd, accepted);
   } catch (const std::exception&) {
     // CAF throws when the certificate or key cannot be loaded; both were checked at start, so
