@@ -1210,6 +1210,33 @@ BOOST_AUTO_TEST_CASE(tls_connections_that_never_complete_both_handshakes_are_clo
   BOOST_TEST(m.currently_open().get() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_tls_peer_announcing_a_huge_message_is_closed_at_once) {
+  // Vetted once decrypted: CAF alone sets the announced size aside and waits for it.
+  temp_dir root;
+  temp_dir certs_dir;
+  certificates certs{certs_dir.path()};
+  write_file(root / "f.txt", "still here");
+  auto opts = served_dir(root.path());
+  opts.tls = certs.tls("server");
+  served server{opts};
+  auto tls = certs.tls("client");
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx{SSL_CTX_new(TLS_client_method()),
+                                                        &SSL_CTX_free};
+  BOOST_REQUIRE(SSL_CTX_use_certificate_chain_file(ctx.get(), tls.cert.c_str()) == 1);
+  BOOST_REQUIRE(SSL_CTX_use_PrivateKey_file(ctx.get(), tls.key.c_str(), SSL_FILETYPE_PEM) == 1);
+  int fd = raw_connection(server.port());
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl{SSL_new(ctx.get()), &SSL_free};
+  SSL_set_fd(ssl.get(), fd);
+  BOOST_REQUIRE(SSL_connect(ssl.get()) == 1);
+  auto header = basp_header(256u << 20);
+  BOOST_REQUIRE(SSL_write(ssl.get(), header.data(), static_cast<int>(header.size())) == 32);
+  // Well within the handshake timeout (10 s).
+  BOOST_TEST(closed_by_server(fd, std::chrono::seconds(3)));
+  ::close(fd);
+  auto m = connect("127.0.0.1", server.port(), tls, short_timeout());
+  BOOST_TEST(m.checksum("f.txt", "sha256").get() == sha256("still here"));
+}
+
 BOOST_AUTO_TEST_CASE(idle_tls_connections_past_the_descriptor_limit_neither_spin_nor_lock_out,
                      *boost::unit_test::enable_if<!sanitizer_needs_descriptors>()) {
   temp_dir root;
