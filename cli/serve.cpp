@@ -108,17 +108,17 @@ command add_serve_command(CLI::App& app, const global_options& g) {
     ->capture_default_str();
   sub
     ->add_option("--max-clients", o->max_clients,
-                 "Client connections at once, plain TCP (0: half the descriptor limit)")
+                 "Client connections at once (0: half the descriptor limit)")
     ->check(CLI::NonNegativeNumber)
     ->capture_default_str();
   sub
     ->add_option("--max-message", o->max_message,
-                 "Largest message a client may send in bytes, plain TCP (0: no limit)")
+                 "Largest message a client may send in bytes (0: no limit)")
     ->check(CLI::NonNegativeNumber)
     ->capture_default_str();
   sub
     ->add_option("--handshake-timeout", o->handshake_timeout_s,
-                 "Seconds a connection may take to complete its handshake, plain TCP")
+                 "Seconds a connection may take to complete its handshake")
     ->check(CLI::Range(0.001, 86400.0))
     ->capture_default_str();
   return [o, &g] { return run_serve(*o, g); };

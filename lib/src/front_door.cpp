@@ -18,6 +18,8 @@
 #include <caf/io/network/default_multiplexer.hpp>
 #include <caf/io/network/scribe_impl.hpp>
 
+#include "lib/src/tls_scribe.hpp"
+
 namespace actorio::detail {
 
 namespace net = caf::io::network;
@@ -86,19 +88,21 @@ int renumbered(int fd, int& next) {
   return fd;
 }
 
-/// A BASP connection whose headers are vetted before CAF's broker sees them.
-class vetted_scribe : public net::scribe_impl {
+/// A BASP connection (`Connection`: CAF's plain scribe or actorio's TLS one) whose headers are
+/// vetted before CAF's broker sees them; with TLS, after decryption.
+template <class Connection>
+class vetted : public Connection {
 public:
-  vetted_scribe(net::default_multiplexer& mx, net::native_socket fd,
-                std::shared_ptr<front_door_state> st)
-    : net::scribe_impl(mx, fd)
+  template <class... Ts>
+  vetted(std::shared_ptr<front_door_state> st, net::native_socket fd, Ts&&... xs)
+    : Connection(std::forward<Ts>(xs)...)
     , fd_(fd)
     , state_(std::move(st)) {
     std::lock_guard<std::mutex> guard{state_->mtx};
     state_->handshaking.emplace(fd_, clock::now() + state_->limits.handshake_timeout);
   }
 
-  ~vetted_scribe() override {
+  ~vetted() override {
     // Runs before the base closes the socket: the sweeper never shuts down a reused descriptor.
     std::lock_guard<std::mutex> guard{state_->mtx};
     --state_->connections;
@@ -114,7 +118,7 @@ public:
                               (std::uint32_t{bytes[6]} << 8) | std::uint32_t{bytes[7]};
       if (!admit(payload)) {
         // Closed as if the peer had hung up: CAF's broker forgets the connection.
-        io_failure(ctx, net::operation::read);
+        this->io_failure(ctx, net::operation::read);
         return false;
       }
       awaiting_payload_ = payload > 0;
@@ -124,7 +128,7 @@ public:
       awaiting_payload_ = false;
       after_message();
     }
-    return net::scribe_impl::consume(ctx, buf, num_bytes);
+    return Connection::consume(ctx, buf, num_bytes);
   }
 
 private:
@@ -213,26 +217,37 @@ private:
   accept_policy policy_;
 };
 
-/// CAF's doorman_impl with the vetting acceptor and connections.
+/// CAF's doorman_impl with the vetting acceptor and connections, plain or TLS.
 class vetting_doorman : public caf::io::doorman {
 public:
   vetting_doorman(net::default_multiplexer& mx, net::native_socket fd,
-                  std::shared_ptr<front_door_state> st)
+                  std::shared_ptr<front_door_state> st, bool tls)
     : caf::io::doorman(net::accept_hdl_from_socket(fd))
     , acceptor_(mx, fd, st.get())
-    , state_(std::move(st)) {}
+    , state_(std::move(st))
+    , tls_(tls) {}
 
   bool new_connection() override {
     auto fd = acceptor_.accepted_socket();
-    if (detached()) {
+    auto refuse = [&] {
       std::lock_guard<std::mutex> guard{state_->mtx};
       --state_->connections;
       ::close(fd);
       return false;
-    }
+    };
+    if (detached())
+      return refuse();
     auto& mx = acceptor_.backend();
     net::keepalive(fd, true);
-    auto sptr = caf::make_counted<vetted_scribe>(mx, fd, state_);
+    caf::io::scribe_ptr sptr;
+    if (tls_) {
+      auto session = start_tls_session(parent()->system(), fd, true);
+      if (!session)
+        return refuse();
+      sptr = caf::make_counted<vetted<tls_scribe>>(state_, fd, mx, fd, std::move(session));
+    } else {
+      sptr = caf::make_counted<vetted<net::scribe_impl>>(state_, fd, mx, fd);
+    }
     auto hdl = sptr->hdl();
     parent()->add_scribe(std::move(sptr));
     return caf::io::doorman::new_connection(&mx, hdl);
@@ -268,6 +283,7 @@ public:
 private:
   vetting_acceptor acceptor_;
   std::shared_ptr<front_door_state> state_;
+  bool tls_;
 };
 
 /// Ends the spawn-server helpers of nodes that are no longer connected. CAF 0.17.6's BASP broker
@@ -338,14 +354,14 @@ front_door::~front_door() {
 
 caf::expected<std::uint16_t> front_door::publish(caf::strong_actor_ptr whom,
                                                  std::set<std::string> sigs, std::uint16_t port,
-                                                 const std::string& address) {
+                                                 const std::string& address, bool tls) {
   auto* mx = dynamic_cast<net::default_multiplexer*>(&system_.middleman().backend());
   if (!mx)
     return caf::make_error(caf::sec::invalid_argument);
   auto fd = net::new_tcp_acceptor_impl(port, address.empty() ? nullptr : address.c_str(), true);
   if (!fd)
     return std::move(fd.error());
-  caf::io::doorman_ptr door = caf::make_counted<vetting_doorman>(*mx, *fd, state_);
+  caf::io::doorman_ptr door = caf::make_counted<vetting_doorman>(*mx, *fd, state_, tls);
   auto actual = door->port();
   // What CAF's middleman actor does with a doorman it opened: the BASP broker adopts it.
   auto broker = system_.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));

@@ -13,7 +13,7 @@
 
 namespace actorio::detail {
 
-/// What the front door lets plain-TCP peers do.
+/// What the front door lets peers do.
 struct front_door_limits {
   /// Connections at once; one more is accepted and closed at once.
   std::size_t max_clients = 1;
@@ -29,17 +29,19 @@ struct front_door_limits {
   std::uint32_t small_handshake_message = 64u << 10;
   /// Largest message a peer may announce once it has completed the handshake. 0: no limit.
   std::uint64_t max_message_bytes = 0;
-  /// A connection that has not completed the handshake by then is closed.
+  /// A connection that has not completed the handshake (with TLS: the TLS and then the BASP
+  /// handshake) by then is closed.
   std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};
 };
 
 struct front_door_state;
 
-/// Plain-TCP publishing in front of CAF's BASP broker: actorio's own doorman accepts (with a
-/// connection limit, and without spinning when descriptors run out) and its connections vet
-/// every BASP header before CAF sees it, so no peer can make the server reserve memory it
-/// announces but never sends beyond the limits. Connections are otherwise CAF's own. For any
-/// server (TLS too) it also ends what CAF keeps of each client node after it is gone.
+/// Publishing (plain TCP or TLS) in front of CAF's BASP broker: actorio's own doorman accepts
+/// (with a connection limit, and without spinning when descriptors run out) and its connections
+/// vet every BASP header (with TLS, once decrypted) before CAF sees it, so no peer can make the
+/// server reserve memory it announces but never sends beyond the limits. Plain connections are
+/// otherwise CAF's own; TLS ones are actorio's `tls_scribe`. It also ends what CAF keeps of each
+/// client node after it is gone.
 ///
 /// Thread-safety: construct and destroy on one thread; publish from any.
 class front_door {
@@ -51,10 +53,11 @@ public:
   /// happen before the actor system ends.
   ~front_door();
 
-  /// Publishes `whom` (whose interface is `sigs`) on `address:port` as CAF's middleman would.
-  /// Returns the port, or the error CAF would return (sec::cannot_open_port, ...).
+  /// Publishes `whom` (whose interface is `sigs`) on `address:port` as CAF's middleman (`tls`:
+  /// caf::openssl's) would; with `tls` the actor system must have the OpenSSL manager. Returns
+  /// the port, or the error CAF would return (sec::cannot_open_port, ...).
   caf::expected<std::uint16_t> publish(caf::strong_actor_ptr whom, std::set<std::string> sigs,
-                                       std::uint16_t port, const std::string& address);
+                                       std::uint16_t port, const std::string& address, bool tls);
 
 private:
   caf::actor_system& system_;

@@ -17,6 +17,7 @@
 #include "actors/facade_bridge_actor.hpp"
 #include "actors/gate_actor.hpp"
 #include "lib/src/front_door.hpp"
+#include "lib/src/node_connection.hpp"
 #include "lib/src/runtime_core.hpp"
 
 namespace actorio {
@@ -136,7 +137,7 @@ struct server::impl {
   runtime* rt = nullptr;
   std::shared_ptr<detail::io_worker_pool> gate_pool;
   mmap_manager_actor gate;
-  /// Plain TCP's listener and connections' vetting, and the cleanup after client nodes.
+  /// The listener and its connections' vetting, and the cleanup after client nodes.
   std::unique_ptr<detail::front_door> door;
   std::string address;
   std::uint16_t port = 0;
@@ -268,14 +269,9 @@ void publish(server::impl& x, serve_options& opts) {
   door_limits.max_message_bytes = lim.max_message_bytes;
   door_limits.handshake_timeout = lim.handshake_timeout;
   x.door = std::make_unique<detail::front_door>(sys, door_limits);
-  caf::expected<std::uint16_t> published{caf::sec::runtime_error};
-  if (x.tls) {
-    // The TLS handshake keeps strangers out before CAF reads a message from them.
-    published = caf::openssl::publish(x.gate, opts.port, opts.address.c_str(), true);
-  } else {
-    published = x.door->publish(caf::actor_cast<caf::strong_actor_ptr>(x.gate),
-                                sys.message_types<mmap_manager_actor>(), opts.port, opts.address);
-  }
+  auto published =
+    x.door->publish(caf::actor_cast<caf::strong_actor_ptr>(x.gate),
+                    sys.message_types<mmap_manager_actor>(), opts.port, opts.address, x.tls);
   if (!published) {
     auto err = network_error(sys, published.error(), "serve", node);
     caf::anon_send_exit(x.gate, caf::exit_reason::user_shutdown);
@@ -322,31 +318,25 @@ server serve(serve_options opts) {
 
 namespace {
 
-/// The server's manager, asked of the middleman within `timeout`. Its own scope: the scoped actor
-/// must be gone before anything that may end the actor system (a failed first call in `connect`
-/// drops the last reference to it), or `~actor_system` waits forever for that actor.
+/// The server's manager, reached within `timeout`. Its own scope: the scoped actor it uses must
+/// be gone before anything that may end the actor system (a failed first call in `connect` drops
+/// the last reference to it), or `~actor_system` waits forever for that actor.
 caf::strong_actor_ptr find_manager(caf::actor_system& sys, const std::string& host,
                                    std::uint16_t port, bool tls, caf::timespan timeout,
                                    const std::string& node) {
-  // CAF's own remote_actor waits forever for a peer that accepts and then says nothing; asking
-  // the middleman directly bounds the wait.
-  std::optional<caf::error> why;
-  caf::strong_actor_ptr found;
-  caf::scoped_actor self{sys};
-  self->request(middleman_of(sys, tls), timeout, caf::connect_atom_v, host, port)
-    .receive(
-      [&](const caf::node_id&, caf::strong_actor_ptr& ptr, std::set<std::string>& ifs) {
-        if (!ptr)
-          why = caf::make_error(caf::sec::no_actor_published_at_port);
-        else if (ifs != sys.message_types<mmap_manager_actor>())
-          why = caf::make_error(caf::sec::unexpected_actor_messaging_interface);
-        else
-          found = std::move(ptr);
-      },
-      [&](caf::error& err) { why = std::move(err); });
+  // Not CAF's remote_actor nor its middleman: those wait without a deadline for a peer that
+  // accepts and then says nothing, and for a listener that never accepts.
+  auto found = detail::connect_node(sys, host, port, tls, timeout);
+  if (found.err != 0)
+    throw io_error(failure{found.err, "connect", node, {}});
+  auto why = found.why;
+  if (!why && !found.actor)
+    why = caf::make_error(caf::sec::no_actor_published_at_port);
+  else if (!why && found.interface != sys.message_types<mmap_manager_actor>())
+    why = caf::make_error(caf::sec::unexpected_actor_messaging_interface);
   if (why)
-    throw network_error(sys, *why, "connect", node);
-  return found;
+    throw network_error(sys, why, "connect", node);
+  return std::move(found.actor);
 }
 
 } // namespace

@@ -49,17 +49,18 @@ struct serve_limits {
   std::uint64_t max_bytes_in_flight = std::uint64_t{256} << 20;
   /// Client connections at once; one more is accepted and closed at once (its `connect` fails
   /// with ECONNREFUSED). 0: half the process's descriptor limit (RLIMIT_NOFILE) when `serve`
-  /// starts, leaving the rest for the files clients open. Plain TCP only.
+  /// starts, leaving the rest for the files clients open.
   std::size_t max_clients = 0;
   /// Bytes that connections which have not completed CAF's handshake may make the server set
   /// aside, all together: a message's size arrives ahead of it and its buffer is reserved at
-  /// once. A connection whose message would go over is closed. 0: no limit. Plain TCP only.
+  /// once. A connection whose message would go over is closed. 0: no limit.
   std::uint64_t max_handshake_bytes = std::uint64_t{64} << 20;
   /// Largest message a client may send once connected (the data of a `bulk_write` or
   /// `create_sparse`, plus its paths); announcing a larger one closes its connection. Keep it
-  /// above `max_bytes_in_flight`. 0: no limit. Plain TCP only.
+  /// above `max_bytes_in_flight`. 0: no limit.
   std::uint64_t max_message_bytes = std::uint64_t{512} << 20;
-  /// A connection that has not completed CAF's handshake by then is closed. Plain TCP only.
+  /// A connection that has not completed CAF's handshake (with TLS, the TLS handshake and then
+  /// CAF's) by then is closed.
   std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};
 };
 
@@ -176,7 +177,9 @@ struct connect_options {
 /// Throws `io_error` with op "connect" and path "host:port": ECONNREFUSED when nothing listens
 /// or the server refused the TLS handshake (also for plain TCP against a TLS server and the
 /// reverse), EPROTO when the peer is not an actorio manager, EINVAL for unusable TLS files
-/// (unreadable, not PEM, a key that does not match its certificate), before connecting.
+/// (unreadable, not PEM, a key that does not match its certificate), before connecting;
+/// ETIMEDOUT when the connection and handshake are not done within `opts.timeout`, after which
+/// nothing of the attempt is left pending.
 mmap_manager connect(const std::string& host, std::uint16_t port, const tls_options& tls = {},
                      const connect_options& opts = {});
 
