@@ -3,13 +3,25 @@
 // no file system call of its own.
 //
 //   http_file_server --root DIR --listen 127.0.0.1:PORT     (PORT 0: the kernel picks one)
+//                    [--idle-timeout S] [--send-timeout S]  (seconds; 60 and 60)
+//                    [--cache-valid S] [--cache-idle S]     (1 and 60)
+//                    [--cache-files N]                      (1024 maps)
 //
 // Files. The manager is confined to the root (`runtime_config::confine_to_root`), so a path that
 // leaves it (`..`, an absolute path, a symlink out) fails with EACCES and becomes a 403: the
-// server itself never judges paths. Each file is opened once, read-only, and kept open: the
-// server holds one reference per file and the manager's registry of open maps is the file cache.
-// A file is served as it was when first opened (its size then; its mtime for Last-Modified and
-// ETag), as suits static content; every file served stays open until the server stops.
+// server itself never judges paths. A file is opened read-only and kept open as a map, the
+// server holding one reference: the manager's registry of open maps is the file cache. A cached
+// file is served as it was opened (its size; its mtime for Last-Modified and ETag) for
+// `cache_valid`; the next request after that asks the map for `info` first: a new mtime (written
+// in place) or no links left (deleted, or renamed over) closes the map and opens the path again.
+// At most `cache_files` maps stay open, the least recently used going first, and one nobody
+// asked for during `cache_idle` is closed; a map a body is being read from is never closed.
+//
+// Timeouts. A kept-alive connection that brings no whole request within `idle_timeout` of
+// waiting for one (a partial request does not count) is closed; so is one whose client took no
+// byte for `send_timeout` while bytes waited for it. A broker timer (a delayed message to itself)
+// looks at each connection's deadline; the socket is shut down at once, since CAF's `close`
+// would first wait for the client to take what it holds.
 //
 // Bodies. A body is read from its map in pieces of `piece_size`; the next piece is asked for
 // only while fewer than `window` bytes handed to the socket are still unwritten (CAF's write acks
@@ -18,11 +30,14 @@
 // answered into the void.
 //
 // Requests on one connection are handled one at a time, in order; pipelined ones wait in the
-// input buffer, and reading pauses while that holds more than `max_head` bytes.
+// input buffer, and reading pauses while that holds more than `max_head` bytes. The next request
+// is taken only while less than `window` bytes of earlier responses are unwritten, so a client
+// that sends requests and reads no answers holds bounded memory too.
 //
 // Threads. The broker runs in CAF's one network thread (the middleman's multiplexer). A map
-// answers a read of pages already in the page cache in the caller's thread, so a warm file is
-// served without a thread hand-off; other reads wait on actorio's io workers, not here.
+// answers a read of pages already in the page cache, and `info`, in the caller's thread, so a
+// warm file is served and revalidated without a thread hand-off; other reads wait on actorio's io
+// workers, not here.
 #include <actorio/actorio.hpp>
 
 #include <caf/io/all.hpp>
@@ -35,11 +50,13 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <iterator>
 #include <list>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -288,6 +305,7 @@ struct server_limits {
   clock_type::duration idle_timeout = std::chrono::seconds{60};
   clock_type::duration send_timeout = std::chrono::seconds{60};
   clock_type::duration cache_valid = std::chrono::seconds{1};
+  clock_type::duration cache_idle = std::chrono::seconds{60};
   std::size_t cache_files = 1024;
 };
 
@@ -297,6 +315,8 @@ struct cached_file {
   map_info info;
   /// Served without a second look until then.
   clock_type::time_point valid_until;
+  /// Closed when not asked for during `cache_idle`.
+  clock_type::time_point last_used;
   /// Bodies being read from the map: it is not closed under them.
   int transfers = 0;
   /// Its place in `server_state::recent`.
@@ -350,7 +370,7 @@ using server_pointer = caf::io::stateful_broker<server_state>*;
 
 /// Wakes the server to check a connection's deadline: (handle, the deadline it was sent for).
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
-/// Wakes the server to close the cached maps whose validity ran out.
+/// Wakes the server to close the cached maps nobody asked for lately.
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 
 /// Gives up the server's reference to a cached map: the manager closes it, and the next open of
@@ -359,24 +379,6 @@ void release(server_pointer self, std::unordered_map<std::string, cached_file>::
   caf::anon_send(self->state.manager, caf::close_atom_v, i->second.map);
   self->state.recent.erase(i->second.place);
   self->state.files.erase(i);
-}
-
-/// The cached file for `path`, if it may be served: still valid, or bodies are being read from
-/// it. An expired one that is idle is released and none returned: the caller opens the path
-/// again, which is the revalidation (the manager holds one map per path, so a file changed,
-/// replaced or deleted on disk can only be seen through a new open once the old map is closed).
-cached_file* cached(server_pointer self, const std::string& path) {
-  auto& st = self->state;
-  auto i = st.files.find(path);
-  if (i == st.files.end())
-    return nullptr;
-  auto& f = i->second;
-  if (f.transfers == 0 && clock_type::now() >= f.valid_until) {
-    release(self, i);
-    return nullptr;
-  }
-  st.recent.splice(st.recent.begin(), st.recent, f.place);
-  return &f;
 }
 
 /// Keeps a freshly opened map for `path`, then closes the least recently used idle maps past
@@ -391,8 +393,8 @@ cached_file& keep(server_pointer self, const std::string& path, const mapped_fil
     return i->second;
   }
   st.recent.push_front(path);
-  i->second =
-    cached_file{map, info, clock_type::now() + st.limits.cache_valid, 0, st.recent.begin()};
+  auto now = clock_type::now();
+  i->second = cached_file{map, info, now + st.limits.cache_valid, now, 0, st.recent.begin()};
   std::vector<std::string> idle;
   for (auto j = st.recent.rbegin(); j != st.recent.rend(); ++j) {
     if (st.files.size() - idle.size() <= st.limits.cache_files)
@@ -404,24 +406,24 @@ cached_file& keep(server_pointer self, const std::string& path, const mapped_fil
     release(self, st.files.find(p));
   if (!st.sweeping) {
     st.sweeping = true;
-    self->delayed_send(self, st.limits.cache_valid, sweep_atom::value);
+    self->delayed_send(self, st.limits.cache_idle, sweep_atom::value);
   }
   return i->second;
 }
 
-/// Closes the idle maps whose validity ran out, so that files nobody asks for again (deleted
-/// ones among them) do not stay mapped; runs while the cache holds any.
+/// Closes the maps nobody asked for during `cache_idle`, so that files not wanted any more
+/// (deleted ones among them) do not stay mapped; runs while the cache holds any.
 void sweep(server_pointer self) {
   auto& st = self->state;
   auto now = clock_type::now();
   for (auto i = st.files.begin(); i != st.files.end();) {
     auto at = i++;
-    if (at->second.transfers == 0 && now >= at->second.valid_until)
+    if (at->second.transfers == 0 && now - at->second.last_used >= st.limits.cache_idle)
       release(self, at);
   }
   st.sweeping = !st.files.empty();
   if (st.sweeping)
-    self->delayed_send(self, st.limits.cache_valid, sweep_atom::value);
+    self->delayed_send(self, st.limits.cache_idle, sweep_atom::value);
 }
 
 // -- connections --------------------------------------------------------------------------------
@@ -646,6 +648,52 @@ void open_and_serve(server_pointer self, connection_handle hdl, connection& c, r
       });
 }
 
+/// Goes on with `req` once the map of its cached file said how the file is now (`now`; none if
+/// the map could not answer): the same file, unchanged, is valid again; else its entry is released
+/// and the path opened again. An entry with bodies being read from it cannot be replaced
+/// meanwhile (the manager holds one map per path) and serves as it is until they end.
+void revalidated(server_pointer self, connection_handle hdl, std::uint64_t id, const request& req,
+                 const mapped_file_actor& map, const map_info* now) {
+  auto& st = self->state;
+  if (auto i = st.files.find(req.path); i != st.files.end() && i->second.map == map) {
+    auto& f = i->second;
+    if (now && now->links > 0 && now->modified_ns == f.info.modified_ns)
+      f.valid_until = clock_type::now() + st.limits.cache_valid;
+    else if (f.transfers == 0)
+      release(self, i);
+  }
+  auto* c = find(self, hdl, id);
+  if (!c)
+    return;
+  c->waiting = false;
+  if (auto i = st.files.find(req.path); i != st.files.end())
+    serve(self, hdl, *c, req, i->second);
+  else
+    open_and_serve(self, hdl, *c, req);
+  watch(self, hdl);
+}
+
+/// Serves `req` from the cache: at once while its entry is valid, else once its map said whether
+/// the file is still the one at the path and unchanged (a file renamed over or deleted has no
+/// links left; one written in place has a new mtime). A path not in the cache is opened.
+void serve_cached(server_pointer self, connection_handle hdl, connection& c, request req) {
+  auto& st = self->state;
+  auto i = st.files.find(req.path);
+  if (i == st.files.end())
+    return open_and_serve(self, hdl, c, std::move(req));
+  auto& f = i->second;
+  auto now = clock_type::now();
+  f.last_used = now;
+  st.recent.splice(st.recent.begin(), st.recent, f.place);
+  if (now < f.valid_until)
+    return serve(self, hdl, c, req, f);
+  c.waiting = true;
+  auto map = f.map;
+  self->request(map, caf::infinite, info_atom_v)
+    .then([=, id = c.id](map_info& info) { revalidated(self, hdl, id, req, map, &info); },
+          [=, id = c.id](caf::error&) { revalidated(self, hdl, id, req, map, nullptr); });
+}
+
 /// Takes the next complete request from the input, if no response is under way and the client
 /// has taken most of the earlier ones.
 void handle_next(server_pointer self, connection_handle hdl) {
@@ -671,10 +719,7 @@ void handle_next(server_pointer self, connection_handle hdl) {
   }
   auto& req = std::get<request>(parsed);
   c->keep_alive = req.keep_alive;
-  if (auto* f = cached(self, req.path))
-    serve(self, hdl, *c, req, *f);
-  else
-    open_and_serve(self, hdl, *c, std::move(req));
+  serve_cached(self, hdl, *c, std::move(req));
 }
 
 caf::behavior server(server_pointer self, caf::io::doorman_ptr door, mmap_manager_actor manager,
@@ -693,7 +738,8 @@ caf::behavior server(server_pointer self, caf::io::doorman_ptr door, mmap_manage
       connection c;
       c.id = ++self->state.connections_accepted;
       c.idle_since = clock_type::now();
-      self->state.connections.insert_or_assign(msg.handle, std::move(c));
+      forget(self, msg.handle); // what is left of an earlier connection on that socket number
+      self->state.connections.emplace(msg.handle, std::move(c));
       self->configure_read(msg.handle, caf::io::receive_policy::at_most(16 * 1024));
       self->ack_writes(msg.handle, true);
       watch(self, msg.handle);
@@ -748,20 +794,26 @@ std::optional<clock_type::duration> parse_seconds(std::string_view s) {
 std::optional<options> parse_options(int argc, char** argv) {
   options opts;
   std::string listen;
+  const std::pair<std::string_view, clock_type::duration*> durations[] = {
+    {"--idle-timeout", &opts.limits.idle_timeout},
+    {"--send-timeout", &opts.limits.send_timeout},
+    {"--cache-valid", &opts.limits.cache_valid},
+    {"--cache-idle", &opts.limits.cache_idle},
+  };
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string_view flag{argv[i]};
     std::string_view value{argv[i + 1]};
+    auto duration = std::find_if(std::begin(durations), std::end(durations),
+                                 [&](const auto& d) { return d.first == flag; });
     if (flag == "--root") {
       opts.root = value;
     } else if (flag == "--listen") {
       listen = value;
-    } else if (flag == "--idle-timeout" || flag == "--send-timeout" || flag == "--cache-valid") {
+    } else if (duration != std::end(durations)) {
       auto d = parse_seconds(value);
       if (!d)
         return std::nullopt;
-      (flag == "--idle-timeout"   ? opts.limits.idle_timeout
-       : flag == "--send-timeout" ? opts.limits.send_timeout
-                                  : opts.limits.cache_valid) = *d;
+      *duration->second = *d;
     } else if (flag == "--cache-files") {
       auto n = parse_number(value);
       if (!n || *n == 0)
@@ -785,8 +837,9 @@ std::optional<options> parse_options(int argc, char** argv) {
 int main(int argc, char** argv) {
   auto opts = parse_options(argc, argv);
   if (!opts) {
-    std::cerr << "usage: http_file_server --root DIR --listen 127.0.0.1:PORT [--idle-timeout S]\n"
-                 "         [--send-timeout S] [--cache-valid S] [--cache-files N]\n";
+    std::cerr
+      << "usage: http_file_server --root DIR --listen 127.0.0.1:PORT [--idle-timeout S]\n"
+         "         [--send-timeout S] [--cache-valid S] [--cache-idle S] [--cache-files N]\n";
     return 2;
   }
   // Blocked before any thread starts, so every thread inherits the mask and main alone takes

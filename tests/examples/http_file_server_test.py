@@ -331,7 +331,7 @@ def slow_client_checks():
     pid = SERVER.pid
     big = os.path.join(ROOT, 'big.bin')
     size = os.path.getsize(big)
-    # Once the earlier clients' files have left the cache (--cache-valid 0.5), nothing is open.
+    # Once the earlier clients' files have left the cache (--cache-idle 0.5), nothing is open.
     check(wait_for(lambda: not mapped_files(pid), 3), 'the cache empties when nothing is asked')
     fds, baseline = fd_count(pid), proc_status(pid, 'RssAnon')
 
@@ -351,11 +351,11 @@ def slow_client_checks():
             time.sleep(0.125)
     check(got < 8 * MIB, f'the slow reader was slow ({got} bytes in 4 s)')
     during = fd_count(pid)
-    # It vanishes mid-transfer: its descriptor and memory come back, and once the cache's
-    # validity has run out the file is no longer mapped.
+    # It vanishes mid-transfer: its descriptor and memory come back, and once nobody asked for
+    # the file during --cache-idle it is no longer mapped.
     conn.close()
     check(wait_for(lambda: big not in mapped_files(pid), 3),
-          'the big file is unmapped once its validity has run out')
+          'the big file is unmapped once nobody asked for it during --cache-idle')
     check(wait_for(lambda: fd_count(pid) == fds, 3),
           f'the descriptors are back to {fds} ({during} during the transfer, {fd_count(pid)} now)')
     after = proc_status(pid, 'RssAnon')
@@ -419,8 +419,9 @@ def cache_checks():
         check(status == 200 and body == file_bytes('cache/' + name),
               f'{name}: the old ETag no longer gives 304')
     check(get('deleted.txt')[0] == 404, 'a deleted file is 404 after --cache-valid')
-    check(not any(p.startswith(os.path.join(ROOT, 'cache', 'deleted.txt'))
-                  for p in mapped_files(SERVER.pid)), 'a deleted file is no longer mapped')
+    deleted = os.path.join(ROOT, 'cache', 'deleted.txt')
+    check(wait_for(lambda: not any(p.startswith(deleted) for p in mapped_files(SERVER.pid)), 2),
+          'a deleted file is no longer mapped')
     print('ok cache: files changed in place, renamed over and deleted are seen', flush=True)
 
 
@@ -556,7 +557,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix='http_file_server_test.') as top:
         ROOT = make_tree(top)
         try:
-            SERVER, PORT = start_server(ROOT, '--cache-valid', '0.5')
+            SERVER, PORT = start_server(ROOT, '--cache-valid', '0.5', '--cache-idle', '0.5')
             curl_checks()
             client_checks()
             concurrent_checks()
