@@ -445,7 +445,9 @@ def timeout_checks(root):
         check(0 < len(mapped) <= 8 and os.path.join(ROOT, 'many', 'f049.bin') in mapped,
               f'with --cache-files 8, after 50 files, 8 at most are mapped: {sorted(mapped)}')
 
-        sockets = socket_count(pid)
+        # Only the listening socket once the connection above is gone.
+        check(wait_for(lambda: socket_count(pid) == 1, 2), 'the server holds no connection')
+        sockets = 1
         start = time.time()
         # Kept alive after a response, then silent.
         idle = socket.create_connection(('127.0.0.1', PORT), timeout=5)
@@ -466,7 +468,8 @@ def timeout_checks(root):
         slow = http.client.HTTPConnection('127.0.0.1', PORT, timeout=10)
         slow.request('GET', '/big.bin')
         slow_response = slow.getresponse()
-        check(wait_for(lambda: socket_count(pid) == sockets + 4, 1), 'four clients connected')
+        check(wait_for(lambda: socket_count(pid) == sockets + 4, 1),
+              f'four clients connected ({socket_count(pid) - sockets})')
 
         def closed_by_server(s):
             s.settimeout(5)
@@ -483,10 +486,13 @@ def timeout_checks(root):
                 chunk = slow_response.read(512 * 1024)
                 check(chunk == big.read(len(chunk)), 'the slow client gets the file\'s bytes')
                 slow_got += len(chunk)
-                if seen_at_half is None and time.time() - start > 0.6:
+                if seen_at_half is None and 0.5 < time.time() - start < 0.8:
                     seen_at_half = socket_count(pid) - sockets
                 time.sleep(0.1)
-        check(seen_at_half == 4, f'all four are served for 0.6 s ({seen_at_half} connections)')
+        if seen_at_half is None:  # this loop was too slow to look in time (a loaded machine)
+            print('   (not checked: all four connected after 0.5 s)', flush=True)
+        else:
+            check(seen_at_half == 4, f'all four are served for 0.5 s ({seen_at_half} connections)')
         left = socket_count(pid) - sockets
         check(left == 1, f'after 2.5 s (1 s timeouts) only the slow client is left ({left})')
         check(f.read() == b'' and closed_by_server(partial) and closed_by_server(stuck),
