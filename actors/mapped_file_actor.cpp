@@ -72,6 +72,23 @@ std::optional<result<bytes>> read_resident(shared_map& map, std::int64_t offset,
   return r.read(offset, size);
 }
 
+/// The map's info (its file's mtime and links as fstat says now); none when `try_only` and a
+/// change holds the lock.
+std::optional<result<map_info>> info_of(shared_map& map, bool try_only) {
+  std::shared_lock<sharded_rw_lock> guard{map.lock, std::defer_lock};
+  if (!try_only)
+    guard.lock();
+  else if (!guard.try_lock())
+    return std::nullopt;
+  const auto& r = *map.region;
+  auto disk = r.on_disk();
+  if (!disk)
+    return std::move(disk).error();
+  return map_info{r.path(),          std::string(to_string(r.mode())),
+                  r.size(),          r.mapped_length(),
+                  disk->modified_ns, disk->links};
+}
+
 /// `write(data, offset)` when it changes only resident pages inside the file (no growth, no
 /// remap), under the exclusive lock; none when it must go to a worker or the lock is taken.
 std::optional<result<std::uint64_t>> write_resident(shared_map& map, const bytes& data,
@@ -179,6 +196,12 @@ bool mapped_file_class::serve_directly(caf::mailbox_element& x, caf::execution_u
     if (!r)
       return false;
     reply = *r ? caf::make_message(**r) : caf::make_message(make_error(r->error()));
+  } else if (msg.match_elements<info_atom>()) {
+    // One fstat: cheap enough for the caller's thread, and a server asks it of hot files often.
+    auto r = info_of(*map_, true);
+    if (!r)
+      return false;
+    reply = *r ? caf::make_message(std::move(**r)) : caf::make_message(make_error(r->error()));
   } else {
     return false;
   }
@@ -251,16 +274,7 @@ mapped_file_class::behavior_type mapped_file_class::make_behavior() {
       return serve<std::string>(
         self, [algorithm](mapped_region& r) { return digest_fd(r.fd(), algorithm, r.path()); });
     },
-    [=](info_atom) -> caf::result<map_info> {
-      auto& map = *self->state.map;
-      std::shared_lock<sharded_rw_lock> guard{map.lock};
-      const auto& r = *map.region;
-      auto modified = r.modified_ns();
-      if (!modified)
-        return make_error(modified.error());
-      return map_info{r.path(), std::string(to_string(r.mode())), r.size(), r.mapped_length(),
-                      *modified};
-    },
+    [=](info_atom) { return answer(std::move(*info_of(*self->state.map, false))); },
     [=](read_str_atom, std::int64_t offset, std::int64_t size, const std::string& errors) {
       return serve<std::string>(self, [=](mapped_region& r) -> result<std::string> {
         auto policy = parse_utf8_errors(errors, "read_str");

@@ -81,7 +81,7 @@ public:
   }
 
 private:
-  /// Serves a read or write request in the sender's thread -> false when it must be queued.
+  /// Serves a read, write or info request in the sender's thread -> false when it must be queued.
   bool serve_directly(caf::mailbox_element& x, caf::execution_unit* host);
 
   /// Also in the state; kept here too for `enqueue`, which may run after the state is gone.

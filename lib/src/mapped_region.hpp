@@ -78,8 +78,14 @@ public:
   int fd() const noexcept {
     return fd_.get();
   }
-  /// The file's mtime now (fstat), in nanoseconds since the Unix epoch.
-  result<std::int64_t> modified_ns() const;
+  /// What fstat says of the file now.
+  struct file_status {
+    /// The mtime, in nanoseconds since the Unix epoch.
+    std::int64_t modified_ns = 0;
+    /// Hard links: 0 once the file was deleted or renamed over.
+    std::uint64_t links = 0;
+  };
+  result<file_status> on_disk() const;
 
   /// Makes the calls that would change a read-only ("rb") map fail with EROFS instead of EBADF:
   /// for a map that is read-only because its whole manager is.

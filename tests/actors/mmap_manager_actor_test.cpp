@@ -27,6 +27,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <caf/all.hpp>
 
@@ -352,6 +353,27 @@ BOOST_AUTO_TEST_CASE(info_reports_the_mtime_that_stat_sees_now) {
   BOOST_REQUIRE_MESSAGE(info, why(sys, info));
   BOOST_TEST(info->modified_ns == 1'000'000'000'123'456'789);
   release_ok(f);
+}
+
+BOOST_AUTO_TEST_CASE(info_reports_no_links_once_the_file_is_renamed_over_or_deleted) {
+  auto replaced = open_ok("replaced.bin", "w+b", 3);
+  auto deleted = open_ok("deleted.bin", "w+b", 3);
+  auto links = [&](const mapped_file_actor& f) {
+    auto info = c.call<map_info>(f, actorio::info_atom_v);
+    BOOST_REQUIRE_MESSAGE(info, why(sys, info));
+    return info->links;
+  };
+  BOOST_TEST(links(replaced) == 1u);
+  BOOST_REQUIRE(::link(path("replaced.bin").c_str(), path("second-name.bin").c_str()) == 0);
+  BOOST_TEST(links(replaced) == 2u);
+  write_file(path("new.bin"), "new");
+  BOOST_REQUIRE(::rename(path("new.bin").c_str(), path("replaced.bin").c_str()) == 0);
+  BOOST_REQUIRE(::unlink(path("second-name.bin").c_str()) == 0);
+  BOOST_REQUIRE(::unlink(path("deleted.bin").c_str()) == 0);
+  BOOST_TEST(links(replaced) == 0u);
+  BOOST_TEST(links(deleted) == 0u);
+  release_ok(replaced);
+  release_ok(deleted);
 }
 
 // -- errors -------------------------------------------------------------------------------------

@@ -88,7 +88,7 @@ bool same(const chunk& x, const chunk& y) {
 
 bool same(const map_info& x, const map_info& y) {
   return x.path == y.path && x.mode == y.mode && x.size == y.size &&
-         x.mapped_length == y.mapped_length && x.modified_ns == y.modified_ns;
+         x.mapped_length == y.mapped_length && x.modified_ns == y.modified_ns && x.links == y.links;
 }
 
 template <class T>
@@ -256,7 +256,7 @@ BOOST_AUTO_TEST_CASE(copy_options_round_trip_with_every_field_and_target) {
 }
 
 BOOST_AUTO_TEST_CASE(a_map_info_round_trips_with_every_field) {
-  map_info x{"/tmp/some dir/f.bin", "r+b", 12345, std::uint64_t{1} << 33, 1700000000123456789};
+  map_info x{"/tmp/some dir/f.bin", "r+b", 12345, std::uint64_t{1} << 33, 1700000000123456789, 3};
   auto y = round_trip(x);
   BOOST_TEST(same(x, y), caf::deep_to_string(y));
   auto z = message_round_trip(x);

@@ -37,6 +37,9 @@ struct map_info {
   /// The file's last modification (its mtime) in nanoseconds since the Unix epoch, as the file
   /// says at the time of asking: what a server needs for Last-Modified and ETag.
   std::int64_t modified_ns = 0;
+  /// The file's hard links now: 0 once the path no longer names it (deleted, or replaced by a
+  /// rename) while the map still holds it, so a server can tell that its map went stale.
+  std::uint64_t links = 0;
 };
 
 /// A range of a file to read; `size` -1 means to the end.
@@ -170,7 +173,7 @@ typename Inspector::result_type inspect(Inspector& f, chunk& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, map_info& x) {
   return f(caf::meta::type_name("actorio::map_info"), x.path, x.mode, x.size, x.mapped_length,
-           x.modified_ns);
+           x.modified_ns, x.links);
 }
 
 template <class Inspector>
