@@ -2,15 +2,21 @@
 
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
+#include "actorio/cluster.hpp"
 #include "actorio/mmap_manager.hpp"
 #include "actorio/runtime.hpp"
 #include "cli/command.hpp"
+#include "cli/path_list.hpp"
 
 namespace actorio::cli {
 
 /// The manager a command works with: a local runtime's, or with `--remote`, a server's (paths
-/// are then relative to the served root). Throws `io_error` when the server cannot be reached.
+/// are then relative to the served root). Throws `io_error` when the server cannot be reached,
+/// and EINVAL when `--remote` was given more than once (only the commands that run on every
+/// node take several).
 class session {
 public:
   explicit session(const global_options& g);
@@ -24,5 +30,51 @@ private:
 
 /// Splits "HOST:PORT" (the last colon separates); throws `io_error` (EINVAL) when malformed.
 std::pair<std::string, std::uint16_t> split_host_port(const std::string& text);
+
+/// One `--remote` value as an endpoint: "[tls://|tcp://]HOST:PORT"; the TLS files are --tls-*'s
+/// for a "tls://" node, or for an unprefixed one when --tls-cert is given. Throws EINVAL.
+endpoint parse_endpoint(const std::string& text, const global_options& g);
+
+/// True when `--remote` was given more than once: the command runs on every node.
+bool several_nodes(const global_options& g);
+
+/// The cluster of every `--remote` node, in the order given.
+cluster make_cluster(const global_options& g);
+
+/// What one node of a several-node command works on.
+struct node_work {
+  /// "HOST:PORT", as lines are prefixed with it.
+  std::string node;
+  /// The names to ask the node about (trees expanded on that node with -r).
+  std::vector<std::string> names;
+  /// Why the node could not be reached at all, when it could not.
+  std::optional<failure> unreachable;
+};
+
+/// Whether a failure that came back for a node's item means the node could not be reached at
+/// all (its connection was never made).
+bool is_unreachable(const failure& why);
+
+/// Reports on stderr, once, that `node` could not be reached: "actorio: NODE: strerror".
+void report_unreachable(const std::string& node, const failure& why);
+
+/// Per node in `--remote` order, the names to work on there: `names` with -r trees expanded on
+/// that node (each walk's reports name the node). A node that cannot be reached for its walk is
+/// reported and marked. Sets `clean` to false when a walk reported anything.
+std::vector<node_work> plan_nodes(const cluster& c, const global_options& g, const tree_options& t,
+                                  const std::vector<std::string>& names, bool& clean);
+
+/// True (after reporting it once) when `results`, a node's per-path results, say that the node
+/// could not be reached: every item then carries the same failure of its connect.
+template <class PerPath>
+bool unreachable_in(const std::string& node, const PerPath& results) {
+  if (results.empty() || results.begin()->second.ok())
+    return false;
+  const auto& why = results.begin()->second.error();
+  if (!is_unreachable(why))
+    return false;
+  report_unreachable(node, why);
+  return true;
+}
 
 } // namespace actorio::cli
