@@ -376,6 +376,34 @@ BOOST_AUTO_TEST_CASE(cancel_stops_every_nodes_part) {
                sha256sum_in(roots[0].path(), {"small.txt"}).at("small.txt"));
 }
 
+BOOST_AUTO_TEST_CASE(a_node_that_accepts_and_never_answers_is_etimedout_and_the_others_answer) {
+  temp_dir root;
+  auto names = fill(root.path(), 4);
+  served server{served_dir(root.path())};
+  // Listens (the kernel completes the TCP handshake) and never reads a byte.
+  int silent = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  BOOST_REQUIRE(::bind(silent, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  BOOST_REQUIRE(::listen(silent, 4) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(silent, reinterpret_cast<sockaddr*>(&a), &len);
+  auto silent_port = ntohs(a.sin_port);
+  connect_options opts;
+  opts.timeout = std::chrono::milliseconds(300);
+  cluster c{{local(silent_port), local(server.port())}, opts};
+  auto sums = c.bulk_checksum(as_paths(names), "sha256").get();
+  for (const auto& [path, r] : sums.at(name_of(silent_port))) {
+    BOOST_TEST_REQUIRE(!r.ok());
+    BOOST_TEST(r.error().code == ETIMEDOUT, path << ": " << why(r));
+  }
+  auto expected = sha256sum_in(root.path(), names);
+  for (const auto& [name, hex] : expected)
+    BOOST_TEST(*sums.at(name_of(server.port())).at(name) == hex);
+  ::close(silent);
+}
+
 BOOST_AUTO_TEST_CASE(a_cluster_without_nodes_or_with_a_node_twice_is_einval) {
   BOOST_TEST(errno_of([] { cluster c{{}}; }) == EINVAL);
   BOOST_TEST(errno_of([] { cluster c{{local(1), local(1)}}; }) == EINVAL);
