@@ -220,7 +220,11 @@ struct cluster::impl {
             link->drop(used);
           value.emplace(fail(why, link->name));
         }
-        state->finish(link->name, std::move(*value));
+        // Released first: a caller that drops the cluster once the result arrived then ends the
+        // node's connection (and its actor system) itself, not this detached thread.
+        auto name = link->name;
+        link.reset();
+        state->finish(name, std::move(*value));
       }).detach();
     }
     return operation<per_node<T>>{std::move(future), [state] { state->cancel(); }};
@@ -288,22 +292,50 @@ cluster::bulk_checksum(const std::vector<std::filesystem::path>& paths, std::str
   return bulk_checksum(each, std::move(algorithm), opts);
 }
 
+namespace {
+
+/// The call fails as a whole with EINVAL: `node` is not in the cluster.
+template <class T>
+operation<T> unknown_node(const std::string& op, const std::string& node) {
+  std::promise<T> p;
+  p.set_exception(
+    std::make_exception_ptr(io_error(failure{EINVAL, op, node, "no such node in the cluster"})));
+  return operation<T>{p.get_future(), [] {}};
+}
+
+/// The same `x` for every node of `names`.
+template <class X>
+cluster::per_node<X> for_each_node(const std::vector<std::string>& names, const X& x) {
+  cluster::per_node<X> each;
+  for (const auto& n : names)
+    each.emplace(n, x);
+  return each;
+}
+
+} // namespace
+
+/// The nodes `args` names, or the first name that is no node.
+template <class X>
+std::pair<std::vector<std::shared_ptr<node_link>>, std::string>
+targets_of(const cluster::impl& x, const cluster::per_node<X>& args) {
+  std::vector<std::shared_ptr<node_link>> targets;
+  for (const auto& [name, arg] : args) {
+    auto link = x.find(name);
+    if (!link)
+      return {{}, name};
+    targets.push_back(std::move(link));
+  }
+  return {std::move(targets), {}};
+}
+
 operation<cluster::per_node<cluster::per_path<std::string>>>
 cluster::bulk_checksum(const per_node<std::vector<std::filesystem::path>>& paths,
                        std::string algorithm, const bulk_options& opts) const {
   using T = per_path<std::string>;
-  std::vector<std::shared_ptr<node_link>> targets;
+  auto [targets, unknown] = targets_of(*impl_, paths);
+  if (!unknown.empty())
+    return unknown_node<per_node<T>>("checksum", unknown);
   auto lists = std::make_shared<per_node<std::vector<std::filesystem::path>>>(paths);
-  for (const auto& [name, list] : paths) {
-    auto link = impl_->find(name);
-    if (!link) {
-      std::promise<per_node<T>> p;
-      p.set_exception(std::make_exception_ptr(
-        io_error(failure{EINVAL, "checksum", name, "no such node in the cluster"})));
-      return operation<per_node<T>>{p.get_future(), [] {}};
-    }
-    targets.push_back(link);
-  }
   return impl::scatter<T>(
     std::move(targets), opts,
     [lists, algorithm](node_call<T>& call, const mmap_manager& m, const bulk_options& o,
@@ -318,16 +350,27 @@ cluster::bulk_checksum(const per_node<std::vector<std::filesystem::path>>& paths
 operation<cluster::per_node<cluster::per_path<std::vector<std::uint64_t>>>> cluster::find_in_files(
   std::string_view pattern, const std::map<std::filesystem::path, std::int64_t>& starts,
   std::uint64_t max_per_file, bool allow_overlapping, const bulk_options& opts) const {
+  return find_in_files(pattern, for_each_node(impl_->names, starts), max_per_file,
+                       allow_overlapping, opts);
+}
+
+operation<cluster::per_node<cluster::per_path<std::vector<std::uint64_t>>>> cluster::find_in_files(
+  std::string_view pattern, const per_node<std::map<std::filesystem::path, std::int64_t>>& starts,
+  std::uint64_t max_per_file, bool allow_overlapping, const bulk_options& opts) const {
   using T = per_path<std::vector<std::uint64_t>>;
-  auto mine = std::make_shared<std::map<std::filesystem::path, std::int64_t>>(starts);
+  auto [targets, unknown] = targets_of(*impl_, starts);
+  if (!unknown.empty())
+    return unknown_node<per_node<T>>("find", unknown);
+  auto mine = std::make_shared<per_node<std::map<std::filesystem::path, std::int64_t>>>(starts);
   return impl::scatter<T>(
-    impl_->links, opts,
+    std::move(targets), opts,
     [mine, pattern = std::string{pattern}, max_per_file, allow_overlapping](
-      node_call<T>& call, const mmap_manager& m, const bulk_options& o, const std::string&) {
-      return call.await(m.find_in_files(pattern, *mine, max_per_file, allow_overlapping, o));
+      node_call<T>& call, const mmap_manager& m, const bulk_options& o, const std::string& node) {
+      return call.await(
+        m.find_in_files(pattern, mine->at(node), max_per_file, allow_overlapping, o));
     },
     [mine](const failure& why, const std::string& node) {
-      return all_failed<std::vector<std::uint64_t>>(*mine, why, node);
+      return all_failed<std::vector<std::uint64_t>>(mine->at(node), why, node);
     });
 }
 
@@ -351,15 +394,23 @@ operation<cluster::per_node<cluster::per_path<std::vector<bytes>>>> cluster::bul
 operation<cluster::per_node<cluster::per_path<size_change>>>
 cluster::compact_files(const std::vector<std::filesystem::path>& paths,
                        const bulk_options& opts) const {
+  return compact_files(for_each_node(impl_->names, paths), opts);
+}
+
+operation<cluster::per_node<cluster::per_path<size_change>>>
+cluster::compact_files(const per_node<std::vector<std::filesystem::path>>& paths,
+                       const bulk_options& opts) const {
   using T = per_path<size_change>;
-  auto mine = std::make_shared<std::vector<std::filesystem::path>>(paths);
+  auto [targets, unknown] = targets_of(*impl_, paths);
+  if (!unknown.empty())
+    return unknown_node<per_node<T>>("compact", unknown);
+  auto mine = std::make_shared<per_node<std::vector<std::filesystem::path>>>(paths);
   return impl::scatter<T>(
-    impl_->links, opts,
-    [mine](node_call<T>& call, const mmap_manager& m, const bulk_options& o, const std::string&) {
-      return call.await(m.compact_files(*mine, o));
-    },
+    std::move(targets), opts,
+    [mine](node_call<T>& call, const mmap_manager& m, const bulk_options& o,
+           const std::string& node) { return call.await(m.compact_files(mine->at(node), o)); },
     [mine](const failure& why, const std::string& node) {
-      return all_failed<size_change>(*mine, why, node);
+      return all_failed<size_change>(mine->at(node), why, node);
     });
 }
 

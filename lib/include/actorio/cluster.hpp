@@ -80,6 +80,13 @@ public:
                 std::uint64_t max_per_file = 0, bool allow_overlapping = false,
                 const bulk_options& opts = {}) const;
 
+  /// As above with the files (and start offsets) per node; nodes left out get no request.
+  operation<per_node<per_path<std::vector<std::uint64_t>>>>
+  find_in_files(std::string_view pattern,
+                const per_node<std::map<std::filesystem::path, std::int64_t>>& starts,
+                std::uint64_t max_per_file = 0, bool allow_overlapping = false,
+                const bulk_options& opts = {}) const;
+
   /// On every node, `mmap_manager::bulk_read`; each node's server limits what one call reads.
   operation<per_node<per_path<std::vector<bytes>>>>
   bulk_read(const std::map<std::filesystem::path, std::optional<std::vector<byte_range>>>& files,
@@ -88,6 +95,11 @@ public:
   /// On every node, `mmap_manager::compact_files`.
   operation<per_node<per_path<size_change>>>
   compact_files(const std::vector<std::filesystem::path>& paths,
+                const bulk_options& opts = {}) const;
+
+  /// As above with a list of paths per node; nodes left out get no request.
+  operation<per_node<per_path<size_change>>>
+  compact_files(const per_node<std::vector<std::filesystem::path>>& paths,
                 const bulk_options& opts = {}) const;
 
   /// On every node, `mmap_manager::prefetch_files`; a node that fails has each path with its
