@@ -82,25 +82,18 @@ int run_compact_on_nodes(const compact_options& o, const global_options& g,
   auto c = make_cluster(g);
   bool clean = true;
   auto work = plan_nodes(c, g, o.tree, names, clean);
-  cluster::per_node<std::vector<fs::path>> lists;
-  for (const auto& w : work)
-    if (!w.unreachable)
-      lists[w.node] = std::vector<fs::path>(w.names.begin(), w.names.end());
-  auto op = c.compact_files(lists);
-  cluster::per_node<mmap_manager::per_path<size_change>> sizes;
-  {
-    cancel_scope scope{[&op] { op.cancel(); }};
-    try {
-      sizes = op.get();
-    } catch (...) {
-      report_failure("", failure_of(std::current_exception()));
-      return 1;
-    }
-  }
+  auto sizes = run_in_slices<mmap_manager::per_path<size_change>>(work, [&](const auto& slice) {
+    cluster::per_node<std::vector<fs::path>> lists;
+    for (const auto& [node, names] : slice)
+      lists[node] = std::vector<fs::path>(names.begin(), names.end());
+    return c.compact_files(lists);
+  });
+  if (!sizes)
+    return 1;
   int status = clean ? 0 : 1;
   bool unreachable = false;
   for (const auto& w : work) {
-    const auto& mine = sizes[w.node];
+    const auto& mine = (*sizes)[w.node];
     if (w.unreachable || unreachable_in(w.node, mine)) {
       unreachable = true;
       continue;

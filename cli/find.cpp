@@ -139,32 +139,25 @@ int run_find_on_nodes(const find_options& o, const global_options& g, const std:
   auto c = make_cluster(g);
   bool clean = true;
   auto work = plan_nodes(c, g, o.tree, names, clean);
-  cluster::per_node<std::map<std::filesystem::path, std::int64_t>> each;
-  for (const auto& w : work) {
-    if (w.unreachable)
-      continue;
-    auto& mine = each[w.node];
-    for (const auto& name : w.names) {
-      auto it = starts.find(name);
-      mine[name] = it == starts.end() ? 0 : it->second;
-    }
-  }
-  auto op = c.find_in_files(pattern, each, o.max_per_file, o.overlapping);
-  cluster::per_node<mmap_manager::per_path<std::vector<std::uint64_t>>> hits;
-  {
-    cancel_scope scope{[&op] { op.cancel(); }};
-    try {
-      hits = op.get();
-    } catch (...) {
-      report_failure("", failure_of(std::current_exception()));
-      return error_status;
-    }
-  }
+  auto hits =
+    run_in_slices<mmap_manager::per_path<std::vector<std::uint64_t>>>(work, [&](const auto& slice) {
+      cluster::per_node<std::map<std::filesystem::path, std::int64_t>> each;
+      for (const auto& [node, names] : slice) {
+        auto& mine = each[node];
+        for (const auto& name : names) {
+          auto it = starts.find(name);
+          mine[name] = it == starts.end() ? 0 : it->second;
+        }
+      }
+      return c.find_in_files(pattern, each, o.max_per_file, o.overlapping);
+    });
+  if (!hits)
+    return error_status;
   bool any_error = !clean;
   bool any_match = false;
   std::string out;
   for (const auto& w : work) {
-    const auto& mine = hits[w.node];
+    const auto& mine = (*hits)[w.node];
     if (w.unreachable || unreachable_in(w.node, mine)) {
       any_error = true;
       continue;

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -9,7 +10,9 @@
 #include "actorio/mmap_manager.hpp"
 #include "actorio/runtime.hpp"
 #include "cli/command.hpp"
+#include "cli/diagnostics.hpp"
 #include "cli/path_list.hpp"
+#include "cli/slices.hpp"
 
 namespace actorio::cli {
 
@@ -63,6 +66,55 @@ void report_unreachable(const std::string& node, const failure& why);
 /// reported and marked. Sets `clean` to false when a walk reported anything.
 std::vector<node_work> plan_nodes(const cluster& c, const global_options& g, const tree_options& t,
                                   const std::vector<std::string>& names, bool& clean);
+
+/// Runs `call(lists)`, a cluster bulk call taking a list per node, on slices of every reachable
+/// node's names (names [first, last) of each node per call, as `for_each_slice` bounds them), so
+/// that no node is asked for everything at once; every node works on each slice at once. Returns
+/// each node's results merged, or nullopt when a call failed as a whole (reported) or the run was
+/// interrupted.
+template <class PerPath, class Call>
+std::optional<cluster::per_node<PerPath>> run_in_slices(const std::vector<node_work>& work,
+                                                        Call call) {
+  std::size_t n = 0;
+  for (const auto& w : work)
+    if (!w.unreachable)
+      n = std::max(n, w.names.size());
+  cluster::per_node<PerPath> merged;
+  for (const auto& w : work)
+    if (!w.unreachable)
+      merged[w.node];
+  // Nodes found out of reach are not asked again for later slices.
+  std::set<std::string> down;
+  bool failed = false;
+  for_each_slice(
+    n, slicing{},
+    [&](std::size_t first, std::size_t last) {
+      cluster::per_node<std::vector<std::string>> lists;
+      for (const auto& w : work)
+        if (!w.unreachable && !down.count(w.node) && first < w.names.size())
+          lists[w.node].assign(w.names.begin() + static_cast<std::ptrdiff_t>(first),
+                               w.names.begin() +
+                                 static_cast<std::ptrdiff_t>(std::min(last, w.names.size())));
+      return call(lists);
+    },
+    [&](std::size_t, std::size_t, auto& future) {
+      try {
+        for (auto& [node, results] : future.get()) {
+          if (!results.empty() && !results.begin()->second.ok() &&
+              is_unreachable(results.begin()->second.error()))
+            down.insert(node);
+          merged[node].merge(results);
+        }
+      } catch (...) {
+        if (!failed)
+          report_failure("", failure_of(std::current_exception()));
+        failed = true;
+      }
+    });
+  if (failed || interrupted())
+    return std::nullopt;
+  return merged;
+}
 
 /// True (after reporting it once) when `results`, a node's per-path results, say that the node
 /// could not be reached: every item then carries the same failure of its connect.

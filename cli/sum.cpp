@@ -200,20 +200,6 @@ std::vector<std::filesystem::path> unique_paths(const std::vector<std::string>& 
   return {seen.begin(), seen.end()};
 }
 
-/// Runs `call` (a cluster bulk call) with Ctrl-C cancelling it; a failure of the whole call is
-/// reported and gives nullopt.
-template <class Call>
-auto cancellable(Call call) -> std::optional<decltype(call().get())> {
-  auto op = call();
-  cancel_scope scope{[&op] { op.cancel(); }};
-  try {
-    return op.get();
-  } catch (...) {
-    report_failure("", failure_of(std::current_exception()));
-    return std::nullopt;
-  }
-}
-
 /// `sum` with several --remote nodes: each node's lines in node order, each line prefixed with
 /// "HOST:PORT: ". 2 when a node could not be reached, else 1 when an item failed.
 int run_sum_on_nodes(const sum_options& o, const global_options& g, const algorithm_info& alg,
@@ -225,11 +211,12 @@ int run_sum_on_nodes(const sum_options& o, const global_options& g, const algori
   auto c = make_cluster(g);
   bool clean = true;
   auto work = plan_nodes(c, g, o.tree, names, clean);
-  cluster::per_node<std::vector<std::filesystem::path>> lists;
-  for (const auto& w : work)
-    if (!w.unreachable)
-      lists[w.node] = unique_paths(w.names);
-  auto sums = cancellable([&] { return c.bulk_checksum(lists, alg.canonical); });
+  auto sums = run_in_slices<mmap_manager::per_path<std::string>>(work, [&](const auto& slice) {
+    cluster::per_node<std::vector<std::filesystem::path>> lists;
+    for (const auto& [node, names] : slice)
+      lists[node] = unique_paths(names);
+    return c.bulk_checksum(lists, alg.canonical);
+  });
   if (!sums)
     return 1;
   int status = clean ? 0 : 1;
@@ -375,7 +362,7 @@ bool check_list_on_nodes(const cluster& c, const sum_options& o, const algorithm
   std::vector<node_entry> entries;
   std::vector<std::size_t> malformed;
   check_counts counts;
-  cluster::per_node<std::vector<std::filesystem::path>> lists;
+  cluster::per_node<std::vector<std::string>> lists;
   std::size_t start = 0;
   std::size_t number = 0;
   while (start < text.size()) {
@@ -406,7 +393,15 @@ bool check_list_on_nodes(const cluster& c, const sum_options& o, const algorithm
     for (auto n : malformed)
       report_message(list_name + ": " + std::to_string(n) + ": improperly formatted " +
                      bsd_tag(alg.canonical) + " checksum line");
-  auto sums = cancellable([&] { return c.bulk_checksum(lists, alg.canonical); });
+  std::vector<node_work> work;
+  for (auto& [node, names] : lists)
+    work.push_back(node_work{node, std::move(names), std::nullopt});
+  auto sums = run_in_slices<mmap_manager::per_path<std::string>>(work, [&](const auto& slice) {
+    cluster::per_node<std::vector<std::filesystem::path>> paths;
+    for (const auto& [node, names] : slice)
+      paths[node] = unique_paths(names);
+    return c.bulk_checksum(paths, alg.canonical);
+  });
   if (!sums)
     return false;
   std::set<std::string> down;
