@@ -1,8 +1,8 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -83,8 +83,8 @@ std::optional<cluster::per_node<PerPath>> run_in_slices(const std::vector<node_w
   for (const auto& w : work)
     if (!w.unreachable)
       merged[w.node];
-  // Nodes found out of reach are not asked again for later slices.
-  std::set<std::string> down;
+  // Nodes found out of reach are not asked again: their later names get the same failure.
+  std::map<std::string, failure> down;
   bool failed = false;
   for_each_slice(
     n, slicing{},
@@ -97,12 +97,12 @@ std::optional<cluster::per_node<PerPath>> run_in_slices(const std::vector<node_w
                                  static_cast<std::ptrdiff_t>(std::min(last, w.names.size())));
       return call(lists);
     },
-    [&](std::size_t, std::size_t, auto& future) {
+    [&](std::size_t first, std::size_t last, auto& future) {
       try {
         for (auto& [node, results] : future.get()) {
           if (!results.empty() && !results.begin()->second.ok() &&
               is_unreachable(results.begin()->second.error()))
-            down.insert(node);
+            down.emplace(node, results.begin()->second.error());
           merged[node].merge(results);
         }
       } catch (...) {
@@ -110,6 +110,11 @@ std::optional<cluster::per_node<PerPath>> run_in_slices(const std::vector<node_w
           report_failure("", failure_of(std::current_exception()));
         failed = true;
       }
+      for (const auto& w : work)
+        if (auto d = down.find(w.node); d != down.end())
+          for (auto i = first; i < std::min(last, w.names.size()); ++i)
+            merged[w.node].try_emplace(
+              w.names[i], failure{d->second.code, d->second.op, w.names[i], d->second.detail});
     });
   if (failed || interrupted())
     return std::nullopt;
