@@ -82,12 +82,13 @@ int run_compact_on_nodes(const compact_options& o, const global_options& g,
   auto c = make_cluster(g);
   bool clean = true;
   auto work = plan_nodes(c, g, o.tree, names, clean);
-  auto sizes = run_in_slices<mmap_manager::per_path<size_change>>(work, [&](const auto& slice) {
-    cluster::per_node<std::vector<fs::path>> lists;
-    for (const auto& [node, names] : slice)
-      lists[node] = std::vector<fs::path>(names.begin(), names.end());
-    return c.compact_files(lists);
-  });
+  auto sizes = run_in_slices<mmap_manager::per_path<size_change>>(
+    g, work, [&](const auto& slice, const bulk_options& opts) {
+      cluster::per_node<std::vector<fs::path>> lists;
+      for (const auto& [node, names] : slice)
+        lists[node] = std::vector<fs::path>(names.begin(), names.end());
+      return c.compact_files(lists, opts);
+    });
   if (!sizes)
     return 1;
   int status = clean ? 0 : 1;

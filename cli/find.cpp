@@ -139,8 +139,8 @@ int run_find_on_nodes(const find_options& o, const global_options& g, const std:
   auto c = make_cluster(g);
   bool clean = true;
   auto work = plan_nodes(c, g, o.tree, names, clean);
-  auto hits =
-    run_in_slices<mmap_manager::per_path<std::vector<std::uint64_t>>>(work, [&](const auto& slice) {
+  auto hits = run_in_slices<mmap_manager::per_path<std::vector<std::uint64_t>>>(
+    g, work, [&](const auto& slice, const bulk_options& opts) {
       cluster::per_node<std::map<std::filesystem::path, std::int64_t>> each;
       for (const auto& [node, names] : slice) {
         auto& mine = each[node];
@@ -149,7 +149,7 @@ int run_find_on_nodes(const find_options& o, const global_options& g, const std:
           mine[name] = it == starts.end() ? 0 : it->second;
         }
       }
-      return c.find_in_files(pattern, each, o.max_per_file, o.overlapping);
+      return c.find_in_files(pattern, each, o.max_per_file, o.overlapping, opts);
     });
   if (!hits)
     return error_status;

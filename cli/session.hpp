@@ -12,6 +12,7 @@
 #include "cli/command.hpp"
 #include "cli/diagnostics.hpp"
 #include "cli/path_list.hpp"
+#include "cli/progress_meter.hpp"
 #include "cli/slices.hpp"
 
 namespace actorio::cli {
@@ -67,14 +68,15 @@ void report_unreachable(const std::string& node, const failure& why);
 std::vector<node_work> plan_nodes(const cluster& c, const global_options& g, const tree_options& t,
                                   const std::vector<std::string>& names, bool& clean);
 
-/// Runs `call(lists)`, a cluster bulk call taking a list per node, on slices of every reachable
-/// node's names (names [first, last) of each node per call, as `for_each_slice` bounds them), so
-/// that no node is asked for everything at once; every node works on each slice at once. Returns
-/// each node's results merged, or nullopt when a call failed as a whole (reported) or the run was
-/// interrupted.
+/// Runs `call(lists, options)`, a cluster bulk call taking a list per node, on slices of every
+/// reachable node's names (names [first, last) of each node per call, as `for_each_slice` bounds
+/// them), so that no node is asked for everything at once; every node works on each slice at once.
+/// Returns each node's results merged, or nullopt when a call failed as a whole (reported) or the
+/// run was interrupted. `options` draw the progress bar (bytes summed over the nodes) when one is
+/// wanted.
 template <class PerPath, class Call>
-std::optional<cluster::per_node<PerPath>> run_in_slices(const std::vector<node_work>& work,
-                                                        Call call) {
+std::optional<cluster::per_node<PerPath>>
+run_in_slices(const global_options& g, const std::vector<node_work>& work, Call call) {
   std::size_t n = 0;
   for (const auto& w : work)
     if (!w.unreachable)
@@ -86,6 +88,7 @@ std::optional<cluster::per_node<PerPath>> run_in_slices(const std::vector<node_w
   // Nodes found out of reach are not asked again: their later names get the same failure.
   std::map<std::string, failure> down;
   bool failed = false;
+  progress_meter meter{progress_meter::wanted(g), 0};
   for_each_slice(
     n, slicing{},
     [&](std::size_t first, std::size_t last) {
@@ -95,7 +98,7 @@ std::optional<cluster::per_node<PerPath>> run_in_slices(const std::vector<node_w
           lists[w.node].assign(w.names.begin() + static_cast<std::ptrdiff_t>(first),
                                w.names.begin() +
                                  static_cast<std::ptrdiff_t>(std::min(last, w.names.size())));
-      return call(lists);
+      return call(lists, meter.options_for(first));
     },
     [&](std::size_t first, std::size_t last, auto& future) {
       try {
@@ -110,6 +113,7 @@ std::optional<cluster::per_node<PerPath>> run_in_slices(const std::vector<node_w
           report_failure("", failure_of(std::current_exception()));
         failed = true;
       }
+      meter.finish(first);
       for (const auto& w : work)
         if (auto d = down.find(w.node); d != down.end())
           for (auto i = first; i < std::min(last, w.names.size()); ++i)

@@ -211,12 +211,13 @@ int run_sum_on_nodes(const sum_options& o, const global_options& g, const algori
   auto c = make_cluster(g);
   bool clean = true;
   auto work = plan_nodes(c, g, o.tree, names, clean);
-  auto sums = run_in_slices<mmap_manager::per_path<std::string>>(work, [&](const auto& slice) {
-    cluster::per_node<std::vector<std::filesystem::path>> lists;
-    for (const auto& [node, names] : slice)
-      lists[node] = unique_paths(names);
-    return c.bulk_checksum(lists, alg.canonical);
-  });
+  auto sums = run_in_slices<mmap_manager::per_path<std::string>>(
+    g, work, [&](const auto& slice, const bulk_options& opts) {
+      cluster::per_node<std::vector<std::filesystem::path>> lists;
+      for (const auto& [node, names] : slice)
+        lists[node] = unique_paths(names);
+      return c.bulk_checksum(lists, alg.canonical, opts);
+    });
   if (!sums)
     return 1;
   int status = clean ? 0 : 1;
@@ -350,9 +351,9 @@ std::string node_of_line(std::string_view line, const std::vector<std::string>& 
 
 /// `sum -c` of a list that `sum` made with several --remote nodes: each line is checked on its
 /// node. Returns false on any failure; sets `unreachable` when a node could not be reached.
-bool check_list_on_nodes(const cluster& c, const sum_options& o, const algorithm_info& alg,
-                         checksum_list_parser& parser, const std::string& list_name,
-                         bool& unreachable) {
+bool check_list_on_nodes(const cluster& c, const sum_options& o, const global_options& g,
+                         const algorithm_info& alg, checksum_list_parser& parser,
+                         const std::string& list_name, bool& unreachable) {
   auto read = read_source(list_name);
   if (!read) {
     report_error(list_name, read.error().code);
@@ -396,12 +397,13 @@ bool check_list_on_nodes(const cluster& c, const sum_options& o, const algorithm
   std::vector<node_work> work;
   for (auto& [node, names] : lists)
     work.push_back(node_work{node, std::move(names), std::nullopt});
-  auto sums = run_in_slices<mmap_manager::per_path<std::string>>(work, [&](const auto& slice) {
-    cluster::per_node<std::vector<std::filesystem::path>> paths;
-    for (const auto& [node, names] : slice)
-      paths[node] = unique_paths(names);
-    return c.bulk_checksum(paths, alg.canonical);
-  });
+  auto sums = run_in_slices<mmap_manager::per_path<std::string>>(
+    g, work, [&](const auto& slice, const bulk_options& opts) {
+      cluster::per_node<std::vector<std::filesystem::path>> paths;
+      for (const auto& [node, names] : slice)
+        paths[node] = unique_paths(names);
+      return c.bulk_checksum(paths, alg.canonical, opts);
+    });
   if (!sums)
     return false;
   std::set<std::string> down;
@@ -450,7 +452,7 @@ int run_check(const sum_options& o, const global_options& g, const algorithm_inf
     bool ok = true;
     bool unreachable = false;
     for (const auto& list : lists)
-      ok = check_list_on_nodes(c, o, alg, parser, list, unreachable) && ok;
+      ok = check_list_on_nodes(c, o, g, alg, parser, list, unreachable) && ok;
     return unreachable ? 2 : ok ? 0 : 1;
   }
   session rt{g};
