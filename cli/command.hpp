@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "actorio/config.hpp"
 
@@ -22,8 +23,10 @@ struct global_options {
   bool quiet = false;
   /// `--no-progress`: never draw a progress bar.
   bool no_progress = false;
-  /// `--remote HOST:PORT`: run against a served manager instead of a local runtime.
-  std::string remote;
+  /// `--remote HOST:PORT`: run against a served manager instead of a local runtime; given several
+  /// times, `sum`, `find` and `compact` run on every node. A `tls://` or `tcp://` prefix says how
+  /// to talk to that node; without one, TLS is used when --tls-cert is given.
+  std::vector<std::string> remote;
   /// `--tls-cert`, `--tls-key`, `--tls-ca`: this end's certificate, its key and the CA that
   /// signed the peer's (for `--remote` and `serve`).
   std::string tls_cert;

@@ -17,6 +17,7 @@
 #include "cli/chunked_input.hpp"
 #include "cli/command.hpp"
 #include "cli/diagnostics.hpp"
+#include "cli/interrupt.hpp"
 #include "cli/path_list.hpp"
 #include "cli/session.hpp"
 #include "cli/slices.hpp"
@@ -74,10 +75,55 @@ struct compact_options {
   tree_options tree;
 };
 
+/// `compact` with several --remote nodes: each node's lines in node order, prefixed with
+/// "HOST:PORT: ". 2 when a node could not be reached, else 1 when an item failed.
+int run_compact_on_nodes(const compact_options& o, const global_options& g,
+                         const std::vector<std::string>& names) {
+  auto c = make_cluster(g);
+  bool clean = true;
+  auto work = plan_nodes(c, g, o.tree, names, clean);
+  auto sizes = run_in_slices<mmap_manager::per_path<size_change>>(
+    g, work, [&](const auto& slice, const bulk_options& opts) {
+      cluster::per_node<std::vector<fs::path>> lists;
+      for (const auto& [node, names] : slice)
+        lists[node] = std::vector<fs::path>(names.begin(), names.end());
+      return c.compact_files(lists, opts);
+    });
+  if (!sizes)
+    return 1;
+  int status = clean ? 0 : 1;
+  bool unreachable = false;
+  for (const auto& w : work) {
+    const auto& mine = (*sizes)[w.node];
+    if (w.unreachable || unreachable_in(w.node, mine)) {
+      unreachable = true;
+      continue;
+    }
+    for (const auto& name : w.names) {
+      auto it = mine.find(name);
+      if (it == mine.end() || !it->second) {
+        flush_output();
+        report_failure(w.node + ": " + name, it == mine.end()
+                                               ? failure{EIO, "compact", name, "no result"}
+                                               : it->second.error());
+        status = 1;
+        continue;
+      }
+      if (!g.quiet)
+        write_output(w.node + ": " + name + ": " + std::to_string(it->second->old_size) + " -> " +
+                     std::to_string(it->second->new_size) + "\n");
+    }
+  }
+  flush_output();
+  return unreachable ? 2 : status;
+}
+
 int run_compact(const compact_options& o, const global_options& g) {
   auto names = collect_paths(o.files, o.files_from, o.nul);
   if (!names)
     return 1;
+  if (several_nodes(g))
+    return run_compact_on_nodes(o, g, *names);
   session rt{g};
   auto mgr = rt.manager();
   int status = expand_trees(mgr, g, o.tree, *names) ? 0 : 1;

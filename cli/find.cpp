@@ -20,6 +20,7 @@
 #include "cli/chunked_input.hpp"
 #include "cli/command.hpp"
 #include "cli/diagnostics.hpp"
+#include "cli/interrupt.hpp"
 #include "cli/path_list.hpp"
 #include "cli/progress_meter.hpp"
 #include "cli/session.hpp"
@@ -130,6 +131,64 @@ result<std::vector<std::uint64_t>> find_in_stream(const std::string& name,
   return hits;
 }
 
+/// `find` with several --remote nodes: each node's lines in node order, prefixed with
+/// "HOST:PORT: ". grep's statuses; a node that could not be reached is trouble (2).
+int run_find_on_nodes(const find_options& o, const global_options& g, const std::string& pattern,
+                      const std::map<std::string, std::int64_t>& starts,
+                      const std::vector<std::string>& names) {
+  auto c = make_cluster(g);
+  bool clean = true;
+  auto work = plan_nodes(c, g, o.tree, names, clean);
+  auto hits = run_in_slices<mmap_manager::per_path<std::vector<std::uint64_t>>>(
+    g, work, [&](const auto& slice, const bulk_options& opts) {
+      cluster::per_node<std::map<std::filesystem::path, std::int64_t>> each;
+      for (const auto& [node, names] : slice) {
+        auto& mine = each[node];
+        for (const auto& name : names) {
+          auto it = starts.find(name);
+          mine[name] = it == starts.end() ? 0 : it->second;
+        }
+      }
+      return c.find_in_files(pattern, each, o.max_per_file, o.overlapping, opts);
+    });
+  if (!hits)
+    return error_status;
+  bool any_error = !clean;
+  bool any_match = false;
+  std::string out;
+  for (const auto& w : work) {
+    const auto& mine = (*hits)[w.node];
+    if (w.unreachable || unreachable_in(w.node, mine)) {
+      any_error = true;
+      continue;
+    }
+    for (const auto& name : w.names) {
+      auto it = mine.find(name);
+      if (it == mine.end())
+        continue;
+      if (!it->second) {
+        flush_output();
+        report_failure(w.node + ": " + name, it->second.error());
+        any_error = true;
+        continue;
+      }
+      any_match = true;
+      out.clear();
+      if (o.count) {
+        out = w.node + ": " + name + ":" + std::to_string(it->second->size()) + "\n";
+      } else {
+        for (auto offset : *it->second)
+          out += w.node + ": " + name + ":" + std::to_string(offset) + "\n";
+      }
+      write_output(out);
+    }
+  }
+  flush_output();
+  if (any_error)
+    return error_status;
+  return any_match ? matched_status : no_match_status;
+}
+
 int run_find(const find_options& o, const global_options& g) {
   std::string pattern = o.pattern;
   if (o.hex) {
@@ -160,6 +219,8 @@ int run_find(const find_options& o, const global_options& g) {
     report_message("find: no files given");
     return error_status;
   }
+  if (several_nodes(g))
+    return run_find_on_nodes(o, g, pattern, starts, *names);
   session rt{g};
   auto mgr = rt.manager();
   bool any_error = !expand_trees(mgr, g, o.tree, *names);

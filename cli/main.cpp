@@ -75,8 +75,12 @@ int main(int argc, char** argv) {
     ->check(CLI::Range(0, static_cast<int>(max_workers)));
   app.add_flag("-q", g.quiet, "No informational output; results and errors still print");
   app.add_flag("--no-progress", g.no_progress, "Never draw a progress bar");
-  app.add_option("--remote", g.remote,
-                 "HOST:PORT of an 'actorio serve'; paths are relative to its root");
+  app
+    .add_option("--remote", g.remote,
+                "HOST:PORT of an 'actorio serve'; paths are relative to its root. Repeat it to "
+                "run sum, find or compact on every node ('tls://' or 'tcp://' before HOST picks "
+                "TLS or plain TCP for that node)")
+    ->allow_extra_args(false);
   app.add_option("--tls-cert", g.tls_cert, "This end's TLS certificate (PEM)");
   app.add_option("--tls-key", g.tls_key, "The private key of --tls-cert (PEM)");
   app.add_option("--tls-ca", g.tls_ca, "The CA that must have signed the peer's certificate");

@@ -106,7 +106,8 @@ bool may_be_directory(const global_options& g, const std::string& name) {
 } // namespace
 
 bool expand_trees(const mmap_manager& mgr, const global_options& g, const tree_options& t,
-                  std::vector<std::string>& names) {
+                  std::vector<std::string>& names, const std::string& node) {
+  auto label = [&](const std::string& path) { return node.empty() ? path : node + ": " + path; };
   if (!t.recursive && !t.dereference)
     return true;
   walk_options opts;
@@ -148,12 +149,12 @@ bool expand_trees(const mmap_manager& mgr, const global_options& g, const tree_o
         current = nullptr;
       }
       if (whole) {
-        report_failure(name, *whole);
+        report_failure(label(name), *whole);
         clean = false;
         break;
       }
       for (const auto& why : page.errors) {
-        report_failure(why.path, why);
+        report_failure(label(why.path), why);
         clean = false;
       }
       out.insert(out.end(), std::make_move_iterator(page.files.begin()),

@@ -1,4 +1,5 @@
 // `actorio sum`: digests in the exact output format of sha256sum & co. (or xxhsum), and `-c`.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +19,7 @@
 #include "cli/chunked_input.hpp"
 #include "cli/command.hpp"
 #include "cli/diagnostics.hpp"
+#include "cli/interrupt.hpp"
 #include "cli/path_list.hpp"
 #include "cli/progress_meter.hpp"
 #include "cli/session.hpp"
@@ -167,8 +169,13 @@ std::string format_line(const algorithm_info& alg, const sum_options& o, const s
   return o.tag ? tagged_line(bsd_tag(alg.canonical), hex, name) : sum_line(hex, name);
 }
 
+int run_sum_on_nodes(const sum_options& o, const global_options& g, const algorithm_info& alg,
+                     const std::vector<std::string>& names);
+
 int run_sum(const sum_options& o, const global_options& g, const algorithm_info& alg,
             std::vector<std::string> names) {
+  if (several_nodes(g))
+    return run_sum_on_nodes(o, g, alg, names);
   if (names.empty())
     names.emplace_back("-");
   session rt{g};
@@ -185,6 +192,57 @@ int run_sum(const sum_options& o, const global_options& g, const algorithm_info&
              });
   flush_output();
   return status;
+}
+
+/// Names given twice are asked for once.
+std::vector<std::filesystem::path> unique_paths(const std::vector<std::string>& names) {
+  std::set<std::string> seen(names.begin(), names.end());
+  return {seen.begin(), seen.end()};
+}
+
+/// `sum` with several --remote nodes: each node's lines in node order, each line prefixed with
+/// "HOST:PORT: ". 2 when a node could not be reached, else 1 when an item failed.
+int run_sum_on_nodes(const sum_options& o, const global_options& g, const algorithm_info& alg,
+                     const std::vector<std::string>& names) {
+  if (names.empty() || std::find(names.begin(), names.end(), "-") != names.end()) {
+    report_message("standard input cannot be summed on several --remote nodes");
+    return 2;
+  }
+  auto c = make_cluster(g);
+  bool clean = true;
+  auto work = plan_nodes(c, g, o.tree, names, clean);
+  auto sums = run_in_slices<mmap_manager::per_path<std::string>>(
+    g, work, [&](const auto& slice, const bulk_options& opts) {
+      cluster::per_node<std::vector<std::filesystem::path>> lists;
+      for (const auto& [node, names] : slice)
+        lists[node] = unique_paths(names);
+      return c.bulk_checksum(lists, alg.canonical, opts);
+    });
+  if (!sums)
+    return 1;
+  int status = clean ? 0 : 1;
+  bool unreachable = false;
+  for (const auto& w : work) {
+    const auto& mine = (*sums)[w.node];
+    if (w.unreachable || unreachable_in(w.node, mine)) {
+      unreachable = true;
+      continue;
+    }
+    for (const auto& name : w.names) {
+      auto it = mine.find(name);
+      if (it != mine.end() && it->second) {
+        write_output(w.node + ": " + format_line(alg, o, *it->second, name));
+        continue;
+      }
+      flush_output();
+      report_failure(w.node + ": " + name, it == mine.end()
+                                             ? failure{EIO, "checksum", name, "no result"}
+                                             : it->second.error());
+      status = 1;
+    }
+  }
+  flush_output();
+  return unreachable ? 2 : status;
 }
 
 /// One line of a list: its entry, or that it is to be skipped or is malformed.
@@ -275,10 +333,128 @@ bool check_list(const mmap_manager& mgr, const sum_options& o, const global_opti
          !(o.strict && counts.misformatted > 0);
 }
 
+/// One entry of a list checked on several nodes.
+struct node_entry {
+  std::string node;
+  checksum_entry entry;
+  std::size_t number = 0;
+};
+
+/// The node a line of a several-node list starts with ("HOST:PORT: "), among `nodes`; empty if
+/// none.
+std::string node_of_line(std::string_view line, const std::vector<std::string>& nodes) {
+  for (const auto& n : nodes)
+    if (line.size() > n.size() + 2 && line.starts_with(n) && line.substr(n.size(), 2) == ": ")
+      return n;
+  return {};
+}
+
+/// `sum -c` of a list that `sum` made with several --remote nodes: each line is checked on its
+/// node. Returns false on any failure; sets `unreachable` when a node could not be reached.
+bool check_list_on_nodes(const cluster& c, const sum_options& o, const global_options& g,
+                         const algorithm_info& alg, checksum_list_parser& parser,
+                         const std::string& list_name, bool& unreachable) {
+  auto read = read_source(list_name);
+  if (!read) {
+    report_error(list_name, read.error().code);
+    return false;
+  }
+  const std::string& text = *read;
+  std::vector<node_entry> entries;
+  std::vector<std::size_t> malformed;
+  check_counts counts;
+  cluster::per_node<std::vector<std::string>> lists;
+  std::size_t start = 0;
+  std::size_t number = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    end = end == std::string::npos ? text.size() : end + 1;
+    ++number;
+    auto line = std::string_view{text}.substr(start, end - start);
+    start = end;
+    node_entry e;
+    e.number = number;
+    e.node = node_of_line(line, c.nodes());
+    auto kind = checksum_list_parser::kind::malformed;
+    if (!e.node.empty())
+      kind = parser.parse(line.substr(e.node.size() + 2), e.entry);
+    else if (line.find_first_not_of("\r\n") == std::string_view::npos || line.starts_with("#"))
+      kind = checksum_list_parser::kind::skip;
+    if (kind == checksum_list_parser::kind::malformed) {
+      ++counts.misformatted;
+      malformed.push_back(number);
+      continue;
+    }
+    if (kind == checksum_list_parser::kind::entry) {
+      lists[e.node].emplace_back(e.entry.name);
+      entries.push_back(std::move(e));
+    }
+  }
+  if (o.warn)
+    for (auto n : malformed)
+      report_message(list_name + ": " + std::to_string(n) + ": improperly formatted " +
+                     bsd_tag(alg.canonical) + " checksum line");
+  std::vector<node_work> work;
+  for (auto& [node, names] : lists)
+    work.push_back(node_work{node, std::move(names), std::nullopt});
+  auto sums = run_in_slices<mmap_manager::per_path<std::string>>(
+    g, work, [&](const auto& slice, const bulk_options& opts) {
+      cluster::per_node<std::vector<std::filesystem::path>> paths;
+      for (const auto& [node, names] : slice)
+        paths[node] = unique_paths(names);
+      return c.bulk_checksum(paths, alg.canonical, opts);
+    });
+  if (!sums)
+    return false;
+  std::set<std::string> down;
+  for (const auto& [node, results] : *sums)
+    if (unreachable_in(node, results))
+      down.insert(node);
+  unreachable = unreachable || !down.empty();
+  for (const auto& e : entries) {
+    const auto& mine = (*sums)[e.node];
+    auto it = mine.find(e.entry.name);
+    auto label = e.node + ": " + e.entry.name;
+    if (it == mine.end() || !it->second) {
+      if (o.ignore_missing && it != mine.end() && it->second.error().code == ENOENT)
+        continue;
+      ++counts.properly_formatted;
+      ++counts.unreadable;
+      flush_output();
+      if (!down.count(e.node))
+        report_failure(label, it == mine.end() ? failure{EIO, "checksum", e.entry.name, "no result"}
+                                               : it->second.error());
+      if (!o.status)
+        write_output(e.node + ": " + check_line(e.entry.name, "FAILED open or read"));
+      continue;
+    }
+    ++counts.properly_formatted;
+    bool match = *it->second == e.entry.hex;
+    if (!match)
+      ++counts.mismatched;
+    if (!o.status && (!match || !o.quiet))
+      write_output(e.node + ": " + check_line(e.entry.name, match ? "OK" : "FAILED"));
+  }
+  flush_output();
+  if (counts.properly_formatted == 0 || !o.status)
+    std::cerr << check_warnings("actorio", list_name, counts) << std::flush;
+  return counts.properly_formatted > 0 && counts.mismatched == 0 && counts.unreadable == 0 &&
+         !(o.strict && counts.misformatted > 0);
+}
+
 int run_check(const sum_options& o, const global_options& g, const algorithm_info& alg,
               std::vector<std::string> lists) {
   if (lists.empty())
     lists.emplace_back("-");
+  if (several_nodes(g)) {
+    auto c = make_cluster(g);
+    checksum_list_parser parser{alg.hex_len, bsd_tag(alg.canonical)};
+    bool ok = true;
+    bool unreachable = false;
+    for (const auto& list : lists)
+      ok = check_list_on_nodes(c, o, g, alg, parser, list, unreachable) && ok;
+    return unreachable ? 2 : ok ? 0 : 1;
+  }
   session rt{g};
   // One parser for all lists: coreutils keeps the "bsd reversed" choice across them too.
   checksum_list_parser parser{alg.hex_len, bsd_tag(alg.canonical)};

@@ -1307,4 +1307,141 @@ BOOST_AUTO_TEST_CASE(serve_turns_away_clients_past_max_clients_and_drops_silent_
   BOOST_TEST(served.out == sh("sha256sum f.txt").out);
 }
 
+/// `HOST:PORT` of a loopback port that had nothing listening a moment ago.
+std::string nothing_listening() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+}
+
+/// Each line of `text` with `prefix` in front.
+std::string prefixed(const std::string& prefix, const std::string& text) {
+  std::string out;
+  std::istringstream in{text};
+  for (std::string line; std::getline(in, line);)
+    out += prefix + line + "\n";
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(several_remotes_print_each_nodes_lines_in_node_order_and_sum_c_checks_them) {
+  auto made = sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out ca.key"
+                 " && openssl req -x509 -new -key ca.key -days 2 -subj /CN=localhost"
+                 " -addext subjectAltName=IP:127.0.0.1 -out ca.pem 2>/dev/null");
+  BOOST_REQUIRE_MESSAGE(made.status == 0, made.err);
+  temp_dir roots[3];
+  for (int i = 0; i < 3; ++i) {
+    put(roots[i] / "a.txt", "node " + std::to_string(i) + " needle\n");
+    put(roots[i] / "d" / "b.bin", random_bytes(5000 + i, 7 + i) + "x" + std::string(3, '\0'));
+  }
+  put(roots[1] / "d" / "only-here.txt", "needle needle");
+  auto tls_args = std::vector<std::string>{"--tls-cert", (data / "ca.pem").string(),
+                                           "--tls-key",  (data / "ca.key").string(),
+                                           "--tls-ca",   (data / "ca.pem").string()};
+  serve_process plain0{
+    cli, {"--listen", "127.0.0.1:0", "--root", roots[0].path().string()}, io / "s0.err"};
+  serve_process plain1{
+    cli, {"--listen", "127.0.0.1:0", "--root", roots[1].path().string()}, io / "s1.err"};
+  auto args2 = tls_args;
+  args2.insert(args2.end(), {"--listen", "127.0.0.1:0", "--root", roots[2].path().string()});
+  serve_process tls2{cli, args2, io / "s2.err"};
+  auto down = nothing_listening();
+  std::string nodes[3] = {plain0.address, plain1.address, tls2.address};
+  // TLS files given: an unprefixed node would use TLS, so the plain ones say tcp://.
+  auto all = "--tls-cert ca.pem --tls-key ca.key --tls-ca ca.pem --remote tcp://" + nodes[0] +
+             " --remote tcp://" + nodes[1] + " --remote tls://" + nodes[2] + " --remote tcp://" +
+             down + " ";
+  auto up = "--tls-cert ca.pem --tls-key ca.key --tls-ca ca.pem --remote tcp://" + nodes[0] +
+            " --remote tcp://" + nodes[1] + " --remote tls://" + nodes[2] + " ";
+
+  // Each node's lines as sha256sum prints them in its root, in node order; the node that is
+  // down is reported once and makes the status 2.
+  auto sums = actorio(all + "sum -r .");
+  std::string expected;
+  for (int i = 0; i < 3; ++i)
+    expected += prefixed(nodes[i] + ": ", sh("cd " + q(roots[i].path().string()) +
+                                             " && find . -type f | LC_ALL=C sort | xargs sha256sum")
+                                            .out);
+  BOOST_TEST(sums.status == 2, sums.err);
+  BOOST_TEST(sums.out == expected);
+  BOOST_TEST(sums.err == "actorio: " + down + ": Connection refused\n");
+  file("list", sums.out);
+  auto checked = actorio(up + "sum -c list");
+  BOOST_TEST(checked.status == 0, checked.err);
+  BOOST_TEST(checked.out.find(nodes[1] + ": ./d/only-here.txt: OK\n") != std::string::npos);
+  // A changed file on one node fails only its line.
+  put(roots[2] / "a.txt", "changed");
+  checked = actorio(up + "sum -c list");
+  BOOST_TEST(checked.status == 1);
+  BOOST_TEST(checked.out.find(nodes[2] + ": ./a.txt: FAILED\n") != std::string::npos);
+  BOOST_TEST(checked.out.find(nodes[0] + ": ./a.txt: OK\n") != std::string::npos);
+
+  // find: grep's statuses; hits of every node in node order.
+  auto found = actorio(up + "find needle a.txt d/only-here.txt");
+  BOOST_TEST(found.status == 2); // d/only-here.txt is missing on two nodes
+  BOOST_TEST(found.out == nodes[0] + ": a.txt:7\n" + nodes[1] + ": a.txt:7\n" + nodes[1] +
+                            ": d/only-here.txt:0\n" + nodes[1] + ": d/only-here.txt:7\n");
+  BOOST_TEST(found.err.find("actorio: " + nodes[0] + ": d/only-here.txt: No such file") !=
+             std::string::npos);
+
+  // compact on every node, the dead one reported.
+  auto compacted = actorio(all + "compact d/b.bin");
+  BOOST_TEST(compacted.status == 2);
+  std::string sizes;
+  for (int i = 0; i < 3; ++i)
+    sizes += nodes[i] + ": d/b.bin: " + std::to_string(5004 + i) + " -> " +
+             std::to_string(5001 + i) + "\n";
+  BOOST_TEST(compacted.out == sizes);
+  BOOST_TEST(fs::file_size(roots[1] / "d" / "b.bin") == 5002u);
+
+  // Commands that work on one node refuse several.
+  auto copy = actorio(up + "copy a.txt b.txt");
+  BOOST_TEST(copy.status == 2);
+  BOOST_TEST(copy.err.find("only sum, find and compact") != std::string::npos, copy.err);
+}
+
+BOOST_AUTO_TEST_CASE(a_node_killed_mid_sum_fails_its_items_and_the_others_print_all_theirs) {
+  temp_dir roots[2];
+  for (int i = 0; i < 2; ++i)
+    put(roots[i] / "a.txt", "node " + std::to_string(i) + "\n");
+  // Sparse: no disk, but seconds to hash; node 1 is killed while hashing it.
+  { std::ofstream big(roots[1] / "big.bin"); }
+  fs::resize_file(roots[1] / "big.bin", std::uint64_t{16} << 30);
+  serve_process s0{
+    cli, {"--listen", "127.0.0.1:0", "--root", roots[0].path().string()}, io / "s0.err"};
+  serve_process s1{
+    cli, {"--listen", "127.0.0.1:0", "--root", roots[1].path().string()}, io / "s1.err"};
+  auto out = io / "sum.out";
+  auto err = io / "sum.err";
+  auto sum = spawn_in(data.path(),
+                      {"/bin/sh", "-c",
+                       q(cli) + " --no-progress --remote " + s0.address + " --remote " +
+                         s1.address + " sum a.txt big.bin 2>" + q(err.string())},
+                      out);
+  // Node 1 logs the client when its first call arrives; the sum's request follows at once.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (read_file(s1.err).find("connected") == std::string::npos &&
+         std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  s1.stop(SIGKILL);
+  int st = 0;
+  ::waitpid(sum, &st, 0);
+  BOOST_TEST(WIFEXITED(st));
+  BOOST_TEST(WEXITSTATUS(st) == 1);
+  // Node 0's a.txt is printed; node 1's call failed as a whole (ECONNRESET), big.bin is missing
+  // on node 0: failed items, status 1.
+  auto a0 = sh("cd " + q(roots[0].path().string()) + " && sha256sum a.txt").out;
+  BOOST_TEST(read_file(out) == s0.address + ": " + a0);
+  BOOST_TEST(read_file(err) == "actorio: " + s0.address + ": big.bin: No such file or directory\n" +
+                                 "actorio: " + s1.address + ": a.txt: Connection reset by peer\n" +
+                                 "actorio: " + s1.address +
+                                 ": big.bin: Connection reset by peer\n");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,412 @@
+#define BOOST_TEST_MODULE cluster
+#include <boost/test/unit_test.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <sstream>
+
+#include "actorio/cluster.hpp"
+#include "actorio/io_error.hpp"
+#include "support/describe.hpp"
+#include "support/files.hpp"
+#include "support/served.hpp"
+#include "support/temp_dir.hpp"
+
+namespace fs = std::filesystem;
+using namespace actorio;
+using namespace actorio::test;
+
+namespace {
+
+serve_options served_dir(const fs::path& root) {
+  serve_options o;
+  o.root = root;
+  return o;
+}
+
+/// A loopback port that was free a moment ago and has nothing listening now.
+std::uint16_t unused_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+endpoint local(std::uint16_t port, tls_options tls = {}) {
+  return endpoint{"127.0.0.1", port, std::move(tls)};
+}
+
+std::string name_of(std::uint16_t port) {
+  return "127.0.0.1:" + std::to_string(port);
+}
+
+/// File name -> sha256, as coreutils' sha256sum computes them in `root`.
+std::map<std::string, std::string> sha256sum_in(const fs::path& root,
+                                                const std::vector<std::string>& names) {
+  std::string cmd = "cd '" + root.string() + "' && sha256sum";
+  for (const auto& n : names)
+    cmd += " '" + n + "'";
+  std::istringstream out{run_command(cmd)};
+  std::map<std::string, std::string> sums;
+  std::string hex, name;
+  while (out >> hex >> name)
+    sums[name] = hex;
+  return sums;
+}
+
+/// A different small tree per node: `seed` changes every byte.
+std::vector<std::string> fill(const fs::path& root, int seed) {
+  std::vector<std::string> names{"a.txt", "b.bin", "c.txt"};
+  write_file(root / "a.txt", "node " + std::to_string(seed) + "\n");
+  std::string data(100000, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i)
+    data[i] = static_cast<char>(i * (seed + 3) + i / 7);
+  write_file(root / "b.bin", data);
+  write_file(root / "c.txt", std::string(static_cast<std::size_t>(seed) * 10, 'c') + "needle");
+  return names;
+}
+
+std::vector<fs::path> as_paths(const std::vector<std::string>& names) {
+  return {names.begin(), names.end()};
+}
+
+/// Progress options that make `reached` ready once a report satisfies `when`.
+struct watch {
+  std::shared_ptr<std::promise<void>> promise = std::make_shared<std::promise<void>>();
+  std::future<void> reached = promise->get_future();
+  bulk_options opts;
+
+  explicit watch(std::function<bool(const progress&)> when) {
+    opts.progress_interval = std::chrono::milliseconds(10);
+    opts.on_progress = [promise = promise, when = std::move(when),
+                        once = std::make_shared<std::atomic<bool>>(false)](const progress& p) {
+      if (when(p) && !once->exchange(true))
+        promise->set_value();
+    };
+  }
+};
+
+/// A served root forked now (before the test has threads of its own) that listens on `port` only
+/// once `start()` is called: a node that comes up after a cluster found it down.
+class late_server {
+public:
+  late_server(const fs::path& root, std::uint16_t port) {
+    int go[2];
+    int up[2];
+    if (::pipe(go) != 0 || ::pipe(up) != 0)
+      throw std::runtime_error("pipe");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::close(go[1]);
+      ::close(up[0]);
+      char c;
+      if (::read(go[0], &c, 1) != 1)
+        ::_exit(0);
+      try {
+        auto opts = served_dir(root);
+        opts.port = port;
+        auto srv = serve(opts);
+        (void)!::write(up[1], &c, 1);
+        (void)!::read(go[0], &c, 1); // until the test closes its end
+        srv.stop();
+        ::_exit(0);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "late server: %s\n", e.what());
+        ::_exit(1);
+      }
+    }
+    ::close(go[0]);
+    ::close(up[1]);
+    go_ = go[1];
+    up_ = up[0];
+  }
+
+  late_server(const late_server&) = delete;
+  late_server& operator=(const late_server&) = delete;
+
+  /// Returns once the server listens.
+  void start() {
+    char c = 'x';
+    (void)!::write(go_, &c, 1);
+    if (::read(up_, &c, 1) != 1)
+      throw std::runtime_error("the late server did not start");
+  }
+
+  ~late_server() {
+    ::close(go_);
+    ::close(up_);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+  }
+
+private:
+  pid_t pid_ = -1;
+  int go_ = -1;
+  int up_ = -1;
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(cluster_of_served_nodes)
+
+BOOST_AUTO_TEST_CASE(each_node_answers_for_itself_while_one_is_down_and_one_dies_mid_call) {
+  temp_dir roots[3];
+  std::vector<std::string> names[3];
+  for (int i = 0; i < 3; ++i)
+    names[i] = fill(roots[i].path(), i + 1);
+  // Node 1 also holds a sparse file that takes seconds to hash: it is killed while hashing it.
+  constexpr std::uint64_t big = std::uint64_t{16} << 30;
+  { std::ofstream f(roots[1] / "big.bin"); }
+  fs::resize_file(roots[1] / "big.bin", big);
+  temp_dir certs_dir;
+  certificates certs{certs_dir.path()};
+  auto tls_opts = served_dir(roots[2].path());
+  tls_opts.tls = certs.tls("server");
+  served plain0{served_dir(roots[0].path())};
+  served plain1{served_dir(roots[1].path())};
+  served tls2{tls_opts};
+  auto nothing = unused_port();
+  cluster c{{local(plain0.port()), local(plain1.port()), local(tls2.port(), certs.tls("client")),
+             local(nothing)}};
+  BOOST_TEST(c.nodes().size() == 4u);
+
+  // Every node is asked for the three files, node 1 for big.bin too (absent elsewhere: ENOENT).
+  auto paths = as_paths(names[0]);
+  paths.emplace_back("big.bin");
+  // Node 1 has started on big.bin once the summed total holds it and more than the small files
+  // are done.
+  watch killed_when{
+    [&](const progress& p) { return p.bytes_total >= big && p.bytes_done > 1u << 20; }};
+  auto op = c.bulk_checksum(paths, "sha256", killed_when.opts);
+  BOOST_REQUIRE(killed_when.reached.wait_for(std::chrono::seconds(60)) ==
+                std::future_status::ready);
+  plain1.kill();
+  auto sums = op.get();
+
+  BOOST_REQUIRE(sums.size() == 4u);
+  for (int i : {0, 2}) {
+    auto node = name_of(i == 0 ? plain0.port() : tls2.port());
+    const auto& got = sums.at(node);
+    auto expected = sha256sum_in(roots[i].path(), names[i]);
+    BOOST_TEST(got.size() == 4u);
+    for (const auto& [name, hex] : expected) {
+      const auto& r = got.at(name);
+      BOOST_TEST_REQUIRE(r.ok(), node << " " << name << ": " << why(r));
+      BOOST_TEST(*r == hex, node << " " << name);
+    }
+    BOOST_TEST(!got.at("big.bin").ok());
+    BOOST_TEST(got.at("big.bin").error().code == ENOENT);
+  }
+  // The killed node: its items that were not done yet failed with ECONNRESET; none is missing.
+  const auto& dead = sums.at(name_of(plain1.port()));
+  BOOST_TEST(dead.size() == 4u);
+  BOOST_TEST_REQUIRE(!dead.at("big.bin").ok());
+  BOOST_TEST(dead.at("big.bin").error().code == ECONNRESET, why(dead.at("big.bin")));
+  BOOST_TEST(dead.at("big.bin").error().detail.find(name_of(plain1.port())) != std::string::npos);
+  // Nothing listening: every item is ECONNREFUSED, as `connect` reports.
+  const auto& down = sums.at(name_of(nothing));
+  BOOST_TEST(down.size() == 4u);
+  for (const auto& [path, r] : down) {
+    BOOST_TEST_REQUIRE(!r.ok());
+    BOOST_TEST(r.error().code == ECONNREFUSED, path << ": " << why(r));
+    BOOST_TEST(r.error().op == "connect");
+    BOOST_TEST(r.error().path == path.string());
+  }
+
+  // The next call connects again: the killed node is now refused, the others still answer.
+  auto again = c.bulk_checksum(as_paths(names[0]), "sha256").get();
+  BOOST_TEST(again.at(name_of(plain1.port())).at("a.txt").error().code == ECONNREFUSED);
+  BOOST_TEST(*again.at(name_of(tls2.port())).at("a.txt") ==
+             sha256sum_in(roots[2].path(), {"a.txt"}).at("a.txt"));
+}
+
+BOOST_AUTO_TEST_CASE(a_node_that_comes_up_later_is_connected_on_the_next_call) {
+  temp_dir root;
+  auto names = fill(root.path(), 5);
+  auto port = unused_port();
+  late_server server{root.path(), port};
+  cluster c{{local(port)}};
+  auto first = c.bulk_checksum(as_paths(names)).get();
+  BOOST_TEST(first.at(name_of(port)).at("a.txt").error().code == ECONNREFUSED);
+  server.start();
+  auto second = c.bulk_checksum(as_paths(names), "sha256").get();
+  auto expected = sha256sum_in(root.path(), names);
+  for (const auto& [name, hex] : expected) {
+    const auto& r = second.at(name_of(port)).at(name);
+    BOOST_TEST_REQUIRE(r.ok(), name << ": " << why(r));
+    BOOST_TEST(*r == hex);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bulk_calls_return_every_nodes_results_keyed_by_node_and_path) {
+  temp_dir roots[2];
+  std::vector<std::string> names[2];
+  for (int i = 0; i < 2; ++i) {
+    names[i] = fill(roots[i].path(), i + 1);
+    fs::create_directory(roots[i] / "sub");
+    write_file(roots[i] / "sub" / "z.txt", std::string("zero\0\0\0", 7));
+  }
+  served s0{served_dir(roots[0].path())};
+  served s1{served_dir(roots[1].path())};
+  cluster c{{local(s0.port()), local(s1.port())}};
+  auto n0 = name_of(s0.port());
+  auto n1 = name_of(s1.port());
+
+  auto hits = c.find_in_files("needle", {{"a.txt", 0}, {"c.txt", 0}, {"missing", 0}}).get();
+  for (auto [node, seed] : {std::pair{n0, 1}, std::pair{n1, 2}}) {
+    // No hit in a.txt: left out; the missing file keeps its error.
+    BOOST_TEST(hits.at(node).count("a.txt") == 0u);
+    BOOST_TEST(*hits.at(node).at("c.txt") == std::vector<std::uint64_t>{std::uint64_t(seed) * 10});
+    BOOST_TEST(hits.at(node).at("missing").error().code == ENOENT);
+  }
+
+  auto read =
+    c.bulk_read({{"a.txt", std::nullopt}, {"b.bin", std::vector<byte_range>{{5, 3}}}}).get();
+  for (int i = 0; i < 2; ++i) {
+    const auto& got = read.at(i == 0 ? n0 : n1);
+    auto a = *got.at("a.txt");
+    BOOST_TEST(std::string(a[0].begin(), a[0].end()) == read_file(roots[i] / "a.txt"));
+    auto b = *got.at("b.bin");
+    BOOST_TEST(std::string(b[0].begin(), b[0].end()) == read_file(roots[i] / "b.bin").substr(5, 3));
+  }
+
+  walk_options small_pages;
+  small_pages.page_size = 2;
+  auto tree = c.walk(".", small_pages).get();
+  for (const auto& node : {n0, n1}) {
+    BOOST_TEST_REQUIRE(tree.at(node).ok(), why(tree.at(node)));
+    BOOST_TEST(tree.at(node)->files ==
+                 (std::vector<std::string>{"./a.txt", "./b.bin", "./c.txt", "./sub/z.txt"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(tree.at(node)->done);
+  }
+
+  {
+    auto maps = c.prefetch_files({"a.txt", "missing"}).get();
+    for (const auto& node : {n0, n1}) {
+      const auto& files = maps.at(node).files;
+      BOOST_TEST_REQUIRE(files.size() == 2u);
+      BOOST_TEST(files[0].second.ok());
+      BOOST_TEST(files[1].second.error().code == ENOENT);
+    }
+  }
+
+  auto compacted = c.compact_files({"sub/z.txt"}).get();
+  for (int i = 0; i < 2; ++i) {
+    const auto& r = compacted.at(i == 0 ? n0 : n1).at("sub/z.txt");
+    BOOST_TEST_REQUIRE(r.ok(), why(r));
+    BOOST_TEST(r->old_size == 7u);
+    BOOST_TEST(r->new_size == 4u);
+    BOOST_TEST(fs::file_size(roots[i] / "sub" / "z.txt") == 4u);
+  }
+
+  // A list per node: each node is asked only for its own paths.
+  using lists = cluster::per_node<std::vector<fs::path>>;
+  auto own = c.bulk_checksum(lists{{n0, {"a.txt"}}, {n1, {"b.bin", "c.txt"}}}, "sha256").get();
+  BOOST_TEST(own.at(n0).size() == 1u);
+  BOOST_TEST(own.at(n1).size() == 2u);
+  BOOST_TEST(*own.at(n1).at("c.txt") == sha256sum_in(roots[1].path(), {"c.txt"}).at("c.txt"));
+  BOOST_TEST(errno_of([&] { c.bulk_checksum(lists{{"elsewhere:1", {"a.txt"}}}).get(); }) == EINVAL);
+}
+
+BOOST_AUTO_TEST_CASE(progress_adds_up_over_nodes) {
+  temp_dir roots[2];
+  for (int i = 0; i < 2; ++i)
+    fill(roots[i].path(), i + 1);
+  served s0{served_dir(roots[0].path())};
+  served s1{served_dir(roots[1].path())};
+  cluster c{{local(s0.port()), local(s1.port())}};
+  std::mutex lock;
+  progress last;
+  bulk_options opts;
+  opts.progress_interval = std::chrono::milliseconds(1);
+  opts.on_progress = [&](const progress& p) {
+    std::lock_guard<std::mutex> guard{lock};
+    last = p;
+  };
+  c.bulk_checksum({"a.txt", "b.bin", "c.txt"}, "sha256", opts).get();
+  std::uint64_t total = 0;
+  for (int i = 0; i < 2; ++i)
+    for (auto name : {"a.txt", "b.bin", "c.txt"})
+      total += fs::file_size(roots[i] / name);
+  std::lock_guard<std::mutex> guard{lock};
+  BOOST_TEST(last.bytes_total == total);
+  BOOST_TEST(last.bytes_done == total);
+  BOOST_TEST(last.items_total == 6u);
+  BOOST_TEST(last.items_done == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_stops_every_nodes_part) {
+  temp_dir roots[2];
+  constexpr std::uint64_t big = std::uint64_t{16} << 30;
+  for (auto& r : roots) {
+    { std::ofstream f(r / "big.bin"); }
+    fs::resize_file(r / "big.bin", big);
+    write_file(r / "small.txt", "small");
+  }
+  served s0{served_dir(roots[0].path())};
+  served s1{served_dir(roots[1].path())};
+  cluster c{{local(s0.port()), local(s1.port())}};
+  // Both nodes have reported their totals and started.
+  watch started{[&](const progress& p) { return p.bytes_total == 2 * big && p.bytes_done > 0; }};
+  auto op = c.bulk_checksum({"big.bin"}, "sha512", started.opts);
+  BOOST_REQUIRE(started.reached.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  auto cancelled_at = std::chrono::steady_clock::now();
+  op.cancel();
+  BOOST_TEST(errno_of([&] { op.get(); }) == ECANCELED);
+  // Far less than hashing 32 GiB takes: the nodes stopped.
+  BOOST_TEST((std::chrono::steady_clock::now() - cancelled_at < std::chrono::seconds(5)));
+  // The nodes are free again at once.
+  auto after = c.bulk_checksum({"small.txt"}, "sha256").get();
+  for (const auto& [node, sums] : after)
+    BOOST_TEST(*sums.at("small.txt") ==
+               sha256sum_in(roots[0].path(), {"small.txt"}).at("small.txt"));
+}
+
+BOOST_AUTO_TEST_CASE(a_node_that_accepts_and_never_answers_is_etimedout_and_the_others_answer) {
+  temp_dir root;
+  auto names = fill(root.path(), 4);
+  served server{served_dir(root.path())};
+  // Listens (the kernel completes the TCP handshake) and never reads a byte.
+  int silent = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  BOOST_REQUIRE(::bind(silent, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  BOOST_REQUIRE(::listen(silent, 4) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(silent, reinterpret_cast<sockaddr*>(&a), &len);
+  auto silent_port = ntohs(a.sin_port);
+  connect_options opts;
+  opts.timeout = std::chrono::milliseconds(300);
+  cluster c{{local(silent_port), local(server.port())}, opts};
+  auto sums = c.bulk_checksum(as_paths(names), "sha256").get();
+  for (const auto& [path, r] : sums.at(name_of(silent_port))) {
+    BOOST_TEST_REQUIRE(!r.ok());
+    BOOST_TEST(r.error().code == ETIMEDOUT, path << ": " << why(r));
+  }
+  auto expected = sha256sum_in(root.path(), names);
+  for (const auto& [name, hex] : expected)
+    BOOST_TEST(*sums.at(name_of(server.port())).at(name) == hex);
+  ::close(silent);
+}
+
+BOOST_AUTO_TEST_CASE(a_cluster_without_nodes_or_with_a_node_twice_is_einval) {
+  BOOST_TEST(errno_of([] { cluster c{{}}; }) == EINVAL);
+  BOOST_TEST(errno_of([] { cluster c{{local(1), local(1)}}; }) == EINVAL);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
