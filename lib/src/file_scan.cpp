@@ -1,6 +1,7 @@
 #include "file_scan.hpp"
 
 #include "byte_search.hpp"
+#include "pattern_set.hpp"
 #include "unique_fd.hpp"
 
 #include <algorithm>
@@ -134,13 +135,26 @@ bool self_overlapping(std::string_view pattern) {
 result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::string_view pattern,
                                                 const find_options& opts, std::vector<char>& buffer,
                                                 const file_opener& opener) {
+  if (pattern.empty())
+    return failure{EINVAL, "find", path, "empty pattern"};
+  auto set = pattern_set::make({std::string{pattern}});
+  if (!set) {
+    auto why = std::move(set).error();
+    why.path = path;
+    return why;
+  }
+  return find_in_file(path, *set, opts, buffer, opener);
+}
+
+result<std::vector<std::uint64_t>> find_in_file(const std::string& path,
+                                                const pattern_set& patterns,
+                                                const find_options& opts, std::vector<char>& buffer,
+                                                const file_opener& opener) {
   const auto start = opts.start;
   const auto end = opts.end;
   const auto max_results = opts.max_results;
   const bool overlapping = opts.overlapping;
   auto* control = opts.control;
-  if (pattern.empty())
-    return failure{EINVAL, "find", path, "empty pattern"};
   auto file = open_regular(path, O_RDONLY, "find", opener);
   if (!file)
     return std::move(file).error();
@@ -153,7 +167,7 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
     return hits;
   // A zero window would never make progress.
   auto window = std::max<std::size_t>(opts.window, 1);
-  const std::size_t carry = pattern.size() - 1;
+  const std::size_t carry = patterns.longest() - 1;
   if (buffer.size() < window + carry + page_size)
     buffer.resize(window + carry + page_size);
   char* const data = align_for_copy(buffer.data());
@@ -185,29 +199,36 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
                    : read_full(fd, data + have, want, base + have, path, "find");
     if (!n)
       return std::move(n).error();
-    if (*n == 0)
-      break;
-    // The carried-over bytes past `end` belong to the next segment's count.
+    // An empty read ends the file, but the carried-over bytes (where a pattern shorter than the
+    // longest may start) are still decided below. Those past `end` belong to the next
+    // segment's count.
     if (control && base + have < end)
       control->add_bytes(std::min<std::uint64_t>(*n, end - (base + have)));
     have += *n;
-    std::size_t from = 0;
-    while (from + pattern.size() <= have) {
-      auto* hit = find_bytes(data + from, have - from, pattern);
-      if (hit == nullptr)
-        break;
-      auto at = static_cast<std::size_t>(hit - data);
-      if (base + at >= end)
-        return hits;
-      hits.push_back(base + at);
-      if (max_results != 0 && hits.size() >= max_results)
-        return hits;
-      from = at + (overlapping ? 1 : pattern.size());
-    }
-    // Every start before have - carry has been tried; keep the rest (at most `carry` bytes) so a
+    // Starts from have - carry on may begin a longer hit than the bytes read so far show; they
+    // are decided with the next window, unless this is the last.
+    const bool last = *n < want || base + have >= read_end;
+    const std::size_t decide = last ? have : (have > carry ? have - carry : std::size_t{0});
+    bool done = false;
+    int error = 0;
+    auto from =
+      patterns.search(data, have, 0, decide, overlapping, error, [&](std::size_t at, std::size_t) {
+        if (base + at >= end) {
+          done = true;
+          return false;
+        }
+        hits.push_back(base + at);
+        done = max_results != 0 && hits.size() >= max_results;
+        return !done;
+      });
+    if (error != 0)
+      return failure{error, "find", path, "search scratch"};
+    if (done)
+      return hits;
+    // Every start before `decide` has been tried; keep the rest (at most `carry` bytes) so a
     // hit straddling the windows is tried once the next window completes it. A non-overlapping
     // skip may already reach past some of those bytes.
-    auto keep = std::max(from, have > carry ? have - carry : std::size_t{0});
+    auto keep = std::min(have, std::max(from, decide));
     std::memmove(data, data + keep, have - keep);
     base += keep;
     have -= keep;

@@ -3,6 +3,7 @@
 #include "actorio/messages/types.hpp"
 #include "actorio/result.hpp"
 #include "lib/src/path_sandbox.hpp"
+#include "lib/src/pattern_set.hpp"
 #include "lib/src/work_control.hpp"
 
 #include <cstddef>
@@ -52,6 +53,14 @@ struct find_options {
 /// only larger files get a sequential-access hint. Empty pattern -> failure{EINVAL, "find",
 /// path, ...}; `start` past the end -> no hits. Op "find".
 result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::string_view pattern,
+                                                const find_options& opts, std::vector<char>& buffer,
+                                                const file_opener& opener = {});
+
+/// As above for several patterns, reported as `grep -F -o -b`: at each offset the longest
+/// pattern starting there; a non-overlapping search goes on after that pattern's end. The carry
+/// between windows is the longest pattern's length minus one.
+result<std::vector<std::uint64_t>> find_in_file(const std::string& path,
+                                                const pattern_set& patterns,
                                                 const find_options& opts, std::vector<char>& buffer,
                                                 const file_opener& opener = {});
 

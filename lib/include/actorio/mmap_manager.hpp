@@ -152,6 +152,17 @@ public:
                 std::uint64_t max_per_file = 0, bool allow_overlapping = false,
                 const bulk_options& opts = {}) const;
 
+  /// As above for several patterns, reported as `grep -F -o -b` reports them: the offsets where
+  /// a hit starts, at each the longest pattern that starts there, non-overlapping (the next hit
+  /// starts at or after that pattern's end) unless `allow_overlapping` (every offset where some
+  /// pattern starts). Duplicates count once. EINVAL (for the whole call) for no pattern or an
+  /// empty one. Large files are searched in segments only for a single pattern.
+  operation<per_path<std::vector<std::uint64_t>>>
+  find_in_files(const std::vector<std::string>& patterns,
+                const std::map<std::filesystem::path, std::int64_t>& starts,
+                std::uint64_t max_per_file = 0, bool allow_overlapping = false,
+                const bulk_options& opts = {}) const;
+
   /// Per path, the size before and after dropping trailing NUL bytes (an all-zero file becomes
   /// empty), as the manager saw them (for a remote manager: on the server).
   operation<per_path<size_change>> compact_files(const std::vector<std::filesystem::path>& paths,
