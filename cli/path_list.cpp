@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,6 +104,28 @@ bool may_be_directory(const global_options& g, const std::string& name) {
   return ::stat(name.c_str(), &st) != 0 || S_ISDIR(st.st_mode);
 }
 
+/// Whether the directory argument `name` is one --exclude-dir skips: as in GNU grep 3.8, a
+/// command-line directory whose last component matches a glob ("t/a" and "." can be skipped,
+/// "t/a/" cannot). Locally only a directory is skipped so; with --remote, a name the server
+/// would walk.
+bool excluded_directory(const global_options& g, const tree_options& t, const std::string& name) {
+  if (t.exclude_dir.empty())
+    return false;
+  auto slash = name.rfind('/');
+  auto base = slash == std::string::npos ? name : name.substr(slash + 1);
+  if (base.empty())
+    return false;
+  bool matched = false;
+  for (const auto& glob : t.exclude_dir)
+    matched = matched || ::fnmatch(glob.c_str(), base.c_str(), 0) == 0;
+  if (!matched)
+    return false;
+  if (!g.remote.empty())
+    return true;
+  struct stat st {};
+  return ::stat(name.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 } // namespace
 
 bool expand_trees(const mmap_manager& mgr, const global_options& g, const tree_options& t,
@@ -129,6 +152,8 @@ bool expand_trees(const mmap_manager& mgr, const global_options& g, const tree_o
       out.push_back(std::move(name));
       continue;
     }
+    if (excluded_directory(g, t, name))
+      continue;
     std::string after;
     for (bool done = false; !done && !interrupted();) {
       auto op = mgr.walk(name, opts, after);
