@@ -243,7 +243,8 @@ int run_find(const find_options& o, const global_options& g) {
   }
   session rt{g};
   auto mgr = rt.manager();
-  bool any_error = !expand_trees(mgr, g, o.tree, *names);
+  std::vector<bool> walked;
+  bool any_error = !expand_trees(mgr, g, o.tree, *names, &walked);
   bool bar = progress_meter::wanted(g);
   progress_meter meter{bar, bar ? total_size(g, *names) : 0};
   bool any_match = false;
@@ -254,8 +255,9 @@ int run_find(const find_options& o, const global_options& g) {
     [&](std::size_t first, std::size_t last) {
       std::map<std::filesystem::path, std::int64_t> slice;
       for (auto i = first; i < last; ++i) {
-        // Streams are read here, in order with the rest, when their slice is printed.
-        if (g.remote.empty() && is_stream((*names)[i])) {
+        // Streams are read here, in order with the rest, when their slice is printed. The walk
+        // lists regular files only: no stat for those.
+        if (g.remote.empty() && !walked[i] && is_stream((*names)[i])) {
           streams[i] = true;
           continue;
         }

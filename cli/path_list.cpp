@@ -129,7 +129,9 @@ bool excluded_directory(const global_options& g, const tree_options& t, const st
 } // namespace
 
 bool expand_trees(const mmap_manager& mgr, const global_options& g, const tree_options& t,
-                  std::vector<std::string>& names) {
+                  std::vector<std::string>& names, std::vector<bool>* walked) {
+  if (walked)
+    walked->assign(names.size(), false);
   if (!t.recursive && !t.dereference)
     return true;
   walk_options opts;
@@ -139,6 +141,8 @@ bool expand_trees(const mmap_manager& mgr, const global_options& g, const tree_o
   opts.exclude_dir = t.exclude_dir;
   bool clean = true;
   std::vector<std::string> out;
+  if (walked)
+    walked->clear();
   // The page in flight, cancelled on Ctrl-C from the watcher thread.
   std::mutex mutex;
   operation<walk_page>* current = nullptr;
@@ -150,6 +154,8 @@ bool expand_trees(const mmap_manager& mgr, const global_options& g, const tree_o
   for (auto& name : names) {
     if (!may_be_directory(g, name)) {
       out.push_back(std::move(name));
+      if (walked)
+        walked->push_back(false);
       continue;
     }
     if (excluded_directory(g, t, name))
@@ -181,6 +187,8 @@ bool expand_trees(const mmap_manager& mgr, const global_options& g, const tree_o
         report_failure(why.path, why);
         clean = false;
       }
+      if (walked)
+        walked->insert(walked->end(), page.files.size(), true);
       out.insert(out.end(), std::make_move_iterator(page.files.begin()),
                  std::make_move_iterator(page.files.end()));
       after = std::move(page.next);
