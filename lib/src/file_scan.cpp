@@ -2,6 +2,7 @@
 
 #include "byte_search.hpp"
 #include "pattern_set.hpp"
+#include "sigbus_guard.hpp"
 #include "unique_fd.hpp"
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <utility>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -117,6 +119,66 @@ std::size_t end_of_data(const char* data, std::size_t size) {
   return end;
 }
 
+/// What search_mapped leaves to the read loop.
+struct mapped_outcome {
+  /// The search is over (a hit at or past the end, or enough hits).
+  bool done = false;
+  /// Where the next hit may start: the read loop goes on from there.
+  std::uint64_t resume = 0;
+};
+
+/// The hits of the single pattern of `patterns` that lie wholly within the file's first `size`
+/// bytes (its size when opened), from `start`, mapping `chunk` bytes at a time: the kernel's copy
+/// into a buffer costs about as much CPU as the search, and a few MiB mapped at a time keep the
+/// resident set small. A SIGBUS (the file cut short meanwhile) abandons the chunk: EIO.
+result<mapped_outcome> search_mapped(int fd, std::uint64_t size, const pattern_set& patterns,
+                                     const find_options& opts, std::vector<std::uint64_t>& hits,
+                                     const std::string& path) {
+  const std::uint64_t m = patterns.longest();
+  const std::uint64_t limit = std::min(opts.end, size >= m ? size - m + 1 : 0);
+  const std::uint64_t chunk = std::max<std::uint64_t>(opts.map_chunk, page_size);
+  std::uint64_t next = opts.start;
+  install_sigbus_handler();
+  while (next < limit) {
+    if (opts.control && opts.control->cancelled())
+      return work_control::cancelled_failure("find", path);
+    const std::uint64_t chunk_end = std::min(limit, next + chunk);
+    const std::uint64_t map_begin = next - next % page_size;
+    const auto length = static_cast<std::size_t>(chunk_end + m - 1 - map_begin);
+    void* p = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(map_begin));
+    if (p == MAP_FAILED) {
+      int err = errno;
+      return failure{err, "find", path, "map"};
+    }
+    (void)::madvise(p, length, MADV_SEQUENTIAL);
+    const auto* data = static_cast<const char*>(p);
+    bool done = false;
+    int error = 0;
+    std::size_t to = 0;
+    // Only the search touches the map: a fault never lands inside push_back's allocation.
+    bool ok = guarded(p, length, [&] {
+      to = patterns.search(data, length, static_cast<std::size_t>(next - map_begin),
+                           static_cast<std::size_t>(chunk_end - map_begin), opts.overlapping, error,
+                           [&](std::size_t at, std::size_t) {
+                             hits.push_back(map_begin + at);
+                             done = opts.max_results != 0 && hits.size() >= opts.max_results;
+                             return !done;
+                           });
+    });
+    ::munmap(p, length);
+    if (!ok)
+      return failure{EIO, "find", path, "file cut short during the search"};
+    if (error != 0)
+      return failure{error, "find", path, "search scratch"};
+    if (opts.control)
+      opts.control->add_bytes(chunk_end - next);
+    if (done)
+      return mapped_outcome{true, 0};
+    next = std::max<std::uint64_t>(map_begin + to, chunk_end);
+  }
+  return mapped_outcome{next >= opts.end, std::max(next, limit)};
+}
+
 } // namespace
 
 bool self_overlapping(std::string_view pattern) {
@@ -174,13 +236,20 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path,
   // Small files (most of a source tree) cost one read: asking for one byte more than the size
   // tells the end apart from a file that grew since the stat, which takes the windowed path.
   const bool small = file->size <= start || file->size - start < window;
-  if (!small) {
+  std::uint64_t base = start;
+  if (!small && opts.map_chunk != 0 && !patterns.single().empty()) {
+    auto mapped = search_mapped(fd, file->size, patterns, opts, hits, path);
+    if (!mapped)
+      return std::move(mapped).error();
+    if (mapped->done || mapped->resume >= end)
+      return hits;
+    base = mapped->resume;
+  } else if (!small) {
     // Advisory only: it fails harmlessly on some filesystems.
     (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   }
 
   // data[0, have) holds the file bytes at [base, base + have); each round searches all of it.
-  std::uint64_t base = start;
   std::size_t have = 0;
   // Bytes at or past `end + carry` can only belong to hits starting at or past `end`.
   const std::uint64_t read_end = end > max_offset - carry ? max_offset : end + carry;
