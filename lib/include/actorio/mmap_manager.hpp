@@ -144,7 +144,8 @@ public:
   /// hit are left out, failed files are kept with their error. At most `max_per_file` hits per
   /// file (0: all); non-overlapping unless `allow_overlapping` ("aa" in "aaaa": 0, 2; 0, 1, 2).
   /// A start past the end gives no hits. EINVAL (for the whole call) for an empty pattern.
-  /// Memory stays bounded whatever the file sizes: files are read in 8 MiB windows. A file over
+  /// Memory stays bounded whatever the file sizes: files are read in 8 MiB windows (mapped 4 MiB
+  /// at a time for one pattern; a file cut short meanwhile gives EIO). A file over
   /// 128 MiB is searched as 64 MiB segments in parallel when the pattern cannot overlap itself.
   operation<per_path<std::vector<std::uint64_t>>>
   find_in_files(std::string_view pattern,
