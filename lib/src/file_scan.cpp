@@ -130,7 +130,8 @@ struct mapped_outcome {
 /// The hits of the single pattern of `patterns` that lie wholly within the file's first `size`
 /// bytes (its size when opened), from `start`, mapping `chunk` bytes at a time: the kernel's copy
 /// into a buffer costs about as much CPU as the search, and a few MiB mapped at a time keep the
-/// resident set small. A SIGBUS (the file cut short meanwhile) abandons the chunk: EIO.
+/// resident set small. A SIGBUS (the file cut short meanwhile) abandons the chunk: EIO. Where
+/// mapping fails, the caller's reads go on from there.
 result<mapped_outcome> search_mapped(int fd, std::uint64_t size, const pattern_set& patterns,
                                      const find_options& opts, std::vector<std::uint64_t>& hits,
                                      const std::string& path) {
@@ -146,10 +147,9 @@ result<mapped_outcome> search_mapped(int fd, std::uint64_t size, const pattern_s
     const std::uint64_t map_begin = next - next % page_size;
     const auto length = static_cast<std::size_t>(chunk_end + m - 1 - map_begin);
     void* p = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(map_begin));
-    if (p == MAP_FAILED) {
-      int err = errno;
-      return failure{err, "find", path, "map"};
-    }
+    // A file system that cannot map (ENODEV) or no address space left: the reads take over.
+    if (p == MAP_FAILED)
+      return mapped_outcome{false, next};
     (void)::madvise(p, length, MADV_SEQUENTIAL);
     const auto* data = static_cast<const char*>(p);
     bool done = false;
