@@ -547,14 +547,14 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
       return pass_on<std::vector<result<std::string>>>(self, from, bulk_digest_atom_v,
                                                        std::move(paths), std::move(alg), every);
     },
-    [=](find_files_atom, bytes& pattern, std::vector<find_job>& jobs, std::uint64_t max,
-        bool overlapping,
+    [=](find_files_atom, std::vector<std::string>& patterns, std::vector<find_job>& jobs,
+        std::uint64_t max, bool overlapping,
         report_progress every) -> caf::result<std::vector<result<std::vector<std::uint64_t>>>> {
       auto from = identify(self, "find_in_files");
       if (from.refused)
         return *from.refused;
       return pass_on<std::vector<result<std::vector<std::uint64_t>>>>(
-        self, from, find_files_atom_v, std::move(pattern), std::move(jobs), max, overlapping,
+        self, from, find_files_atom_v, std::move(patterns), std::move(jobs), max, overlapping,
         every);
     },
     [=](compact_files_atom, std::vector<std::string>& paths,

@@ -478,7 +478,7 @@ constexpr std::uint64_t find_segment = std::uint64_t{64} << 20;
 /// for patterns whose occurrences cannot overlap: then the hits of consecutive segments
 /// concatenate to the hits of the whole file, with or without overlap.
 caf::typed_response_promise<std::vector<result<std::vector<std::uint64_t>>>>
-find_bulk(self_pointer self, std::string pattern, std::vector<find_job> jobs, find_options base,
+find_bulk(self_pointer self, pattern_set patterns, std::vector<find_job> jobs, find_options base,
           report_progress every) {
   using hits = std::vector<std::uint64_t>;
   struct unit {
@@ -491,7 +491,7 @@ find_bulk(self_pointer self, std::string pattern, std::vector<find_job> jobs, fi
     hits found;
     std::uint64_t split_size = 0;
   };
-  auto needle = std::make_shared<const std::string>(std::move(pattern));
+  auto needle = std::make_shared<const pattern_set>(std::move(patterns));
   auto all = std::make_shared<const std::vector<find_job>>(std::move(jobs));
   auto n = all->size();
   auto control = start_run(self, n, every);
@@ -507,7 +507,7 @@ find_bulk(self_pointer self, std::string pattern, std::vector<find_job> jobs, fi
     else
       valid->push_back(i);
   }
-  bool splittable = !self_overlapping(*needle);
+  bool splittable = !needle->hits_can_overlap();
   const auto& opener = self->state.options.opener;
   // Large files left by the first pass, searched in segments once it is done.
   auto split = [self, g, paths, needle, base, control, opener](std::vector<unit> found_units) {
@@ -989,12 +989,16 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
           return digest_file(path, alg, control, opener);
         });
     },
-    [=](find_files_atom, const bytes& pattern, std::vector<find_job>& jobs,
+    [=](find_files_atom, std::vector<std::string>& patterns, std::vector<find_job>& jobs,
         std::uint64_t max_per_file, bool overlapping,
         report_progress every) -> caf::result<std::vector<result<std::vector<std::uint64_t>>>> {
-      if (pattern.empty())
-        return make_error(failure{EINVAL, "find_in_files", "", "empty pattern"});
-      return find_bulk(self, std::string(pattern.begin(), pattern.end()), std::move(jobs),
+      auto set = pattern_set::make(std::move(patterns));
+      if (!set) {
+        auto why = std::move(set).error();
+        why.op = "find_in_files";
+        return make_error(std::move(why));
+      }
+      return find_bulk(self, std::move(*set), std::move(jobs),
                        find_options{.max_results = max_per_file, .overlapping = overlapping},
                        every);
     },

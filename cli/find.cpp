@@ -26,6 +26,7 @@
 #include "cli/session.hpp"
 #include "cli/slices.hpp"
 #include "cli/standard_output.hpp"
+#include "lib/src/pattern_set.hpp"
 
 namespace actorio::cli {
 
@@ -33,10 +34,14 @@ namespace {
 
 struct find_options {
   std::string pattern;
+  /// -e PATTERN, in order; -f FILE, one pattern a line.
+  std::vector<std::string> patterns;
+  std::vector<std::string> pattern_files;
   bool hex = false;
   std::uint64_t max_per_file = 0;
   bool overlapping = false;
   bool count = false;
+  CLI::Option* pattern_option = nullptr;
   std::vector<std::string> from;
   std::string files_from;
   bool nul = false;
@@ -89,11 +94,12 @@ bool is_stream(const std::string& name) {
          (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
 }
 
-/// The offsets of `pattern` in the stream `name`, from byte `start` on, as find_in_files reports
-/// them for a file (`max` 0: all). Memory stays at one piece plus the pattern.
+/// The offsets of `patterns` in the stream `name`, from byte `start` on, as find_in_files reports
+/// them for a file (`max` 0: all). Memory stays at one piece plus the longest pattern.
 result<std::vector<std::uint64_t>> find_in_stream(const std::string& name,
-                                                  const std::string& pattern, std::int64_t start,
-                                                  std::uint64_t max, bool overlapping) {
+                                                  const detail::pattern_set& patterns,
+                                                  std::int64_t start, std::uint64_t max,
+                                                  bool overlapping) {
   int fd = -1;
   do {
     fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
@@ -106,34 +112,79 @@ result<std::vector<std::uint64_t>> find_in_stream(const std::string& name,
   std::string window;
   std::uint64_t base = 0;                        // offset of window[0]
   auto next = static_cast<std::uint64_t>(start); // where the next hit may begin
-  auto keep = pattern.size() - 1;                // bytes a hit may straddle
-  int err = read_in_pieces(fd, std::size_t{1} << 16, [&](std::string_view piece) {
-    if (max != 0 && hits.size() >= max)
+  auto keep = patterns.longest() - 1;            // bytes a hit may straddle
+  int search_error = 0;
+  // Starts in the last `keep` bytes wait for the next piece (a longer pattern may start there),
+  // unless the stream has ended.
+  auto scan = [&](bool last) {
+    if ((max != 0 && hits.size() >= max) || search_error != 0)
       return;
-    window += piece;
-    auto from = next > base ? std::min<std::uint64_t>(next - base, window.size()) : 0;
-    for (auto i = window.find(pattern, from); i != std::string::npos;
-         i = window.find(pattern, next - base)) {
-      hits.push_back(base + i);
-      next = base + i + (overlapping ? 1 : pattern.size());
-      if ((max != 0 && hits.size() >= max) || next - base >= window.size())
-        break;
-    }
-    auto drop = window.size() > keep ? window.size() - keep : 0;
-    drop = std::max<std::uint64_t>(
-      drop, std::min<std::uint64_t>(next > base ? next - base : 0, window.size()));
+    std::size_t from = next > base ? std::min<std::uint64_t>(next - base, window.size()) : 0;
+    std::size_t decide = last ? window.size() : (window.size() > keep ? window.size() - keep : 0);
+    auto to = from < decide ? patterns.search(window.data(), window.size(), from, decide,
+                                              overlapping, search_error,
+                                              [&](std::size_t at, std::size_t) {
+                                                hits.push_back(base + at);
+                                                return max == 0 || hits.size() < max;
+                                              })
+                            : from;
+    next = base + to;
+    auto drop = std::min(window.size(), std::max(to, decide));
     window.erase(0, drop);
     base += drop;
+  };
+  int err = read_in_pieces(fd, std::size_t{1} << 16, [&](std::string_view piece) {
+    window += piece;
+    scan(false);
   });
+  if (err == 0)
+    scan(true);
   ::close(fd);
+  if (err == 0)
+    err = search_error;
   if (err != 0)
     return failure{err, "find", name, ""};
   return hits;
 }
 
+/// The lines of the file `name` ("-": standard input) as patterns, each without its '\n'.
+std::optional<std::vector<std::string>> read_pattern_file(const std::string& name) {
+  int fd = 0;
+  if (name != "-") {
+    do {
+      fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+      int err = errno;
+      report_failure(name, failure{err, "read patterns", name, ""});
+      return std::nullopt;
+    }
+  }
+  std::string text;
+  int err =
+    read_in_pieces(fd, std::size_t{1} << 16, [&](std::string_view piece) { text += piece; });
+  if (fd != 0)
+    ::close(fd);
+  if (err != 0) {
+    report_failure(name, failure{err, "read patterns", name, ""});
+    return std::nullopt;
+  }
+  std::vector<std::string> lines;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    auto nl = text.find('\n', at);
+    if (nl == std::string::npos)
+      nl = text.size();
+    lines.push_back(text.substr(at, nl - at));
+    at = nl + 1;
+  }
+  return lines;
+}
+
 /// `find` with several --remote nodes: each node's lines in node order, prefixed with
 /// "HOST:PORT: ". grep's statuses; a node that could not be reached is trouble (2).
-int run_find_on_nodes(const find_options& o, const global_options& g, const std::string& pattern,
+int run_find_on_nodes(const find_options& o, const global_options& g,
+                      const std::vector<std::string>& patterns,
                       const std::map<std::string, std::int64_t>& starts,
                       const std::vector<std::string>& names) {
   auto c = make_cluster(g);
@@ -149,7 +200,7 @@ int run_find_on_nodes(const find_options& o, const global_options& g, const std:
           mine[name] = it == starts.end() ? 0 : it->second;
         }
       }
-      return c.find_in_files(pattern, each, o.max_per_file, o.overlapping, opts);
+      return c.find_in_files(patterns, each, o.max_per_file, o.overlapping, opts);
     });
   if (!hits)
     return error_status;
@@ -190,17 +241,48 @@ int run_find_on_nodes(const find_options& o, const global_options& g, const std:
 }
 
 int run_find(const find_options& o, const global_options& g) {
-  std::string pattern = o.pattern;
-  if (o.hex) {
-    auto bytes = decode_hex(o.pattern);
-    if (!bytes) {
-      report_message("--hex: '" + o.pattern + "' is not an even number of hex digits");
+  // As grep: with -e or -f, every positional argument is a file.
+  std::vector<std::string> texts = o.patterns;
+  std::vector<std::string> files = o.files;
+  const bool listed = !o.patterns.empty() || !o.pattern_files.empty();
+  if (listed) {
+    if (o.pattern_option->count() > 0)
+      files.insert(files.begin(), o.pattern);
+  } else {
+    if (o.pattern_option->count() == 0) {
+      report_message("find: no pattern given (PATTERN, -e or -f)");
       return error_status;
     }
-    pattern = std::move(*bytes);
+    texts.push_back(o.pattern);
   }
-  if (pattern.empty()) {
+  for (const auto& name : o.pattern_files) {
+    auto lines = read_pattern_file(name);
+    if (!lines)
+      return error_status;
+    texts.insert(texts.end(), lines->begin(), lines->end());
+  }
+  std::vector<std::string> patterns;
+  for (const auto& text : texts) {
+    auto pattern = text;
+    if (o.hex) {
+      auto bytes = decode_hex(text);
+      if (!bytes) {
+        report_message("--hex: '" + text + "' is not an even number of hex digits");
+        return error_status;
+      }
+      pattern = std::move(*bytes);
+    }
+    // As grep -o: an empty pattern among others adds no hit.
+    if (!pattern.empty())
+      patterns.push_back(std::move(pattern));
+  }
+  if (patterns.empty()) {
     report_message("the pattern is empty");
+    return error_status;
+  }
+  auto compiled = detail::pattern_set::make(patterns);
+  if (!compiled) {
+    report_failure("", compiled.error());
     return error_status;
   }
   std::map<std::string, std::int64_t> starts;
@@ -212,7 +294,7 @@ int run_find(const find_options& o, const global_options& g) {
     }
     starts[parsed->first] = parsed->second;
   }
-  auto names = collect_paths(o.files, o.files_from, o.nul);
+  auto names = collect_paths(files, o.files_from, o.nul);
   if (!names)
     return error_status;
   if (names->empty()) {
@@ -220,10 +302,11 @@ int run_find(const find_options& o, const global_options& g) {
     return error_status;
   }
   if (several_nodes(g))
-    return run_find_on_nodes(o, g, pattern, starts, *names);
+    return run_find_on_nodes(o, g, patterns, starts, *names);
   session rt{g};
   auto mgr = rt.manager();
-  bool any_error = !expand_trees(mgr, g, o.tree, *names);
+  std::vector<bool> walked;
+  bool any_error = !expand_trees(mgr, g, o.tree, *names, &walked);
   bool bar = progress_meter::wanted(g);
   progress_meter meter{bar, bar ? total_size(g, *names) : 0};
   bool any_match = false;
@@ -234,15 +317,16 @@ int run_find(const find_options& o, const global_options& g) {
     [&](std::size_t first, std::size_t last) {
       std::map<std::filesystem::path, std::int64_t> slice;
       for (auto i = first; i < last; ++i) {
-        // Streams are read here, in order with the rest, when their slice is printed.
-        if (g.remote.empty() && is_stream((*names)[i])) {
+        // Streams are read here, in order with the rest, when their slice is printed. The walk
+        // lists regular files only: no stat for those.
+        if (g.remote.empty() && !walked[i] && is_stream((*names)[i])) {
           streams[i] = true;
           continue;
         }
         auto it = starts.find((*names)[i]);
         slice[(*names)[i]] = it == starts.end() ? 0 : it->second;
       }
-      return mgr.find_in_files(pattern, slice, o.max_per_file, o.overlapping,
+      return mgr.find_in_files(patterns, slice, o.max_per_file, o.overlapping,
                                meter.options_for(first));
     },
     [&](std::size_t first, std::size_t last, auto& future) {
@@ -260,7 +344,7 @@ int run_find(const find_options& o, const global_options& g) {
         const auto& name = (*names)[i];
         if (streams[i]) {
           auto start = starts.find(name);
-          auto found = find_in_stream(name, pattern, start == starts.end() ? 0 : start->second,
+          auto found = find_in_stream(name, *compiled, start == starts.end() ? 0 : start->second,
                                       o.max_per_file, o.overlapping);
           // As for a file, one without a hit has no entry.
           if (!found || !found->empty())
@@ -301,17 +385,31 @@ command add_find_command(CLI::App& app, const global_options& g) {
   // CLI11 would read "-1" as the largest unsigned value, i.e. "all" in disguise.
   sub->add_option("--max-per-file", o->max_per_file, "At most N hits per file (0: all)")
     ->check(CLI::NonNegativeNumber);
-  sub->add_flag("--overlapping", o->overlapping, "Count overlapping hits (\"aa\" in \"aaa\": 2)");
+  sub->add_flag("--overlapping", o->overlapping,
+                "Report overlapping hits (\"aa\" in \"aaa\": 2); with several patterns, every "
+                "offset where one starts");
   sub->add_flag("-c,--count", o->count, "Print PATH:COUNT for each file with a hit");
   sub->add_option("--from", o->from, "Start searching PATH at byte OFFSET (repeatable)")
     ->allow_extra_args(false)
     ->type_name("PATH=OFFSET");
-  sub->add_flag("--hex", o->hex, "PATTERN is hex bytes (\"00ff\", \"de ad\")");
+  sub->add_flag("--hex", o->hex, "Patterns are hex bytes (\"00ff\", \"de ad\")");
+  sub
+    ->add_option("-e,--regexp", o->patterns,
+                 "A pattern (repeatable); then every positional argument is a file. At each "
+                 "offset the longest pattern starting there is reported, as grep -F -o -b")
+    ->allow_extra_args(false)
+    ->type_name("PATTERN");
+  sub
+    ->add_option("-f,--file", o->pattern_files,
+                 "Patterns from this file, one a line ('-': stdin; repeatable)")
+    ->allow_extra_args(false)
+    ->type_name("FILE");
   sub->add_option("--files-from", o->files_from,
                   "Also search the paths listed in this file ('-': stdin), one per line");
   sub->add_flag("-0,--null", o->nul, "--files-from list is NUL-separated");
   add_tree_options(*sub, o->tree);
-  sub->add_option("pattern", o->pattern, "The bytes to look for")->required();
+  o->pattern_option =
+    sub->add_option("pattern", o->pattern, "The bytes to look for (when no -e or -f is given)");
   sub->add_option("files", o->files, "Files to search");
   return [o, &g] { return run_find(*o, g); };
 }

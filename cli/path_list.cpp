@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,11 +104,36 @@ bool may_be_directory(const global_options& g, const std::string& name) {
   return ::stat(name.c_str(), &st) != 0 || S_ISDIR(st.st_mode);
 }
 
+/// Whether the directory argument `name` is one --exclude-dir skips: as in GNU grep 3.8, a
+/// command-line directory whose last component matches a glob ("t/a" and "." can be skipped,
+/// "t/a/" cannot). Locally only a directory is skipped so; with --remote, a name the server
+/// would walk.
+bool excluded_directory(const global_options& g, const tree_options& t, const std::string& name) {
+  if (t.exclude_dir.empty())
+    return false;
+  auto slash = name.rfind('/');
+  auto base = slash == std::string::npos ? name : name.substr(slash + 1);
+  if (base.empty())
+    return false;
+  bool matched = false;
+  for (const auto& glob : t.exclude_dir)
+    matched = matched || ::fnmatch(glob.c_str(), base.c_str(), 0) == 0;
+  if (!matched)
+    return false;
+  if (!g.remote.empty())
+    return true;
+  struct stat st {};
+  return ::stat(name.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 } // namespace
 
 bool expand_trees(const mmap_manager& mgr, const global_options& g, const tree_options& t,
-                  std::vector<std::string>& names, const std::string& node) {
+                  std::vector<std::string>& names, std::vector<bool>* walked,
+                  const std::string& node) {
   auto label = [&](const std::string& path) { return node.empty() ? path : node + ": " + path; };
+  if (walked)
+    walked->assign(names.size(), false);
   if (!t.recursive && !t.dereference)
     return true;
   walk_options opts;
@@ -117,6 +143,8 @@ bool expand_trees(const mmap_manager& mgr, const global_options& g, const tree_o
   opts.exclude_dir = t.exclude_dir;
   bool clean = true;
   std::vector<std::string> out;
+  if (walked)
+    walked->clear();
   // The page in flight, cancelled on Ctrl-C from the watcher thread.
   std::mutex mutex;
   operation<walk_page>* current = nullptr;
@@ -128,8 +156,12 @@ bool expand_trees(const mmap_manager& mgr, const global_options& g, const tree_o
   for (auto& name : names) {
     if (!may_be_directory(g, name)) {
       out.push_back(std::move(name));
+      if (walked)
+        walked->push_back(false);
       continue;
     }
+    if (excluded_directory(g, t, name))
+      continue;
     std::string after;
     for (bool done = false; !done && !interrupted();) {
       auto op = mgr.walk(name, opts, after);
@@ -157,6 +189,8 @@ bool expand_trees(const mmap_manager& mgr, const global_options& g, const tree_o
         report_failure(label(why.path), why);
         clean = false;
       }
+      if (walked)
+        walked->insert(walked->end(), page.files.size(), true);
       out.insert(out.end(), std::make_move_iterator(page.files.begin()),
                  std::make_move_iterator(page.files.end()));
       after = std::move(page.next);

@@ -27,9 +27,12 @@ void add_tree_options(CLI::App& sub, tree_options& t);
 /// order, as the manager's walk lists them (so `--remote` walks the server's tree, confined to its
 /// root); other names stay. What the walk cannot list is reported on stderr as it comes, and
 /// the walk goes on. Without -r or -R `names` is returned as is. Returns false when anything
-/// was reported. With `node` set, what is reported names the node first ("NODE: PATH").
+/// was reported. With `walked`, sets walked[i] for each name the walk listed (a regular file when
+/// listed), so that callers need not stat those again. With `node` set, what is reported names
+/// the node first ("NODE: PATH").
 bool expand_trees(const mmap_manager& mgr, const global_options& g, const tree_options& t,
-                  std::vector<std::string>& names, const std::string& node = {});
+                  std::vector<std::string>& names, std::vector<bool>* walked = nullptr,
+                  const std::string& node = {});
 
 /// The paths listed in `source` ("-": stdin), one per line, or NUL-separated with `nul` (for
 /// names holding newlines, as `find -print0` writes them). Empty entries are skipped.

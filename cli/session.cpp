@@ -68,7 +68,7 @@ std::vector<node_work> plan_nodes(const cluster& c, const global_options& g, con
     node_work w{node, names, std::nullopt};
     if (t.recursive || t.dereference) {
       try {
-        clean = expand_trees(c.node(node), g, t, w.names, node) && clean;
+        clean = expand_trees(c.node(node), g, t, w.names, nullptr, node) && clean;
       } catch (...) {
         w.unreachable = failure_of(std::current_exception());
         report_unreachable(node, *w.unreachable);

@@ -25,6 +25,19 @@ if(NOT TARGET CAF::core)
     INTERFACE_LINK_LIBRARIES "CAF::io;OpenSSL::SSL;OpenSSL::Crypto")
 endif()
 
+# Optional: Debian's libhyperscan-dev (x86-64 only). ACTORIO_WITH_HYPERSCAN=OFF builds without it.
+option(ACTORIO_WITH_HYPERSCAN "Search several find patterns with Hyperscan when it is found" ON)
+if(ACTORIO_WITH_HYPERSCAN AND NOT TARGET Hyperscan::hs)
+  find_path(ACTORIO_HYPERSCAN_INCLUDE_DIR hs/hs.h)
+  find_library(ACTORIO_HYPERSCAN_LIBRARY NAMES hs)
+  if(ACTORIO_HYPERSCAN_INCLUDE_DIR AND ACTORIO_HYPERSCAN_LIBRARY)
+    add_library(Hyperscan::hs UNKNOWN IMPORTED)
+    set_target_properties(Hyperscan::hs PROPERTIES
+      IMPORTED_LOCATION "${ACTORIO_HYPERSCAN_LIBRARY}"
+      INTERFACE_INCLUDE_DIRECTORIES "${ACTORIO_HYPERSCAN_INCLUDE_DIR}")
+  endif()
+endif()
+
 if(NOT TARGET xxHash::xxhash)
   find_path(ACTORIO_XXHASH_INCLUDE_DIR xxhash.h REQUIRED)
   find_library(ACTORIO_XXHASH_LIBRARY NAMES xxhash REQUIRED)

@@ -350,13 +350,15 @@ cluster::bulk_checksum(const per_node<std::vector<std::filesystem::path>>& paths
 operation<cluster::per_node<cluster::per_path<std::vector<std::uint64_t>>>> cluster::find_in_files(
   std::string_view pattern, const std::map<std::filesystem::path, std::int64_t>& starts,
   std::uint64_t max_per_file, bool allow_overlapping, const bulk_options& opts) const {
-  return find_in_files(pattern, for_each_node(impl_->names, starts), max_per_file,
-                       allow_overlapping, opts);
+  return find_in_files(std::vector<std::string>{std::string{pattern}},
+                       for_each_node(impl_->names, starts), max_per_file, allow_overlapping, opts);
 }
 
-operation<cluster::per_node<cluster::per_path<std::vector<std::uint64_t>>>> cluster::find_in_files(
-  std::string_view pattern, const per_node<std::map<std::filesystem::path, std::int64_t>>& starts,
-  std::uint64_t max_per_file, bool allow_overlapping, const bulk_options& opts) const {
+operation<cluster::per_node<cluster::per_path<std::vector<std::uint64_t>>>>
+cluster::find_in_files(const std::vector<std::string>& patterns,
+                       const per_node<std::map<std::filesystem::path, std::int64_t>>& starts,
+                       std::uint64_t max_per_file, bool allow_overlapping,
+                       const bulk_options& opts) const {
   using T = per_path<std::vector<std::uint64_t>>;
   auto [targets, unknown] = targets_of(*impl_, starts);
   if (!unknown.empty())
@@ -364,10 +366,10 @@ operation<cluster::per_node<cluster::per_path<std::vector<std::uint64_t>>>> clus
   auto mine = std::make_shared<per_node<std::map<std::filesystem::path, std::int64_t>>>(starts);
   return impl::scatter<T>(
     std::move(targets), opts,
-    [mine, pattern = std::string{pattern}, max_per_file, allow_overlapping](
+    [mine, patterns, max_per_file, allow_overlapping](
       node_call<T>& call, const mmap_manager& m, const bulk_options& o, const std::string& node) {
       return call.await(
-        m.find_in_files(pattern, mine->at(node), max_per_file, allow_overlapping, o));
+        m.find_in_files(patterns, mine->at(node), max_per_file, allow_overlapping, o));
     },
     [mine](const failure& why, const std::string& node) {
       return all_failed<std::vector<std::uint64_t>>(mine->at(node), why, node);

@@ -1,6 +1,8 @@
 #include "file_scan.hpp"
 
 #include "byte_search.hpp"
+#include "pattern_set.hpp"
+#include "sigbus_guard.hpp"
 #include "unique_fd.hpp"
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include <utility>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -116,6 +119,66 @@ std::size_t end_of_data(const char* data, std::size_t size) {
   return end;
 }
 
+/// What search_mapped leaves to the read loop.
+struct mapped_outcome {
+  /// The search is over (a hit at or past the end, or enough hits).
+  bool done = false;
+  /// Where the next hit may start: the read loop goes on from there.
+  std::uint64_t resume = 0;
+};
+
+/// The hits of the single pattern of `patterns` that lie wholly within the file's first `size`
+/// bytes (its size when opened), from `start`, mapping `chunk` bytes at a time: the kernel's copy
+/// into a buffer costs about as much CPU as the search, and a few MiB mapped at a time keep the
+/// resident set small. A SIGBUS (the file cut short meanwhile) abandons the chunk: EIO. Where
+/// mapping fails, the caller's reads go on from there.
+result<mapped_outcome> search_mapped(int fd, std::uint64_t size, const pattern_set& patterns,
+                                     const find_options& opts, std::vector<std::uint64_t>& hits,
+                                     const std::string& path) {
+  const std::uint64_t m = patterns.longest();
+  const std::uint64_t limit = std::min(opts.end, size >= m ? size - m + 1 : 0);
+  const std::uint64_t chunk = std::max<std::uint64_t>(opts.map_chunk, page_size);
+  std::uint64_t next = opts.start;
+  install_sigbus_handler();
+  while (next < limit) {
+    if (opts.control && opts.control->cancelled())
+      return work_control::cancelled_failure("find", path);
+    const std::uint64_t chunk_end = std::min(limit, next + chunk);
+    const std::uint64_t map_begin = next - next % page_size;
+    const auto length = static_cast<std::size_t>(chunk_end + m - 1 - map_begin);
+    void* p = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(map_begin));
+    // A file system that cannot map (ENODEV) or no address space left: the reads take over.
+    if (p == MAP_FAILED)
+      return mapped_outcome{false, next};
+    (void)::madvise(p, length, MADV_SEQUENTIAL);
+    const auto* data = static_cast<const char*>(p);
+    bool done = false;
+    int error = 0;
+    std::size_t to = 0;
+    // Only the search touches the map: a fault never lands inside push_back's allocation.
+    bool ok = guarded(p, length, [&] {
+      to = patterns.search(data, length, static_cast<std::size_t>(next - map_begin),
+                           static_cast<std::size_t>(chunk_end - map_begin), opts.overlapping, error,
+                           [&](std::size_t at, std::size_t) {
+                             hits.push_back(map_begin + at);
+                             done = opts.max_results != 0 && hits.size() >= opts.max_results;
+                             return !done;
+                           });
+    });
+    ::munmap(p, length);
+    if (!ok)
+      return failure{EIO, "find", path, "file cut short during the search"};
+    if (error != 0)
+      return failure{error, "find", path, "search scratch"};
+    if (opts.control)
+      opts.control->add_bytes(chunk_end - next);
+    if (done)
+      return mapped_outcome{true, 0};
+    next = std::max<std::uint64_t>(map_begin + to, chunk_end);
+  }
+  return mapped_outcome{next >= opts.end, std::max(next, limit)};
+}
+
 } // namespace
 
 bool self_overlapping(std::string_view pattern) {
@@ -134,13 +197,26 @@ bool self_overlapping(std::string_view pattern) {
 result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::string_view pattern,
                                                 const find_options& opts, std::vector<char>& buffer,
                                                 const file_opener& opener) {
+  if (pattern.empty())
+    return failure{EINVAL, "find", path, "empty pattern"};
+  auto set = pattern_set::make({std::string{pattern}});
+  if (!set) {
+    auto why = std::move(set).error();
+    why.path = path;
+    return why;
+  }
+  return find_in_file(path, *set, opts, buffer, opener);
+}
+
+result<std::vector<std::uint64_t>> find_in_file(const std::string& path,
+                                                const pattern_set& patterns,
+                                                const find_options& opts, std::vector<char>& buffer,
+                                                const file_opener& opener) {
   const auto start = opts.start;
   const auto end = opts.end;
   const auto max_results = opts.max_results;
   const bool overlapping = opts.overlapping;
   auto* control = opts.control;
-  if (pattern.empty())
-    return failure{EINVAL, "find", path, "empty pattern"};
   auto file = open_regular(path, O_RDONLY, "find", opener);
   if (!file)
     return std::move(file).error();
@@ -153,20 +229,27 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
     return hits;
   // A zero window would never make progress.
   auto window = std::max<std::size_t>(opts.window, 1);
-  const std::size_t carry = pattern.size() - 1;
+  const std::size_t carry = patterns.longest() - 1;
   if (buffer.size() < window + carry + page_size)
     buffer.resize(window + carry + page_size);
   char* const data = align_for_copy(buffer.data());
   // Small files (most of a source tree) cost one read: asking for one byte more than the size
   // tells the end apart from a file that grew since the stat, which takes the windowed path.
   const bool small = file->size <= start || file->size - start < window;
-  if (!small) {
+  std::uint64_t base = start;
+  if (!small && opts.map_chunk != 0 && !patterns.single().empty()) {
+    auto mapped = search_mapped(fd, file->size, patterns, opts, hits, path);
+    if (!mapped)
+      return std::move(mapped).error();
+    if (mapped->done || mapped->resume >= end)
+      return hits;
+    base = mapped->resume;
+  } else if (!small) {
     // Advisory only: it fails harmlessly on some filesystems.
     (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   }
 
   // data[0, have) holds the file bytes at [base, base + have); each round searches all of it.
-  std::uint64_t base = start;
   std::size_t have = 0;
   // Bytes at or past `end + carry` can only belong to hits starting at or past `end`.
   const std::uint64_t read_end = end > max_offset - carry ? max_offset : end + carry;
@@ -185,29 +268,36 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
                    : read_full(fd, data + have, want, base + have, path, "find");
     if (!n)
       return std::move(n).error();
-    if (*n == 0)
-      break;
-    // The carried-over bytes past `end` belong to the next segment's count.
+    // An empty read ends the file, but the carried-over bytes (where a pattern shorter than the
+    // longest may start) are still decided below. Those past `end` belong to the next
+    // segment's count.
     if (control && base + have < end)
       control->add_bytes(std::min<std::uint64_t>(*n, end - (base + have)));
     have += *n;
-    std::size_t from = 0;
-    while (from + pattern.size() <= have) {
-      auto* hit = find_bytes(data + from, have - from, pattern);
-      if (hit == nullptr)
-        break;
-      auto at = static_cast<std::size_t>(hit - data);
-      if (base + at >= end)
-        return hits;
-      hits.push_back(base + at);
-      if (max_results != 0 && hits.size() >= max_results)
-        return hits;
-      from = at + (overlapping ? 1 : pattern.size());
-    }
-    // Every start before have - carry has been tried; keep the rest (at most `carry` bytes) so a
+    // Starts from have - carry on may begin a longer hit than the bytes read so far show; they
+    // are decided with the next window, unless this is the last.
+    const bool last = *n < want || base + have >= read_end;
+    const std::size_t decide = last ? have : (have > carry ? have - carry : std::size_t{0});
+    bool done = false;
+    int error = 0;
+    auto from =
+      patterns.search(data, have, 0, decide, overlapping, error, [&](std::size_t at, std::size_t) {
+        if (base + at >= end) {
+          done = true;
+          return false;
+        }
+        hits.push_back(base + at);
+        done = max_results != 0 && hits.size() >= max_results;
+        return !done;
+      });
+    if (error != 0)
+      return failure{error, "find", path, "search scratch"};
+    if (done)
+      return hits;
+    // Every start before `decide` has been tried; keep the rest (at most `carry` bytes) so a
     // hit straddling the windows is tried once the next window completes it. A non-overlapping
     // skip may already reach past some of those bytes.
-    auto keep = std::max(from, have > carry ? have - carry : std::size_t{0});
+    auto keep = std::min(have, std::max(from, decide));
     std::memmove(data, data + keep, have - keep);
     base += keep;
     have -= keep;

@@ -3,6 +3,7 @@
 #include "actorio/messages/types.hpp"
 #include "actorio/result.hpp"
 #include "lib/src/path_sandbox.hpp"
+#include "lib/src/pattern_set.hpp"
 #include "lib/src/work_control.hpp"
 
 #include <cstddef>
@@ -36,6 +37,9 @@ struct find_options {
   /// After a hit at p the scan continues at p+1 when overlapping, else at p+pattern.size().
   bool overlapping = false;
   std::size_t window = scan_window;
+  /// A file with a window or more of bytes to search for one pattern is mapped this many bytes
+  /// at a time instead of read (0: always read). A file cut short while mapped gives EIO.
+  std::size_t map_chunk = std::size_t{4} << 20;
   /// Each window counts as progress; a cancel stops the scan (ECANCELED).
   work_control* control = nullptr;
   /// Called with the file's size once it is open, before anything is read; returning false ends
@@ -49,9 +53,19 @@ struct find_options {
 /// when smaller), carrying the last pattern.size()-1 bytes of each window over into the next, so
 /// a hit spanning two windows is found exactly once. A file whose bytes from `start` fit in one
 /// window is read with one pread of one byte more than its size (seeing fewer means the end);
-/// only larger files get a sequential-access hint. Empty pattern -> failure{EINVAL, "find",
-/// path, ...}; `start` past the end -> no hits. Op "find".
+/// only larger files get a sequential-access hint, or are mapped `opts.map_chunk` bytes at a time
+/// up to their size when opened (bytes appended since are read; a file cut short while mapped
+/// gives EIO). Empty pattern -> failure{EINVAL, "find", path, ...}; `start` past the end -> no
+/// hits. Op "find".
 result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::string_view pattern,
+                                                const find_options& opts, std::vector<char>& buffer,
+                                                const file_opener& opener = {});
+
+/// As above for several patterns, reported as `grep -F -o -b`: at each offset the longest
+/// pattern starting there; a non-overlapping search goes on after that pattern's end. The carry
+/// between windows is the longest pattern's length minus one.
+result<std::vector<std::uint64_t>> find_in_file(const std::string& path,
+                                                const pattern_set& patterns,
                                                 const find_options& opts, std::vector<char>& buffer,
                                                 const file_opener& opener = {});
 

@@ -204,6 +204,15 @@ mmap_manager::bulk_checksum(const std::vector<std::filesystem::path>& paths, std
 operation<mmap_manager::per_path<std::vector<std::uint64_t>>> mmap_manager::find_in_files(
   std::string_view pattern, const std::map<std::filesystem::path, std::int64_t>& starts,
   std::uint64_t max_per_file, bool allow_overlapping, const bulk_options& opts) const {
+  return find_in_files(std::vector<std::string>{std::string{pattern}}, starts, max_per_file,
+                       allow_overlapping, opts);
+}
+
+operation<mmap_manager::per_path<std::vector<std::uint64_t>>>
+mmap_manager::find_in_files(const std::vector<std::string>& patterns,
+                            const std::map<std::filesystem::path, std::int64_t>& starts,
+                            std::uint64_t max_per_file, bool allow_overlapping,
+                            const bulk_options& opts) const {
   std::vector<find_job> jobs;
   for (const auto& [path, start] : starts)
     jobs.push_back(find_job{path.string(), start});
@@ -214,8 +223,7 @@ operation<mmap_manager::per_path<std::vector<std::uint64_t>>> mmap_manager::find
       std::erase_if(all, [](const auto& kv) { return kv.second.ok() && kv.second->empty(); });
       return all;
     },
-    find_files_atom_v, bytes(pattern.begin(), pattern.end()), std::move(jobs), max_per_file,
-    allow_overlapping);
+    find_files_atom_v, patterns, std::move(jobs), max_per_file, allow_overlapping);
 }
 
 operation<mmap_manager::per_path<size_change>>

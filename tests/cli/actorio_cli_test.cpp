@@ -416,6 +416,37 @@ BOOST_AUTO_TEST_CASE(find_options_limit_overlap_start_and_hex) {
   BOOST_TEST(actorio("find --hex 616 a").status == 2);
 }
 
+BOOST_AUTO_TEST_CASE(find_e_and_f_give_grep_F_o_b_offsets) {
+  // Patterns that are prefixes of each other and overlap each other, planted around the 8 MiB
+  // scan window's end, where the longest pattern at an offset only shows in the next window.
+  auto hay = random_bytes(9 << 20, 29);
+  std::vector<std::size_t> planted{0, (8u << 20) - 3, (8u << 20) - 11, hay.size() - 13};
+  std::mt19937 rng{31};
+  for (int i = 0; i < 40; ++i)
+    planted.push_back(rng() % (hay.size() - 13));
+  for (std::size_t k = 0; k < planted.size(); ++k)
+    hay.replace(planted[k], 13, k % 2 == 0 ? "needle-in-hay" : "le-in-hay!!!!");
+  file("hay.bin", hay);
+  file("pats", "le-in\nhay!\n\nneedle\n");
+  auto expected =
+    sh("grep -obaF -e needle-in-hay -f pats hay.bin | cut -d: -f1 | sed 's/^/hay.bin:/'");
+  auto r = actorio("find -e needle-in-hay -f pats hay.bin");
+  BOOST_TEST(r.status == 0);
+  BOOST_TEST(r.out == expected.out);
+  auto lines = static_cast<std::size_t>(std::count(r.out.begin(), r.out.end(), '\n'));
+  BOOST_TEST(lines > 40u);
+  BOOST_TEST(actorio("find -c -f pats -e needle-in-hay hay.bin").out ==
+             "hay.bin:" + std::to_string(lines) + "\n");
+  // From standard input; the positional argument is a file once -f is given.
+  BOOST_TEST(actorio("find -f - hay.bin", "needle-in-hay\nle-in\nhay!\n").out == expected.out);
+  file("a", "abcd aaaa");
+  BOOST_TEST(actorio("find -e ab -e abc -e bcd -e a a").out == "a:0\na:5\na:6\na:7\na:8\n");
+  BOOST_TEST(actorio("find --overlapping -e ab -e bcd a").out == "a:0\na:1\n");
+  BOOST_TEST(actorio("find --hex -e 6263 -e 61 a").out == "a:0\na:1\na:5\na:6\na:7\na:8\n");
+  BOOST_TEST(actorio("find -e '' a").status == 2);
+  BOOST_TEST(actorio("find -f missing a").status == 2);
+}
+
 BOOST_AUTO_TEST_CASE(find_exit_status_is_grep_s) {
   file("a", "abc");
   file("b", "xyz");
@@ -654,6 +685,9 @@ BOOST_AUTO_TEST_CASE(remote_commands_give_what_local_commands_give_and_serve_sto
   auto found = actorio(remote + "find needle f.bin g.txt");
   BOOST_TEST(found.status == 0);
   BOOST_TEST(found.out.find("300000") != std::string::npos);
+  // The longest pattern at offset 0 of g.txt hides "at the" at 7.
+  BOOST_TEST(actorio(remote + "find -e needle -e 'at the' -e 'needle at' f.bin g.txt").out ==
+             "f.bin:300000\ng.txt:0\n");
   BOOST_TEST(actorio(remote + "compact f2.bin").status == 0);
   BOOST_TEST(fs::file_size(served / "f2.bin") == 300006u);
   auto missing = actorio(remote + "sum -a sha256 missing");
@@ -727,6 +761,11 @@ BOOST_AUTO_TEST_CASE(find_r_gives_grep_r_offsets_with_and_without_globs) {
                  grep_r(*this, "-r " + globs + " needle t"),
                globs);
   }
+  // As in grep 3.8, --exclude-dir skips a directory named on the command line, not a file.
+  BOOST_TEST(actorio("find -r --exclude-dir a --exclude-dir 'a.*' needle t/a t/a.txt").out ==
+             "t/a.txt:0\n");
+  BOOST_TEST(grep_r(*this, "-r --exclude-dir a --exclude-dir 'a.*' needle t/a t/a.txt") ==
+             "t/a.txt:0\n");
   // A symlink named on the command line is followed; a file named is searched as it is.
   BOOST_TEST(actorio("find -r needle t/dir.link t/a.txt").out ==
              "t/dir.link/b/deep.bin:1000\nt/dir.link/b/deep.bin:71006\nt/dir.link/f1:0\n"

@@ -94,8 +94,9 @@ struct fixture {
 
   actorio::result<offsets> find(const fs::path& p, const std::string& pat, std::uint64_t start = 0,
                                 std::uint64_t max_results = 0, bool overlapping = false,
-                                std::size_t window = scan_window) {
+                                std::size_t window = scan_window, std::size_t map_chunk = 0) {
     find_options opts;
+    opts.map_chunk = map_chunk;
     opts.start = start;
     opts.max_results = max_results;
     opts.overlapping = overlapping;
@@ -145,15 +146,63 @@ BOOST_AUTO_TEST_CASE(find_agrees_with_naive_search_on_random_data) {
     auto max_results = pick(0, 1) == 0 ? 0 : pick(1, 20);
     bool overlapping = pick(0, 1) == 1;
     write_file(file, hay);
-    auto r = find(file, pat, start, max_results, overlapping, window);
+    // Files of a window or more are mapped when map_chunk is not 0.
+    const std::size_t map_chunks[] = {0, 4096, std::size_t{4} << 20};
+    auto map_chunk = map_chunks[pick(0, std::size(map_chunks) - 1)];
+    auto r = find(file, pat, start, max_results, overlapping, window, map_chunk);
     BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
     auto expected = naive_find(hay, pat, start, max_results, overlapping);
     BOOST_TEST_CONTEXT("round " << round << " size " << hay.size() << " pattern " << pat
-                                << " window " << window << " start " << start << " max "
-                                << max_results << " overlapping " << overlapping) {
+                                << " window " << window << " map " << map_chunk << " start "
+                                << start << " max " << max_results << " overlapping "
+                                << overlapping) {
       BOOST_TEST(*r == expected, boost::test_tools::per_element());
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_file_searched_through_maps_of_a_page_matches_the_naive_search) {
+  // 40 pages over a two-letter alphabet: hits span every boundary between mapped chunks.
+  std::mt19937 rng{5};
+  std::string hay(40 * 4096 + 123, 'a');
+  for (auto& c : hay)
+    c = rng() % 2 == 0 ? 'a' : 'b';
+  hay.replace(4096 - 3, 7, "abbbbba");
+  auto file = dir / "mapped";
+  write_file(file, hay);
+  for (std::string pat : {"abbbbba", "ab", "aba", "bbabba"})
+    for (bool overlapping : {false, true})
+      for (std::uint64_t start : {std::uint64_t{0}, std::uint64_t{4095}, std::uint64_t{9000}}) {
+        auto r = find(file, pat, start, 0, overlapping, 1000, 4096);
+        BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+        BOOST_TEST(*r == naive_find(hay, pat, start, 0, overlapping),
+                   boost::test_tools::per_element());
+        BOOST_TEST(*find(file, pat, start, 7, overlapping, 1000, 4096) ==
+                     naive_find(hay, pat, start, 7, overlapping),
+                   boost::test_tools::per_element());
+      }
+}
+
+BOOST_AUTO_TEST_CASE(a_file_cut_short_while_mapped_fails_with_eio) {
+  auto file = dir / "shrinks";
+  write_file(file, std::string(64 * 1024, 'a') + "needle" + std::string(64 * 1024, 'b'));
+  find_options opts;
+  opts.window = 4096;
+  opts.map_chunk = 4 * 4096;
+  // Cut after the size was taken: the map covers pages the file no longer has (SIGBUS).
+  opts.on_open = [&](std::uint64_t) {
+    fs::resize_file(file, 4096);
+    return true;
+  };
+  auto r = find_in_file(file.string(), "needle", opts, buffer);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == EIO);
+  // Searched through reads instead, the same cut gives the hits in what is there: none.
+  opts.map_chunk = 0;
+  write_file(file, std::string(64 * 1024, 'a') + "needle" + std::string(64 * 1024, 'b'));
+  r = find_in_file(file.string(), "needle", opts, buffer);
+  BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+  BOOST_TEST(r->empty());
 }
 
 BOOST_AUTO_TEST_CASE(overlapping_controls_where_the_scan_resumes) {

@@ -517,6 +517,24 @@ BOOST_AUTO_TEST_CASE(find_in_files_matches_a_naive_search_and_omits_files_withou
   BOOST_TEST(error_of(mgr.find_in_files("", {{path("aaaa"), 0}})).code().value() == EINVAL);
 }
 
+BOOST_AUTO_TEST_CASE(find_in_files_with_several_patterns_reports_the_longest_at_each_offset) {
+  write_file(path("t"), "abcd aaaa abc");
+  write_file(path("none"), "xyz");
+  using patterns = std::vector<std::string>;
+  auto found =
+    mgr.find_in_files(patterns{"ab", "abc", "bcd", "a"}, {{path("t"), 0}, {path("none"), 0}}).get();
+  // As grep -obaF -e ab -e abc -e bcd -e a: 0:abc 5:a 6:a 7:a 8:a 10:abc; "none" is left out.
+  BOOST_TEST(found.size() == 1u);
+  BOOST_TEST((*found.at(path("t")) == std::vector<std::uint64_t>{0, 5, 6, 7, 8, 10}));
+  auto overlapping = mgr.find_in_files(patterns{"ab", "bcd"}, {{path("t"), 0}}, 0, true).get();
+  BOOST_TEST((*overlapping.at(path("t")) == std::vector<std::uint64_t>{0, 1, 10}));
+  BOOST_TEST((*mgr.find_in_files(patterns{"ab", "bc"}, {{path("t"), 1}}, 1).get().at(path("t")) ==
+              std::vector<std::uint64_t>{1}));
+  BOOST_TEST(error_of(mgr.find_in_files(patterns{}, {{path("t"), 0}})).code().value() == EINVAL);
+  BOOST_TEST(error_of(mgr.find_in_files(patterns{"a", ""}, {{path("t"), 0}})).code().value() ==
+             EINVAL);
+}
+
 BOOST_AUTO_TEST_CASE(bulk_read_and_write_follow_the_original_examples) {
   write_file(path("src"), "copy me!!");
   write_file(path("p"), "..........");

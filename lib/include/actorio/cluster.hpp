@@ -80,9 +80,10 @@ public:
                 std::uint64_t max_per_file = 0, bool allow_overlapping = false,
                 const bulk_options& opts = {}) const;
 
-  /// As above with the files (and start offsets) per node; nodes left out get no request.
+  /// As above with several patterns (as `mmap_manager::find_in_files` takes them) and the files
+  /// (and start offsets) per node; nodes left out get no request.
   operation<per_node<per_path<std::vector<std::uint64_t>>>>
-  find_in_files(std::string_view pattern,
+  find_in_files(const std::vector<std::string>& patterns,
                 const per_node<std::map<std::filesystem::path, std::int64_t>>& starts,
                 std::uint64_t max_per_file = 0, bool allow_overlapping = false,
                 const bulk_options& opts = {}) const;

@@ -167,10 +167,11 @@ using mmap_manager_actor = caf::typed_actor<
   /// (paths, algorithm; "" = the runtime's default) -> per file: lower-case hex digest.
   caf::replies_to<bulk_digest_atom, std::vector<std::string>, std::string,
                   report_progress>::with<std::vector<result<std::string>>>,
-  /// (pattern, jobs, max hits per file or 0 for all, overlapping) -> per file: ascending offsets.
-  /// EINVAL for an empty pattern.
-  caf::replies_to<find_files_atom, bytes, std::vector<find_job>, std::uint64_t, bool,
-                  report_progress>::with<std::vector<result<std::vector<std::uint64_t>>>>,
+  /// (patterns, jobs, max hits per file or 0 for all, overlapping) -> per file: ascending offsets,
+  /// at each the longest pattern starting there (as grep -F -o -b). EINVAL for no pattern or an
+  /// empty one.
+  caf::replies_to<find_files_atom, std::vector<std::string>, std::vector<find_job>, std::uint64_t,
+                  bool, report_progress>::with<std::vector<result<std::vector<std::uint64_t>>>>,
   /// (paths) -> per file: its size before and after dropping trailing NUL bytes.
   caf::replies_to<compact_files_atom, std::vector<std::string>,
                   report_progress>::with<std::vector<result<size_change>>>,
