@@ -433,8 +433,8 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
       return rp;
     },
     [=](bulk_read_atom, std::vector<read_job>& jobs,
-        report_progress every) -> caf::result<std::vector<result<std::vector<bytes>>>> {
-      using reply = std::vector<result<std::vector<bytes>>>;
+        report_progress every) -> caf::result<std::vector<result<byte_pieces>>> {
+      using reply = std::vector<result<byte_pieces>>;
       auto from = identify(self, "bulk_read");
       if (from.refused)
         return *from.refused;

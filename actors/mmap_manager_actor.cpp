@@ -6,6 +6,7 @@
 #include <limits>
 #include <numeric>
 #include <optional>
+#include <span>
 #include <utility>
 
 #include "actors/mapped_file_actor.hpp"
@@ -603,12 +604,12 @@ find_bulk(self_pointer self, pattern_set patterns, std::vector<find_job> jobs, f
 }
 
 /// `bulk_read`: an item of many ranges is read in parts (consecutive ranges, each part one job
-/// with its own descriptor), so that one large item still keeps every worker busy; the parts'
-/// pieces are joined in order. A part is at least `min_part_ranges` long, so that the open and
-/// stat each part costs stay small against its reads.
-caf::typed_response_promise<std::vector<result<std::vector<bytes>>>>
+/// with its own descriptor and its own buffer), so that one large item still keeps every worker
+/// busy; the parts' pieces are joined in order by handing over their buffers. A part is at least
+/// `min_part_ranges` long, so that the open and stat each part costs stay small against its reads.
+caf::typed_response_promise<std::vector<result<byte_pieces>>>
 read_bulk_ranges(self_pointer self, std::vector<read_job> jobs, report_progress every) {
-  using pieces = std::vector<bytes>;
+  using pieces = byte_pieces;
   constexpr std::size_t min_part_ranges = 256;
   struct unit {
     std::size_t item;
@@ -646,7 +647,7 @@ read_bulk_ranges(self_pointer self, std::vector<read_job> jobs, report_progress 
         if (!read[k])
           joined = std::move(read[k]).error();
         else
-          std::move(read[k]->begin(), read[k]->end(), std::back_inserter(*joined));
+          joined->append(std::move(*read[k]));
       }
       g->set(item, std::move(joined));
     }
@@ -661,16 +662,14 @@ read_bulk_ranges(self_pointer self, std::vector<read_job> jobs, report_progress 
     const auto& path = (*paths)[part.item];
     if (control->cancelled())
       return work_control::cancelled_failure("read", path);
-    std::vector<read_range> ranges;
-    if (job.whole)
-      ranges.push_back(read_range{0, -1});
-    else
-      for (auto k = part.first; k < part.last; ++k)
-        ranges.push_back(read_range{job.ranges[k].offset, job.ranges[k].size});
+    static constexpr byte_range whole_file{0, -1};
+    auto ranges =
+      job.whole
+        ? std::span<const byte_range>{&whole_file, 1}
+        : std::span<const byte_range>{job.ranges}.subspan(part.first, part.last - part.first);
     auto r = read_ranges(path, ranges, opener);
     if (r)
-      for (const auto& piece : *r)
-        control->add_bytes(piece.size());
+      control->add_bytes(r->total_bytes());
     return r;
   };
   measure(self, control, *paths, resolved, std::move(size_of),
@@ -860,7 +859,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       cancel_runs_of(self, caf::actor_cast<caf::actor_addr>(self->current_sender()), request);
     },
     [=](bulk_read_atom, std::vector<read_job>& jobs,
-        report_progress every) -> caf::result<std::vector<result<std::vector<bytes>>>> {
+        report_progress every) -> caf::result<std::vector<result<byte_pieces>>> {
       return read_bulk_ranges(self, std::move(jobs), every);
     },
     [=](bulk_write_atom, std::vector<write_job>& jobs,

@@ -49,6 +49,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -243,7 +244,7 @@ std::vector<std::uint64_t> naive_find(const std::string& hay, const std::string&
   return hits;
 }
 
-std::string to_text(const actorio::bytes& b) {
+std::string to_text(std::span<const char> b) {
   return {b.begin(), b.end()};
 }
 

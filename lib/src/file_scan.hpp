@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,22 +85,16 @@ result<size_change> compact_file(const std::string& path, std::vector<char>& buf
                                  std::size_t window = scan_window, work_control* control = nullptr,
                                  const file_opener& opener = {});
 
-/// A range to read: `size` -1 means to the end.
-struct read_range {
-  std::int64_t offset = 0;
-  std::int64_t size = -1;
-};
-
 /// Bytes a range of `size` (-1 = to the end) at `offset` reads from a file of `file_size` bytes:
 /// clamped at the end, 0 past it; a negative offset counts as 0.
 std::uint64_t range_length(std::int64_t offset, std::int64_t size, std::uint64_t file_size);
 
-/// Reads each range with pread: short at the end of the file, empty past it. The end is the size
-/// at the time of the call, so a file growing meanwhile cannot make a range unbounded. Negative
-/// offset or size < -1 -> EINVAL, checked before the file is opened. Op "read".
-result<std::vector<std::vector<char>>> read_ranges(const std::string& path,
-                                                   const std::vector<read_range>& ranges,
-                                                   const file_opener& opener = {});
+/// Reads each range with pread into one buffer, as pieces in the ranges' order: short at the end
+/// of the file, empty past it. The end is the size at the time of the call, so a file growing
+/// meanwhile cannot make a range unbounded. Negative offset or size < -1 -> EINVAL, checked before
+/// the file is opened; ENOMEM when the buffer cannot be had. Op "read".
+result<byte_pieces> read_ranges(const std::string& path, std::span<const byte_range> ranges,
+                                const file_opener& opener = {});
 
 /// One piece to write: `data` at `offset`.
 struct write_piece {

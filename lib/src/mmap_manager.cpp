@@ -131,16 +131,17 @@ std::vector<std::filesystem::path> keys_of(const Map& m) {
 
 } // namespace
 
-operation<mmap_manager::per_path<std::vector<bytes>>> mmap_manager::bulk_read(
+operation<mmap_manager::per_path<byte_pieces>> mmap_manager::bulk_read(
   const std::map<std::filesystem::path, std::optional<std::vector<byte_range>>>& files,
   const bulk_options& opts) const {
   std::vector<read_job> jobs;
+  jobs.reserve(files.size());
   for (const auto& [path, ranges] : files)
     jobs.push_back(
       read_job{path.string(), ranges.value_or(std::vector<byte_range>{}), !ranges.has_value()});
-  return detail::ask_bulk<std::vector<result<std::vector<bytes>>>>(
+  return detail::ask_bulk<std::vector<result<byte_pieces>>>(
     core_, core_->manager, "bulk_read", opts,
-    [paths = keys_of(files)](std::vector<result<std::vector<bytes>>>&& r) {
+    [paths = keys_of(files)](std::vector<result<byte_pieces>>&& r) {
       return by_path(paths, std::move(r));
     },
     bulk_read_atom_v, std::move(jobs));

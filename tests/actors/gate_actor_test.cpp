@@ -366,7 +366,7 @@ caf::behavior fake_manager(caf::event_based_actor* self,
     [=](count_atom) { return std::uint64_t{0}; },
     [=](progress_atom, progress& p) {
       self->send(*gate, progress_atom_v, *id, p);
-      (*held)->deliver(std::vector<result<std::vector<bytes>>>{});
+      (*held)->deliver(std::vector<result<byte_pieces>>{});
     },
   };
 }
@@ -410,7 +410,7 @@ BOOST_AUTO_TEST_CASE(progress_from_a_stranger_is_ignored) {
     BOOST_REQUIRE(first.has_value());
     BOOST_TEST(first->items_total == 42u);
     bool answered = false;
-    call.receive([&](std::vector<result<std::vector<bytes>>>&) { answered = true; },
+    call.receive([&](std::vector<result<byte_pieces>>&) { answered = true; },
                  [&](caf::error& err) { BOOST_FAIL(sys.render(err)); });
     BOOST_TEST(answered);
   }

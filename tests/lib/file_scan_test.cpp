@@ -14,6 +14,7 @@
 #include <fstream>
 #include <limits>
 #include <random>
+#include <span>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -25,11 +26,11 @@
 
 namespace fs = std::filesystem;
 
+using actorio::byte_range;
 using actorio::failure;
 using actorio::detail::compact_file;
 using actorio::detail::find_in_file;
 using actorio::detail::find_options;
-using actorio::detail::read_range;
 using actorio::detail::read_ranges;
 using actorio::detail::resize_file;
 using actorio::detail::scan_window;
@@ -84,7 +85,7 @@ void make_sparse(const fs::path& p, std::uint64_t size,
     throw std::runtime_error("cannot write sparse file " + p.string());
 }
 
-std::string str(const std::vector<char>& v) {
+std::string str(std::span<const char> v) {
   return std::string(v.begin(), v.end());
 }
 
@@ -485,8 +486,8 @@ BOOST_AUTO_TEST_CASE(compact_failures_carry_errno_op_and_path) {
 BOOST_AUTO_TEST_CASE(read_ranges_are_short_at_the_end_and_empty_past_it) {
   auto file = dir / "digits";
   write_file(file, "0123456789");
-  auto r =
-    read_ranges(file.string(), {{0, -1}, {3, 4}, {8, 10}, {10, 5}, {100, -1}, {2, 0}, {7, -1}, {}});
+  std::vector<byte_range> ranges{{0, -1}, {3, 4}, {8, 10}, {10, 5}, {100, -1}, {2, 0}, {7, -1}, {}};
+  auto r = read_ranges(file.string(), ranges);
   BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
   BOOST_REQUIRE(r->size() == 8u);
   BOOST_TEST(str((*r)[0]) == "0123456789");
@@ -498,7 +499,8 @@ BOOST_AUTO_TEST_CASE(read_ranges_are_short_at_the_end_and_empty_past_it) {
   BOOST_TEST(str((*r)[6]) == "789");
   BOOST_TEST(str((*r)[7]) == "0123456789");
   // A huge size is clamped to the file, not allocated.
-  auto huge = read_ranges(file.string(), {{1, std::numeric_limits<std::int64_t>::max()}});
+  std::vector<byte_range> huge_range{{1, std::numeric_limits<std::int64_t>::max()}};
+  auto huge = read_ranges(file.string(), huge_range);
   BOOST_REQUIRE_MESSAGE(huge.ok(), why(huge));
   BOOST_TEST(str((*huge)[0]) == "123456789");
 }
@@ -506,14 +508,14 @@ BOOST_AUTO_TEST_CASE(read_ranges_are_short_at_the_end_and_empty_past_it) {
 BOOST_AUTO_TEST_CASE(read_ranges_rejects_bad_ranges_and_missing_files) {
   auto file = dir / "f";
   write_file(file, "abc");
-  for (auto bad : {read_range{-1, 2}, read_range{0, -2}}) {
-    auto r = read_ranges(file.string(), {{0, 1}, bad});
+  for (auto bad : {byte_range{-1, 2}, byte_range{0, -2}}) {
+    auto r = read_ranges(file.string(), std::vector<byte_range>{{0, 1}, bad});
     BOOST_REQUIRE(!r.ok());
     BOOST_TEST(r.error().code == EINVAL, why(r));
     BOOST_TEST(r.error().op == "read");
     BOOST_TEST(r.error().path == file.string());
   }
-  auto missing = read_ranges((dir / "nope").string(), {{0, 1}});
+  auto missing = read_ranges((dir / "nope").string(), std::vector<byte_range>{{0, 1}});
   BOOST_REQUIRE(!missing.ok());
   BOOST_TEST(missing.error().code == ENOENT, why(missing));
   BOOST_TEST(missing.error().path == (dir / "nope").string());

@@ -583,6 +583,54 @@ BOOST_AUTO_TEST_CASE(a_bulk_read_of_thousands_of_ranges_of_one_file_keeps_their_
   BOOST_TEST(wrong == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_bulk_reads_pieces_come_in_request_order_cut_at_the_end_and_fail_per_path) {
+  write_file(path("digits"), "0123456789");
+  write_file(path("empty"), "");
+  write_file(path("no ranges"), "x");
+  auto reads =
+    mgr
+      .bulk_read(
+        {{path("digits"),
+          std::vector<byte_range>{{7, 2}, {0, 3}, {8, 100}, {4, 0}, {20, 5}, {3, -1}, {0, 10}}},
+         {path("empty"), std::nullopt},
+         {path("no ranges"), std::vector<byte_range>{}},
+         {path("missing"), std::vector<byte_range>{{0, 1}}},
+         {path("negative"), std::vector<byte_range>{{-1, 1}}}})
+      .get();
+  BOOST_REQUIRE(reads.size() == 5u);
+  auto& digits = reads.at(path("digits"));
+  BOOST_REQUIRE(digits.ok());
+  std::vector<std::string> got;
+  for (auto piece : *digits)
+    got.push_back(text(piece));
+  // Past the end a range is empty; one crossing it stops there; a 0-size range is empty.
+  std::vector<std::string> want{"78", "012", "89", "", "", "3456789", "0123456789"};
+  BOOST_TEST(got == want, boost::test_tools::per_element());
+  BOOST_TEST(digits->total_bytes() == 24u);
+  // A call's pieces of one file share a buffer: none is allocated on its own.
+  for (std::size_t i = 0; i + 1 < digits->size(); ++i)
+    BOOST_TEST(((*digits)[i].data() + (*digits)[i].size() == (*digits)[i + 1].data()));
+  // A whole empty file is one empty piece; no ranges are no pieces.
+  BOOST_REQUIRE(reads.at(path("empty")).ok());
+  BOOST_TEST(reads.at(path("empty"))->size() == 1u);
+  BOOST_TEST(reads.at(path("empty"))->at(0).empty());
+  BOOST_REQUIRE(reads.at(path("no ranges")).ok());
+  BOOST_TEST(reads.at(path("no ranges"))->empty());
+  // One path failing fails only that path, with its errno and path.
+  auto& missing = reads.at(path("missing"));
+  BOOST_REQUIRE(!missing.ok());
+  BOOST_TEST(missing.error().code == ENOENT);
+  BOOST_TEST(missing.error().path == path("missing"));
+  auto& negative = reads.at(path("negative"));
+  BOOST_REQUIRE(!negative.ok());
+  BOOST_TEST(negative.error().code == EINVAL);
+  BOOST_TEST(negative.error().path == path("negative"));
+  // The pieces are the caller's: a copy holds the same bytes in its own buffer.
+  auto copy = *digits;
+  BOOST_TEST((copy == *digits));
+  BOOST_TEST((copy[0].data() != (*digits)[0].data()));
+}
+
 BOOST_AUTO_TEST_CASE(bulk_resize_copy_and_compact_report_each_file) {
   write_file(path("a"), "0123456789");
   write_file(path("b"), "0123");

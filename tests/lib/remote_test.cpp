@@ -75,7 +75,7 @@ std::string show(const result<T>& r, const std::function<std::string(const T&)>&
   return r.ok() ? f(r.value()) : "errno " + std::to_string(r.error().code);
 }
 
-std::string show_text(const bytes& b) {
+std::string show_text(std::span<const char> b) {
   return std::string(b.begin(), b.end());
 }
 
@@ -127,15 +127,12 @@ std::string transcript(const mmap_manager& m, const fs::path& root) {
                                    {"sub/c.txt", std::nullopt},
                                    {"missing", std::nullopt}})
                         .get())
-    t << "bulk_read " << p.string() << ": "
-      << show<std::vector<bytes>>(r,
-                                  [](const std::vector<bytes>& v) {
-                                    std::string s;
-                                    for (auto& b : v)
-                                      s += "[" + show_text(b) + "]";
-                                    return s;
-                                  })
-      << '\n';
+    t << "bulk_read " << p.string() << ": " << show<byte_pieces>(r, [](const byte_pieces& v) {
+      std::string s;
+      for (auto b : v)
+        s += "[" + show_text(b) + "]";
+      return s;
+    }) << '\n';
   for (auto& [p, r] :
        m.bulk_write({{"new.bin", {chunk{0, {'q'}}}}, {"missing", {chunk{0, {'q'}}}}}).get())
     t << "bulk_write " << p.string() << ": "

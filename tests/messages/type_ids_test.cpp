@@ -139,7 +139,8 @@ BOOST_AUTO_TEST_CASE(every_type_of_the_id_block_and_the_handles_are_registered_b
                            "actorio::find_job",
                            "std::vector<actorio::result<std::uint64_t>>",
                            "std::vector<actorio::result<std::string>>",
-                           "std::vector<actorio::result<std::vector<std::vector<char>>>>",
+                           "actorio::byte_pieces",
+                           "std::vector<actorio::result<actorio::byte_pieces>>",
                            "std::vector<actorio::result<std::vector<std::uint64_t>>>",
                            "std::vector<actorio::result<actorio::mapped_file_actor>>",
                            "actorio::progress",
@@ -209,6 +210,75 @@ BOOST_AUTO_TEST_CASE(per_item_results_round_trip_as_value_or_failure) {
   BOOST_TEST(back[0].ranges.size() == 2u);
   BOOST_TEST(back[0].ranges[1].size == -1);
   BOOST_TEST(back[1].whole);
+}
+
+/// Pieces as a read fills them: sizes laid out first, bytes written in place.
+actorio::byte_pieces pieces_of(const std::vector<std::string>& texts) {
+  std::vector<std::uint64_t> sizes;
+  for (const auto& t : texts)
+    sizes.push_back(t.size());
+  actorio::byte_pieces out{sizes};
+  for (std::size_t i = 0; i < texts.size(); ++i)
+    std::copy(texts[i].begin(), texts[i].end(), out[i].begin());
+  return out;
+}
+
+std::vector<std::string> texts_of(const actorio::byte_pieces& pieces) {
+  std::vector<std::string> out;
+  for (auto piece : pieces)
+    out.emplace_back(piece.begin(), piece.end());
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(byte_pieces_round_trip_in_order_with_empty_and_binary_pieces) {
+  auto bin = binary_bytes();
+  std::vector<std::string> texts{"", "abc", std::string(bin.begin(), bin.end()), "", "z"};
+  // Two buffers joined, the second piece cut short, as parts of a read are.
+  auto x = pieces_of({"", "abcdef"});
+  x.truncate(1, 3);
+  x.append(pieces_of({texts[2], "", "z"}));
+  BOOST_TEST(texts_of(x) == texts, boost::test_tools::per_element());
+  for (const auto& y : {round_trip(x), message_round_trip(x)}) {
+    BOOST_TEST(texts_of(y) == texts, boost::test_tools::per_element());
+    BOOST_TEST((y == x));
+  }
+  std::vector<actorio::result<actorio::byte_pieces>> results{x, sample_failure(),
+                                                             actorio::byte_pieces{}};
+  auto back = message_round_trip(results);
+  BOOST_REQUIRE(back.size() == 3u);
+  BOOST_TEST((back[0].ok() && *back[0] == x));
+  BOOST_TEST(!back[1].ok());
+  BOOST_TEST(same(back[1].error(), sample_failure()), describe(back[1].error()));
+  BOOST_TEST((back[2].ok() && back[2]->empty()));
+  BOOST_TEST(caf::deep_to_string(x).find("byte_pieces") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(byte_pieces_whose_sizes_disagree_with_their_bytes_are_refused) {
+  for (auto sizes :
+       {std::vector<std::uint64_t>{2, 2}, std::vector<std::uint64_t>{1, 1},
+        std::vector<std::uint64_t>{std::uint64_t{1} << 63, std::uint64_t{1} << 63, 3}}) {
+    std::vector<char> buf;
+    {
+      caf::binary_serializer sink{sys, buf};
+      std::vector<char> bytes{'a', 'b', 'c'};
+      BOOST_REQUIRE(!sink(sizes, bytes));
+    }
+    actorio::byte_pieces y;
+    caf::binary_deserializer source{sys, buf};
+    BOOST_TEST(static_cast<bool>(source(y)));
+  }
+  // A count of bytes the message does not hold is not allocated.
+  std::vector<char> buf;
+  {
+    caf::binary_serializer sink{sys, buf};
+    std::vector<std::uint64_t> sizes{std::uint64_t{1} << 50};
+    BOOST_REQUIRE(!sink(sizes));
+    std::size_t count = std::size_t{1} << 50;
+    BOOST_REQUIRE(!sink.begin_sequence(count));
+  }
+  actorio::byte_pieces y;
+  caf::binary_deserializer source{sys, buf};
+  BOOST_TEST(static_cast<bool>(source(y)));
 }
 
 BOOST_AUTO_TEST_CASE(progress_reports_and_their_request_round_trip) {

@@ -4,6 +4,7 @@
 #include <exception>
 #include <functional>
 #include <future>
+#include <span>
 #include <string>
 
 #include <boost/test/unit_test.hpp>
@@ -47,7 +48,7 @@ io_error error_of(Future f) {
 }
 
 /// A byte buffer as text, for comparisons.
-inline std::string text(const bytes& b) {
+inline std::string text(std::span<const char> b) {
   return std::string(b.begin(), b.end());
 }
 

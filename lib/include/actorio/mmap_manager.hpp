@@ -108,9 +108,13 @@ public:
   template <class T>
   using per_path = std::map<std::filesystem::path, result<T>>;
 
-  /// Per path, the bytes of each listed range, in order; no ranges (std::nullopt) means the whole
-  /// file as one piece.
-  operation<per_path<std::vector<bytes>>>
+  /// Per path, the bytes of each listed range as one piece each, in the ranges' order (see
+  /// `byte_pieces`: `pieces[i]` is a span of range i's bytes); no ranges (std::nullopt) means the
+  /// whole file as one piece. A range is short at the end of the file and empty past it, the end
+  /// being the size when the file is read. Negative offsets or sizes below -1 fail that path with
+  /// EINVAL; ENOMEM when its bytes cannot be held. The pieces own their bytes and reach the
+  /// caller without a copy.
+  operation<per_path<byte_pieces>>
   bulk_read(const std::map<std::filesystem::path, std::optional<std::vector<byte_range>>>& files,
             const bulk_options& opts = {}) const;
 

@@ -152,9 +152,9 @@ using mmap_manager_actor = caf::typed_actor<
   /// sender; nothing happens if it is done or unknown.
   caf::reacts_to<cancel_atom, std::uint64_t>,
 
-  /// (jobs) -> per file: the bytes of each range (or of the whole file).
+  /// (jobs) -> per file: the bytes of each range (or of the whole file) as pieces, in order.
   caf::replies_to<bulk_read_atom, std::vector<read_job>,
-                  report_progress>::with<std::vector<result<std::vector<bytes>>>>,
+                  report_progress>::with<std::vector<result<byte_pieces>>>,
   /// (jobs) -> per file: bytes written. Files must exist; gaps are zero-filled.
   caf::replies_to<bulk_write_atom, std::vector<write_job>,
                   report_progress>::with<std::vector<result<std::uint64_t>>>,

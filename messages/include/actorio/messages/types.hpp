@@ -10,6 +10,7 @@
 #include <caf/none.hpp>
 #include <caf/sec.hpp>
 
+#include "actorio/messages/byte_pieces.hpp"
 #include "actorio/result.hpp"
 
 namespace actorio {
@@ -255,10 +256,15 @@ typename Inspector::result_type inspect(Inspector& f, report_progress& x) {
 template <class Inspector, class T>
 typename Inspector::result_type inspect(Inspector& f, result<T>& x) {
   if constexpr (Inspector::reads_state) {
+    // The value is written where it is: a copy would cost as much as the bytes it holds.
     bool ok = x.ok();
-    T value = ok ? x.value() : T{};
-    failure why = ok ? failure{} : x.error();
-    return f(caf::meta::type_name("actorio::result"), ok, value, why);
+    if (ok) {
+      failure none;
+      return f(caf::meta::type_name("actorio::result"), ok, x.value(), none);
+    }
+    T none{};
+    auto why = x.error();
+    return f(caf::meta::type_name("actorio::result"), ok, none, why);
   } else {
     bool ok = false;
     T value{};
