@@ -376,10 +376,10 @@ cluster::find_in_files(const std::vector<std::string>& patterns,
     });
 }
 
-operation<cluster::per_node<cluster::per_path<std::vector<bytes>>>> cluster::bulk_read(
+operation<cluster::per_node<cluster::per_path<byte_pieces>>> cluster::bulk_read(
   const std::map<std::filesystem::path, std::optional<std::vector<byte_range>>>& files,
   const bulk_options& opts) const {
-  using T = per_path<std::vector<bytes>>;
+  using T = per_path<byte_pieces>;
   auto mine =
     std::make_shared<std::map<std::filesystem::path, std::optional<std::vector<byte_range>>>>(
       files);
@@ -389,7 +389,7 @@ operation<cluster::per_node<cluster::per_path<std::vector<bytes>>>> cluster::bul
       return call.await(m.bulk_read(*mine, o));
     },
     [mine](const failure& why, const std::string& node) {
-      return all_failed<std::vector<bytes>>(*mine, why, node);
+      return all_failed<byte_pieces>(*mine, why, node);
     });
 }
 

@@ -89,7 +89,7 @@ public:
                 const bulk_options& opts = {}) const;
 
   /// On every node, `mmap_manager::bulk_read`; each node's server limits what one call reads.
-  operation<per_node<per_path<std::vector<bytes>>>>
+  operation<per_node<per_path<byte_pieces>>>
   bulk_read(const std::map<std::filesystem::path, std::optional<std::vector<byte_range>>>& files,
             const bulk_options& opts = {}) const;
 
