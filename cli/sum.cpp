@@ -202,6 +202,18 @@ std::vector<std::filesystem::path> unique_paths(const std::vector<std::string>& 
 
 /// `sum` with several --remote nodes: each node's lines in node order, each line prefixed with
 /// "HOST:PORT: ". 2 when a node could not be reached, else 1 when an item failed.
+/// Each node's digests of its names (see `run_in_slices`).
+auto checksums_on_nodes(const cluster& c, const global_options& g,
+                        const std::vector<node_work>& work, const algorithm_info& alg) {
+  return run_in_slices<mmap_manager::per_path<std::string>>(
+    g, work, [&](const auto& slice, const bulk_options& opts) {
+      cluster::per_node<std::vector<std::filesystem::path>> lists;
+      for (const auto& [node, names] : slice)
+        lists[node] = unique_paths(names);
+      return c.bulk_checksum(lists, alg.canonical, opts);
+    });
+}
+
 int run_sum_on_nodes(const sum_options& o, const global_options& g, const algorithm_info& alg,
                      const std::vector<std::string>& names) {
   if (names.empty() || std::find(names.begin(), names.end(), "-") != names.end()) {
@@ -211,13 +223,7 @@ int run_sum_on_nodes(const sum_options& o, const global_options& g, const algori
   auto c = make_cluster(g);
   bool clean = true;
   auto work = plan_nodes(c, g, o.tree, names, clean);
-  auto sums = run_in_slices<mmap_manager::per_path<std::string>>(
-    g, work, [&](const auto& slice, const bulk_options& opts) {
-      cluster::per_node<std::vector<std::filesystem::path>> lists;
-      for (const auto& [node, names] : slice)
-        lists[node] = unique_paths(names);
-      return c.bulk_checksum(lists, alg.canonical, opts);
-    });
+  auto sums = checksums_on_nodes(c, g, work, alg);
   if (!sums)
     return 1;
   int status = clean ? 0 : 1;
@@ -397,13 +403,7 @@ bool check_list_on_nodes(const cluster& c, const sum_options& o, const global_op
   std::vector<node_work> work;
   for (auto& [node, names] : lists)
     work.push_back(node_work{node, std::move(names), std::nullopt});
-  auto sums = run_in_slices<mmap_manager::per_path<std::string>>(
-    g, work, [&](const auto& slice, const bulk_options& opts) {
-      cluster::per_node<std::vector<std::filesystem::path>> paths;
-      for (const auto& [node, names] : slice)
-        paths[node] = unique_paths(names);
-      return c.bulk_checksum(paths, alg.canonical, opts);
-    });
+  auto sums = checksums_on_nodes(c, g, work, alg);
   if (!sums)
     return false;
   std::set<std::string> down;
