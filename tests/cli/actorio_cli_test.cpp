@@ -28,12 +28,14 @@
 #include <boost/test/unit_test.hpp>
 
 #include "support/files.hpp"
+#include "support/ports.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tiny_tmpfs.hpp"
 
 namespace fs = std::filesystem;
 using actorio::test::read_file;
 using actorio::test::temp_dir;
+using actorio::test::unused_port;
 using actorio::test::write_file;
 
 namespace {
@@ -1348,15 +1350,7 @@ BOOST_AUTO_TEST_CASE(serve_turns_away_clients_past_max_clients_and_drops_silent_
 
 /// `HOST:PORT` of a loopback port that had nothing listening a moment ago.
 std::string nothing_listening() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  return "127.0.0.1:" + std::to_string(unused_port());
 }
 
 /// Each line of `text` with `prefix` in front.

@@ -17,6 +17,7 @@
 #include "actorio/io_error.hpp"
 #include "support/describe.hpp"
 #include "support/files.hpp"
+#include "support/ports.hpp"
 #include "support/served.hpp"
 #include "support/temp_dir.hpp"
 
@@ -30,19 +31,6 @@ serve_options served_dir(const fs::path& root) {
   serve_options o;
   o.root = root;
   return o;
-}
-
-/// A loopback port that was free a moment ago and has nothing listening now.
-std::uint16_t unused_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 endpoint local(std::uint16_t port, tls_options tls = {}) {

@@ -27,6 +27,7 @@
 #include "actorio/remote.hpp"
 #include "support/describe.hpp"
 #include "support/files.hpp"
+#include "support/ports.hpp"
 #include "support/runtime_fixture.hpp"
 #include "support/served.hpp"
 #include "support/temp_dir.hpp"
@@ -270,20 +271,8 @@ BOOST_AUTO_TEST_CASE(every_facade_method_gives_remotely_what_it_gives_locally) {
 }
 
 BOOST_AUTO_TEST_CASE(nothing_listening_is_econnrefused) {
-  int port = 0;
-  {
-    // A port that was free a moment ago and is closed now.
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-    ::close(fd);
-  }
-  auto err = errno_of([&] { connect("127.0.0.1", static_cast<std::uint16_t>(port)); });
+  auto port = unused_port();
+  auto err = errno_of([&] { connect("127.0.0.1", port); });
   BOOST_TEST(err == ECONNREFUSED);
 }
 
