@@ -57,14 +57,20 @@ caf::result<T> answer(result<T>&& r) {
   return std::move(r).value();
 }
 
+/// Takes `guard`; with `try_only`, only when no change holds the lock (false then).
+bool lock_shared(std::shared_lock<sharded_rw_lock>& guard, bool try_only) {
+  if (try_only)
+    return guard.try_lock();
+  guard.lock();
+  return true;
+}
+
 /// `read(offset, size)` of the map when its pages are resident, under the shared lock; none when
 /// it must go to a worker, or when `try_only` and a change holds the lock.
 std::optional<result<bytes>> read_resident(shared_map& map, std::int64_t offset, std::int64_t size,
                                            bool try_only) {
   std::shared_lock<sharded_rw_lock> guard{map.lock, std::defer_lock};
-  if (!try_only)
-    guard.lock();
-  else if (!guard.try_lock())
+  if (!lock_shared(guard, try_only))
     return std::nullopt;
   const auto& r = *map.region;
   if (!r.resident(offset, size, shared_map::direct_max))
@@ -76,9 +82,7 @@ std::optional<result<bytes>> read_resident(shared_map& map, std::int64_t offset,
 /// change holds the lock.
 std::optional<result<map_info>> info_of(shared_map& map, bool try_only) {
   std::shared_lock<sharded_rw_lock> guard{map.lock, std::defer_lock};
-  if (!try_only)
-    guard.lock();
-  else if (!guard.try_lock())
+  if (!lock_shared(guard, try_only))
     return std::nullopt;
   const auto& r = *map.region;
   auto disk = r.on_disk();
