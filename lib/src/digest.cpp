@@ -20,7 +20,7 @@
 #include <xxhash.h>
 #if defined(__x86_64__)
 // XXH3's updates use AVX2 or AVX-512 where the CPU has them only through libxxhash's dispatch
-// entry points, which this header substitutes; the plain ones are SSE2 (~10% slower here).
+// entry points, which this header substitutes; the plain ones use SSE2 only.
 #include <xxh_x86dispatch.h>
 #endif
 

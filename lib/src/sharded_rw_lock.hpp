@@ -80,7 +80,7 @@ public:
 private:
   static constexpr std::size_t slots = 8;
   static constexpr std::size_t line = 64;
-  /// About 10 µs of waiting for readers in try_lock.
+  /// How many pauses try_lock waits for readers to leave before it gives up.
   static constexpr int try_spins = 2048;
 
   static void pause() noexcept {

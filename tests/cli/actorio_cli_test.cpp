@@ -229,6 +229,16 @@ bool nobody_can_run(const std::string& cli) {
   return ::geteuid() == 0 && std::system(cmd.c_str()) == 0;
 }
 
+/// Precondition of the cases that run the CLI as `nobody`: root, to switch to it, and a path to
+/// the binary that it may follow.
+boost::test_tools::assertion_result nobody_can_run_the_cli(boost::unit_test::test_unit_id) {
+  if (nobody_can_run(ACTORIO_CLI_PATH))
+    return {true};
+  boost::test_tools::assertion_result res(false);
+  res.message() << "not root, or uid 65534 cannot reach " << ACTORIO_CLI_PATH;
+  return res;
+}
+
 } // namespace
 
 BOOST_FIXTURE_TEST_SUITE(actorio_cli, cli_fixture)
@@ -776,15 +786,12 @@ BOOST_AUTO_TEST_CASE(find_r_gives_grep_r_offsets_with_and_without_globs) {
   BOOST_TEST(actorio("find -r nothing t").status == 1);
 }
 
-BOOST_AUTO_TEST_CASE(an_unreadable_directory_is_reported_and_the_rest_is_searched) {
+BOOST_AUTO_TEST_CASE(an_unreadable_directory_is_reported_and_the_rest_is_searched,
+                     *boost::unit_test::precondition(nobody_can_run_the_cli)) {
   make_tree(*this);
   fs::permissions(data.path(),
                   fs::perms::owner_all | fs::perms::others_read | fs::perms::others_exec);
   fs::permissions(data / "t" / "a" / "b", fs::perms::none);
-  if (!nobody_can_run(cli)) {
-    BOOST_TEST_MESSAGE("not root, or nobody cannot reach " << cli << ": not tried");
-    return;
-  }
   auto as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups " + q(cli);
   auto found = sh(as_nobody + " find -r needle t");
   BOOST_TEST(found.status == 2);
@@ -970,27 +977,30 @@ BOOST_AUTO_TEST_CASE(sum_into_a_nearly_full_filesystem_stops_with_a_write_error,
 
 // Not under sanitizers: their runtimes need threads and address space of their own.
 BOOST_AUTO_TEST_CASE(threads_that_cannot_start_are_a_clear_error_with_status_2,
-                     *boost::unit_test::enable_if<!ACTORIO_SANITIZED>()) {
+                     *boost::unit_test::enable_if<!ACTORIO_SANITIZED>() *
+                       boost::unit_test::precondition(nobody_can_run_the_cli)) {
   file("f", "x");
-  auto expected = sh("sha256sum f").out;
   // RLIMIT_NPROC counts a user's threads and does not bind root: run as nobody, who may read f.
   // At 8 the io workers could not start (the run hung), at 7 CAF's own threads (it aborted).
   fs::permissions(data.path(), fs::perms::owner_all | fs::perms::group_read |
                                  fs::perms::group_exec | fs::perms::others_read |
                                  fs::perms::others_exec);
-  if (nobody_can_run(cli)) {
-    for (int limit : {8, 7, 4}) {
-      auto r = sh("timeout 60 setpriv --reuid=65534 --regid=65534 --clear-groups prlimit --nproc=" +
-                  std::to_string(limit) + " -- " + q(cli) + " sum f");
-      BOOST_TEST(r.status == 2, limit);
-      BOOST_TEST(r.out == "", limit);
-      BOOST_TEST(r.err.find("Resource temporarily unavailable\n") != std::string::npos,
-                 limit << ": " << r.err);
-      BOOST_TEST(r.err.rfind("actorio: cannot start ", 0) == 0, limit << ": " << r.err);
-    }
-  } else {
-    BOOST_TEST_MESSAGE("not root, or nobody cannot reach " << cli << ": RLIMIT_NPROC not tried");
+  for (int limit : {8, 7, 4}) {
+    auto r = sh("timeout 60 setpriv --reuid=65534 --regid=65534 --clear-groups prlimit --nproc=" +
+                std::to_string(limit) + " -- " + q(cli) + " sum f");
+    BOOST_TEST(r.status == 2, limit);
+    BOOST_TEST(r.out == "", limit);
+    BOOST_TEST(r.err.find("Resource temporarily unavailable\n") != std::string::npos,
+               limit << ": " << r.err);
+    BOOST_TEST(r.err.rfind("actorio: cannot start ", 0) == 0, limit << ": " << r.err);
   }
+}
+
+// Not under sanitizers: their runtimes need address space of their own.
+BOOST_AUTO_TEST_CASE(workers_without_address_space_for_their_stacks_are_a_clear_error,
+                     *boost::unit_test::enable_if<!ACTORIO_SANITIZED>()) {
+  file("f", "x");
+  auto expected = sh("sha256sum f").out;
   // Address space for 400 workers' stacks runs out part way through starting them.
   auto r = sh("ulimit -v 4000000; exec timeout 60 " + q(cli) + " -j 400 sum f");
   BOOST_TEST(r.status == 2);

@@ -11,9 +11,9 @@ class actor_system_config;
 
 namespace actorio {
 
-/// CAF's scheduler policies. `sharing` wakes idle threads by condition variable; `stealing`
-/// polls. A lone request round trip measured ~12 µs with sharing against ~80-95 µs with stealing
-/// on 2 cores, so sharing is the default.
+/// CAF's scheduler policies. `sharing` wakes an idle thread by condition variable as soon as work
+/// arrives; `stealing` polls with growing sleeps between polls, so a lone request waits for the
+/// next poll. Sharing answers single requests sooner, so it is the default.
 enum class scheduler_policy { sharing, stealing };
 
 /// Settings of an actorio runtime. Each field can also come from a CAF config (see `from_caf` and

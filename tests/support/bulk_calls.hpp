@@ -1,0 +1,58 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "actorio/actorio.hpp"
+#include "support/files.hpp"
+#include "support/temp_dir.hpp"
+
+namespace actorio::test {
+
+/// Collects the progress reports of one bulk call and signals the first.
+struct progress_log {
+  std::mutex mutex;
+  std::vector<progress> reports;
+  std::promise<void> first;
+  bool signalled = false;
+
+  bulk_options options() {
+    return bulk_options{[this](const progress& p) {
+                          std::lock_guard<std::mutex> guard{mutex};
+                          reports.push_back(p);
+                          if (!std::exchange(signalled, true))
+                            first.set_value();
+                        },
+                        std::chrono::milliseconds(1)};
+  }
+
+  std::vector<progress> all() {
+    std::lock_guard<std::mutex> guard{mutex};
+    return reports;
+  }
+};
+
+/// `count` files of `size` bytes each, every one different, named prefix0, prefix1, ...
+inline std::vector<std::filesystem::path> make_files(const temp_dir& dir, const std::string& prefix,
+                                                     int count, std::size_t size) {
+  std::vector<std::filesystem::path> paths;
+  std::string data(size, '\0');
+  std::mt19937_64 rng{static_cast<std::uint64_t>(count)};
+  for (auto& c : data)
+    c = static_cast<char>(rng());
+  for (int i = 0; i < count; ++i) {
+    data.replace(0, 8, std::to_string(10000000 + i));
+    paths.push_back(dir / (prefix + std::to_string(i)));
+    write_file(paths.back(), data);
+  }
+  return paths;
+}
+
+} // namespace actorio::test
