@@ -44,7 +44,8 @@ struct front_door_state {
   bool stopping = false;
   std::size_t connections = 0;
   std::uint64_t handshake_bytes = 0;
-  /// Connections still in the handshake, by socket, with their deadline.
+  /// Connections still in the handshake, by socket, with their deadline (`swept` once the
+  /// sweeper shut the socket down).
   std::unordered_map<net::native_socket, clock::time_point> handshaking;
   /// A descriptor kept free so that an accept at EMFILE can still take the connection off the
   /// queue and close it: a listening socket left readable would wake CAF's loop at once, forever.
@@ -54,6 +55,15 @@ struct front_door_state {
 };
 
 namespace {
+
+/// The deadline of a connection whose socket the sweeper shut down. Such a connection no longer
+/// counts against max_clients: its peer already saw the hang-up and may come straight back,
+/// before the multiplexer gets round to closing the socket.
+constexpr auto swept_deadline = clock::time_point::max();
+
+bool swept(clock::time_point deadline) {
+  return deadline == swept_deadline;
+}
 
 int open_spare() {
   return ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -105,7 +115,8 @@ public:
   ~vetted() override {
     // Runs before the base closes the socket: the sweeper never shuts down a reused descriptor.
     std::lock_guard<std::mutex> guard{state_->mtx};
-    --state_->connections;
+    if (auto i = state_->handshaking.find(fd_); i == state_->handshaking.end() || !swept(i->second))
+      --state_->connections;
     state_->handshake_bytes -= reserved_;
     state_->handshaking.erase(fd_);
   }
@@ -317,7 +328,8 @@ void sweep(const std::shared_ptr<front_door_state>& st, net::multiplexer* mx, ca
     for (auto& [fd, deadline] : st->handshaking)
       if (deadline <= now) {
         ::shutdown(fd, SHUT_RDWR);
-        deadline = clock::time_point::max();
+        deadline = swept_deadline;
+        --st->connections;
       }
     lock.unlock();
     mx->post([st, broker] {
