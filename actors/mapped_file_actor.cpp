@@ -174,6 +174,15 @@ std::optional<result<bytes>> shared_map::try_read(std::int64_t offset, std::int6
   return read_resident(*this, offset, size, true);
 }
 
+std::optional<result<bytes>> shared_map::try_read_cached(std::int64_t offset, std::int64_t size) {
+  if (pending.load(std::memory_order_acquire) != 0)
+    return std::nullopt;
+  std::shared_lock<sharded_rw_lock> guard{lock, std::try_to_lock};
+  if (!guard)
+    return std::nullopt;
+  return region->read_cached(offset, size, direct_max);
+}
+
 mapped_file_class::mapped_file_class(caf::actor_config& cfg, std::shared_ptr<mapped_region> region,
                                      std::shared_ptr<io_worker_pool> pool,
                                      std::string default_digest)
