@@ -174,6 +174,15 @@ std::optional<result<bytes>> shared_map::try_read(std::int64_t offset, std::int6
   return read_resident(*this, offset, size, true);
 }
 
+std::optional<result<bytes>> shared_map::try_read_cached(std::int64_t offset, std::int64_t size) {
+  if (pending.load(std::memory_order_acquire) != 0)
+    return std::nullopt;
+  std::shared_lock<sharded_rw_lock> guard{lock, std::try_to_lock};
+  if (!guard)
+    return std::nullopt;
+  return region->read_cached(offset, size, direct_max);
+}
+
 mapped_file_class::mapped_file_class(caf::actor_config& cfg, std::shared_ptr<mapped_region> region,
                                      std::shared_ptr<io_worker_pool> pool,
                                      std::string default_digest)
@@ -188,30 +197,31 @@ bool mapped_file_class::serve_directly(caf::mailbox_element& x, caf::execution_u
   if (!x.mid.is_request() || !x.sender || !x.stages.empty() ||
       map_->pending.load(std::memory_order_acquire) != 0)
     return false;
+  // The answer's value goes into the reply's mailbox element itself: one allocation, where a
+  // caf::message wrapped in an element costs two.
+  auto answer = [&](auto&& r) {
+    auto id = x.mid.response_id();
+    if (r)
+      x.sender->enqueue(caf::make_mailbox_element(ctrl(), id, {}, std::move(r).value()), host);
+    else
+      x.sender->enqueue(caf::make_mailbox_element(ctrl(), id, {}, make_error(r.error())), host);
+    return true;
+  };
   auto& msg = x.content();
-  caf::message reply;
   if (msg.match_elements<read_atom, std::int64_t, std::int64_t>()) {
     auto r = map_->try_read(msg.get_as<std::int64_t>(1), msg.get_as<std::int64_t>(2));
-    if (!r)
-      return false;
-    reply = *r ? caf::make_message(std::move(**r)) : caf::make_message(make_error(r->error()));
-  } else if (msg.match_elements<write_atom, bytes, std::int64_t>()) {
+    return r && answer(std::move(*r));
+  }
+  if (msg.match_elements<write_atom, bytes, std::int64_t>()) {
     auto r = write_resident(*map_, msg.get_as<bytes>(1), msg.get_as<std::int64_t>(2));
-    if (!r)
-      return false;
-    reply = *r ? caf::make_message(**r) : caf::make_message(make_error(r->error()));
-  } else if (msg.match_elements<info_atom>()) {
+    return r && answer(std::move(*r));
+  }
+  if (msg.match_elements<info_atom>()) {
     // One fstat: cheap enough for the caller's thread, and a server asks it of hot files often.
     auto r = info_of(*map_, true);
-    if (!r)
-      return false;
-    reply = *r ? caf::make_message(std::move(**r)) : caf::make_message(make_error(r->error()));
-  } else {
-    return false;
+    return r && answer(std::move(*r));
   }
-  x.sender->enqueue(caf::make_mailbox_element(ctrl(), x.mid.response_id(), {}, std::move(reply)),
-                    host);
-  return true;
+  return false;
 }
 
 void mapped_file_class::enqueue(caf::mailbox_element_ptr what, caf::execution_unit* host) {

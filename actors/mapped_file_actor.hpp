@@ -29,6 +29,13 @@ struct shared_map {
   /// the range is longer than `direct_max` or not all in the page cache.
   std::optional<result<bytes>> try_read(std::int64_t offset, std::int64_t size);
 
+  /// As try_read, for a facade caller's own thread: the bytes are copied from the page cache
+  /// through the descriptor in one system call (mapped_region::read_cached) instead of a mincore
+  /// and a copy through the map. A missing page makes that call start the kernel's readahead,
+  /// which may first read the filesystem's metadata from the disk: fine for a caller about to
+  /// wait for the answer anyway, not for a CAF scheduler thread, which uses try_read.
+  std::optional<result<bytes>> try_read_cached(std::int64_t offset, std::int64_t size);
+
   std::shared_ptr<mapped_region> region;
   /// Exclusive while a change is applied, shared while bytes are read.
   sharded_rw_lock lock;

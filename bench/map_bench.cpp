@@ -53,24 +53,39 @@ std::vector<std::int64_t> random_offsets(std::int64_t file_size, int seed, std::
 }
 
 /// Runs `op(thread, i)` from `threads` threads for `seconds`; operations per second in all.
+///
+/// The window opens once every thread is running and closes when they are told to stop, so that
+/// neither starting the threads nor joining them is timed: with more threads than cores, a
+/// thread preempted when the window closes may wait a scheduler period (tens of milliseconds on
+/// a busy machine) before it runs again, sees the stop and can be joined, and that wait said
+/// nothing about the operation measured.
 double run_for(int threads, double seconds, const std::function<void(int, std::size_t)>& op) {
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> total{0};
   std::vector<std::thread> ts;
-  auto start = clock_type::now();
   for (int t = 0; t < threads; ++t)
     ts.emplace_back([&, t] {
+      ready.fetch_add(1);
+      while (!go.load())
+        std::this_thread::yield();
       std::uint64_t n = 0;
       while (!stop.load(std::memory_order_relaxed))
         op(t, n++);
       total += n;
     });
+  while (ready.load() < threads)
+    std::this_thread::yield();
+  auto start = clock_type::now();
+  go = true;
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop = true;
+  auto elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
   for (auto& th : ts)
     th.join();
-  return static_cast<double>(total) /
-         std::chrono::duration<double>(clock_type::now() - start).count();
+  // Operations under way when the window closed are counted: at most one per thread.
+  return static_cast<double>(total) / elapsed;
 }
 
 void check(bool ok, const char* what) {

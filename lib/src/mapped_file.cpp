@@ -86,7 +86,7 @@ std::future<bytes> mapped_file::read(std::int64_t offset, std::int64_t size) con
   // What the map's actor would answer at once, without the hand-off; anything else, errors
   // included, takes the message path and is answered as usual.
   if (state_ && state_->local && !state_->released.load(std::memory_order_acquire))
-    if (auto r = state_->local->try_read(offset, size); r && *r) {
+    if (auto r = state_->local->try_read_cached(offset, size); r && *r) {
       std::promise<bytes> done;
       done.set_value(std::move(**r));
       return done.get_future();

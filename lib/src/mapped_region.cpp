@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace actorio::detail {
@@ -356,6 +357,31 @@ result<std::vector<char>> mapped_region::read(std::int64_t offset, std::int64_t 
   auto n =
     size < 0 ? available : std::min<std::uint64_t>(available, static_cast<std::uint64_t>(size));
   return copy_out(begin, begin + n, "read");
+}
+
+std::optional<result<std::vector<char>>>
+mapped_region::read_cached(std::int64_t offset, std::int64_t size, std::uint64_t max_bytes) const {
+  if (!is_open() || offset < 0 || size < -1)
+    return std::nullopt;
+  auto begin = static_cast<std::uint64_t>(offset);
+  if (begin >= size_ || size == 0)
+    return std::vector<char>{};
+  auto n = std::min(size_ - begin, limit_of(size));
+  if (n > max_bytes)
+    return std::nullopt;
+  std::vector<char> out(n);
+  iovec into{out.data(), n};
+  auto got = retry_eintr(
+    [&] { return ::preadv2(fd_.get(), &into, 1, static_cast<off_t>(begin), RWF_NOWAIT); });
+  // EAGAIN: a page is not cached; EOPNOTSUPP: no such reads here. A short read is a page not
+  // cached, or the file cut short under the map.
+  if (got < 0 || static_cast<std::uint64_t>(got) != n) {
+    int err = errno;
+    if (got < 0 && err == EOPNOTSUPP && resident(offset, size, max_bytes))
+      return read(offset, size);
+    return std::nullopt;
+  }
+  return out;
 }
 
 bool mapped_region::resident(std::int64_t offset, std::int64_t size,

@@ -104,6 +104,14 @@ public:
   /// evicted between this answer and the access; that access then waits, it does not fail.
   bool resident(std::int64_t offset, std::int64_t size, std::uint64_t max_bytes) const noexcept;
   static constexpr std::size_t resident_pages_max = 512;
+  /// `read(offset, size)` when it cannot wait for the disk, in one system call: the bytes are
+  /// copied from the page cache through the file descriptor (preadv2 RWF_NOWAIT), which sees
+  /// exactly what the map holds -> none when some page is not in the page cache, the clamped
+  /// range is longer than `max_bytes`, the file is shorter than the map (truncated underneath:
+  /// reading through the map reports that), the arguments are invalid (read reports them) or the
+  /// filesystem cannot read without waiting (then `resident` decides).
+  std::optional<result<std::vector<char>>> read_cached(std::int64_t offset, std::int64_t size,
+                                                       std::uint64_t max_bytes) const;
   /// Copies `data` to `offset`, growing the file (zero-filled gap) as needed. With
   /// minimize_writes, pages whose bytes already match are not written (and so not dirtied).
   result<std::uint64_t> write(const char* data, std::size_t size, std::int64_t offset);

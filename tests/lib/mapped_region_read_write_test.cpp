@@ -49,6 +49,99 @@ BOOST_AUTO_TEST_CASE(read_near_end_is_short) {
   BOOST_TEST(read_all(region, 0, 10) == "0123456789");
 }
 
+// ---- read_cached ----------------------------------------------------------------------------
+
+namespace {
+
+/// read_cached's bytes as a string; a test failure when it gave none or an error.
+std::string cached(const mapped_region& region, std::int64_t offset, std::int64_t size) {
+  auto r = region.read_cached(offset, size, mib);
+  BOOST_REQUIRE_MESSAGE(r, "no cached read at " << offset);
+  BOOST_REQUIRE_MESSAGE(r->ok(), why(*r));
+  return std::string(r->value().begin(), r->value().end());
+}
+
+/// Drops `path` from the page cache -> false when the kernel kept a page.
+bool drop_from_page_cache(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0)
+    return false;
+  ::fdatasync(fd);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  struct stat st {};
+  ::fstat(fd, &st);
+  auto length = static_cast<std::size_t>(st.st_size);
+  void* p = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED)
+    return false;
+  std::vector<unsigned char> vec((length + page - 1) / page);
+  bool dropped = ::mincore(p, length, vec.data()) == 0;
+  for (auto v : vec)
+    dropped = dropped && (v & 1) == 0;
+  ::munmap(p, length);
+  return dropped;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(read_cached_gives_what_the_map_holds_including_writes_through_it) {
+  auto p = dir / "file";
+  auto bytes = pattern('c', 3 * page + 17);
+  write_file(p, bytes);
+  auto region = must_open(p, open_mode::read_write);
+  must_write(region, "XYZ", 4094); // through the map, across a page boundary
+  bytes.replace(4094, 3, "XYZ");
+  BOOST_TEST(cached(region, 0, -1) == bytes);
+  BOOST_TEST(cached(region, 4090, 12) == bytes.substr(4090, 12));
+  BOOST_TEST(cached(region, 3 * page, 100) == bytes.substr(3 * page)); // short at the end
+  BOOST_TEST(cached(region, 3 * page + 17, 5).empty());
+  BOOST_TEST(cached(region, std::int64_t{1} << 40, 5).empty());
+  BOOST_TEST(cached(region, 7, 0).empty());
+}
+
+BOOST_AUTO_TEST_CASE(read_cached_leaves_long_ranges_bad_arguments_and_a_file_cut_short_to_read) {
+  auto p = dir / "file";
+  write_file(p, pattern('s', 3 * page));
+  auto region = must_open(p, open_mode::read_only);
+  BOOST_TEST(!region.read_cached(0, 2 * page, page));
+  BOOST_TEST(!region.read_cached(-1, 3, mib));
+  BOOST_TEST(!region.read_cached(0, -2, mib));
+  // Another process cuts the file short: the map still says 3 pages, and reading the cut part
+  // through it is what reports the fault (EIO, mapped_region_fault_test).
+  BOOST_REQUIRE(::truncate(p.c_str(), page) == 0);
+  BOOST_TEST(!region.read_cached(2 * page, 10, mib));
+  BOOST_TEST(!region.read_cached(page - 5, 10, mib));
+  BOOST_TEST(cached(region, 0, 10) == pattern('s', 3 * page).substr(0, 10));
+}
+
+BOOST_AUTO_TEST_CASE(read_cached_leaves_pages_not_in_the_page_cache_to_read) {
+  auto p = dir / "file";
+  write_file(p, pattern('d', 4 * page));
+  auto region = must_open(p, open_mode::read_only);
+  if (!drop_from_page_cache(p)) {
+    BOOST_TEST_MESSAGE("the kernel kept the pages: nothing to tell apart here");
+    return;
+  }
+  BOOST_TEST(!region.read_cached(page, 10, mib));
+  BOOST_TEST(read_all(region, page, 10) == pattern('d', 4 * page).substr(page, 10));
+}
+
+BOOST_AUTO_TEST_CASE(read_cached_works_on_a_filesystem_without_nowait_reads) {
+  // tmpfs refuses RWF_NOWAIT reads (EOPNOTSUPP); its pages are in memory, so they are cached.
+  if (!fs::is_directory("/dev/shm")) {
+    BOOST_TEST_MESSAGE("no /dev/shm here");
+    return;
+  }
+  temp_dir shm{"/dev/shm"};
+  auto p = shm / "file";
+  auto bytes = pattern('t', 2 * page + 3);
+  write_file(p, bytes);
+  auto region = must_open(p, open_mode::read_only);
+  BOOST_TEST(cached(region, 4090, 20) == bytes.substr(4090, 20));
+  BOOST_TEST(cached(region, 0, -1) == bytes);
+}
+
 // ---- write ----------------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(write_past_end_fills_gap_with_zeros) {
