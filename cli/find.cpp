@@ -315,7 +315,8 @@ int run_find(const find_options& o, const global_options& g) {
   for_each_slice(
     names->size(), slicing{},
     [&](std::size_t first, std::size_t last) {
-      std::map<std::filesystem::path, std::int64_t> slice;
+      std::vector<find_job> slice;
+      slice.reserve(last - first);
       for (auto i = first; i < last; ++i) {
         // Streams are read here, in order with the rest, when their slice is printed. The walk
         // lists regular files only: no stat for those.
@@ -323,14 +324,14 @@ int run_find(const find_options& o, const global_options& g) {
           streams[i] = true;
           continue;
         }
-        auto it = starts.find((*names)[i]);
-        slice[(*names)[i]] = it == starts.end() ? 0 : it->second;
+        auto it = starts.empty() ? starts.end() : starts.find((*names)[i]);
+        slice.push_back(find_job{(*names)[i], it == starts.end() ? 0 : it->second});
       }
-      return mgr.find_in_files(patterns, slice, o.max_per_file, o.overlapping,
-                               meter.options_for(first));
+      return mgr.find_in_file_list(patterns, std::move(slice), o.max_per_file, o.overlapping,
+                                   meter.options_for(first));
     },
     [&](std::size_t first, std::size_t last, auto& future) {
-      mmap_manager::per_path<std::vector<std::uint64_t>> hits;
+      std::vector<result<std::vector<std::uint64_t>>> hits;
       try {
         hits = future.get();
         meter.finish(first);
@@ -340,31 +341,32 @@ int run_find(const find_options& o, const global_options& g) {
         any_error = true;
         return;
       }
+      // The slice's files in order, streams left out.
+      std::size_t next = 0;
       for (auto i = first; i < last; ++i) {
         const auto& name = (*names)[i];
+        result<std::vector<std::uint64_t>> found = std::vector<std::uint64_t>{};
         if (streams[i]) {
           auto start = starts.find(name);
-          auto found = find_in_stream(name, *compiled, start == starts.end() ? 0 : start->second,
-                                      o.max_per_file, o.overlapping);
-          // As for a file, one without a hit has no entry.
-          if (!found || !found->empty())
-            hits.insert_or_assign(name, std::move(found));
+          found = find_in_stream(name, *compiled, start == starts.end() ? 0 : start->second,
+                                 o.max_per_file, o.overlapping);
+        } else if (next < hits.size()) {
+          found = std::move(hits[next++]);
         }
-        auto it = hits.find(name);
-        if (it == hits.end())
-          continue;
-        if (!it->second) {
+        if (!found) {
           flush_output();
-          report_failure(name, it->second.error());
+          report_failure(name, found.error());
           any_error = true;
           continue;
         }
+        if (found->empty())
+          continue;
         any_match = true;
         out.clear();
         if (o.count) {
-          out = name + ":" + std::to_string(it->second->size()) + "\n";
+          out = name + ":" + std::to_string(found->size()) + "\n";
         } else {
-          for (auto offset : *it->second)
+          for (auto offset : *found)
             out += name + ":" + std::to_string(offset) + "\n";
         }
         write_output(out);
