@@ -87,6 +87,10 @@ constexpr std::size_t cache_line = 64;
 /// that grew since its stat is read on in windows of at least this size.
 constexpr std::size_t small_read_floor = std::size_t{64} << 10;
 
+/// The most a large file's read loop reads at a time: the search then reads the bytes from the
+/// core's cache the copy left them in, not from memory.
+constexpr std::size_t cached_read_window = std::size_t{256} << 10;
+
 /// Reads of fewer bytes leave their pages to be faulted in one by one.
 constexpr std::uint64_t populate_threshold = std::uint64_t{1} << 20;
 
@@ -258,6 +262,8 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path,
   } else {
     // Advisory only: it fails harmlessly on some filesystems.
     (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    // Each piece is searched while the copy just made of it is still in the core's cache.
+    window = std::min(window, cached_read_window);
   }
   if (buffer.size() < window + carry + page_size)
     buffer.resize(window + carry + page_size);
