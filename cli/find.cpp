@@ -305,71 +305,91 @@ int run_find(const find_options& o, const global_options& g) {
     return run_find_on_nodes(o, g, patterns, starts, *names);
   session rt{g};
   auto mgr = rt.manager();
-  std::vector<bool> walked;
-  bool any_error = !expand_trees(mgr, g, o.tree, *names, &walked);
+  const bool trees = o.tree.recursive || o.tree.dereference;
   bool bar = progress_meter::wanted(g);
-  progress_meter meter{bar, bar ? total_size(g, *names) : 0};
+  // A walked tree's size is not known before the walk ends: the bar then counts bytes only.
+  progress_meter meter{bar, bar && !trees ? total_size(g, *names) : 0};
+  // The files are searched a slice at a time as the walk lists them.
+  path_stream paths{mgr, g, o.tree, std::move(*names)};
+  struct batch {
+    std::size_t first = 0;
+    std::vector<std::string> names;
+    std::vector<bool> walked;
+    std::vector<bool> streams;
+  };
+  std::size_t handed_out = 0;
+  bool any_error = false;
   bool any_match = false;
-  std::vector<bool> streams(names->size());
   std::string out;
-  for_each_slice(
-    names->size(), slicing{},
-    [&](std::size_t first, std::size_t last) {
-      std::map<std::filesystem::path, std::int64_t> slice;
-      for (auto i = first; i < last; ++i) {
+  for_each_streamed_slice<batch>(
+    slicing{},
+    [&](batch& b, std::size_t max) {
+      b.first = handed_out;
+      bool any = paths.next(b.names, b.walked, max);
+      handed_out += b.names.size();
+      return any;
+    },
+    [&](batch& b) {
+      std::vector<find_job> slice;
+      slice.reserve(b.names.size());
+      b.streams.assign(b.names.size(), false);
+      for (std::size_t k = 0; k < b.names.size(); ++k) {
+        const auto& name = b.names[k];
         // Streams are read here, in order with the rest, when their slice is printed. The walk
         // lists regular files only: no stat for those.
-        if (g.remote.empty() && !walked[i] && is_stream((*names)[i])) {
-          streams[i] = true;
+        if (g.remote.empty() && !b.walked[k] && is_stream(name)) {
+          b.streams[k] = true;
           continue;
         }
-        auto it = starts.find((*names)[i]);
-        slice[(*names)[i]] = it == starts.end() ? 0 : it->second;
+        auto it = starts.empty() ? starts.end() : starts.find(name);
+        slice.push_back(find_job{name, it == starts.end() ? 0 : it->second});
       }
-      return mgr.find_in_files(patterns, slice, o.max_per_file, o.overlapping,
-                               meter.options_for(first));
+      return mgr.find_in_file_list(patterns, std::move(slice), o.max_per_file, o.overlapping,
+                                   meter.options_for(b.first));
     },
-    [&](std::size_t first, std::size_t last, auto& future) {
-      mmap_manager::per_path<std::vector<std::uint64_t>> hits;
+    [&](batch& b, auto& future) {
+      std::vector<result<std::vector<std::uint64_t>>> hits;
       try {
         hits = future.get();
-        meter.finish(first);
+        meter.finish(b.first);
       } catch (...) {
         auto why = failure_of(std::current_exception());
         report_failure("", why);
         any_error = true;
         return;
       }
-      for (auto i = first; i < last; ++i) {
-        const auto& name = (*names)[i];
-        if (streams[i]) {
+      // The slice's files in order, streams left out.
+      std::size_t next = 0;
+      for (std::size_t k = 0; k < b.names.size(); ++k) {
+        const auto& name = b.names[k];
+        result<std::vector<std::uint64_t>> found = std::vector<std::uint64_t>{};
+        if (b.streams[k]) {
           auto start = starts.find(name);
-          auto found = find_in_stream(name, *compiled, start == starts.end() ? 0 : start->second,
-                                      o.max_per_file, o.overlapping);
-          // As for a file, one without a hit has no entry.
-          if (!found || !found->empty())
-            hits.insert_or_assign(name, std::move(found));
+          found = find_in_stream(name, *compiled, start == starts.end() ? 0 : start->second,
+                                 o.max_per_file, o.overlapping);
+        } else if (next < hits.size()) {
+          found = std::move(hits[next++]);
         }
-        auto it = hits.find(name);
-        if (it == hits.end())
-          continue;
-        if (!it->second) {
+        if (!found) {
           flush_output();
-          report_failure(name, it->second.error());
+          report_failure(name, found.error());
           any_error = true;
           continue;
         }
+        if (found->empty())
+          continue;
         any_match = true;
         out.clear();
         if (o.count) {
-          out = name + ":" + std::to_string(it->second->size()) + "\n";
+          out = name + ":" + std::to_string(found->size()) + "\n";
         } else {
-          for (auto offset : *it->second)
+          for (auto offset : *found)
             out += name + ":" + std::to_string(offset) + "\n";
         }
         write_output(out);
       }
     });
+  any_error = any_error || !paths.clean();
   flush_output();
   if (any_error)
     return error_status;

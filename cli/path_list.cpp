@@ -128,77 +128,115 @@ bool excluded_directory(const global_options& g, const tree_options& t, const st
 
 } // namespace
 
-bool expand_trees(const mmap_manager& mgr, const global_options& g, const tree_options& t,
-                  std::vector<std::string>& names, std::vector<bool>* walked,
-                  const std::string& node) {
-  auto label = [&](const std::string& path) { return node.empty() ? path : node + ": " + path; };
-  if (walked)
-    walked->assign(names.size(), false);
-  if (!t.recursive && !t.dereference)
-    return true;
-  walk_options opts;
-  opts.follow_symlinks = t.dereference;
-  opts.include = t.include;
-  opts.exclude = t.exclude;
-  opts.exclude_dir = t.exclude_dir;
-  bool clean = true;
-  std::vector<std::string> out;
-  if (walked)
-    walked->clear();
-  // The page in flight, cancelled on Ctrl-C from the watcher thread.
-  std::mutex mutex;
-  operation<walk_page>* current = nullptr;
-  cancel_scope scope{[&] {
-    std::lock_guard<std::mutex> guard{mutex};
-    if (current)
-      current->cancel();
-  }};
-  for (auto& name : names) {
-    if (!may_be_directory(g, name)) {
-      out.push_back(std::move(name));
-      if (walked)
-        walked->push_back(false);
+path_stream::path_stream(const mmap_manager& mgr, const global_options& g, const tree_options& t,
+                         std::vector<std::string> names, std::string node)
+  : mgr_{mgr}
+  , g_{g}
+  , t_{t}
+  , node_{std::move(node)}
+  , names_{std::move(names)}
+  , scope_{[this] {
+    std::lock_guard<std::mutex> guard{mutex_};
+    if (pending_)
+      pending_->cancel();
+  }} {
+  options_.follow_symlinks = t.dereference;
+  options_.include = t.include;
+  options_.exclude = t.exclude;
+  options_.exclude_dir = t.exclude_dir;
+}
+
+std::string path_stream::label(const std::string& path) const {
+  return node_.empty() ? path : node_ + ": " + path;
+}
+
+void path_stream::ask(std::string after) {
+  auto op = mgr_.walk(dir_, options_, std::move(after));
+  std::lock_guard<std::mutex> guard{mutex_};
+  pending_.emplace(std::move(op));
+  // A Ctrl-C that came before the page was registered finds it here.
+  if (interrupted())
+    pending_->cancel();
+}
+
+bool path_stream::next(std::vector<std::string>& out, std::vector<bool>& walked, std::size_t max) {
+  out.clear();
+  walked.clear();
+  const bool trees = t_.recursive || t_.dereference;
+  while (out.size() < max && !interrupted()) {
+    if (!ready_.empty()) {
+      auto n = std::min(max - out.size(), ready_.size());
+      for (std::size_t k = 0; k < n; ++k) {
+        out.push_back(std::move(ready_.front()));
+        ready_.pop_front();
+      }
+      walked.insert(walked.end(), n, true);
       continue;
     }
-    if (excluded_directory(g, t, name))
-      continue;
-    std::string after;
-    for (bool done = false; !done && !interrupted();) {
-      auto op = mgr.walk(name, opts, after);
-      {
-        std::lock_guard<std::mutex> guard{mutex};
-        current = &op;
-      }
+    if (pending_) {
       walk_page page;
       std::optional<failure> whole;
       try {
-        page = op.get();
+        page = pending_->get();
       } catch (...) {
         whole = failure_of(std::current_exception());
       }
       {
-        std::lock_guard<std::mutex> guard{mutex};
-        current = nullptr;
+        std::lock_guard<std::mutex> guard{mutex_};
+        pending_.reset();
       }
       if (whole) {
-        report_failure(label(name), *whole);
-        clean = false;
-        break;
+        report_failure(label(dir_), *whole);
+        clean_ = false;
+        continue;
       }
       for (const auto& why : page.errors) {
         report_failure(label(why.path), why);
-        clean = false;
+        clean_ = false;
       }
-      if (walked)
-        walked->insert(walked->end(), page.files.size(), true);
-      out.insert(out.end(), std::make_move_iterator(page.files.begin()),
-                 std::make_move_iterator(page.files.end()));
-      after = std::move(page.next);
-      done = page.done;
+      // The next page is walked while this one is worked on.
+      if (!page.done)
+        ask(std::move(page.next));
+      ready_.insert(ready_.end(), std::make_move_iterator(page.files.begin()),
+                    std::make_move_iterator(page.files.end()));
+      continue;
     }
+    if (at_ == names_.size())
+      break;
+    auto& name = names_[at_++];
+    if (!trees || !may_be_directory(g_, name)) {
+      out.push_back(std::move(name));
+      walked.push_back(false);
+      continue;
+    }
+    if (excluded_directory(g_, t_, name))
+      continue;
+    dir_ = std::move(name);
+    ask({});
   }
-  names = std::move(out);
-  return clean;
+  return !out.empty();
+}
+
+bool expand_trees(const mmap_manager& mgr, const global_options& g, const tree_options& t,
+                  std::vector<std::string>& names, std::vector<bool>* walked,
+                  const std::string& node) {
+  if (walked)
+    walked->assign(names.size(), false);
+  if (!t.recursive && !t.dereference)
+    return true;
+  path_stream stream{mgr, g, t, std::move(names), node};
+  names.clear();
+  if (walked)
+    walked->clear();
+  std::vector<std::string> batch;
+  std::vector<bool> listed;
+  while (stream.next(batch, listed, std::size_t{1} << 16)) {
+    names.insert(names.end(), std::make_move_iterator(batch.begin()),
+                 std::make_move_iterator(batch.end()));
+    if (walked)
+      walked->insert(walked->end(), listed.begin(), listed.end());
+  }
+  return stream.clean();
 }
 
 } // namespace actorio::cli

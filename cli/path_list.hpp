@@ -1,11 +1,17 @@
 #pragma once
 
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "actorio/mmap_manager.hpp"
 #include "actorio/result.hpp"
 #include "cli/command.hpp"
+#include "cli/interrupt.hpp"
 
 namespace actorio::cli {
 
@@ -22,6 +28,49 @@ struct tree_options {
 
 /// Adds -r, -R, --include, --exclude and --exclude-dir to `sub`.
 void add_tree_options(CLI::App& sub, tree_options& t);
+
+/// The names of a command line with -r/-R directories expanded as `expand_trees` lists them,
+/// handed out a batch at a time: work on the first files starts before the walk ends, and memory
+/// holds the pages of the walk not yet handed out (one ahead), never the whole tree. The next
+/// page is asked for as soon as one arrives, so the walk runs while the caller works. What the
+/// walk cannot list is reported on stderr as it comes. A Ctrl-C cancels the page in flight.
+/// Not thread-safe: one thread calls `next`.
+class path_stream {
+public:
+  path_stream(const mmap_manager& mgr, const global_options& g, const tree_options& t,
+              std::vector<std::string> names, std::string node = {});
+  path_stream(const path_stream&) = delete;
+  path_stream& operator=(const path_stream&) = delete;
+
+  /// Replaces `out` with up to `max` next paths (at least one unless none is left or the run
+  /// was interrupted) and `walked` with whether the walk listed each (a regular file then).
+  /// Returns whether `out` holds any.
+  bool next(std::vector<std::string>& out, std::vector<bool>& walked, std::size_t max);
+
+  /// False once anything was reported.
+  bool clean() const noexcept {
+    return clean_;
+  }
+
+private:
+  std::string label(const std::string& path) const;
+  void ask(std::string after);
+
+  const mmap_manager& mgr_;
+  const global_options& g_;
+  const tree_options& t_;
+  walk_options options_;
+  std::string node_;
+  std::vector<std::string> names_;
+  std::size_t at_ = 0;
+  /// The directory being walked, and its files received but not handed out yet.
+  std::string dir_;
+  std::deque<std::string> ready_;
+  bool clean_ = true;
+  std::mutex mutex_;
+  std::optional<operation<walk_page>> pending_;
+  cancel_scope scope_;
+};
 
 /// With -r or -R, `names` with each directory replaced by the regular files beneath it, in byte
 /// order, as the manager's walk lists them (so `--remote` walks the server's tree, confined to its

@@ -71,4 +71,53 @@ void for_each_slice(std::size_t n, slicing s, Submit submit, Consume consume) {
   }
 }
 
+/// As for_each_slice, for items that arrive while the work goes on (a tree being walked) rather
+/// than from a list of known length: `next(batch, max)` fills a default-constructed `Batch` with
+/// up to `max` items and returns false when none are left; `submit(batch)` starts a slice's
+/// work, `consume(batch, future)` takes its result, in slice order. A batch lives until it is
+/// consumed, so memory holds the slices in flight, not every item.
+template <class Batch, class Next, class Submit, class Consume>
+void for_each_streamed_slice(slicing s, Next next, Submit submit, Consume consume) {
+  using pending_future = std::invoke_result_t<Submit&, Batch&>;
+  struct pending {
+    Batch batch;
+    pending_future future;
+  };
+  std::deque<pending> queue;
+  std::mutex mutex;
+  bool cancelled = false;
+  auto cancel_all = [&] {
+    if constexpr (requires(pending_future & f) { f.cancel(); }) {
+      std::lock_guard<std::mutex> guard{mutex};
+      cancelled = true;
+      for (auto& p : queue)
+        p.future.cancel();
+    }
+  };
+  cancel_scope scope{cancel_all};
+  auto stopping = [] { return interrupted() || output_failed(); };
+  bool more = true;
+  while ((more && !stopping()) || !queue.empty()) {
+    while (more && queue.size() < std::max<std::size_t>(s.in_flight, 1) && !stopping()) {
+      Batch batch;
+      more = next(batch, std::max<std::size_t>(s.size, 1));
+      if (!more)
+        break;
+      auto future = submit(batch);
+      std::lock_guard<std::mutex> guard{mutex};
+      queue.push_back(pending{std::move(batch), std::move(future)});
+      if constexpr (requires(pending_future & f) { f.cancel(); })
+        if (cancelled)
+          queue.back().future.cancel();
+    }
+    if (queue.empty())
+      break;
+    auto& front = queue.front();
+    consume(front.batch, front.future);
+    flush_output();
+    std::lock_guard<std::mutex> guard{mutex};
+    queue.pop_front();
+  }
+}
+
 } // namespace actorio::cli

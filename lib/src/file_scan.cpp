@@ -83,6 +83,14 @@ result<std::size_t> read_full(int fd, char* out, std::size_t size, std::uint64_t
 constexpr std::size_t page_size = 4096;
 constexpr std::size_t cache_line = 64;
 
+/// The least window of a file read in one go, or of the bytes appended to a mapped one: a file
+/// that grew since its stat is read on in windows of at least this size.
+constexpr std::size_t small_read_floor = std::size_t{64} << 10;
+
+/// The most a large file's read loop reads at a time: the search then reads the bytes from the
+/// core's cache the copy left them in, not from memory.
+constexpr std::size_t cached_read_window = std::size_t{256} << 10;
+
 /// Reads of fewer bytes leave their pages to be faulted in one by one.
 constexpr std::uint64_t populate_threshold = std::uint64_t{1} << 20;
 
@@ -233,24 +241,33 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path,
   // A zero window would never make progress.
   auto window = std::max<std::size_t>(opts.window, 1);
   const std::size_t carry = patterns.longest() - 1;
-  if (buffer.size() < window + carry + page_size)
-    buffer.resize(window + carry + page_size);
-  char* const data = align_for_copy(buffer.data());
   // Small files (most of a source tree) cost one read: asking for one byte more than the size
   // tells the end apart from a file that grew since the stat, which takes the windowed path.
   const bool small = file->size <= start || file->size - start < window;
   std::uint64_t base = start;
-  if (!small && opts.map_chunk != 0 && !patterns.single().empty()) {
+  if (small) {
+    // The buffer only grows to what the files read so far needed: zero-filling a whole window's
+    // fresh pages for a 4 KiB file would cost more than reading it.
+    window = static_cast<std::size_t>(std::max<std::uint64_t>(
+      file->size > start ? file->size - start + 1 : 1, std::min(window, small_read_floor)));
+  } else if (opts.map_chunk != 0 && !patterns.single().empty()) {
     auto mapped = search_mapped(fd, file->size, patterns, opts, hits, path);
     if (!mapped)
       return std::move(mapped).error();
     if (mapped->done || mapped->resume >= end)
       return hits;
     base = mapped->resume;
-  } else if (!small) {
+    // What is left are the bytes appended since the open, if any.
+    window = std::min(window, small_read_floor);
+  } else {
     // Advisory only: it fails harmlessly on some filesystems.
     (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    // Each piece is searched while the copy just made of it is still in the core's cache.
+    window = std::min(window, cached_read_window);
   }
+  if (buffer.size() < window + carry + page_size)
+    buffer.resize(window + carry + page_size);
+  char* const data = align_for_copy(buffer.data());
 
   // data[0, have) holds the file bytes at [base, base + have); each round searches all of it.
   std::size_t have = 0;

@@ -49,13 +49,14 @@ struct find_options {
   std::function<bool(std::uint64_t size)> on_open = {};
 };
 
-/// Offsets of `pattern` in the file, ascending, as `opts` says. Reads the file in windows of
-/// `opts.window` bytes into `buffer` (reused between calls; grown to window + pattern.size() - 1
-/// when smaller), carrying the last pattern.size()-1 bytes of each window over into the next, so
-/// a hit spanning two windows is found exactly once. A file whose bytes from `start` fit in one
-/// window is read with one pread of one byte more than its size (seeing fewer means the end);
-/// only larger files get a sequential-access hint, or are mapped `opts.map_chunk` bytes at a time
-/// up to their size when opened (bytes appended since are read; a file cut short while mapped
+/// Offsets of `pattern` in the file, ascending, as `opts` says. Reads the file in windows of at
+/// most `opts.window` bytes (256 KiB for a file larger than one, so each is searched while still
+/// in the core's cache) into `buffer` (reused between calls; grown only to what a file needs),
+/// carrying the last pattern.size()-1 bytes of each window over into the next, so a hit
+/// spanning two windows is found exactly once. A file whose bytes from `start` fit in one
+/// `opts.window` is read with one pread of one byte more than its size (seeing fewer means the
+/// end); only larger files get a sequential-access hint, or are mapped `opts.map_chunk` bytes at a
+/// time up to their size when opened (bytes appended since are read; a file cut short while mapped
 /// gives EIO). Empty pattern -> failure{EINVAL, "find", path, ...}; `start` past the end -> no
 /// hits. Op "find".
 result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::string_view pattern,

@@ -227,6 +227,15 @@ mmap_manager::find_in_files(const std::vector<std::string>& patterns,
     find_files_atom_v, patterns, std::move(jobs), max_per_file, allow_overlapping);
 }
 
+operation<std::vector<result<std::vector<std::uint64_t>>>>
+mmap_manager::find_in_file_list(const std::vector<std::string>& patterns,
+                                std::vector<find_job> jobs, std::uint64_t max_per_file,
+                                bool allow_overlapping, const bulk_options& opts) const {
+  return detail::ask_bulk<std::vector<result<std::vector<std::uint64_t>>>>(
+    core_, core_->manager, "find_in_files", opts, detail::as_is{}, find_files_atom_v, patterns,
+    std::move(jobs), max_per_file, allow_overlapping);
+}
+
 operation<mmap_manager::per_path<size_change>>
 mmap_manager::compact_files(const std::vector<std::filesystem::path>& paths,
                             const bulk_options& opts) const {

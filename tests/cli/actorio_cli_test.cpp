@@ -786,6 +786,28 @@ BOOST_AUTO_TEST_CASE(find_r_gives_grep_r_offsets_with_and_without_globs) {
   BOOST_TEST(actorio("find -r nothing t").status == 1);
 }
 
+BOOST_AUTO_TEST_CASE(find_r_over_several_walk_pages_prints_grep_r_lines_in_name_order) {
+  // 4,500 files: more than one page of the walk (4,096 files) and two slices of the search,
+  // handed on as the walk lists them; named files before and after the tree keep their place.
+  for (int d = 0; d < 3; ++d) {
+    auto dir = data / "t" / ("d" + std::to_string(d));
+    fs::create_directories(dir);
+    for (int i = 0; i < 1500; ++i)
+      write_file(dir / ("f" + std::to_string(i)),
+                 i % 7 == 0 ? std::string(static_cast<std::size_t>(i % 50), '.') + "needle"
+                            : "no hit");
+  }
+  put(data / "first", "needle");
+  put(data / "z-last", "a needle");
+  auto r = actorio("find -r needle z-last t first");
+  BOOST_TEST(r.status == 0);
+  BOOST_TEST(r.err == "");
+  BOOST_TEST(r.out == "z-last:2\n" + grep_r(*this, "-r needle t") + "first:0\n");
+  BOOST_TEST(
+    actorio("find -r -c --include 'f1*' needle t").out ==
+    sh("grep -rcaF --include 'f1*' needle t | grep -v ':0$' | LC_ALL=C sort -t: -k1,1").out);
+}
+
 BOOST_AUTO_TEST_CASE(an_unreadable_directory_is_reported_and_the_rest_is_searched,
                      *boost::unit_test::precondition(nobody_can_run_the_cli)) {
   make_tree(*this);

@@ -452,6 +452,22 @@ BOOST_AUTO_TEST_CASE(find_in_files_with_several_patterns_reports_the_longest_at_
              EINVAL);
 }
 
+BOOST_AUTO_TEST_CASE(find_in_file_list_answers_each_job_in_order_even_a_repeated_path) {
+  write_file(path("t"), "abcd aaaa abc");
+  write_file(path("none"), "xyz");
+  using patterns = std::vector<std::string>;
+  std::vector<actorio::find_job> jobs{
+    {path("t"), 0}, {path("none"), 0}, {path("missing"), 0}, {path("t"), 6}};
+  auto found = mgr.find_in_file_list(patterns{"abc", "a"}, jobs).get();
+  BOOST_TEST_REQUIRE(found.size() == 4u);
+  BOOST_TEST((*found[0] == std::vector<std::uint64_t>{0, 5, 6, 7, 8, 10}));
+  BOOST_TEST(found[1]->empty());
+  BOOST_TEST_REQUIRE(!found[2]);
+  BOOST_TEST(found[2].error().code == ENOENT);
+  BOOST_TEST((*found[3] == std::vector<std::uint64_t>{6, 7, 8, 10}));
+  BOOST_TEST(error_of(mgr.find_in_file_list(patterns{""}, jobs)).code().value() == EINVAL);
+}
+
 BOOST_AUTO_TEST_CASE(bulk_read_and_write_follow_the_original_examples) {
   write_file(path("src"), "copy me!!");
   write_file(path("p"), "..........");

@@ -168,6 +168,14 @@ public:
                 std::uint64_t max_per_file = 0, bool allow_overlapping = false,
                 const bulk_options& opts = {}) const;
 
+  /// As above, for a list of files each with its start offset (`find_job`), in order: one
+  /// result per job, in the jobs' order, an empty list for a file without a hit. For callers
+  /// with many paths already as text (a walked tree): no path map is built either way.
+  operation<std::vector<result<std::vector<std::uint64_t>>>>
+  find_in_file_list(const std::vector<std::string>& patterns, std::vector<find_job> jobs,
+                    std::uint64_t max_per_file = 0, bool allow_overlapping = false,
+                    const bulk_options& opts = {}) const;
+
   /// Per path, the size before and after dropping trailing NUL bytes (an all-zero file becomes
   /// empty), as the manager saw them (for a remote manager: on the server).
   operation<per_path<size_change>> compact_files(const std::vector<std::filesystem::path>& paths,
