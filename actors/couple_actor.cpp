@@ -13,8 +13,8 @@
 
 #include "actors/facade_bridge_actor.hpp"
 #include "actors/reply.hpp"
-#include "lib/src/line_splitter.hpp"
-#include "lib/src/unique_fd.hpp"
+#include "io/src/line_splitter.hpp"
+#include "io/src/unique_fd.hpp"
 
 namespace actorio::detail {
 

@@ -3,8 +3,8 @@
 // an in-memory file (memfd) with tiny windows, so hits straddle window boundaries, under every
 // combination of start, end, max_results and overlapping.
 
-#include "lib/src/byte_search.hpp"
-#include "lib/src/file_scan.hpp"
+#include "io/src/byte_search.hpp"
+#include "io/src/file_scan.hpp"
 
 #include <fuzzer/FuzzedDataProvider.h>
 

@@ -4,7 +4,7 @@
 // root (its inode is one of the tree's); and the openat2 path and the no-symlink walk agree,
 // except that the walk refuses every symlink with ELOOP.
 
-#include "lib/src/path_sandbox.hpp"
+#include "io/src/path_sandbox.hpp"
 
 #include <fuzzer/FuzzedDataProvider.h>
 

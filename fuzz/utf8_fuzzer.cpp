@@ -2,7 +2,7 @@
 // from the encoder side, and streaming decoding at every split point (small inputs) and at random
 // split points against one-shot decoding, for each errors policy.
 
-#include "lib/src/utf8.hpp"
+#include "io/src/utf8.hpp"
 
 #include <fuzzer/FuzzedDataProvider.h>
 

@@ -12,7 +12,7 @@
 #include "actorio/system_config.hpp"
 #include "actors/facade_bridge_actor.hpp"
 #include "actors/io_worker_actor.hpp"
-#include "lib/src/fd_reactor.hpp"
+#include "io/src/fd_reactor.hpp"
 
 namespace actorio::detail {
 

@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE byte_distance_test
 #include <boost/test/unit_test.hpp>
 
-#include "lib/src/byte_distance.hpp"
+#include "io/src/byte_distance.hpp"
 
 #include <cstdint>
 #include <random>

@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE byte_search_test
 #include <boost/test/unit_test.hpp>
 
-#include "lib/src/byte_search.hpp"
+#include "io/src/byte_search.hpp"
 
 #include <cstdint>
 #include <random>

@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE digest_test
 #include <boost/test/unit_test.hpp>
 
-#include "lib/src/digest.hpp"
+#include "io/src/digest.hpp"
 
 #include <cerrno>
 #include <chrono>

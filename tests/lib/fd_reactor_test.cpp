@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE fd_reactor_test
 #include <boost/test/unit_test.hpp>
 
-#include "lib/src/fd_reactor.hpp"
-#include "lib/src/unique_fd.hpp"
+#include "io/src/fd_reactor.hpp"
+#include "io/src/unique_fd.hpp"
 #include "support/temp_dir.hpp"
 
 #include <atomic>

@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE file_copy_test
 #include <boost/test/unit_test.hpp>
 
-#include "lib/src/file_copy.hpp"
+#include "io/src/file_copy.hpp"
 
 #include "support/describe.hpp"
 #include "support/fault_shim.hpp"

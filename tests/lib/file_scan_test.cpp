@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE file_scan_test
 #include <boost/test/unit_test.hpp>
 
-#include "lib/src/file_scan.hpp"
+#include "io/src/file_scan.hpp"
 
 #include "support/describe.hpp"
 #include "support/files.hpp"

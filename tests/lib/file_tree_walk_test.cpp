@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/src/file_tree_walk.hpp"
+#include "io/src/file_tree_walk.hpp"
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;

@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE line_splitter_test
 #include <boost/test/unit_test.hpp>
 
-#include "lib/src/line_splitter.hpp"
+#include "io/src/line_splitter.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/src/path_sandbox.hpp"
+#include "io/src/path_sandbox.hpp"
 #include "support/symlink_swapper.hpp"
 #include "support/temp_dir.hpp"
 

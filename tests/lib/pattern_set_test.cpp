@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE pattern_set_test
 #include <boost/test/unit_test.hpp>
 
-#include "lib/src/file_scan.hpp"
-#include "lib/src/pattern_set.hpp"
+#include "io/src/file_scan.hpp"
+#include "io/src/pattern_set.hpp"
 
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"

@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE sharded_rw_lock_test
 #include <boost/test/unit_test.hpp>
 
-#include "lib/src/sharded_rw_lock.hpp"
+#include "io/src/sharded_rw_lock.hpp"
 
 #include <atomic>
 #include <chrono>

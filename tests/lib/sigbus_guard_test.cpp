@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE sigbus_guard_test
 #include <boost/test/unit_test.hpp>
 
-#include "lib/src/sigbus_guard.hpp"
+#include "io/src/sigbus_guard.hpp"
 
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"

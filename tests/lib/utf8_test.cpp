@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE utf8_test
 #include <boost/test/unit_test.hpp>
 
-#include "lib/src/utf8.hpp"
+#include "io/src/utf8.hpp"
 
 #include <cerrno>
 #include <cstddef>

@@ -1,4 +1,4 @@
-#include "lib/src/byte_search.hpp"
+#include "io/src/byte_search.hpp"
 
 #include <array>
 #include <cstring>

@@ -1,6 +1,6 @@
-#include "lib/src/digest.hpp"
+#include "io/src/digest.hpp"
 
-#include "lib/src/sigbus_guard.hpp"
+#include "io/src/sigbus_guard.hpp"
 
 #include <algorithm>
 #include <array>

@@ -2,9 +2,9 @@
 
 #include "actorio/messages/types.hpp"
 #include "actorio/result.hpp"
-#include "lib/src/path_sandbox.hpp"
-#include "lib/src/pattern_set.hpp"
-#include "lib/src/work_control.hpp"
+#include "io/src/path_sandbox.hpp"
+#include "io/src/pattern_set.hpp"
+#include "io/src/work_control.hpp"
 
 #include <cstddef>
 #include <cstdint>

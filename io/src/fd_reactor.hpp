@@ -6,7 +6,7 @@
 #include <unordered_map>
 
 #include "actorio/result.hpp"
-#include "lib/src/unique_fd.hpp"
+#include "io/src/unique_fd.hpp"
 
 namespace actorio::detail {
 

@@ -1,4 +1,4 @@
-#include "lib/src/byte_distance.hpp"
+#include "io/src/byte_distance.hpp"
 
 #include <bit>
 #include <cstddef>

@@ -1,4 +1,4 @@
-#include "lib/src/fd_reactor.hpp"
+#include "io/src/fd_reactor.hpp"
 
 #include <cerrno>
 #include <cstdint>

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "actorio/result.hpp"
-#include "lib/src/path_sandbox.hpp"
-#include "lib/src/unique_fd.hpp"
+#include "io/src/path_sandbox.hpp"
+#include "io/src/unique_fd.hpp"
 
 namespace actorio::detail {
 

@@ -1,4 +1,4 @@
-#include "lib/src/path_sandbox.hpp"
+#include "io/src/path_sandbox.hpp"
 
 #include <cerrno>
 #include <climits>

@@ -8,7 +8,7 @@
 #include <sys/types.h>
 
 #include "actorio/result.hpp"
-#include "lib/src/unique_fd.hpp"
+#include "io/src/unique_fd.hpp"
 
 namespace actorio::detail {
 

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "actorio/result.hpp"
-#include "lib/src/byte_search.hpp"
+#include "io/src/byte_search.hpp"
 
 #include <algorithm>
 #include <cstddef>

@@ -1,4 +1,4 @@
-#include "lib/src/utf8.hpp"
+#include "io/src/utf8.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,6 +1,6 @@
-#include "lib/src/pattern_set.hpp"
+#include "io/src/pattern_set.hpp"
 
-#include "lib/src/file_scan.hpp"
+#include "io/src/file_scan.hpp"
 
 #include <cerrno>
 #include <limits>

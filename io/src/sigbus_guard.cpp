@@ -1,4 +1,4 @@
-#include "lib/src/sigbus_guard.hpp"
+#include "io/src/sigbus_guard.hpp"
 
 #include <atomic>
 #include <csetjmp>

@@ -4,8 +4,8 @@
 
 #include "actorio/messages/types.hpp"
 #include "actorio/result.hpp"
-#include "lib/src/path_sandbox.hpp"
-#include "lib/src/work_control.hpp"
+#include "io/src/path_sandbox.hpp"
+#include "io/src/work_control.hpp"
 
 namespace actorio::detail {
 

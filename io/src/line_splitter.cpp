@@ -1,4 +1,4 @@
-#include "lib/src/line_splitter.hpp"
+#include "io/src/line_splitter.hpp"
 
 #include <algorithm>
 

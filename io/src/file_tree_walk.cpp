@@ -1,4 +1,4 @@
-#include "lib/src/file_tree_walk.hpp"
+#include "io/src/file_tree_walk.hpp"
 
 #include <algorithm>
 #include <cerrno>

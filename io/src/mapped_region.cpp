@@ -1,7 +1,7 @@
-#include "lib/src/mapped_region.hpp"
+#include "io/src/mapped_region.hpp"
 
-#include "lib/src/byte_search.hpp"
-#include "lib/src/sigbus_guard.hpp"
+#include "io/src/byte_search.hpp"
+#include "io/src/sigbus_guard.hpp"
 
 #include <algorithm>
 #include <cerrno>
