@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "actors/facade_bridge_actor.hpp"
 #include "actors/reply.hpp"
 #include "io/src/line_splitter.hpp"
 #include "io/src/unique_fd.hpp"
+#include "lib/src/facade_bridge_actor.hpp"
 
 namespace actorio::detail {
 

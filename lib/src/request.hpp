@@ -13,7 +13,7 @@
 #include "actorio/messages/error.hpp"
 #include "actorio/messages/type_ids.hpp"
 #include "actorio/operation.hpp"
-#include "actors/facade_bridge_actor.hpp"
+#include "lib/src/facade_bridge_actor.hpp"
 #include "lib/src/runtime_core.hpp"
 
 namespace actorio::detail {

@@ -10,9 +10,9 @@
 #include "actorio/config.hpp"
 #include "actorio/messages/interfaces.hpp"
 #include "actorio/system_config.hpp"
-#include "actors/facade_bridge_actor.hpp"
 #include "actors/io_worker_actor.hpp"
 #include "io/src/fd_reactor.hpp"
+#include "lib/src/facade_bridge_actor.hpp"
 
 namespace actorio::detail {
 

@@ -1,4 +1,4 @@
-#include "actors/facade_bridge_actor.hpp"
+#include "lib/src/facade_bridge_actor.hpp"
 
 #include <cerrno>
 #include <vector>

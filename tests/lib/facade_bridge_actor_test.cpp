@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE facade_bridge_actor_test
 #include <boost/test/unit_test.hpp>
 
-#include "actors/facade_bridge_actor.hpp"
+#include "lib/src/facade_bridge_actor.hpp"
 
 #include <atomic>
 #include <cerrno>
