@@ -13,6 +13,7 @@
 
 #include "actorio/operation.hpp"
 #include "actorio/result.hpp"
+#include "actors/reply_commit.hpp"
 
 namespace actorio::detail {
 
@@ -56,7 +57,7 @@ inline constexpr auto bridge_tick = std::chrono::milliseconds(50);
 ///
 /// Thread-safety: every member function may be called from any thread. Progress callbacks of one
 /// bridge never run at the same time.
-class facade_bridge final : public caf::monitorable_actor {
+class facade_bridge final : public caf::monitorable_actor, public reply_commit {
 public:
   explicit facade_bridge(caf::actor_config& cfg);
 
@@ -77,7 +78,7 @@ public:
   /// Called by a receiver before it answers `request` with data a cancel must not lose (a couple's
   /// read takes bytes from a pipe) -> true when the call still waits: from now on a cancel leaves
   /// it to the reply. False when it was cancelled or settled: the receiver keeps the data.
-  bool commit(std::uint64_t request);
+  bool commit(std::uint64_t request) override;
 
   /// Fails the waiting calls with ECANCELED and every later one with EBADF. Idempotent.
   void close();
