@@ -1,5 +1,5 @@
 // Checks the find engine against a naive search over every position: find_bytes
-// (lib/src/byte_search.hpp) from every start offset, and find_in_file (lib/src/file_scan.hpp) on
+// (io/src/byte_search.hpp) from every start offset, and find_in_file (io/src/file_scan.hpp) on
 // an in-memory file (memfd) with tiny windows, so hits straddle window boundaries, under every
 // combination of start, end, max_results and overlapping.
 

@@ -1,5 +1,5 @@
 // Checks how a couple cuts buffered input into readline / readlines answers
-// (lib/src/line_splitter.hpp) against a naive character-by-character walk, and that an answer
+// (io/src/line_splitter.hpp) against a naive character-by-character walk, and that an answer
 // given before EOF is the one the whole input gives: more data never changes a given answer.
 
 #include "io/src/line_splitter.hpp"

@@ -58,7 +58,7 @@ private:
 /// untouched. A descriptor that cannot seek (a pipe, FIFO, socket or terminal) is read with
 /// read(2) from where it stands to EOF instead, consuming it. A regular file of 1 MiB or more is
 /// hashed through a read-only map in 8 MiB windows, each access under the SIGBUS guard
-/// (lib/src/sigbus_guard.hpp); anything else, and what a file grew by since it was measured, is
+/// (io/src/sigbus_guard.hpp); anything else, and what a file grew by since it was measured, is
 /// read with pread in 1 MiB steps through one per-thread buffer. Bytes appended while hashing are
 /// included. A file that ends before the size measured at the start (truncated by another process)
 /// fails with EIO, "file shrank while being read", never a digest of partial content. `path` only
