@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "actors/facade_bridge_actor.hpp"
 #include "actors/reply.hpp"
-#include "lib/src/line_splitter.hpp"
-#include "lib/src/unique_fd.hpp"
+#include "actors/reply_commit.hpp"
+#include "io/src/line_splitter.hpp"
+#include "io/src/unique_fd.hpp"
 
 namespace actorio::detail {
 
@@ -265,7 +265,7 @@ bool requester_gone(const pending_read& r) {
 /// a committed one can no longer be cancelled. Other requesters (an actor, the gate) are always
 /// answered.
 bool still_wanted(const pending_read& r) {
-  auto* bridge = dynamic_cast<facade_bridge*>(caf::actor_cast<caf::abstract_actor*>(r.sender));
+  auto* bridge = dynamic_cast<reply_commit*>(caf::actor_cast<caf::abstract_actor*>(r.sender));
   return bridge == nullptr || bridge->commit(r.request);
 }
 

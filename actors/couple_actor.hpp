@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "actorio/messages/interfaces.hpp"
-#include "lib/src/fd_reactor.hpp"
-#include "lib/src/utf8.hpp"
+#include "io/src/fd_reactor.hpp"
+#include "io/src/utf8.hpp"
 
 namespace actorio::detail {
 

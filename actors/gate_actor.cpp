@@ -9,7 +9,7 @@
 
 #include "actorio/messages/error.hpp"
 #include "actors/reply.hpp"
-#include "lib/src/file_scan.hpp"
+#include "io/src/file_scan.hpp"
 
 namespace actorio::detail {
 

@@ -11,7 +11,7 @@
 #include "actorio/messages/interfaces.hpp"
 #include "actors/io_worker_actor.hpp"
 #include "actors/served_map_actor.hpp"
-#include "lib/src/path_sandbox.hpp"
+#include "io/src/path_sandbox.hpp"
 
 namespace actorio::detail {
 

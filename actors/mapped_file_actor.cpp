@@ -8,9 +8,9 @@
 #include <sys/mman.h>
 
 #include "actors/reply.hpp"
-#include "lib/src/byte_distance.hpp"
-#include "lib/src/digest.hpp"
-#include "lib/src/utf8.hpp"
+#include "io/src/byte_distance.hpp"
+#include "io/src/digest.hpp"
+#include "io/src/utf8.hpp"
 
 namespace actorio::detail {
 

@@ -8,8 +8,8 @@
 
 #include "actorio/messages/interfaces.hpp"
 #include "actors/io_worker_actor.hpp"
-#include "lib/src/mapped_region.hpp"
-#include "lib/src/sharded_rw_lock.hpp"
+#include "io/src/mapped_region.hpp"
+#include "io/src/sharded_rw_lock.hpp"
 
 namespace actorio::detail {
 

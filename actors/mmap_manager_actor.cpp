@@ -11,11 +11,11 @@
 
 #include "actors/mapped_file_actor.hpp"
 #include "actors/reply.hpp"
-#include "lib/src/digest.hpp"
-#include "lib/src/file_copy.hpp"
-#include "lib/src/file_scan.hpp"
-#include "lib/src/file_tree_walk.hpp"
-#include "lib/src/mapped_region.hpp"
+#include "io/src/digest.hpp"
+#include "io/src/file_copy.hpp"
+#include "io/src/file_scan.hpp"
+#include "io/src/file_tree_walk.hpp"
+#include "io/src/mapped_region.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -10,8 +10,8 @@
 
 #include "actorio/messages/interfaces.hpp"
 #include "actors/io_worker_actor.hpp"
-#include "lib/src/path_sandbox.hpp"
-#include "lib/src/work_control.hpp"
+#include "io/src/path_sandbox.hpp"
+#include "io/src/work_control.hpp"
 
 namespace actorio::detail {
 

@@ -7,7 +7,7 @@
 #include "actorio/messages/error.hpp"
 #include "actorio/messages/types.hpp"
 #include "actorio/result.hpp"
-#include "lib/src/file_scan.hpp"
+#include "io/src/file_scan.hpp"
 
 namespace actorio::detail {
 

@@ -26,7 +26,7 @@
 #include "cli/session.hpp"
 #include "cli/slices.hpp"
 #include "cli/standard_output.hpp"
-#include "lib/src/pattern_set.hpp"
+#include "io/src/pattern_set.hpp"
 
 namespace actorio::cli {
 

@@ -25,7 +25,7 @@
 #include "cli/session.hpp"
 #include "cli/slices.hpp"
 #include "cli/standard_output.hpp"
-#include "lib/src/digest.hpp"
+#include "io/src/digest.hpp"
 
 namespace actorio::cli {
 

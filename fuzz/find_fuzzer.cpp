@@ -1,10 +1,10 @@
 // Checks the find engine against a naive search over every position: find_bytes
-// (lib/src/byte_search.hpp) from every start offset, and find_in_file (lib/src/file_scan.hpp) on
+// (io/src/byte_search.hpp) from every start offset, and find_in_file (io/src/file_scan.hpp) on
 // an in-memory file (memfd) with tiny windows, so hits straddle window boundaries, under every
 // combination of start, end, max_results and overlapping.
 
-#include "lib/src/byte_search.hpp"
-#include "lib/src/file_scan.hpp"
+#include "io/src/byte_search.hpp"
+#include "io/src/file_scan.hpp"
 
 #include <fuzzer/FuzzedDataProvider.h>
 

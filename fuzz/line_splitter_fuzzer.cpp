@@ -1,9 +1,9 @@
 // Checks how a couple cuts buffered input into readline / readlines answers
-// (lib/src/line_splitter.hpp) against a naive character-by-character walk, and that an answer
+// (io/src/line_splitter.hpp) against a naive character-by-character walk, and that an answer
 // given before EOF is the one the whole input gives: more data never changes a given answer.
 
-#include "lib/src/line_splitter.hpp"
-#include "lib/src/utf8.hpp"
+#include "io/src/line_splitter.hpp"
+#include "io/src/utf8.hpp"
 
 #include <fuzzer/FuzzedDataProvider.h>
 

@@ -1,10 +1,10 @@
-// Checks the path sandbox (lib/src/path_sandbox.hpp) on a small tree with symlinks that lead in,
+// Checks the path sandbox (io/src/path_sandbox.hpp) on a small tree with symlinks that lead in,
 // out and round: the lexical refusals (empty, NUL, absolute, `..` above the root, PATH_MAX,
 // NAME_MAX) give their documented errno before any system call; whatever opens is beneath the
 // root (its inode is one of the tree's); and the openat2 path and the no-symlink walk agree,
 // except that the walk refuses every symlink with ELOOP.
 
-#include "lib/src/path_sandbox.hpp"
+#include "io/src/path_sandbox.hpp"
 
 #include <fuzzer/FuzzedDataProvider.h>
 

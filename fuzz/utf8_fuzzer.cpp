@@ -1,8 +1,8 @@
-// Checks the text-mode UTF-8 decoder (lib/src/utf8.hpp): one-shot decoding against an oracle built
+// Checks the text-mode UTF-8 decoder (io/src/utf8.hpp): one-shot decoding against an oracle built
 // from the encoder side, and streaming decoding at every split point (small inputs) and at random
 // split points against one-shot decoding, for each errors policy.
 
-#include "lib/src/utf8.hpp"
+#include "io/src/utf8.hpp"
 
 #include <fuzzer/FuzzedDataProvider.h>
 

@@ -10,10 +10,10 @@
 
 #include "actorio/runtime.hpp"
 #include "actors/couple_actor.hpp"
+#include "io/src/unique_fd.hpp"
+#include "io/src/utf8.hpp"
 #include "lib/src/couple_shared.hpp"
 #include "lib/src/request.hpp"
-#include "lib/src/unique_fd.hpp"
-#include "lib/src/utf8.hpp"
 
 namespace actorio {
 

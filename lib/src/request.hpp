@@ -13,7 +13,7 @@
 #include "actorio/messages/error.hpp"
 #include "actorio/messages/type_ids.hpp"
 #include "actorio/operation.hpp"
-#include "actors/facade_bridge_actor.hpp"
+#include "lib/src/facade_bridge_actor.hpp"
 #include "lib/src/runtime_core.hpp"
 
 namespace actorio::detail {
@@ -59,7 +59,7 @@ struct call_mode {
 };
 
 /// Sends one request `xs...` to `dest` in the name of the runtime's facade bridge
-/// (actors/facade_bridge_actor.hpp) and returns a future of `convert(replies...)` and the call's
+/// (lib/src/facade_bridge_actor.hpp) and returns a future of `convert(replies...)` and the call's
 /// request id for `canceller`. `Replies` are the reply types named in the interface (none for a
 /// `void` reply). `op` and `path` label errors that do not come from the receiver (timeouts, a
 /// receiver or runtime that is gone, a cancel).

@@ -13,11 +13,11 @@
 #include "actorio/io_error.hpp"
 #include "actorio/messages/error.hpp"
 #include "actorio/system_config.hpp"
-#include "actors/facade_bridge_actor.hpp"
 #include "actors/mmap_manager_actor.hpp"
+#include "io/src/digest.hpp"
+#include "io/src/path_sandbox.hpp"
 #include "lib/src/couple_shared.hpp"
-#include "lib/src/digest.hpp"
-#include "lib/src/path_sandbox.hpp"
+#include "lib/src/facade_bridge_actor.hpp"
 #include "lib/src/runtime_core.hpp"
 
 namespace actorio {

@@ -10,9 +10,9 @@
 #include "actorio/config.hpp"
 #include "actorio/messages/interfaces.hpp"
 #include "actorio/system_config.hpp"
-#include "actors/facade_bridge_actor.hpp"
 #include "actors/io_worker_actor.hpp"
-#include "lib/src/fd_reactor.hpp"
+#include "io/src/fd_reactor.hpp"
+#include "lib/src/facade_bridge_actor.hpp"
 
 namespace actorio::detail {
 
@@ -29,7 +29,7 @@ struct runtime_core {
   /// Set once at start and never reassigned, so facade threads may read it without locking; after
   /// shutdown it names a dead actor and requests to it fail with EBADF.
   mmap_manager_actor manager;
-  /// The sender of every facade request and receiver of its reply (actors/facade_bridge_actor.hpp,
+  /// The sender of every facade request and receiver of its reply (lib/src/facade_bridge_actor.hpp,
   /// lib/src/request.hpp); set once at start.
   caf::strong_actor_ptr bridge;
   /// Ids of the requests facade calls send in the bridge's name.

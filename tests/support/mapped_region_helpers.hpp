@@ -4,7 +4,7 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "lib/src/mapped_region.hpp"
+#include "io/src/mapped_region.hpp"
 
 #include "support/describe.hpp"
 #include "support/files.hpp"

@@ -4,18 +4,10 @@
 #include <cstdint>
 #include <iterator>
 #include <memory>
-#include <new>
 #include <span>
 #include <stdexcept>
 #include <string_view>
-#include <type_traits>
 #include <vector>
-
-#include <caf/binary_deserializer.hpp>
-#include <caf/error.hpp>
-#include <caf/meta/type_name.hpp>
-#include <caf/none.hpp>
-#include <caf/sec.hpp>
 
 namespace actorio {
 
@@ -155,61 +147,5 @@ private:
   std::vector<std::unique_ptr<char[]>> buffers_;
   std::vector<std::span<char>> pieces_;
 };
-
-/// Crosses the wire as the piece sizes, then every byte as one block (the layout of a
-/// `std::vector<std::uint64_t>` followed by a `std::vector<char>`): one buffer on arrival.
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, byte_pieces& x) {
-  constexpr auto name = caf::meta::type_name("actorio::byte_pieces");
-  std::vector<std::uint64_t> sizes;
-  if constexpr (Inspector::reads_state) {
-    sizes.reserve(x.size());
-    for (auto piece : x)
-      sizes.push_back(piece.size());
-  }
-  if constexpr (std::is_void_v<typename Inspector::result_type>) {
-    // deep_to_string: the sizes say enough.
-    f(name, sizes);
-  } else if constexpr (Inspector::reads_state) {
-    std::size_t total = x.total_bytes();
-    return caf::error::eval([&] { return f(name, sizes); }, [&] { return f.begin_sequence(total); },
-                            [&]() -> caf::error {
-                              for (auto piece : x)
-                                if (!piece.empty())
-                                  if (auto err =
-                                        f.apply_raw(piece.size(), const_cast<char*>(piece.data())))
-                                    return err;
-                              return caf::none;
-                            },
-                            [&] { return f.end_sequence(); });
-  } else {
-    std::size_t total = 0;
-    return caf::error::eval(
-      [&] { return f(name, sizes); }, [&] { return f.begin_sequence(total); },
-      [&]() -> caf::error {
-        std::uint64_t sum = 0;
-        for (auto s : sizes) {
-          if (s > total - sum)
-            return caf::make_error(caf::sec::invalid_argument, "byte_pieces: sizes exceed bytes");
-          sum += s;
-        }
-        if (sum != total)
-          return caf::make_error(caf::sec::invalid_argument, "byte_pieces: sizes miss bytes");
-        // A peer's count is allocated only when the message can hold that many bytes.
-        if (auto* bin = dynamic_cast<caf::binary_deserializer*>(&f);
-            bin && total > bin->remaining())
-          return caf::make_error(caf::sec::end_of_stream, "byte_pieces: bytes missing");
-        try {
-          x = byte_pieces{sizes};
-        } catch (const std::bad_alloc&) {
-          return caf::make_error(caf::sec::invalid_argument, "byte_pieces: no memory");
-        }
-        if (total > 0)
-          return f.apply_raw(total, x[0].data());
-        return caf::none;
-      },
-      [&] { return f.end_sequence(); });
-  }
-}
 
 } // namespace actorio

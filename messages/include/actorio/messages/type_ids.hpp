@@ -6,6 +6,7 @@
 
 #include <caf/all.hpp>
 
+#include "actorio/messages/inspect.hpp"
 #include "actorio/messages/types.hpp"
 
 /// actorio's atoms and plain message types. CAF 0.17 caps atom text at 10 characters. Actor handle

@@ -1,0 +1,195 @@
+#include "lib/src/facade_bridge_actor.hpp"
+
+#include <cerrno>
+#include <vector>
+
+#include <caf/default_attachable.hpp>
+
+#include "actorio/messages/error.hpp"
+#include "actorio/messages/type_ids.hpp"
+
+namespace actorio::detail {
+
+facade_bridge::facade_bridge(caf::actor_config& cfg)
+  : caf::monitorable_actor(cfg) {}
+
+caf::strong_actor_ptr facade_bridge::make(caf::actor_system& sys) {
+  caf::actor_config cfg;
+  return caf::make_actor<facade_bridge, caf::strong_actor_ptr>(sys.next_actor_id(), sys.node(),
+                                                               &sys, cfg);
+}
+
+facade_bridge& facade_bridge::of(const caf::strong_actor_ptr& ptr) {
+  return static_cast<facade_bridge&>(*ptr->get());
+}
+
+const char* facade_bridge::name() const {
+  return "actorio.facade_bridge";
+}
+
+std::optional<bridge_call> facade_bridge::claim(std::uint64_t request) {
+  auto i = calls_.find(request);
+  if (i == calls_.end())
+    return std::nullopt;
+  std::optional<bridge_call> c{std::move(i->second)};
+  calls_.erase(i);
+  if (c->deadline)
+    --timed_;
+  return c;
+}
+
+bool facade_bridge::expect(std::uint64_t request, bridge_call call) {
+  auto dest = caf::actor_cast<caf::strong_actor_ptr>(call.dest);
+  bool accepted = false;
+  bool first = false;
+  bool tick = false;
+  {
+    std::scoped_lock guard{lock_};
+    if (!closed_) {
+      first = watched_.insert(call.dest).second;
+      if (call.timeout) {
+        call.deadline = caf::make_timestamp() + *call.timeout;
+        ++timed_;
+        tick = !std::exchange(ticking_, true);
+      }
+      calls_.emplace(request, std::move(call));
+      accepted = true;
+    }
+  }
+  if (!accepted) {
+    call.fail(failure{EBADF, call.op, call.path, "the runtime shut down"});
+    return false;
+  }
+  if (tick)
+    schedule_tick();
+  // Outside the lock: a receiver that is already gone sends its down message from inside attach.
+  if (first && dest)
+    dest->get()->attach(caf::default_attachable::make_monitor(dest->get()->address(), address()));
+  return true;
+}
+
+void facade_bridge::cancel(std::uint64_t request) {
+  std::optional<bridge_call> c;
+  {
+    std::scoped_lock guard{lock_};
+    if (auto i = calls_.find(request); i != calls_.end() && i->second.committed)
+      return; // its receiver took the data: the reply is on its way
+    c = claim(request);
+  }
+  if (!c)
+    return;
+  // The caller sent the request before it could cancel it: the receiver sees the request first.
+  if (auto dest = caf::actor_cast<caf::strong_actor_ptr>(c->dest))
+    dest->enqueue(ctrl(), caf::make_message_id(), caf::make_message(cancel_atom_v, request),
+                  nullptr);
+  c->fail(failure{ECANCELED, c->op, c->path, "cancelled"});
+}
+
+bool facade_bridge::commit(std::uint64_t request) {
+  std::scoped_lock guard{lock_};
+  auto i = calls_.find(request);
+  if (i == calls_.end())
+    return false;
+  i->second.committed = true;
+  return true;
+}
+
+void facade_bridge::close() {
+  std::unordered_map<std::uint64_t, bridge_call> waiting;
+  {
+    std::scoped_lock guard{lock_};
+    if (std::exchange(closed_, true))
+      return;
+    waiting.swap(calls_);
+    timed_ = 0;
+    watched_.clear();
+  }
+  for (auto& [request, c] : waiting)
+    c.fail(failure{ECANCELED, c.op, c.path, "the runtime shut down"});
+  cleanup(caf::exit_reason::user_shutdown, nullptr);
+}
+
+void facade_bridge::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) {
+  auto& content = what->content();
+  if (what->mid.is_response()) {
+    std::optional<bridge_call> c;
+    {
+      std::scoped_lock guard{lock_};
+      c = claim(what->mid.request_id().integer_value());
+    }
+    if (!c) // settled already: cancelled, timed out, or its receiver went down
+      return;
+    if (c->on_progress) // a report being delivered for this call finishes first
+      std::scoped_lock wait{progress_lock_};
+    if (!c->on_reply(content))
+      c->fail(to_failure(caf::sec::unexpected_response, c->op, c->path));
+    return;
+  }
+  if (content.match_elements<progress_atom, std::uint64_t, progress>()) {
+    std::scoped_lock serial{progress_lock_};
+    progress_callback on_progress;
+    {
+      std::scoped_lock guard{lock_};
+      auto i = calls_.find(content.get_as<std::uint64_t>(1));
+      if (i == calls_.end() || !i->second.on_progress)
+        return;
+      on_progress = i->second.on_progress;
+    }
+    on_progress(content.get_as<progress>(2));
+    return;
+  }
+  if (content.match_elements<caf::down_msg>())
+    return on_down(content.get_as<caf::down_msg>(0));
+  if (content.match_elements<caf::tick_atom>())
+    return on_tick();
+  // Nothing else is meant for the bridge; a request still gets an error reply.
+  bounce(what);
+}
+
+void facade_bridge::on_down(const caf::down_msg& dm) {
+  std::vector<bridge_call> gone;
+  {
+    std::scoped_lock guard{lock_};
+    if (watched_.erase(dm.source) == 0)
+      return;
+    std::vector<std::uint64_t> requests;
+    for (const auto& [request, c] : calls_)
+      if (c.dest == dm.source)
+        requests.push_back(request);
+    for (auto request : requests)
+      gone.push_back(std::move(*claim(request)));
+  }
+  // Replies the receiver sent before it went were handled before: its thread sent them first.
+  auto reason = dm.reason ? dm.reason : caf::make_error(caf::sec::request_receiver_down);
+  for (auto& c : gone)
+    c.fail(to_failure(reason, c.op, c.path));
+}
+
+void facade_bridge::on_tick() {
+  std::vector<bridge_call> expired;
+  bool again = false;
+  {
+    std::scoped_lock guard{lock_};
+    auto now = caf::make_timestamp();
+    std::vector<std::uint64_t> due;
+    for (const auto& [request, c] : calls_)
+      if (c.deadline && *c.deadline <= now)
+        due.push_back(request);
+    for (auto request : due)
+      expired.push_back(std::move(*claim(request)));
+    again = ticking_ = timed_ > 0 && !closed_;
+  }
+  for (auto& c : expired)
+    c.fail(to_failure(caf::sec::request_timeout, c.op, c.path));
+  if (again)
+    schedule_tick();
+}
+
+void facade_bridge::schedule_tick() {
+  auto& clock = home_system().clock();
+  clock.schedule_message(
+    clock.now() + bridge_tick, ctrl(),
+    caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, caf::tick_atom_v));
+}
+
+} // namespace actorio::detail

@@ -1,0 +1,185 @@
+#define BOOST_TEST_MODULE pattern_set_test
+#include <boost/test/unit_test.hpp>
+
+#include "io/src/file_scan.hpp"
+#include "io/src/pattern_set.hpp"
+
+#include "support/files.hpp"
+#include "support/temp_dir.hpp"
+
+#include <cerrno>
+#include <cstdint>
+#include <filesystem>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+using actorio::detail::find_in_file;
+using actorio::detail::find_options;
+using actorio::detail::multi_engine;
+using actorio::detail::pattern_set;
+using actorio::test::run_command;
+using actorio::test::temp_dir;
+using actorio::test::write_file;
+
+namespace {
+
+using offsets = std::vector<std::uint64_t>;
+
+/// Single-quoted for sh.
+std::string q(const std::string& s) {
+  std::string out = "'";
+  for (char c : s)
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+/// The oracle for a non-overlapping search: GNU grep -F -o -b -a's offsets.
+offsets grep_offsets(const fs::path& file, const std::vector<std::string>& patterns) {
+  std::string cmd = "grep -obaF";
+  for (const auto& p : patterns)
+    cmd += " -e " + q(p);
+  // grep exits 1 when nothing matches; the pipeline's status is cut's.
+  auto text = run_command(cmd + " " + q(file.string()) + " | cut -d: -f1");
+  offsets out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);)
+    out.push_back(std::stoull(line));
+  return out;
+}
+
+/// The oracle for an overlapping search: every offset where some pattern starts.
+offsets naive_overlapping(const std::string& hay, const std::vector<std::string>& patterns) {
+  offsets out;
+  for (std::size_t at = 0; at < hay.size(); ++at)
+    for (const auto& p : patterns)
+      if (hay.compare(at, p.size(), p) == 0) {
+        out.push_back(at);
+        break;
+      }
+  return out;
+}
+
+/// Bytes from a small alphabet, so that patterns over it hit often and overlap; newlines keep
+/// grep's lines short (no pattern holds one, so grep's line-wise matching agrees).
+std::string random_text(std::size_t n, unsigned seed) {
+  std::mt19937 rng{seed};
+  std::string alphabet = "abcab\n";
+  std::string out(n, '\0');
+  for (auto& c : out)
+    c = alphabet[rng() % alphabet.size()];
+  return out;
+}
+
+struct fixture {
+  temp_dir dir;
+  std::vector<char> buffer;
+
+  offsets find(const fs::path& file, const std::vector<std::string>& patterns, multi_engine engine,
+               std::size_t window, bool overlapping = false, std::uint64_t start = 0,
+               std::uint64_t max_results = 0) {
+    auto set = pattern_set::make(patterns, engine);
+    BOOST_REQUIRE(set.ok());
+    find_options opts;
+    opts.window = window;
+    opts.overlapping = overlapping;
+    opts.start = start;
+    opts.max_results = max_results;
+    auto found = find_in_file(file.string(), *set, opts, buffer);
+    BOOST_REQUIRE(found.ok());
+    return *found;
+  }
+};
+
+const std::vector<std::vector<std::string>> pattern_lists = {
+  // Prefixes of each other, overlapping each other, and one inside another.
+  {"ab", "abc", "abcab", "bca", "cab"},
+  {"a", "aa", "aaa", "b"},
+  {"bcabca", "ca", "c\x01"},
+  {"abcabcabcabcabcabcab", "ba", "cc"},
+};
+
+const multi_engine engines[] = {multi_engine::automatic, multi_engine::portable};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(pattern_set_tests, fixture)
+
+BOOST_AUTO_TEST_CASE(several_patterns_give_grep_F_o_b_offsets_with_either_engine) {
+  auto hay = random_text(300000, 7);
+  auto file = dir.path() / "hay";
+  write_file(file, hay);
+  for (const auto& patterns : pattern_lists) {
+    auto expected = grep_offsets(file, patterns);
+    BOOST_TEST(expected.size() > 100u);
+    // Windows of 4 KiB put hundreds of hits across window boundaries; odd sizes shift them.
+    for (auto engine : engines)
+      for (std::size_t window : {std::size_t{4096}, std::size_t{4099}, std::size_t{1} << 23}) {
+        BOOST_TEST_CONTEXT("patterns[0] " << patterns[0] << ", engine " << static_cast<int>(engine)
+                                          << ", window " << window) {
+          BOOST_TEST(find(file, patterns, engine, window) == expected,
+                     boost::test_tools::per_element());
+        }
+      }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(overlapping_reports_every_offset_where_a_pattern_starts) {
+  auto hay = random_text(100000, 8);
+  auto file = dir.path() / "hay";
+  write_file(file, hay);
+  for (const auto& patterns : pattern_lists) {
+    auto expected = naive_overlapping(hay, patterns);
+    for (auto engine : engines)
+      BOOST_TEST(find(file, patterns, engine, 4097, true) == expected,
+                 boost::test_tools::per_element());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_hit_spanning_a_window_boundary_is_found_once_and_whole) {
+  // "abcdef" starts 3 bytes before the 4 KiB window's end: "abc" alone is complete in the first
+  // window, but the longest pattern starting there only shows in the second.
+  std::string hay(8192, 'x');
+  hay.replace(4093, 6, "abcdef");
+  hay.replace(8186, 6, "abcdef");
+  auto file = dir.path() / "hay";
+  write_file(file, hay);
+  std::vector<std::string> patterns{"abc", "abcdef", "cde", "f"};
+  for (auto engine : engines) {
+    BOOST_TEST(find(file, patterns, engine, 4096) == (offsets{4093, 8186}),
+               boost::test_tools::per_element());
+    BOOST_TEST(find(file, patterns, engine, 4096, true) ==
+                 (offsets{4093, 4095, 4098, 8186, 8188, 8191}),
+               boost::test_tools::per_element());
+  }
+  BOOST_TEST(grep_offsets(file, patterns) == (offsets{4093, 8186}),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(start_and_max_results_apply_to_several_patterns) {
+  auto file = dir.path() / "f";
+  write_file(file, "abcabcab");
+  for (auto engine : engines) {
+    BOOST_TEST(find(file, {"ab", "bc"}, engine, 4096, false, 1) == (offsets{1, 3, 6}),
+               boost::test_tools::per_element());
+    BOOST_TEST(find(file, {"ab", "bc"}, engine, 4096, false, 0, 2) == (offsets{0, 3}),
+               boost::test_tools::per_element());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(no_pattern_or_an_empty_one_is_einval_and_duplicates_count_once) {
+  BOOST_TEST(pattern_set::make({}).error().code == EINVAL);
+  BOOST_TEST(pattern_set::make({"a", ""}).error().code == EINVAL);
+  auto set = pattern_set::make({"ab", "ab"});
+  BOOST_REQUIRE(set.ok());
+  BOOST_TEST(set->single() == "ab");
+  BOOST_TEST(std::string(set->engine_name()) == "single");
+  auto several = pattern_set::make({"ab", "cd"}, multi_engine::portable);
+  BOOST_REQUIRE(several.ok());
+  BOOST_TEST(std::string(several->engine_name()) == "aho-corasick");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
