@@ -1438,6 +1438,46 @@ BOOST_AUTO_TEST_CASE(several_remotes_print_each_nodes_lines_in_node_order_and_su
   BOOST_TEST(copy.err.find("only sum, find and compact") != std::string::npos, copy.err);
 }
 
+BOOST_AUTO_TEST_CASE(a_node_stopped_mid_sum_misses_the_deadline_and_the_others_print_theirs) {
+  temp_dir roots[2];
+  for (int i = 0; i < 2; ++i)
+    put(roots[i] / "a.txt", "node " + std::to_string(i) + "\n");
+  // Sparse: no disk, but seconds to hash; node 1 is stopped while hashing it.
+  { std::ofstream big(roots[1] / "big.bin"); }
+  fs::resize_file(roots[1] / "big.bin", std::uint64_t{16} << 30);
+  serve_process s0{
+    cli, {"--listen", "127.0.0.1:0", "--root", roots[0].path().string()}, io / "s0.err"};
+  serve_process s1{
+    cli, {"--listen", "127.0.0.1:0", "--root", roots[1].path().string()}, io / "s1.err"};
+  auto out = io / "sum.out";
+  auto err = io / "sum.err";
+  auto sum = spawn_in(data.path(),
+                      {"/bin/sh", "-c",
+                       q(cli) + " --no-progress --deadline 1 --remote " + s0.address +
+                         " --remote " + s1.address + " sum a.txt big.bin 2>" + q(err.string())},
+                      out);
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (read_file(s1.err).find("connected") == std::string::npos &&
+         std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ::kill(s1.pid, SIGSTOP);
+  int st = 0;
+  ::waitpid(sum, &st, 0);
+  ::kill(s1.pid, SIGCONT);
+  BOOST_TEST(WIFEXITED(st));
+  BOOST_TEST(WEXITSTATUS(st) == 1);
+  auto a0 = sh("cd " + q(roots[0].path().string()) + " && sha256sum a.txt").out;
+  BOOST_TEST(read_file(out) == s0.address + ": " + a0);
+  BOOST_TEST(read_file(err) == "actorio: " + s0.address + ": big.bin: No such file or directory\n" +
+                                 "actorio: " + s1.address + ": a.txt: Connection timed out\n" +
+                                 "actorio: " + s1.address + ": big.bin: Connection timed out\n");
+  auto bad =
+    actorio("--remote " + s0.address + " --remote " + s1.address + " --deadline 0 sum a.txt");
+  BOOST_TEST(bad.status == 2);
+  BOOST_TEST(bad.err.find("--deadline") != std::string::npos, bad.err);
+}
+
 BOOST_AUTO_TEST_CASE(a_node_killed_mid_sum_fails_its_items_and_the_others_print_all_theirs) {
   temp_dir roots[2];
   for (int i = 0; i < 2; ++i)

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <future>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "actorio/cluster.hpp"
 #include "actorio/io_error.hpp"
@@ -390,6 +392,76 @@ BOOST_AUTO_TEST_CASE(a_node_that_accepts_and_never_answers_is_etimedout_and_the_
   for (const auto& [name, hex] : expected)
     BOOST_TEST(*sums.at(name_of(server.port())).at(name) == hex);
   ::close(silent);
+}
+
+/// SIGSTOPs a served process for as long as it lives; SIGCONT at the end.
+class stopped {
+public:
+  explicit stopped(pid_t pid)
+    : pid_(pid) {
+    ::kill(pid_, SIGSTOP);
+  }
+  stopped(const stopped&) = delete;
+  stopped& operator=(const stopped&) = delete;
+  ~stopped() {
+    resume();
+  }
+  void resume() {
+    if (pid_ > 0)
+      ::kill(std::exchange(pid_, -1), SIGCONT);
+  }
+
+private:
+  pid_t pid_;
+};
+
+BOOST_AUTO_TEST_CASE(a_stopped_node_misses_its_deadline_with_etimedout_and_the_others_answer) {
+  temp_dir roots[2];
+  std::vector<std::string> names[2];
+  for (int i = 0; i < 2; ++i)
+    names[i] = fill(roots[i].path(), i + 5);
+  served s0{served_dir(roots[0].path())};
+  served s1{served_dir(roots[1].path())};
+  cluster_options opts;
+  opts.deadline = std::chrono::milliseconds(500);
+  cluster c{{local(s0.port()), local(s1.port())}, opts};
+  // Connected and answering first: the node goes silent on a connection that stays up.
+  c.bulk_checksum(as_paths(names[0]), "sha256").get();
+  stopped frozen{s0.pid()};
+  auto sums = c.bulk_checksum(as_paths(names[0]), "sha256").get();
+  for (const auto& [path, r] : sums.at(name_of(s0.port()))) {
+    BOOST_TEST_REQUIRE(!r.ok());
+    BOOST_TEST(r.error().code == ETIMEDOUT, path << ": " << why(r));
+    BOOST_TEST(why(r).find(name_of(s0.port())) != std::string::npos, why(r));
+  }
+  auto expected = sha256sum_in(roots[1].path(), names[1]);
+  for (const auto& [name, hex] : expected)
+    BOOST_TEST(*sums.at(name_of(s1.port())).at(name) == hex);
+  // Awake again, the node is connected anew on the next call and answers.
+  frozen.resume();
+  auto again = c.bulk_checksum(as_paths(names[0]), "sha256").get();
+  expected = sha256sum_in(roots[0].path(), names[0]);
+  for (const auto& [name, hex] : expected)
+    BOOST_TEST(*again.at(name_of(s0.port())).at(name) == hex);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_returns_at_once_while_a_node_is_stopped) {
+  temp_dir roots[2];
+  for (int i = 0; i < 2; ++i)
+    fill(roots[i].path(), i + 1);
+  served s0{served_dir(roots[0].path())};
+  served s1{served_dir(roots[1].path())};
+  cluster_options opts;
+  opts.deadline = std::chrono::seconds(60);
+  cluster c{{local(s0.port()), local(s1.port())}, opts};
+  c.bulk_checksum(std::vector<fs::path>{"a.txt"}, "sha256").get();
+  stopped frozen{s0.pid()};
+  auto op = c.bulk_checksum(std::vector<fs::path>{"a.txt", "b.bin"}, "sha256");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto cancelled_at = std::chrono::steady_clock::now();
+  op.cancel();
+  BOOST_TEST(errno_of([&] { op.get(); }) == ECANCELED);
+  BOOST_TEST((std::chrono::steady_clock::now() - cancelled_at < std::chrono::seconds(5)));
 }
 
 BOOST_AUTO_TEST_CASE(a_cluster_without_nodes_or_with_a_node_twice_is_einval) {

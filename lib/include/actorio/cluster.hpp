@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -25,13 +26,27 @@ struct endpoint {
   std::string name() const;
 };
 
+/// How a cluster talks to its nodes.
+struct cluster_options {
+  /// How each node is connected: the connect timeout, and that of each single non-bulk call.
+  connect_options connect;
+  /// Longest one node's part of a bulk call may take, from when the call starts (its connect
+  /// included). A node that has not answered by then (stopped, swapped out, its network gone
+  /// quiet without a reset) fails its own items with ETIMEDOUT, its part is cancelled and its
+  /// connection dropped (made again on the next call); the other nodes' results still arrive.
+  /// Set it above the longest part expected (hashing a large file takes seconds per GiB).
+  /// 0: no deadline.
+  std::chrono::milliseconds deadline{std::chrono::minutes(10)};
+};
+
 /// Several served managers used as one: each bulk call sends one request to every node at once
 /// (all in flight together) and gathers the replies, keyed by node name ("host:port") and path.
 ///
 /// A node that cannot be used fails its own items and no one else's: ECONNREFUSED when nothing
 /// listens there or it refused the TLS handshake (such failures have op "connect"), ECONNRESET
 /// when its connection is lost before it answered (the server died mid-call), ETIMEDOUT when it
-/// accepted but did not answer the first call within `connect_options::timeout`. Connections are
+/// accepted but did not answer the first call within `connect_options::timeout`, or did not finish
+/// its part within `cluster_options::deadline` (the detail names the node). Connections are
 /// made on first use and kept; a node whose call failed that way is connected again on the next
 /// call. Nodes are connected in parallel, each with an actor system of its own.
 ///
@@ -49,7 +64,9 @@ public:
 
   /// Connects nowhere yet: each node is connected on its first call. EINVAL (as `io_error`, op
   /// "cluster") for no nodes, or a node given twice.
-  explicit cluster(std::vector<endpoint> nodes, connect_options opts = {});
+  explicit cluster(std::vector<endpoint> nodes, cluster_options opts = {});
+  /// As above with the default deadline.
+  cluster(std::vector<endpoint> nodes, connect_options opts);
   cluster(cluster&&) noexcept;
   cluster& operator=(cluster&&) noexcept;
   ~cluster();
