@@ -1,5 +1,6 @@
 #include "actorio/cluster.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <exception>
 #include <functional>
@@ -486,6 +487,60 @@ operation<cluster::per_node<result<walk_page>>> cluster::walk(const std::filesys
     [root](const failure& why, const std::string& node) {
       return T{item_failure(why, node, root.string())};
     });
+}
+
+operation<std::uint64_t>
+cluster::copy(const std::string& node_a, const std::filesystem::path& path_a,
+              const std::string& node_b, const std::filesystem::path& path_b,
+              const node_copy_options& opts, const bulk_options& progress) const {
+  auto a = impl_->find(node_a);
+  auto b = impl_->find(node_b);
+  if (!a || !b)
+    return unknown_node<std::uint64_t>("copy", a ? node_b : node_a);
+  // Connecting blocks: done on a thread of its own, as the bulk calls do, then the copy's.
+  auto done = std::make_shared<std::promise<std::uint64_t>>();
+  auto inner = std::make_shared<std::pair<std::mutex, operation<std::uint64_t>>>();
+  auto cancelled = std::make_shared<std::atomic<bool>>(false);
+  auto future = done->get_future();
+  std::thread([=] {
+    std::pair<std::uint64_t, std::uint64_t> used{0, 0};
+    try {
+      auto [ma, ga] = a->use();
+      used.first = ga;
+      auto [mb, gb] = b->use();
+      used.second = gb;
+      {
+        std::lock_guard<std::mutex> guard{inner->first};
+        inner->second = copy_between(copy_end{ma, path_a, a->name}, copy_end{mb, path_b, b->name},
+                                     opts, progress);
+        if (cancelled->load())
+          inner->second.cancel();
+      }
+      inner->second.wait();
+      std::uint64_t copied = 0;
+      {
+        std::lock_guard<std::mutex> guard{inner->first};
+        copied = inner->second.get();
+      }
+      done->set_value(copied);
+    } catch (...) {
+      auto why = failure_of(std::current_exception());
+      if (connection_lost(why.code)) {
+        // Which node it was is in the detail; both are connected again if in doubt.
+        if (used.first != 0 && why.detail.find(a->name) != std::string::npos)
+          a->drop(used.first);
+        if (used.second != 0 && why.detail.find(b->name) != std::string::npos)
+          b->drop(used.second);
+      }
+      done->set_exception(std::current_exception());
+    }
+  }).detach();
+  return operation<std::uint64_t>{std::move(future), [inner, cancelled] {
+                                    cancelled->store(true);
+                                    std::lock_guard<std::mutex> guard{inner->first};
+                                    if (inner->second.valid())
+                                      inner->second.cancel();
+                                  }};
 }
 
 } // namespace actorio

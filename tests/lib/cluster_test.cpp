@@ -12,6 +12,7 @@
 #include <fstream>
 #include <future>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -467,6 +468,195 @@ BOOST_AUTO_TEST_CASE(cancel_returns_at_once_while_a_node_is_stopped) {
 BOOST_AUTO_TEST_CASE(a_cluster_without_nodes_or_with_a_node_twice_is_einval) {
   BOOST_TEST(errno_of([] { cluster c{{}}; }) == EINVAL);
   BOOST_TEST(errno_of([] { cluster c{{local(1), local(1)}}; }) == EINVAL);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+/// Every name in `dir`, hidden ones (temporaries) included.
+std::set<std::string> names_in(const fs::path& dir) {
+  std::set<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir))
+    out.insert(e.path().filename().string());
+  return out;
+}
+
+/// `n` bytes that differ everywhere from a run of zeros or a shifted copy.
+std::string pattern_bytes(std::size_t n, unsigned seed) {
+  std::string data(n, '\0');
+  std::uint32_t x = seed * 2654435761u + 1;
+  for (auto& c : data) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c = static_cast<char>(x);
+  }
+  return data;
+}
+
+/// A sparse file of `size` bytes: no disk, but every byte crosses the network when copied.
+void sparse_file(const fs::path& p, std::uint64_t size) {
+  { std::ofstream f(p); }
+  fs::resize_file(p, size);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(copies_between_nodes)
+
+BOOST_AUTO_TEST_CASE(a_copy_between_a_plain_and_a_tls_node_in_small_chunks_is_byte_identical) {
+  temp_dir roots[2];
+  // Larger than chunk x window many times over: the copy streams it in bounded pieces.
+  auto data = pattern_bytes((std::size_t{3} << 20) + 123, 7);
+  write_file(roots[0] / "src.bin", data);
+  fs::create_directory(roots[1] / "d");
+  write_file(roots[1] / "d" / "old.bin", "old content");
+  temp_dir certs_dir;
+  certificates certs{certs_dir.path()};
+  auto tls_opts = served_dir(roots[1].path());
+  tls_opts.tls = certs.tls("server");
+  served plain{served_dir(roots[0].path())};
+  served tls{tls_opts};
+  auto a = name_of(plain.port());
+  auto b = name_of(tls.port());
+  cluster c{{local(plain.port()), local(tls.port(), certs.tls("client"))}};
+  node_copy_options o;
+  o.verify = true;
+  o.chunk_bytes = 64 << 10;
+  o.window = 2;
+  std::mutex lock;
+  progress last;
+  bulk_options p;
+  p.progress_interval = std::chrono::milliseconds(0);
+  p.on_progress = [&](const progress& x) {
+    std::lock_guard<std::mutex> guard{lock};
+    last = x;
+  };
+  BOOST_TEST(c.copy(a, "src.bin", b, "d/new.bin", o, p).get() == data.size());
+  BOOST_TEST((read_file(roots[1] / "d" / "new.bin") == data));
+  BOOST_TEST(sha256sum_in(roots[1] / "d", {"new.bin"}).at("new.bin") ==
+             sha256sum_in(roots[0].path(), {"src.bin"}).at("src.bin"));
+  {
+    std::lock_guard<std::mutex> guard{lock};
+    BOOST_TEST(last.bytes_done == data.size());
+    BOOST_TEST(last.bytes_total == data.size());
+    BOOST_TEST(last.items_done == 1u);
+  }
+  // Back the other way, over an existing file, which is replaced; and an empty file.
+  BOOST_TEST(c.copy(b, "d/old.bin", a, "src.bin", o).get() == 11u);
+  BOOST_TEST(read_file(roots[0] / "src.bin") == "old content");
+  write_file(roots[0] / "empty", "");
+  BOOST_TEST(c.copy(a, "empty", b, "d/empty", o).get() == 0u);
+  BOOST_TEST(fs::file_size(roots[1] / "d" / "empty") == 0u);
+  // Nothing but the files themselves: no temporary left.
+  BOOST_TEST((names_in(roots[1] / "d") == std::set<std::string>{"empty", "new.bin", "old.bin"}));
+  BOOST_TEST((names_in(roots[0].path()) == std::set<std::string>{"empty", "src.bin"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_destination_killed_mid_copy_leaves_no_file_and_no_temporary) {
+  temp_dir roots[2];
+  sparse_file(roots[0] / "big.bin", std::uint64_t{1} << 30);
+  served s0{served_dir(roots[0].path())};
+  served s1{served_dir(roots[1].path())};
+  cluster c{{local(s0.port()), local(s1.port())}};
+  watch started{[](const progress& p) { return p.bytes_done >= (std::uint64_t{8} << 20); }};
+  node_copy_options o;
+  o.chunk_bytes = 1 << 20;
+  o.window = 2;
+  started.opts.progress_interval = std::chrono::milliseconds(0);
+  auto op = c.copy(name_of(s0.port()), "big.bin", name_of(s1.port()), "copy.bin", o, started.opts);
+  BOOST_REQUIRE(started.reached.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  s1.kill();
+  try {
+    op.get();
+    BOOST_FAIL("the copy succeeded");
+  } catch (const io_error& e) {
+    BOOST_TEST((e.code().value() == ECONNRESET || e.code().value() == ETIMEDOUT), e.what());
+    BOOST_TEST(std::string{e.what()}.find(name_of(s1.port())) != std::string::npos, e.what());
+  }
+  BOOST_TEST(names_in(roots[1].path()).empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_source_killed_mid_copy_leaves_nothing_at_the_destination) {
+  temp_dir roots[2];
+  sparse_file(roots[0] / "big.bin", std::uint64_t{1} << 30);
+  served s0{served_dir(roots[0].path())};
+  served s1{served_dir(roots[1].path())};
+  cluster c{{local(s0.port()), local(s1.port())}};
+  watch started{[](const progress& p) { return p.bytes_done >= (std::uint64_t{8} << 20); }};
+  node_copy_options o;
+  o.chunk_bytes = 1 << 20;
+  o.window = 2;
+  started.opts.progress_interval = std::chrono::milliseconds(0);
+  auto op = c.copy(name_of(s0.port()), "big.bin", name_of(s1.port()), "copy.bin", o, started.opts);
+  BOOST_REQUIRE(started.reached.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  s0.kill();
+  try {
+    op.get();
+    BOOST_FAIL("the copy succeeded");
+  } catch (const io_error& e) {
+    BOOST_TEST((e.code().value() == ECONNRESET || e.code().value() == ETIMEDOUT), e.what());
+    BOOST_TEST(std::string{e.what()}.find(name_of(s0.port())) != std::string::npos, e.what());
+  }
+  BOOST_TEST(names_in(roots[1].path()).empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_copy_leaves_nothing_at_the_destination) {
+  temp_dir roots[2];
+  sparse_file(roots[0] / "big.bin", std::uint64_t{1} << 30);
+  served s0{served_dir(roots[0].path())};
+  served s1{served_dir(roots[1].path())};
+  cluster c{{local(s0.port()), local(s1.port())}};
+  watch started{[](const progress& p) { return p.bytes_done > 0; }};
+  started.opts.progress_interval = std::chrono::milliseconds(0);
+  node_copy_options o;
+  o.chunk_bytes = 1 << 20;
+  auto op = c.copy(name_of(s0.port()), "big.bin", name_of(s1.port()), "copy.bin", o, started.opts);
+  BOOST_REQUIRE(started.reached.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  op.cancel();
+  BOOST_TEST(errno_of([&] { op.get(); }) == ECANCELED);
+  // The discard is answered before the copy fails; the listing follows it.
+  BOOST_TEST(names_in(roots[1].path()).empty());
+  // The nodes are usable at once.
+  write_file(roots[0] / "small", "small");
+  BOOST_TEST(c.copy(name_of(s0.port()), "small", name_of(s1.port()), "small").get() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(a_read_only_destination_refuses_the_copy_with_erofs) {
+  temp_dir roots[2];
+  write_file(roots[0] / "f", "data");
+  auto ro = served_dir(roots[1].path());
+  ro.read_only = true;
+  served s0{served_dir(roots[0].path())};
+  served s1{ro};
+  cluster c{{local(s0.port()), local(s1.port())}};
+  try {
+    c.copy(name_of(s0.port()), "f", name_of(s1.port()), "f").get();
+    BOOST_FAIL("the copy succeeded");
+  } catch (const io_error& e) {
+    BOOST_TEST(e.code().value() == EROFS, e.what());
+    BOOST_TEST(std::string{e.what()}.find(name_of(s1.port())) != std::string::npos, e.what());
+  }
+  BOOST_TEST(names_in(roots[1].path()).empty());
+}
+
+BOOST_AUTO_TEST_CASE(paths_that_leave_a_served_root_are_refused_at_either_end) {
+  temp_dir roots[2];
+  write_file(roots[0] / "f", "data");
+  served s0{served_dir(roots[0].path())};
+  served s1{served_dir(roots[1].path())};
+  cluster c{{local(s0.port()), local(s1.port())}};
+  auto a = name_of(s0.port());
+  auto b = name_of(s1.port());
+  auto outside = roots[1].path().filename().string();
+  BOOST_TEST(errno_of([&] { c.copy(a, "f", b, "../" + outside + "-escaped").get(); }) == EACCES);
+  BOOST_TEST(errno_of([&] { c.copy(a, "f", b, "/tmp/escaped").get(); }) == EACCES);
+  BOOST_TEST(errno_of([&] { c.copy(a, "../etc/passwd", b, "p").get(); }) == EACCES);
+  BOOST_TEST(errno_of([&] { c.copy(a, "missing", b, "m").get(); }) == ENOENT);
+  BOOST_TEST(errno_of([&] { c.copy(a, "f", "nowhere:1", "m").get(); }) == EINVAL);
+  BOOST_TEST(!fs::exists(roots[1].path().parent_path() / (outside + "-escaped")));
+  BOOST_TEST(names_in(roots[1].path()).empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
