@@ -68,9 +68,11 @@ private:
   template <class F>
   auto wait(const copy_end& end, const char* what, F& f) {
     auto until = clock::now() + opts_.step_timeout;
-    while (f.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+    for (;;) {
       if (run_->cancelled.load())
         throw io_error(failure{ECANCELED, "copy", end.path.string(), "cancelled"});
+      if (f.wait_for(std::chrono::milliseconds(50)) == std::future_status::ready)
+        break;
       if (opts_.step_timeout.count() > 0 && clock::now() >= until)
         throw io_error(on_node(failure{ETIMEDOUT, "copy", end.path.string(),
                                        std::string{"no answer to "} + what + " within " +

@@ -1438,6 +1438,63 @@ BOOST_AUTO_TEST_CASE(several_remotes_print_each_nodes_lines_in_node_order_and_su
   BOOST_TEST(copy.err.find("only sum, find and compact") != std::string::npos, copy.err);
 }
 
+BOOST_AUTO_TEST_CASE(copy_between_nodes_streams_the_file_and_names_the_node_that_failed) {
+  auto made = sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out ca.key"
+                 " && openssl req -x509 -new -key ca.key -days 2 -subj /CN=localhost"
+                 " -addext subjectAltName=IP:127.0.0.1 -out ca.pem 2>/dev/null");
+  BOOST_REQUIRE_MESSAGE(made.status == 0, made.err);
+  temp_dir roots[3];
+  auto content = random_bytes(300000, 5);
+  put(roots[0] / "src.bin", content);
+  fs::create_directory(roots[1] / "d");
+  serve_process plain{
+    cli, {"--listen", "127.0.0.1:0", "--root", roots[0].path().string()}, io / "s0.err"};
+  serve_process tls{cli,
+                    {"--tls-cert", (data / "ca.pem").string(), "--tls-key",
+                     (data / "ca.key").string(), "--tls-ca", (data / "ca.pem").string(), "--listen",
+                     "127.0.0.1:0", "--root", roots[1].path().string()},
+                    io / "s1.err"};
+  serve_process ro{cli,
+                   {"--listen", "127.0.0.1:0", "--root", roots[2].path().string(), "--read-only"},
+                   io / "s2.err"};
+  auto tls_files = std::string{"--tls-cert ca.pem --tls-key ca.key --tls-ca ca.pem "};
+  auto a = "tcp://" + plain.address + "/";
+  auto b = "tls://" + tls.address + "/";
+
+  auto copied = actorio(tls_files + "copy --verify " + a + "src.bin " + b + "d/dst.bin");
+  BOOST_TEST(copied.status == 0, copied.err);
+  BOOST_TEST((read_file(roots[1] / "d" / "dst.bin") == content));
+  // Either end may be this machine.
+  auto down = actorio(tls_files + "copy " + b + "d/dst.bin here.bin");
+  BOOST_TEST(down.status == 0, down.err);
+  BOOST_TEST((read_file(data / "here.bin") == content));
+  file("up.txt", "from here");
+  auto up = actorio("copy up.txt " + a + "up.txt");
+  BOOST_TEST(up.status == 0, up.err);
+  BOOST_TEST(read_file(roots[0] / "up.txt") == "from here");
+
+  // Failures name the end that failed, with its errno; nothing is left at the destination.
+  auto missing = actorio(tls_files + "copy " + a + "missing " + b + "d/m");
+  BOOST_TEST(missing.status == 1);
+  BOOST_TEST(missing.err == "actorio: " + a + "missing: No such file or directory\n");
+  auto refused = actorio("copy " + a + "src.bin tcp://" + ro.address + "/x");
+  BOOST_TEST(refused.status == 1);
+  BOOST_TEST(refused.err == "actorio: tcp://" + ro.address + "/x: Read-only file system\n");
+  auto escape = actorio("copy " + a + "src.bin " + a + "../escaped");
+  BOOST_TEST(escape.status == 1);
+  BOOST_TEST(escape.err == "actorio: " + a + "../escaped: Permission denied\n");
+  auto nobody = nothing_listening();
+  auto unreachable = actorio("copy " + a + "src.bin tcp://" + nobody + "/x");
+  BOOST_TEST(unreachable.status == 2);
+  BOOST_TEST(unreachable.err == "actorio: " + nobody + ": Connection refused\n");
+  auto malformed = actorio("copy " + a + " x");
+  BOOST_TEST(malformed.status == 2);
+  BOOST_TEST(malformed.err.find("tcp://HOST:PORT/PATH") != std::string::npos, malformed.err);
+  BOOST_TEST(sh("ls -A " + q(roots[1].path().string()) + "/d").out == "dst.bin\n");
+  BOOST_TEST(sh("ls -A " + q(roots[2].path().string())).out == "");
+  BOOST_TEST(!fs::exists(roots[0].path().parent_path() / "escaped"));
+}
+
 BOOST_AUTO_TEST_CASE(a_node_stopped_mid_sum_misses_the_deadline_and_the_others_print_theirs) {
   temp_dir roots[2];
   for (int i = 0; i < 2; ++i)

@@ -623,6 +623,28 @@ BOOST_AUTO_TEST_CASE(a_cancelled_copy_leaves_nothing_at_the_destination) {
   BOOST_TEST(c.copy(name_of(s0.port()), "small", name_of(s1.port()), "small").get() == 5u);
 }
 
+BOOST_AUTO_TEST_CASE(a_served_staged_file_is_its_clients_alone_and_counts_as_a_held_map) {
+  temp_dir root;
+  auto opts = served_dir(root.path());
+  opts.limits.max_open_maps = 1;
+  served s{opts};
+  auto mine = connect("127.0.0.1", s.port());
+  auto other = connect("127.0.0.1", s.port());
+  auto id = mine.stage("f").get();
+  BOOST_TEST(errno_of([&] { other.write_staged(id, 0, {'x'}).get(); }) == EBADF);
+  BOOST_TEST(errno_of([&] { other.commit_staged(id).get(); }) == EBADF);
+  other.discard_staged(id).get(); // not its own: nothing happens
+  // The limit of held maps counts staged files too.
+  BOOST_TEST(errno_of([&] { mine.stage("g").get(); }) == EMFILE);
+  BOOST_TEST(mine.write_staged(id, 0, {'o', 'k'}).get() == 2u);
+  BOOST_TEST(mine.commit_staged(id).get().empty());
+  BOOST_TEST(read_file(root / "f") == "ok");
+  // Committed: the id is gone and the allowance free again.
+  BOOST_TEST(errno_of([&] { mine.commit_staged(id).get(); }) == EBADF);
+  mine.discard_staged(mine.stage("g").get()).get();
+  BOOST_TEST((names_in(root.path()) == std::set<std::string>{"f"}));
+}
+
 BOOST_AUTO_TEST_CASE(a_read_only_destination_refuses_the_copy_with_erofs) {
   temp_dir roots[2];
   write_file(roots[0] / "f", "data");
