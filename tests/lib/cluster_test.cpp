@@ -11,6 +11,7 @@
 #include <atomic>
 #include <fstream>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -552,6 +553,54 @@ BOOST_AUTO_TEST_CASE(a_copy_between_a_plain_and_a_tls_node_in_small_chunks_is_by
   // Nothing but the files themselves: no temporary left.
   BOOST_TEST((names_in(roots[1] / "d") == std::set<std::string>{"empty", "new.bin", "old.bin"}));
   BOOST_TEST((names_in(roots[0].path()) == std::set<std::string>{"empty", "src.bin"}));
+}
+
+/// Peak resident set of process `pid` in KiB (VmHWM), after `reset` set it to the current RSS.
+std::uint64_t peak_kib_of(pid_t pid, bool reset = false) {
+  auto dir = "/proc/" + std::to_string(pid);
+  if (reset) {
+    std::ofstream out(dir + "/clear_refs");
+    out << "5";
+  }
+  std::ifstream in(dir + "/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmHWM:") {
+      std::uint64_t kib = 0;
+      in >> kib;
+      return kib;
+    }
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return 0;
+}
+
+BOOST_AUTO_TEST_CASE(a_copy_holds_a_bounded_part_of_the_file_in_every_process) {
+  temp_dir roots[2];
+  constexpr std::uint64_t size = std::uint64_t{256} << 20;
+  sparse_file(roots[0] / "big.bin", size);
+  served s0{served_dir(roots[0].path())};
+  served s1{served_dir(roots[1].path())};
+  cluster c{{local(s0.port()), local(s1.port())}};
+  // Connected and warm before the peaks are reset.
+  c.bulk_checksum(std::vector<fs::path>{"big.bin"}, "xxh64").get();
+  pid_t self = ::getpid();
+  std::uint64_t before[3];
+  pid_t pids[3] = {self, s0.pid(), s1.pid()};
+  for (int i = 0; i < 3; ++i)
+    before[i] = peak_kib_of(pids[i], true);
+  node_copy_options o;
+  o.chunk_bytes = 1 << 20;
+  o.window = 2;
+  BOOST_TEST(c.copy(name_of(s0.port()), "big.bin", name_of(s1.port()), "copy.bin", o).get() ==
+             size);
+  BOOST_TEST(fs::file_size(roots[1] / "copy.bin") == size);
+  // A quarter of the file at most in any process (4 chunks in flight are 4 MiB).
+  for (int i = 0; i < 3; ++i) {
+    auto rise = peak_kib_of(pids[i]) - before[i];
+    BOOST_TEST_MESSAGE("process " << i << ": peak RSS rose by " << rise << " KiB");
+    BOOST_TEST(rise < size / 4 / 1024, "process " << i << " grew by " << rise << " KiB");
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_destination_killed_mid_copy_leaves_no_file_and_no_temporary) {
