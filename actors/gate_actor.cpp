@@ -432,7 +432,7 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
       return rp;
     },
     [=, &m](stage_write_atom, std::uint64_t id, std::int64_t offset,
-            bytes& data) -> caf::result<std::uint64_t> {
+            byte_pieces& data) -> caf::result<std::uint64_t> {
       auto from = identify(self, "stage_write");
       if (from.refused)
         return *from.refused;
@@ -441,7 +441,7 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
       // A client writes only the files it staged.
       if (from.entry->staged.count(id) == 0)
         return make_error(failure{EBADF, "stage_write", "", "no such staged file"});
-      std::uint64_t bytes = data.size();
+      std::uint64_t bytes = data.total_bytes();
       if (auto refused = from.entry->allowance->reserve(bytes, "stage_write"))
         return *refused;
       auto rp = self->make_response_promise<std::uint64_t>();

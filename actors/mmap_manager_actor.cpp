@@ -1085,7 +1085,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       return rp;
     },
     [=](stage_write_atom, std::uint64_t id, std::int64_t offset,
-        bytes& data) -> caf::result<std::uint64_t> {
+        byte_pieces& data) -> caf::result<std::uint64_t> {
       auto i = self->state.staged.find(id);
       if (i == self->state.staged.end())
         return make_error(failure{EBADF, "stage_write", "", "no such staged file"});
@@ -1096,8 +1096,15 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       // The file is held by the job: a discard meanwhile drops it once the write is done.
       self->state.pool->run(
         self,
-        [file = i->second, offset, data = std::move(data)] {
-          return file->write(offset, std::span<const char>{data.data(), data.size()});
+        [file = i->second, offset, data = std::move(data)]() -> result<std::uint64_t> {
+          std::uint64_t done = 0;
+          for (auto piece : data) {
+            auto n = file->write(offset + static_cast<std::int64_t>(done), piece);
+            if (!n)
+              return n;
+            done += *n;
+          }
+          return done;
         },
         [rp](result<std::uint64_t>&& r) mutable { deliver(rp, std::move(r)); }, false);
       return rp;

@@ -73,7 +73,7 @@ std::future<std::uint64_t> mmap_manager::stage(const std::filesystem::path& dst)
 }
 
 std::future<std::uint64_t> mmap_manager::write_staged(std::uint64_t id, std::int64_t offset,
-                                                      std::vector<char> data) const {
+                                                      byte_pieces data) const {
   return detail::ask<std::uint64_t>(core_, core_->manager, "stage_write", "", detail::as_is{},
                                     stage_write_atom_v, id, offset, std::move(data));
 }

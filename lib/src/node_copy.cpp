@@ -151,17 +151,17 @@ private:
       auto& piece = got.at(from_.path);
       if (!piece)
         throw io_error(on_node(piece.error(), from_.node, from_.path));
-      auto bytes = piece->empty() ? std::span<const char>{} : (*piece)[0];
-      if (bytes.size() != r.size)
+      auto got_bytes = piece->total_bytes();
+      if (got_bytes != r.size)
         throw io_error(on_node(failure{EIO, "copy", from_.path.string(),
                                        "the source shrank while being copied (" +
-                                         std::to_string(r.offset + bytes.size()) + " of " +
+                                         std::to_string(r.offset + got_bytes) + " of " +
                                          std::to_string(size) + " bytes)"},
                                from_.node, from_.path));
-      std::vector<char> data(bytes.begin(), bytes.end());
+      // The pieces read are passed on as they came: no copy in this process.
       writes.push_back(
         pending_write{r.size, to_.manager.write_staged(id, static_cast<std::int64_t>(r.offset),
-                                                       std::move(data))});
+                                                       std::move(*piece))});
       reads.pop_front();
     }
   }

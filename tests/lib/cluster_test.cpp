@@ -504,6 +504,14 @@ void sparse_file(const fs::path& p, std::uint64_t size) {
 
 } // namespace
 
+/// `text` as one piece.
+byte_pieces pieces_of(const std::string& text) {
+  std::vector<std::uint64_t> sizes{text.size()};
+  byte_pieces out{sizes};
+  std::copy(text.begin(), text.end(), out[0].begin());
+  return out;
+}
+
 BOOST_AUTO_TEST_SUITE(copies_between_nodes)
 
 BOOST_AUTO_TEST_CASE(a_copy_between_a_plain_and_a_tls_node_in_small_chunks_is_byte_identical) {
@@ -680,12 +688,12 @@ BOOST_AUTO_TEST_CASE(a_served_staged_file_is_its_clients_alone_and_counts_as_a_h
   auto mine = connect("127.0.0.1", s.port());
   auto other = connect("127.0.0.1", s.port());
   auto id = mine.stage("f").get();
-  BOOST_TEST(errno_of([&] { other.write_staged(id, 0, {'x'}).get(); }) == EBADF);
+  BOOST_TEST(errno_of([&] { other.write_staged(id, 0, pieces_of("x")).get(); }) == EBADF);
   BOOST_TEST(errno_of([&] { other.commit_staged(id).get(); }) == EBADF);
   other.discard_staged(id).get(); // not its own: nothing happens
   // The limit of held maps counts staged files too.
   BOOST_TEST(errno_of([&] { mine.stage("g").get(); }) == EMFILE);
-  BOOST_TEST(mine.write_staged(id, 0, {'o', 'k'}).get() == 2u);
+  BOOST_TEST(mine.write_staged(id, 0, pieces_of("ok")).get() == 2u);
   BOOST_TEST(mine.commit_staged(id).get().empty());
   BOOST_TEST(read_file(root / "f") == "ok");
   // Committed: the id is gone and the allowance free again.

@@ -92,10 +92,11 @@ public:
   /// EISDIR for a `dst` that names a directory ("", ".", "..").
   std::future<std::uint64_t> stage(const std::filesystem::path& dst) const;
 
-  /// Writes `data` at `offset` (>= 0) of staged file `id`; returns the bytes written. EBADF for an
-  /// id this caller did not stage (or one gone).
+  /// Writes the pieces of `data` one after the other from `offset` (>= 0) of staged file `id`
+  /// (pieces `bulk_read` returned are passed on without a copy); returns the bytes written. EBADF
+  /// for an id this caller did not stage (or one gone).
   std::future<std::uint64_t> write_staged(std::uint64_t id, std::int64_t offset,
-                                          std::vector<char> data) const;
+                                          byte_pieces data) const;
 
   /// fsyncs staged file `id`, renames it over its destination and fsyncs the directory. With
   /// `expected_digest`, the file's digest by `algorithm` ("" = the runtime's default) is compared

@@ -152,9 +152,9 @@ using mmap_manager_actor = caf::typed_actor<
 
   /// (destination path) -> the id of a new, empty staged file in the destination's directory.
   caf::replies_to<stage_atom, std::string>::with<std::uint64_t>,
-  /// (id, offset >= 0, data) -> bytes written at that offset of the staged file. EBADF for an
-  /// unknown id.
-  caf::replies_to<stage_write_atom, std::uint64_t, std::int64_t, bytes>::with<std::uint64_t>,
+  /// (id, offset >= 0, data) -> bytes written at that offset of the staged file, the pieces one
+  /// after the other (byte_pieces cross the wire as one block). EBADF for an unknown id.
+  caf::replies_to<stage_write_atom, std::uint64_t, std::int64_t, byte_pieces>::with<std::uint64_t>,
   /// (id, expected digest or "", algorithm) -> fsyncs the staged file and renames it over its
   /// destination, then fsyncs the directory; returns the digest when one was expected (EIO and
   /// no destination change on a mismatch), else "". The id is gone afterwards, whatever the
