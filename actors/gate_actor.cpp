@@ -180,6 +180,8 @@ void drop_client(self_pointer self, std::map<caf::node_id, client>::iterator i) 
   for (auto& [id, r] : st.relays)
     if (r.node == i->first)
       self->send(st.manager, cancel_atom_v, id);
+  for (auto id : i->second.staged)
+    caf::anon_send(st.manager, caf::delete_atom_v, id);
   auto name = std::move(i->second.name);
   st.clients.erase(i);
   if (st.options.on_disconnect)
@@ -398,6 +400,90 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
       if (from.refused)
         return *from.refused;
       return pass_on<std::uint64_t>(self, from, memuse_atom_v);
+    },
+    [=, &m](stage_atom, std::string& dst) -> caf::result<std::uint64_t> {
+      auto from = identify(self, "stage");
+      if (from.refused)
+        return *from.refused;
+      if (!from.entry)
+        return self->delegate(m, stage_atom_v, std::move(dst));
+      if (auto refused = check_maps(self, *from.entry, 1, "stage", dst))
+        return *refused;
+      ++from.entry->refs;
+      auto rp = self->make_response_promise<std::uint64_t>();
+      self->request(m, caf::infinite, stage_atom_v, std::move(dst))
+        .then(
+          [self, rp, node = from.node](std::uint64_t id) mutable {
+            auto* c = find_client(self, node);
+            if (!c) {
+              // Gone meanwhile: nobody could commit or drop it.
+              caf::anon_send(self->state.manager, caf::delete_atom_v, id);
+              rp.deliver(caf::make_error(caf::sec::request_receiver_down));
+              return;
+            }
+            c->staged.insert(id);
+            rp.deliver(id);
+          },
+          [self, rp, node = from.node](caf::error& err) mutable {
+            if (auto* c = find_client(self, node))
+              --c->refs;
+            rp.deliver(std::move(err));
+          });
+      return rp;
+    },
+    [=, &m](stage_write_atom, std::uint64_t id, std::int64_t offset,
+            byte_pieces& data) -> caf::result<std::uint64_t> {
+      auto from = identify(self, "stage_write");
+      if (from.refused)
+        return *from.refused;
+      if (!from.entry)
+        return self->delegate(m, stage_write_atom_v, id, offset, std::move(data));
+      // A client writes only the files it staged.
+      if (from.entry->staged.count(id) == 0)
+        return make_error(failure{EBADF, "stage_write", "", "no such staged file"});
+      std::uint64_t bytes = data.total_bytes();
+      if (auto refused = from.entry->allowance->reserve(bytes, "stage_write"))
+        return *refused;
+      auto rp = self->make_response_promise<std::uint64_t>();
+      self->request(m, caf::infinite, stage_write_atom_v, id, offset, std::move(data))
+        .then(
+          [rp, bytes, allowance = from.entry->allowance](std::uint64_t n) mutable {
+            allowance->release(bytes);
+            rp.deliver(n);
+          },
+          [rp, bytes, allowance = from.entry->allowance](caf::error& err) mutable {
+            allowance->release(bytes);
+            rp.deliver(std::move(err));
+          });
+      return rp;
+    },
+    [=, &m](commit_atom, std::uint64_t id, std::string& expected,
+            std::string& algorithm) -> caf::result<std::string> {
+      auto from = identify(self, "commit");
+      if (from.refused)
+        return *from.refused;
+      if (!from.entry)
+        return self->delegate(m, commit_atom_v, id, std::move(expected), std::move(algorithm));
+      if (from.entry->staged.erase(id) == 0)
+        return make_error(failure{EBADF, "commit", "", "no such staged file"});
+      --from.entry->refs;
+      return pass_on<std::string>(self, from, commit_atom_v, id, std::move(expected),
+                                  std::move(algorithm));
+    },
+    [=, &m](caf::delete_atom, std::uint64_t id) -> caf::result<void> {
+      auto from = identify(self, "discard");
+      if (from.refused)
+        return *from.refused;
+      if (!from.entry)
+        return self->delegate(m, caf::delete_atom_v, id);
+      if (from.entry->staged.erase(id) == 0)
+        return caf::unit;
+      --from.entry->refs;
+      auto rp = self->make_response_promise<void>();
+      self->request(m, caf::infinite, caf::delete_atom_v, id)
+        .then([rp]() mutable { deliver_ok(rp); },
+              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
     [=](shutdown_atom) -> caf::result<void> {
       auto from = identify(self, "shutdown");

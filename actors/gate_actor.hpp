@@ -47,6 +47,8 @@ struct gate_state {
     };
     /// Keyed by the map's address.
     std::map<caf::actor_addr, held> maps;
+    /// The node's staged files (ids at the manager); each counts in `refs` as a map does.
+    std::set<std::uint64_t> staged;
     /// References held plus opens under way: what `max_open_maps` bounds.
     std::size_t refs = 0;
     /// Shared with the node's proxies, whose map calls count too.

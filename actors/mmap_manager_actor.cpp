@@ -16,6 +16,7 @@
 #include "io/src/file_scan.hpp"
 #include "io/src/file_tree_walk.hpp"
 #include "io/src/mapped_region.hpp"
+#include "io/src/staged_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -1052,6 +1053,111 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
           deliver(rp, std::move(r));
         },
         false);
+      return rp;
+    },
+    [=](stage_atom, const std::string& dst) -> caf::result<std::uint64_t> {
+      if (self->state.options.read_only)
+        return make_error(read_only_failure("stage", dst));
+      auto d = resolve(self->state, dst, "stage");
+      if (!d)
+        return make_error(d.error());
+      auto rp = self->make_response_promise<std::uint64_t>();
+      self->state.pool->run(
+        self,
+        [d = *d, opener = self->state.options.opener]() -> result<std::shared_ptr<staged_file>> {
+          auto f = staged_file::create(d, opener);
+          if (!f)
+            return std::move(f).error();
+          return std::make_shared<staged_file>(std::move(*f));
+        },
+        [self, rp, dst](result<std::shared_ptr<staged_file>>&& r) mutable {
+          if (!r) {
+            auto why = std::move(r).error();
+            why.path = dst;
+            rp.deliver(make_error(why));
+            return;
+          }
+          auto id = ++self->state.staged_counter;
+          self->state.staged.emplace(id, std::move(*r));
+          rp.deliver(id);
+        },
+        false);
+      return rp;
+    },
+    [=](stage_write_atom, std::uint64_t id, std::int64_t offset,
+        byte_pieces& data) -> caf::result<std::uint64_t> {
+      auto i = self->state.staged.find(id);
+      if (i == self->state.staged.end())
+        return make_error(failure{EBADF, "stage_write", "", "no such staged file"});
+      if (offset < 0)
+        return make_error(
+          failure{EINVAL, "stage_write", i->second->destination(), "negative offset"});
+      auto rp = self->make_response_promise<std::uint64_t>();
+      // The file is held by the job: a discard meanwhile drops it once the write is done.
+      self->state.pool->run(
+        self,
+        [file = i->second, offset, data = std::move(data)]() -> result<std::uint64_t> {
+          std::uint64_t done = 0;
+          for (auto piece : data) {
+            auto n = file->write(offset + static_cast<std::int64_t>(done), piece);
+            if (!n)
+              return n;
+            done += *n;
+          }
+          return done;
+        },
+        [rp](result<std::uint64_t>&& r) mutable { deliver(rp, std::move(r)); }, false);
+      return rp;
+    },
+    [=](commit_atom, std::uint64_t id, const std::string& expected,
+        const std::string& algorithm) -> caf::result<std::string> {
+      auto i = self->state.staged.find(id);
+      if (i == self->state.staged.end())
+        return make_error(failure{EBADF, "commit", "", "no such staged file"});
+      auto file = std::move(i->second);
+      self->state.staged.erase(i);
+      auto alg = algorithm.empty() ? self->state.options.default_digest : algorithm;
+      auto rp = self->make_response_promise<std::string>();
+      self->state.pool->run(
+        self,
+        [file, expected, alg]() -> result<std::string> {
+          std::string digest;
+          if (!expected.empty()) {
+            auto d = file->digest(alg);
+            if (!d) {
+              file->discard();
+              return d;
+            }
+            if (*d != expected) {
+              file->discard();
+              return failure{EIO, "commit", file->destination(),
+                             "the copy's " + alg + " digest " + *d + " is not the source's " +
+                               expected};
+            }
+            digest = std::move(*d);
+          }
+          if (auto done = file->commit(); !done)
+            return std::move(done).error();
+          return digest;
+        },
+        [rp](result<std::string>&& r) mutable { deliver(rp, std::move(r)); }, false);
+      return rp;
+    },
+    [=](caf::delete_atom, std::uint64_t id) -> caf::result<void> {
+      auto i = self->state.staged.find(id);
+      if (i == self->state.staged.end())
+        return caf::unit;
+      auto file = std::move(i->second);
+      self->state.staged.erase(i);
+      auto rp = self->make_response_promise<void>();
+      // Unlinking a fallback temporary is a syscall on the directory: on a worker.
+      self->state.pool->run(
+        self,
+        [file]() -> status {
+          file->discard();
+          return ok_status();
+        },
+        [rp](status&& r) mutable { deliver(rp, std::move(r)); }, false);
       return rp;
     },
     [=](shutdown_atom) -> caf::result<void> {

@@ -11,6 +11,7 @@
 #include "actorio/messages/interfaces.hpp"
 #include "actors/io_worker_actor.hpp"
 #include "io/src/path_sandbox.hpp"
+#include "io/src/staged_file.hpp"
 #include "io/src/work_control.hpp"
 
 namespace actorio::detail {
@@ -68,6 +69,9 @@ struct mmap_manager_state {
   std::multimap<caf::actor_addr, run> running;
   /// Requesters of bulk operations being monitored, each once until it goes down.
   std::set<caf::actor_addr> requesters;
+  /// Staged files by id (see stage_atom), written and committed on the workers.
+  std::map<std::uint64_t, std::shared_ptr<staged_file>> staged;
+  std::uint64_t staged_counter = 0;
   std::shared_ptr<io_worker_pool> pool;
   mmap_manager_options options;
   static inline const char* name = "actorio.mmap_manager";

@@ -35,6 +35,9 @@ struct global_options {
   /// `--timeout`: longest a remote call waits for its reply (bulk calls wait as long as the
   /// connection lives). A person waits about this long before deciding a server is gone.
   std::chrono::milliseconds remote_timeout{std::chrono::seconds(30)};
+  /// `--deadline`: with several `--remote` nodes, longest one node's part of a call may take
+  /// (cluster_options::deadline); a node that misses it fails its items with ETIMEDOUT.
+  std::chrono::milliseconds node_deadline{std::chrono::minutes(10)};
 };
 
 /// A parsed subcommand, ready to run; returns the process exit status.

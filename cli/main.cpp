@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
   app.fallthrough();
   global_options g;
   std::string timeout_text;
+  std::string deadline_text;
   app
     .add_option("-j,--jobs", g.workers,
                 "io worker threads, 1 to 1024 (default or 0: one per hardware thread)")
@@ -87,6 +88,9 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", timeout_text,
                  "With --remote: longest a call waits, in seconds (default 30; bulk calls run as "
                  "long as the connection lives)");
+  app.add_option("--deadline", deadline_text,
+                 "With several --remote nodes: longest one node's part of a call may take, in "
+                 "seconds (default 600); a node that misses it fails its items (ETIMEDOUT)");
   std::map<std::string, command> commands{
     {"sum", add_sum_command(app, g)},       {"find", add_find_command(app, g)},
     {"copy", add_copy_command(app, g)},     {"compact", add_compact_command(app, g)},
@@ -108,6 +112,16 @@ int main(int argc, char** argv) {
       return 2;
     }
     g.remote_timeout = *timeout;
+  }
+  if (!deadline_text.empty()) {
+    auto deadline = parse_timeout(deadline_text);
+    if (!deadline) {
+      report_message("--deadline: expected a number of seconds above 0 and at most " +
+                     std::to_string(static_cast<long>(max_timeout_s)) + ", got '" + deadline_text +
+                     "'");
+      return 2;
+    }
+    g.node_deadline = *deadline;
   }
   for (auto* sub : app.get_subcommands()) {
     const auto& name = sub->get_name();

@@ -48,8 +48,9 @@ cluster make_cluster(const global_options& g) {
   std::vector<endpoint> nodes;
   for (const auto& r : g.remote)
     nodes.push_back(parse_endpoint(r, g));
-  connect_options opts;
-  opts.timeout = g.remote_timeout;
+  cluster_options opts;
+  opts.connect.timeout = g.remote_timeout;
+  opts.deadline = g.node_deadline;
   return cluster{std::move(nodes), opts};
 }
 

@@ -1,5 +1,6 @@
 #include "actorio/cluster.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <exception>
 #include <functional>
@@ -141,11 +142,22 @@ struct gather {
   }
 };
 
-/// The handle one node's thread uses to wait for its requests, cancellably.
+using clock = std::chrono::steady_clock;
+
+/// ETIMEDOUT: the node did not finish its part within the deadline.
+failure missed_deadline(std::chrono::milliseconds deadline) {
+  return failure{ETIMEDOUT, "cluster", "",
+                 "no answer within the deadline of " + std::to_string(deadline.count()) + " ms"};
+}
+
+/// The handle one node's thread uses to wait for its requests, cancellably and until the node's
+/// deadline.
 template <class T>
 struct node_call {
   std::shared_ptr<gather<T>> state;
   std::size_t index;
+  std::chrono::milliseconds deadline{0};
+  clock::time_point started = clock::now();
 
   template <class U>
   U await(operation<U> op) {
@@ -156,10 +168,19 @@ struct node_call {
       else
         state->cancels[index] = [&op] { op.cancel(); };
     }
-    op.wait();
+    bool late = false;
+    if (deadline.count() > 0)
+      late = op.wait_for(started + deadline - clock::now()) != std::future_status::ready;
+    else
+      op.wait();
     {
       std::lock_guard<std::mutex> guard{state->lock};
       state->cancels[index] = nullptr;
+    }
+    if (late) {
+      // A silent node may never answer, not even the cancel: its part is given up here.
+      op.cancel();
+      throw io_error(missed_deadline(deadline));
     }
     return op.get();
   }
@@ -178,6 +199,7 @@ struct node_call {
 struct cluster::impl {
   std::vector<std::shared_ptr<node_link>> links;
   std::vector<std::string> names;
+  std::chrono::milliseconds deadline{0};
 
   std::shared_ptr<node_link> find(const std::string& name) const {
     for (const auto& l : links)
@@ -190,8 +212,8 @@ struct cluster::impl {
   /// of its own; a node that cannot be connected, or whose call fails as a whole, gets
   /// `fail(failure)`.
   template <class T, class Run, class Fail>
-  static operation<per_node<T>> scatter(std::vector<std::shared_ptr<node_link>> targets,
-                                        const bulk_options& opts, Run run, Fail fail) {
+  operation<per_node<T>> scatter(std::vector<std::shared_ptr<node_link>> targets,
+                                 const bulk_options& opts, Run run, Fail fail) const {
     auto state = std::make_shared<gather<T>>();
     state->cancels.resize(targets.size());
     state->reports.resize(targets.size());
@@ -201,8 +223,8 @@ struct cluster::impl {
     if (targets.empty())
       state->promise.set_value({});
     for (std::size_t i = 0; i < targets.size(); ++i) {
-      std::thread([state, i, link = targets[i], opts, run, fail]() mutable {
-        node_call<T> call{state, i};
+      std::thread([state, i, link = targets[i], opts, run, fail, deadline = deadline]() mutable {
+        node_call<T> call{state, i, deadline};
         std::optional<T> value;
         std::uint64_t used = 0;
         try {
@@ -232,7 +254,11 @@ struct cluster::impl {
 };
 
 cluster::cluster(std::vector<endpoint> nodes, connect_options opts)
+  : cluster(std::move(nodes), cluster_options{.connect = opts}) {}
+
+cluster::cluster(std::vector<endpoint> nodes, cluster_options opts)
   : impl_(std::make_shared<impl>()) {
+  impl_->deadline = opts.deadline;
   if (nodes.empty())
     throw io_error(failure{EINVAL, "cluster", "", "a cluster needs at least one node"});
   std::set<std::string> seen;
@@ -242,7 +268,7 @@ cluster::cluster(std::vector<endpoint> nodes, connect_options opts)
     if (!seen.insert(link->name).second)
       throw io_error(failure{EINVAL, "cluster", link->name, "node given twice"});
     link->where = std::move(e);
-    link->opts = opts;
+    link->opts = opts.connect;
     impl_->names.push_back(link->name);
     impl_->links.push_back(std::move(link));
   }
@@ -336,7 +362,7 @@ cluster::bulk_checksum(const per_node<std::vector<std::filesystem::path>>& paths
   if (!unknown.empty())
     return unknown_node<per_node<T>>("checksum", unknown);
   auto lists = std::make_shared<per_node<std::vector<std::filesystem::path>>>(paths);
-  return impl::scatter<T>(
+  return impl_->scatter<T>(
     std::move(targets), opts,
     [lists, algorithm](node_call<T>& call, const mmap_manager& m, const bulk_options& o,
                        const std::string& node) {
@@ -364,7 +390,7 @@ cluster::find_in_files(const std::vector<std::string>& patterns,
   if (!unknown.empty())
     return unknown_node<per_node<T>>("find", unknown);
   auto mine = std::make_shared<per_node<std::map<std::filesystem::path, std::int64_t>>>(starts);
-  return impl::scatter<T>(
+  return impl_->scatter<T>(
     std::move(targets), opts,
     [mine, patterns, max_per_file, allow_overlapping](
       node_call<T>& call, const mmap_manager& m, const bulk_options& o, const std::string& node) {
@@ -383,7 +409,7 @@ operation<cluster::per_node<cluster::per_path<byte_pieces>>> cluster::bulk_read(
   auto mine =
     std::make_shared<std::map<std::filesystem::path, std::optional<std::vector<byte_range>>>>(
       files);
-  return impl::scatter<T>(
+  return impl_->scatter<T>(
     impl_->links, opts,
     [mine](node_call<T>& call, const mmap_manager& m, const bulk_options& o, const std::string&) {
       return call.await(m.bulk_read(*mine, o));
@@ -407,7 +433,7 @@ cluster::compact_files(const per_node<std::vector<std::filesystem::path>>& paths
   if (!unknown.empty())
     return unknown_node<per_node<T>>("compact", unknown);
   auto mine = std::make_shared<per_node<std::vector<std::filesystem::path>>>(paths);
-  return impl::scatter<T>(
+  return impl_->scatter<T>(
     std::move(targets), opts,
     [mine](node_call<T>& call, const mmap_manager& m, const bulk_options& o,
            const std::string& node) { return call.await(m.compact_files(mine->at(node), o)); },
@@ -421,7 +447,7 @@ cluster::prefetch_files(const std::vector<std::filesystem::path>& paths, std::in
                         const bulk_options& opts) const {
   using T = mmap_manager::prefetched;
   auto mine = std::make_shared<std::vector<std::filesystem::path>>(paths);
-  return impl::scatter<T>(
+  return impl_->scatter<T>(
     impl_->links, opts,
     [mine, init_size](node_call<T>& call, const mmap_manager& m, const bulk_options& o,
                       const std::string&) {
@@ -439,7 +465,7 @@ operation<cluster::per_node<result<walk_page>>> cluster::walk(const std::filesys
                                                               const walk_options& options,
                                                               const bulk_options& opts) const {
   using T = result<walk_page>;
-  return impl::scatter<T>(
+  return impl_->scatter<T>(
     impl_->links, opts,
     [root, options](node_call<T>& call, const mmap_manager& m, const bulk_options& o,
                     const std::string&) -> T {
@@ -461,6 +487,60 @@ operation<cluster::per_node<result<walk_page>>> cluster::walk(const std::filesys
     [root](const failure& why, const std::string& node) {
       return T{item_failure(why, node, root.string())};
     });
+}
+
+operation<std::uint64_t>
+cluster::copy(const std::string& node_a, const std::filesystem::path& path_a,
+              const std::string& node_b, const std::filesystem::path& path_b,
+              const node_copy_options& opts, const bulk_options& progress) const {
+  auto a = impl_->find(node_a);
+  auto b = impl_->find(node_b);
+  if (!a || !b)
+    return unknown_node<std::uint64_t>("copy", a ? node_b : node_a);
+  // Connecting blocks: done on a thread of its own, as the bulk calls do, then the copy's.
+  auto done = std::make_shared<std::promise<std::uint64_t>>();
+  auto inner = std::make_shared<std::pair<std::mutex, operation<std::uint64_t>>>();
+  auto cancelled = std::make_shared<std::atomic<bool>>(false);
+  auto future = done->get_future();
+  std::thread([=] {
+    std::pair<std::uint64_t, std::uint64_t> used{0, 0};
+    try {
+      auto [ma, ga] = a->use();
+      used.first = ga;
+      auto [mb, gb] = b->use();
+      used.second = gb;
+      {
+        std::lock_guard<std::mutex> guard{inner->first};
+        inner->second = copy_between(copy_end{ma, path_a, a->name}, copy_end{mb, path_b, b->name},
+                                     opts, progress);
+        if (cancelled->load())
+          inner->second.cancel();
+      }
+      inner->second.wait();
+      std::uint64_t copied = 0;
+      {
+        std::lock_guard<std::mutex> guard{inner->first};
+        copied = inner->second.get();
+      }
+      done->set_value(copied);
+    } catch (...) {
+      auto why = failure_of(std::current_exception());
+      if (connection_lost(why.code)) {
+        // Which node it was is in the detail; both are connected again if in doubt.
+        if (used.first != 0 && why.detail.find(a->name) != std::string::npos)
+          a->drop(used.first);
+        if (used.second != 0 && why.detail.find(b->name) != std::string::npos)
+          b->drop(used.second);
+      }
+      done->set_exception(std::current_exception());
+    }
+  }).detach();
+  return operation<std::uint64_t>{std::move(future), [inner, cancelled] {
+                                    cancelled->store(true);
+                                    std::lock_guard<std::mutex> guard{inner->first};
+                                    if (inner->second.valid())
+                                      inner->second.cancel();
+                                  }};
 }
 
 } // namespace actorio

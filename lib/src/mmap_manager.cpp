@@ -67,6 +67,29 @@ std::future<std::string> mmap_manager::checksum(const std::filesystem::path& pat
                                   digest_atom_v, path.string(), std::move(algorithm));
 }
 
+std::future<std::uint64_t> mmap_manager::stage(const std::filesystem::path& dst) const {
+  return detail::ask<std::uint64_t>(core_, core_->manager, "stage", dst.string(), detail::as_is{},
+                                    stage_atom_v, dst.string());
+}
+
+std::future<std::uint64_t> mmap_manager::write_staged(std::uint64_t id, std::int64_t offset,
+                                                      byte_pieces data) const {
+  return detail::ask<std::uint64_t>(core_, core_->manager, "stage_write", "", detail::as_is{},
+                                    stage_write_atom_v, id, offset, std::move(data));
+}
+
+std::future<std::string> mmap_manager::commit_staged(std::uint64_t id, std::string expected_digest,
+                                                     std::string algorithm) const {
+  return detail::ask<std::string>(core_, core_->manager, "commit", "", detail::as_is{},
+                                  commit_atom_v, id, std::move(expected_digest),
+                                  std::move(algorithm));
+}
+
+std::future<void> mmap_manager::discard_staged(std::uint64_t id) const {
+  return detail::ask<>(core_, core_->manager, "discard", "", detail::as_is{}, caf::delete_atom_v,
+                       id);
+}
+
 std::future<std::uint64_t> mmap_manager::currently_open() const {
   return detail::ask<std::uint64_t>(core_, core_->manager, "currently_open", "", detail::as_is{},
                                     count_atom_v);

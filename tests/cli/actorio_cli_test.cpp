@@ -1471,6 +1471,103 @@ BOOST_AUTO_TEST_CASE(several_remotes_print_each_nodes_lines_in_node_order_and_su
   BOOST_TEST(copy.err.find("only sum, find and compact") != std::string::npos, copy.err);
 }
 
+BOOST_AUTO_TEST_CASE(copy_between_nodes_streams_the_file_and_names_the_node_that_failed) {
+  auto made = sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out ca.key"
+                 " && openssl req -x509 -new -key ca.key -days 2 -subj /CN=localhost"
+                 " -addext subjectAltName=IP:127.0.0.1 -out ca.pem 2>/dev/null");
+  BOOST_REQUIRE_MESSAGE(made.status == 0, made.err);
+  temp_dir roots[3];
+  auto content = random_bytes(300000, 5);
+  put(roots[0] / "src.bin", content);
+  fs::create_directory(roots[1] / "d");
+  serve_process plain{
+    cli, {"--listen", "127.0.0.1:0", "--root", roots[0].path().string()}, io / "s0.err"};
+  serve_process tls{cli,
+                    {"--tls-cert", (data / "ca.pem").string(), "--tls-key",
+                     (data / "ca.key").string(), "--tls-ca", (data / "ca.pem").string(), "--listen",
+                     "127.0.0.1:0", "--root", roots[1].path().string()},
+                    io / "s1.err"};
+  serve_process ro{cli,
+                   {"--listen", "127.0.0.1:0", "--root", roots[2].path().string(), "--read-only"},
+                   io / "s2.err"};
+  auto tls_files = std::string{"--tls-cert ca.pem --tls-key ca.key --tls-ca ca.pem "};
+  auto a = "tcp://" + plain.address + "/";
+  auto b = "tls://" + tls.address + "/";
+
+  auto copied = actorio(tls_files + "copy --verify " + a + "src.bin " + b + "d/dst.bin");
+  BOOST_TEST(copied.status == 0, copied.err);
+  BOOST_TEST((read_file(roots[1] / "d" / "dst.bin") == content));
+  // Either end may be this machine.
+  auto down = actorio(tls_files + "copy " + b + "d/dst.bin here.bin");
+  BOOST_TEST(down.status == 0, down.err);
+  BOOST_TEST((read_file(data / "here.bin") == content));
+  file("up.txt", "from here");
+  auto up = actorio("copy up.txt " + a + "up.txt");
+  BOOST_TEST(up.status == 0, up.err);
+  BOOST_TEST(read_file(roots[0] / "up.txt") == "from here");
+
+  // Failures name the end that failed, with its errno; nothing is left at the destination.
+  auto missing = actorio(tls_files + "copy " + a + "missing " + b + "d/m");
+  BOOST_TEST(missing.status == 1);
+  BOOST_TEST(missing.err == "actorio: " + a + "missing: No such file or directory\n");
+  auto refused = actorio("copy " + a + "src.bin tcp://" + ro.address + "/x");
+  BOOST_TEST(refused.status == 1);
+  BOOST_TEST(refused.err == "actorio: tcp://" + ro.address + "/x: Read-only file system\n");
+  auto escape = actorio("copy " + a + "src.bin " + a + "../escaped");
+  BOOST_TEST(escape.status == 1);
+  BOOST_TEST(escape.err == "actorio: " + a + "../escaped: Permission denied\n");
+  auto nobody = nothing_listening();
+  auto unreachable = actorio("copy " + a + "src.bin tcp://" + nobody + "/x");
+  BOOST_TEST(unreachable.status == 2);
+  BOOST_TEST(unreachable.err == "actorio: " + nobody + ": Connection refused\n");
+  auto malformed = actorio("copy " + a + " x");
+  BOOST_TEST(malformed.status == 2);
+  BOOST_TEST(malformed.err.find("tcp://HOST:PORT/PATH") != std::string::npos, malformed.err);
+  BOOST_TEST(sh("ls -A " + q(roots[1].path().string()) + "/d").out == "dst.bin\n");
+  BOOST_TEST(sh("ls -A " + q(roots[2].path().string())).out == "");
+  BOOST_TEST(!fs::exists(roots[0].path().parent_path() / "escaped"));
+}
+
+BOOST_AUTO_TEST_CASE(a_node_stopped_mid_sum_misses_the_deadline_and_the_others_print_theirs) {
+  temp_dir roots[2];
+  for (int i = 0; i < 2; ++i)
+    put(roots[i] / "a.txt", "node " + std::to_string(i) + "\n");
+  // Sparse: no disk, but seconds to hash; node 1 is stopped while hashing it.
+  { std::ofstream big(roots[1] / "big.bin"); }
+  fs::resize_file(roots[1] / "big.bin", std::uint64_t{16} << 30);
+  serve_process s0{
+    cli, {"--listen", "127.0.0.1:0", "--root", roots[0].path().string()}, io / "s0.err"};
+  serve_process s1{
+    cli, {"--listen", "127.0.0.1:0", "--root", roots[1].path().string()}, io / "s1.err"};
+  auto out = io / "sum.out";
+  auto err = io / "sum.err";
+  auto sum = spawn_in(data.path(),
+                      {"/bin/sh", "-c",
+                       q(cli) + " --no-progress --deadline 1 --remote " + s0.address +
+                         " --remote " + s1.address + " sum a.txt big.bin 2>" + q(err.string())},
+                      out);
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (read_file(s1.err).find("connected") == std::string::npos &&
+         std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ::kill(s1.pid, SIGSTOP);
+  int st = 0;
+  ::waitpid(sum, &st, 0);
+  ::kill(s1.pid, SIGCONT);
+  BOOST_TEST(WIFEXITED(st));
+  BOOST_TEST(WEXITSTATUS(st) == 1);
+  auto a0 = sh("cd " + q(roots[0].path().string()) + " && sha256sum a.txt").out;
+  BOOST_TEST(read_file(out) == s0.address + ": " + a0);
+  BOOST_TEST(read_file(err) == "actorio: " + s0.address + ": big.bin: No such file or directory\n" +
+                                 "actorio: " + s1.address + ": a.txt: Connection timed out\n" +
+                                 "actorio: " + s1.address + ": big.bin: Connection timed out\n");
+  auto bad =
+    actorio("--remote " + s0.address + " --remote " + s1.address + " --deadline 0 sum a.txt");
+  BOOST_TEST(bad.status == 2);
+  BOOST_TEST(bad.err.find("--deadline") != std::string::npos, bad.err);
+}
+
 BOOST_AUTO_TEST_CASE(a_node_killed_mid_sum_fails_its_items_and_the_others_print_all_theirs) {
   temp_dir roots[2];
   for (int i = 0; i < 2; ++i)

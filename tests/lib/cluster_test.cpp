@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,8 +11,11 @@
 #include <atomic>
 #include <fstream>
 #include <future>
+#include <limits>
 #include <mutex>
+#include <set>
 #include <sstream>
+#include <thread>
 
 #include "actorio/cluster.hpp"
 #include "actorio/io_error.hpp"
@@ -392,9 +396,346 @@ BOOST_AUTO_TEST_CASE(a_node_that_accepts_and_never_answers_is_etimedout_and_the_
   ::close(silent);
 }
 
+/// SIGSTOPs a served process for as long as it lives; SIGCONT at the end.
+class stopped {
+public:
+  explicit stopped(pid_t pid)
+    : pid_(pid) {
+    ::kill(pid_, SIGSTOP);
+  }
+  stopped(const stopped&) = delete;
+  stopped& operator=(const stopped&) = delete;
+  ~stopped() {
+    resume();
+  }
+  void resume() {
+    if (pid_ > 0)
+      ::kill(std::exchange(pid_, -1), SIGCONT);
+  }
+
+private:
+  pid_t pid_;
+};
+
+BOOST_AUTO_TEST_CASE(a_stopped_node_misses_its_deadline_with_etimedout_and_the_others_answer) {
+  temp_dir roots[2];
+  std::vector<std::string> names[2];
+  for (int i = 0; i < 2; ++i)
+    names[i] = fill(roots[i].path(), i + 5);
+  served s0{served_dir(roots[0].path())};
+  served s1{served_dir(roots[1].path())};
+  cluster_options opts;
+  opts.deadline = std::chrono::milliseconds(500);
+  cluster c{{local(s0.port()), local(s1.port())}, opts};
+  // Connected and answering first: the node goes silent on a connection that stays up.
+  c.bulk_checksum(as_paths(names[0]), "sha256").get();
+  stopped frozen{s0.pid()};
+  auto sums = c.bulk_checksum(as_paths(names[0]), "sha256").get();
+  for (const auto& [path, r] : sums.at(name_of(s0.port()))) {
+    BOOST_TEST_REQUIRE(!r.ok());
+    BOOST_TEST(r.error().code == ETIMEDOUT, path << ": " << why(r));
+    BOOST_TEST(why(r).find(name_of(s0.port())) != std::string::npos, why(r));
+  }
+  auto expected = sha256sum_in(roots[1].path(), names[1]);
+  for (const auto& [name, hex] : expected)
+    BOOST_TEST(*sums.at(name_of(s1.port())).at(name) == hex);
+  // Awake again, the node is connected anew on the next call and answers.
+  frozen.resume();
+  auto again = c.bulk_checksum(as_paths(names[0]), "sha256").get();
+  expected = sha256sum_in(roots[0].path(), names[0]);
+  for (const auto& [name, hex] : expected)
+    BOOST_TEST(*again.at(name_of(s0.port())).at(name) == hex);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_returns_at_once_while_a_node_is_stopped) {
+  temp_dir roots[2];
+  for (int i = 0; i < 2; ++i)
+    fill(roots[i].path(), i + 1);
+  served s0{served_dir(roots[0].path())};
+  served s1{served_dir(roots[1].path())};
+  cluster_options opts;
+  opts.deadline = std::chrono::seconds(60);
+  cluster c{{local(s0.port()), local(s1.port())}, opts};
+  c.bulk_checksum(std::vector<fs::path>{"a.txt"}, "sha256").get();
+  stopped frozen{s0.pid()};
+  auto op = c.bulk_checksum(std::vector<fs::path>{"a.txt", "b.bin"}, "sha256");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto cancelled_at = std::chrono::steady_clock::now();
+  op.cancel();
+  BOOST_TEST(errno_of([&] { op.get(); }) == ECANCELED);
+  BOOST_TEST((std::chrono::steady_clock::now() - cancelled_at < std::chrono::seconds(5)));
+}
+
 BOOST_AUTO_TEST_CASE(a_cluster_without_nodes_or_with_a_node_twice_is_einval) {
   BOOST_TEST(errno_of([] { cluster c{{}}; }) == EINVAL);
   BOOST_TEST(errno_of([] { cluster c{{local(1), local(1)}}; }) == EINVAL);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+/// Every name in `dir`, hidden ones (temporaries) included.
+std::set<std::string> names_in(const fs::path& dir) {
+  std::set<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir))
+    out.insert(e.path().filename().string());
+  return out;
+}
+
+/// `n` bytes that differ everywhere from a run of zeros or a shifted copy.
+std::string pattern_bytes(std::size_t n, unsigned seed) {
+  std::string data(n, '\0');
+  std::uint32_t x = seed * 2654435761u + 1;
+  for (auto& c : data) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c = static_cast<char>(x);
+  }
+  return data;
+}
+
+/// A sparse file of `size` bytes: no disk, but every byte crosses the network when copied.
+void sparse_file(const fs::path& p, std::uint64_t size) {
+  { std::ofstream f(p); }
+  fs::resize_file(p, size);
+}
+
+} // namespace
+
+/// `text` as one piece.
+byte_pieces pieces_of(const std::string& text) {
+  std::vector<std::uint64_t> sizes{text.size()};
+  byte_pieces out{sizes};
+  std::copy(text.begin(), text.end(), out[0].begin());
+  return out;
+}
+
+BOOST_AUTO_TEST_SUITE(copies_between_nodes)
+
+BOOST_AUTO_TEST_CASE(a_copy_between_a_plain_and_a_tls_node_in_small_chunks_is_byte_identical) {
+  temp_dir roots[2];
+  // Larger than chunk x window many times over: the copy streams it in bounded pieces.
+  auto data = pattern_bytes((std::size_t{3} << 20) + 123, 7);
+  write_file(roots[0] / "src.bin", data);
+  fs::create_directory(roots[1] / "d");
+  write_file(roots[1] / "d" / "old.bin", "old content");
+  temp_dir certs_dir;
+  certificates certs{certs_dir.path()};
+  auto tls_opts = served_dir(roots[1].path());
+  tls_opts.tls = certs.tls("server");
+  served plain{served_dir(roots[0].path())};
+  served tls{tls_opts};
+  auto a = name_of(plain.port());
+  auto b = name_of(tls.port());
+  cluster c{{local(plain.port()), local(tls.port(), certs.tls("client"))}};
+  node_copy_options o;
+  o.verify = true;
+  o.chunk_bytes = 64 << 10;
+  o.window = 2;
+  std::mutex lock;
+  progress last;
+  bulk_options p;
+  p.progress_interval = std::chrono::milliseconds(0);
+  p.on_progress = [&](const progress& x) {
+    std::lock_guard<std::mutex> guard{lock};
+    last = x;
+  };
+  BOOST_TEST(c.copy(a, "src.bin", b, "d/new.bin", o, p).get() == data.size());
+  BOOST_TEST((read_file(roots[1] / "d" / "new.bin") == data));
+  BOOST_TEST(sha256sum_in(roots[1] / "d", {"new.bin"}).at("new.bin") ==
+             sha256sum_in(roots[0].path(), {"src.bin"}).at("src.bin"));
+  {
+    std::lock_guard<std::mutex> guard{lock};
+    BOOST_TEST(last.bytes_done == data.size());
+    BOOST_TEST(last.bytes_total == data.size());
+    BOOST_TEST(last.items_done == 1u);
+  }
+  // Back the other way, over an existing file, which is replaced; and an empty file.
+  BOOST_TEST(c.copy(b, "d/old.bin", a, "src.bin", o).get() == 11u);
+  BOOST_TEST(read_file(roots[0] / "src.bin") == "old content");
+  write_file(roots[0] / "empty", "");
+  BOOST_TEST(c.copy(a, "empty", b, "d/empty", o).get() == 0u);
+  BOOST_TEST(fs::file_size(roots[1] / "d" / "empty") == 0u);
+  // Nothing but the files themselves: no temporary left.
+  BOOST_TEST((names_in(roots[1] / "d") == std::set<std::string>{"empty", "new.bin", "old.bin"}));
+  BOOST_TEST((names_in(roots[0].path()) == std::set<std::string>{"empty", "src.bin"}));
+}
+
+/// Peak resident set of process `pid` in KiB (VmHWM), after `reset` set it to the current RSS.
+std::uint64_t peak_kib_of(pid_t pid, bool reset = false) {
+  auto dir = "/proc/" + std::to_string(pid);
+  if (reset) {
+    std::ofstream out(dir + "/clear_refs");
+    out << "5";
+  }
+  std::ifstream in(dir + "/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmHWM:") {
+      std::uint64_t kib = 0;
+      in >> kib;
+      return kib;
+    }
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return 0;
+}
+
+BOOST_AUTO_TEST_CASE(a_copy_holds_a_bounded_part_of_the_file_in_every_process) {
+  temp_dir roots[2];
+  constexpr std::uint64_t size = std::uint64_t{256} << 20;
+  sparse_file(roots[0] / "big.bin", size);
+  served s0{served_dir(roots[0].path())};
+  served s1{served_dir(roots[1].path())};
+  cluster c{{local(s0.port()), local(s1.port())}};
+  // Connected and warm before the peaks are reset.
+  c.bulk_checksum(std::vector<fs::path>{"big.bin"}, "xxh64").get();
+  pid_t self = ::getpid();
+  std::uint64_t before[3];
+  pid_t pids[3] = {self, s0.pid(), s1.pid()};
+  for (int i = 0; i < 3; ++i)
+    before[i] = peak_kib_of(pids[i], true);
+  node_copy_options o;
+  o.chunk_bytes = 1 << 20;
+  o.window = 2;
+  BOOST_TEST(c.copy(name_of(s0.port()), "big.bin", name_of(s1.port()), "copy.bin", o).get() ==
+             size);
+  BOOST_TEST(fs::file_size(roots[1] / "copy.bin") == size);
+  // A quarter of the file at most in any process (4 chunks in flight are 4 MiB).
+  for (int i = 0; i < 3; ++i) {
+    auto rise = peak_kib_of(pids[i]) - before[i];
+    BOOST_TEST_MESSAGE("process " << i << ": peak RSS rose by " << rise << " KiB");
+    BOOST_TEST(rise < size / 4 / 1024, "process " << i << " grew by " << rise << " KiB");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_destination_killed_mid_copy_leaves_no_file_and_no_temporary) {
+  temp_dir roots[2];
+  sparse_file(roots[0] / "big.bin", std::uint64_t{1} << 30);
+  served s0{served_dir(roots[0].path())};
+  served s1{served_dir(roots[1].path())};
+  cluster c{{local(s0.port()), local(s1.port())}};
+  watch started{[](const progress& p) { return p.bytes_done >= (std::uint64_t{8} << 20); }};
+  node_copy_options o;
+  o.chunk_bytes = 1 << 20;
+  o.window = 2;
+  started.opts.progress_interval = std::chrono::milliseconds(0);
+  auto op = c.copy(name_of(s0.port()), "big.bin", name_of(s1.port()), "copy.bin", o, started.opts);
+  BOOST_REQUIRE(started.reached.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  s1.kill();
+  try {
+    op.get();
+    BOOST_FAIL("the copy succeeded");
+  } catch (const io_error& e) {
+    BOOST_TEST((e.code().value() == ECONNRESET || e.code().value() == ETIMEDOUT), e.what());
+    BOOST_TEST(std::string{e.what()}.find(name_of(s1.port())) != std::string::npos, e.what());
+  }
+  BOOST_TEST(names_in(roots[1].path()).empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_source_killed_mid_copy_leaves_nothing_at_the_destination) {
+  temp_dir roots[2];
+  sparse_file(roots[0] / "big.bin", std::uint64_t{1} << 30);
+  served s0{served_dir(roots[0].path())};
+  served s1{served_dir(roots[1].path())};
+  cluster c{{local(s0.port()), local(s1.port())}};
+  watch started{[](const progress& p) { return p.bytes_done >= (std::uint64_t{8} << 20); }};
+  node_copy_options o;
+  o.chunk_bytes = 1 << 20;
+  o.window = 2;
+  started.opts.progress_interval = std::chrono::milliseconds(0);
+  auto op = c.copy(name_of(s0.port()), "big.bin", name_of(s1.port()), "copy.bin", o, started.opts);
+  BOOST_REQUIRE(started.reached.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  s0.kill();
+  try {
+    op.get();
+    BOOST_FAIL("the copy succeeded");
+  } catch (const io_error& e) {
+    BOOST_TEST((e.code().value() == ECONNRESET || e.code().value() == ETIMEDOUT), e.what());
+    BOOST_TEST(std::string{e.what()}.find(name_of(s0.port())) != std::string::npos, e.what());
+  }
+  BOOST_TEST(names_in(roots[1].path()).empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_copy_leaves_nothing_at_the_destination) {
+  temp_dir roots[2];
+  sparse_file(roots[0] / "big.bin", std::uint64_t{1} << 30);
+  served s0{served_dir(roots[0].path())};
+  served s1{served_dir(roots[1].path())};
+  cluster c{{local(s0.port()), local(s1.port())}};
+  watch started{[](const progress& p) { return p.bytes_done > 0; }};
+  started.opts.progress_interval = std::chrono::milliseconds(0);
+  node_copy_options o;
+  o.chunk_bytes = 1 << 20;
+  auto op = c.copy(name_of(s0.port()), "big.bin", name_of(s1.port()), "copy.bin", o, started.opts);
+  BOOST_REQUIRE(started.reached.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  op.cancel();
+  BOOST_TEST(errno_of([&] { op.get(); }) == ECANCELED);
+  // The discard is answered before the copy fails; the listing follows it.
+  BOOST_TEST(names_in(roots[1].path()).empty());
+  // The nodes are usable at once.
+  write_file(roots[0] / "small", "small");
+  BOOST_TEST(c.copy(name_of(s0.port()), "small", name_of(s1.port()), "small").get() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(a_served_staged_file_is_its_clients_alone_and_counts_as_a_held_map) {
+  temp_dir root;
+  auto opts = served_dir(root.path());
+  opts.limits.max_open_maps = 1;
+  served s{opts};
+  auto mine = connect("127.0.0.1", s.port());
+  auto other = connect("127.0.0.1", s.port());
+  auto id = mine.stage("f").get();
+  BOOST_TEST(errno_of([&] { other.write_staged(id, 0, pieces_of("x")).get(); }) == EBADF);
+  BOOST_TEST(errno_of([&] { other.commit_staged(id).get(); }) == EBADF);
+  other.discard_staged(id).get(); // not its own: nothing happens
+  // The limit of held maps counts staged files too.
+  BOOST_TEST(errno_of([&] { mine.stage("g").get(); }) == EMFILE);
+  BOOST_TEST(mine.write_staged(id, 0, pieces_of("ok")).get() == 2u);
+  BOOST_TEST(mine.commit_staged(id).get().empty());
+  BOOST_TEST(read_file(root / "f") == "ok");
+  // Committed: the id is gone and the allowance free again.
+  BOOST_TEST(errno_of([&] { mine.commit_staged(id).get(); }) == EBADF);
+  mine.discard_staged(mine.stage("g").get()).get();
+  BOOST_TEST((names_in(root.path()) == std::set<std::string>{"f"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_read_only_destination_refuses_the_copy_with_erofs) {
+  temp_dir roots[2];
+  write_file(roots[0] / "f", "data");
+  auto ro = served_dir(roots[1].path());
+  ro.read_only = true;
+  served s0{served_dir(roots[0].path())};
+  served s1{ro};
+  cluster c{{local(s0.port()), local(s1.port())}};
+  try {
+    c.copy(name_of(s0.port()), "f", name_of(s1.port()), "f").get();
+    BOOST_FAIL("the copy succeeded");
+  } catch (const io_error& e) {
+    BOOST_TEST(e.code().value() == EROFS, e.what());
+    BOOST_TEST(std::string{e.what()}.find(name_of(s1.port())) != std::string::npos, e.what());
+  }
+  BOOST_TEST(names_in(roots[1].path()).empty());
+}
+
+BOOST_AUTO_TEST_CASE(paths_that_leave_a_served_root_are_refused_at_either_end) {
+  temp_dir roots[2];
+  write_file(roots[0] / "f", "data");
+  served s0{served_dir(roots[0].path())};
+  served s1{served_dir(roots[1].path())};
+  cluster c{{local(s0.port()), local(s1.port())}};
+  auto a = name_of(s0.port());
+  auto b = name_of(s1.port());
+  auto outside = roots[1].path().filename().string();
+  BOOST_TEST(errno_of([&] { c.copy(a, "f", b, "../" + outside + "-escaped").get(); }) == EACCES);
+  BOOST_TEST(errno_of([&] { c.copy(a, "f", b, "/tmp/escaped").get(); }) == EACCES);
+  BOOST_TEST(errno_of([&] { c.copy(a, "../etc/passwd", b, "p").get(); }) == EACCES);
+  BOOST_TEST(errno_of([&] { c.copy(a, "missing", b, "m").get(); }) == ENOENT);
+  BOOST_TEST(errno_of([&] { c.copy(a, "f", "nowhere:1", "m").get(); }) == EINVAL);
+  BOOST_TEST(!fs::exists(roots[1].path().parent_path() / (outside + "-escaped")));
+  BOOST_TEST(names_in(roots[1].path()).empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

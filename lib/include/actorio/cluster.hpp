@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -25,13 +26,70 @@ struct endpoint {
   std::string name() const;
 };
 
+/// How a cluster talks to its nodes.
+struct cluster_options {
+  /// How each node is connected: the connect timeout, and that of each single non-bulk call.
+  connect_options connect;
+  /// Longest one node's part of a bulk call may take, from when the call starts (its connect
+  /// included). A node that has not answered by then (stopped, swapped out, its network gone
+  /// quiet without a reset) fails its own items with ETIMEDOUT, its part is cancelled and its
+  /// connection dropped (made again on the next call); the other nodes' results still arrive.
+  /// Set it above the longest part expected (hashing a large file takes seconds per GiB).
+  /// 0: no deadline.
+  std::chrono::milliseconds deadline{std::chrono::minutes(10)};
+};
+
+/// How `copy_between` and `cluster::copy` move a file from one node to another.
+struct node_copy_options {
+  /// Compare sha256 digests computed on each node, the source's and the staged copy's before it
+  /// gets its name: a mismatch fails with EIO and leaves no destination.
+  bool verify = false;
+  /// Bytes per read from the source and per write to the destination (> 0).
+  std::size_t chunk_bytes = std::size_t{4} << 20;
+  /// Chunks in flight per direction (> 0): the copy holds at most about 2 x window x chunk_bytes
+  /// of the file in memory, whatever its size; reads wait for writes to be acknowledged.
+  std::size_t window = 4;
+  /// Longest a wait for one step (the source's size, one chunk read or written, the staging)
+  /// may take: ETIMEDOUT naming the node then. 0: no limit. The commit (with its digest of the
+  /// copy) is bounded by the destination's own request timeout.
+  std::chrono::milliseconds step_timeout{std::chrono::seconds(30)};
+};
+
+/// One end of `copy_between`: a manager (local, or connected to a node), a path as that manager
+/// resolves it, and the name failures give the node ("host:port", or "local").
+struct copy_end {
+  mmap_manager manager;
+  std::filesystem::path path;
+  std::string node;
+};
+
+/// Copies the regular file `from.path` on `from`'s manager to `to.path` on `to`'s, returning the
+/// bytes copied. The bytes are read in chunks from the source and written to a staged file
+/// (`mmap_manager::stage`) on the destination, at most `opts.window` chunks in flight each way;
+/// the staged file is fsynced and renamed over `to.path` (replacing an existing file
+/// atomically) only when complete and, with `verify`, when the digests match. On any failure
+/// (the source unreadable, either node gone or silent mid-way, a cancel) the staged file is
+/// dropped: the destination is left as it was and no temporary stays behind, also when the
+/// destination's process dies (the staged file has no name until the commit).
+///
+/// Failures are `io_error`s with op "copy" (or the step's: "connect", "stage", "commit"), the
+/// errno, the path on the node concerned and that node in the detail: ENOENT/EISDIR for the
+/// source, EIO when the source shrank while being read or the digests differ, EROFS for a
+/// read-only destination, EACCES for a path that leaves a served root, ECONNRESET/ETIMEDOUT for
+/// a node lost or silent, ECANCELED after `cancel()`. Progress: bytes written of the source's
+/// size (one item). Runs on a thread of its own.
+operation<std::uint64_t> copy_between(copy_end from, copy_end to,
+                                      const node_copy_options& opts = {},
+                                      const bulk_options& progress = {});
+
 /// Several served managers used as one: each bulk call sends one request to every node at once
 /// (all in flight together) and gathers the replies, keyed by node name ("host:port") and path.
 ///
 /// A node that cannot be used fails its own items and no one else's: ECONNREFUSED when nothing
 /// listens there or it refused the TLS handshake (such failures have op "connect"), ECONNRESET
 /// when its connection is lost before it answered (the server died mid-call), ETIMEDOUT when it
-/// accepted but did not answer the first call within `connect_options::timeout`. Connections are
+/// accepted but did not answer the first call within `connect_options::timeout`, or did not finish
+/// its part within `cluster_options::deadline` (the detail names the node). Connections are
 /// made on first use and kept; a node whose call failed that way is connected again on the next
 /// call. Nodes are connected in parallel, each with an actor system of its own.
 ///
@@ -49,7 +107,9 @@ public:
 
   /// Connects nowhere yet: each node is connected on its first call. EINVAL (as `io_error`, op
   /// "cluster") for no nodes, or a node given twice.
-  explicit cluster(std::vector<endpoint> nodes, connect_options opts = {});
+  explicit cluster(std::vector<endpoint> nodes, cluster_options opts = {});
+  /// As above with the default deadline.
+  cluster(std::vector<endpoint> nodes, connect_options opts);
   cluster(cluster&&) noexcept;
   cluster& operator=(cluster&&) noexcept;
   ~cluster();
@@ -114,6 +174,14 @@ public:
   operation<per_node<result<walk_page>>> walk(const std::filesystem::path& root,
                                               const walk_options& options = {},
                                               const bulk_options& opts = {}) const;
+
+  /// `copy_between` from `path_a` on node `node_a` to `path_b` on node `node_b` (the same node
+  /// is allowed), each connected as the bulk calls connect them; a node whose connection was
+  /// found lost is connected again on the next call. EINVAL for a name not in the cluster.
+  operation<std::uint64_t> copy(const std::string& node_a, const std::filesystem::path& path_a,
+                                const std::string& node_b, const std::filesystem::path& path_b,
+                                const node_copy_options& opts = {},
+                                const bulk_options& progress = {}) const;
 
   struct impl;
 

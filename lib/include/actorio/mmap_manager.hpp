@@ -78,6 +78,36 @@ public:
   std::future<std::string> checksum(const std::filesystem::path& path,
                                     std::string algorithm = {}) const;
 
+  // -- staged files ----------------------------------------------------------------------------
+  // A new file written under no name in `dst`'s directory, which gets `dst`'s name in one step
+  // (replacing what was there) or vanishes: on discard, on a failed commit, and when the process
+  // that holds it ends (killed too; where the file system lacks O_TMPFILE a
+  // ".<name>.actorio-XXXXXX" temporary is used and only a crash leaves it). A copy between nodes
+  // writes its destination this way. Changes: EROFS on a read-only manager; `dst` resolves as for
+  // `open` (EACCES for a path that leaves a confined manager's root). A served manager drops the
+  // staged files of a client whose connection is lost, and counts each toward the client's
+  // `max_open_maps` and its writes toward `max_bytes_in_flight`.
+
+  /// The id of a new, empty staged file for `dst`. ENOENT/ENOTDIR for a missing directory,
+  /// EISDIR for a `dst` that names a directory ("", ".", "..").
+  std::future<std::uint64_t> stage(const std::filesystem::path& dst) const;
+
+  /// Writes the pieces of `data` one after the other from `offset` (>= 0) of staged file `id`
+  /// (pieces `bulk_read` returned are passed on without a copy); returns the bytes written. EBADF
+  /// for an id this caller did not stage (or one gone).
+  std::future<std::uint64_t> write_staged(std::uint64_t id, std::int64_t offset,
+                                          byte_pieces data) const;
+
+  /// fsyncs staged file `id`, renames it over its destination and fsyncs the directory. With
+  /// `expected_digest`, the file's digest by `algorithm` ("" = the runtime's default) is compared
+  /// first: EIO and no change to the destination on a mismatch. Returns that digest ("" without
+  /// one). The id is gone afterwards, whatever the outcome.
+  std::future<std::string> commit_staged(std::uint64_t id, std::string expected_digest = {},
+                                         std::string algorithm = {}) const;
+
+  /// Drops staged file `id`; an unknown id is no error.
+  std::future<void> discard_staged(std::uint64_t id) const;
+
   /// The number of open maps.
   std::future<std::uint64_t> currently_open() const;
 

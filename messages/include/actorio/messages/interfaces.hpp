@@ -143,6 +143,26 @@ using mmap_manager_actor = caf::typed_actor<
   /// Closes every open map (the runtime's shutdown); later opens still work.
   caf::replies_to<shutdown_atom>::with<void>,
 
+  // Staged files: a new file written under no name next to its destination, which gets the
+  // destination's name in one step (replacing what was there) or vanishes, also when the server
+  // process dies. How a copy between nodes writes its destination. Each is a changing operation
+  // (EROFS on a read-only manager) and its path resolves as for open (a confined manager keeps it
+  // beneath its root: EACCES). A staged file is the stager's: the gate drops a client's staged
+  // files when its connection is lost.
+
+  /// (destination path) -> the id of a new, empty staged file in the destination's directory.
+  caf::replies_to<stage_atom, std::string>::with<std::uint64_t>,
+  /// (id, offset >= 0, data) -> bytes written at that offset of the staged file, the pieces one
+  /// after the other (byte_pieces cross the wire as one block). EBADF for an unknown id.
+  caf::replies_to<stage_write_atom, std::uint64_t, std::int64_t, byte_pieces>::with<std::uint64_t>,
+  /// (id, expected digest or "", algorithm) -> fsyncs the staged file and renames it over its
+  /// destination, then fsyncs the directory; returns the digest when one was expected (EIO and
+  /// no destination change on a mismatch), else "". The id is gone afterwards, whatever the
+  /// outcome.
+  caf::replies_to<commit_atom, std::uint64_t, std::string, std::string>::with<std::string>,
+  /// (id) drops the staged file; an unknown id is no error.
+  caf::replies_to<caf::delete_atom, std::uint64_t>::with<void>,
+
   // Bulk operations: the manager spreads the items over its io workers and answers once all are
   // done, with one result per item in request order. One failing item fails only itself. Each
   // takes a report_progress last. The work stops, and each item not yet done fails with

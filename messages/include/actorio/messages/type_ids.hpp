@@ -98,6 +98,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorio, caf::first_custom_type_id + 100)
   CAF_ADD_ATOM(actorio, actorio, prefetch_atom, "prefetch")
   CAF_ADD_ATOM(actorio, actorio, progress_atom, "progress")
   CAF_ADD_ATOM(actorio, actorio, walk_atom, "walk")
+  CAF_ADD_ATOM(actorio, actorio, stage_atom, "stage")
+  CAF_ADD_ATOM(actorio, actorio, stage_write_atom, "stagewrite")
+  CAF_ADD_ATOM(actorio, actorio, commit_atom, "commit")
 
   // Couple operations.
   CAF_ADD_ATOM(actorio, actorio, read1_atom, "read1")
