@@ -583,6 +583,13 @@ std::uint64_t peak_kib_of(pid_t pid, bool reset = false) {
   return 0;
 }
 
+// ASan's quarantine keeps up to 256 MiB of freed blocks resident, chunks of a copy among them.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool peak_rss_is_the_programs = false;
+#else
+constexpr bool peak_rss_is_the_programs = true;
+#endif
+
 BOOST_AUTO_TEST_CASE(a_copy_holds_a_bounded_part_of_the_file_in_every_process) {
   temp_dir roots[2];
   constexpr std::uint64_t size = std::uint64_t{256} << 20;
@@ -607,7 +614,8 @@ BOOST_AUTO_TEST_CASE(a_copy_holds_a_bounded_part_of_the_file_in_every_process) {
   for (int i = 0; i < 3; ++i) {
     auto rise = peak_kib_of(pids[i]) - before[i];
     BOOST_TEST_MESSAGE("process " << i << ": peak RSS rose by " << rise << " KiB");
-    BOOST_TEST(rise < size / 4 / 1024, "process " << i << " grew by " << rise << " KiB");
+    if (peak_rss_is_the_programs)
+      BOOST_TEST(rise < size / 4 / 1024, "process " << i << " grew by " << rise << " KiB");
   }
 }
 
