@@ -13,7 +13,8 @@ caf::behavior io_worker_impl(caf::event_based_actor*) {
   };
 }
 
-io_worker_pool::io_worker_pool(caf::actor_system& sys, std::size_t workers) {
+io_worker_pool::io_worker_pool(caf::actor_system& sys, std::size_t workers)
+  : sys_(sys) {
   workers = std::max<std::size_t>(workers, 1);
   for (std::size_t i = 0; i < workers; ++i) {
     try {
@@ -34,8 +35,20 @@ io_worker_pool::io_worker_pool(caf::actor_system& sys, std::size_t workers) {
 }
 
 void io_worker_pool::stop() {
-  for (auto& w : workers_)
-    caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+  // A detached actor's last step, after it has left the system's count of running actors, posts
+  // to the actor clock, whose queue holds 64 posts. Once the actor system's end has stopped the
+  // clock, a 65th such post blocks its worker thread forever, and the system's end waits for that
+  // thread. So the workers end here, while the clock still runs. Their down message comes just
+  // before that post; the post then waits for the clock at most briefly.
+  caf::scoped_actor self{sys_};
+  for (auto& w : workers_) {
+    self->monitor(w);
+    self->send_exit(w, caf::exit_reason::user_shutdown);
+  }
+  std::size_t ended = 0;
+  self->receive_while([&] { return ended < workers_.size(); })(
+    [&](const caf::down_msg&) { ++ended; },
+    caf::after(stop_wait) >> [&] { ended = workers_.size(); });
 }
 
 std::size_t io_worker_pool::pick() {

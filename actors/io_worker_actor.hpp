@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -37,8 +38,13 @@ public:
   /// of thread creation, e.g. EAGAIN) when one cannot start; those already started are stopped.
   io_worker_pool(caf::actor_system& sys, std::size_t workers);
 
-  /// Sends `exit_reason::user_shutdown` to every worker; later jobs fail with EIO.
+  /// Sends `exit_reason::user_shutdown` to every worker and waits (up to `stop_wait`) until each
+  /// has ended; later jobs fail with EIO. A job still running delays its worker's end. Call it
+  /// from a thread that is not one of CAF's.
   void stop();
+
+  /// How long `stop` waits for the workers' ends.
+  static constexpr std::chrono::seconds stop_wait{10};
 
   /// The number of workers.
   std::size_t size() const noexcept {
@@ -72,6 +78,7 @@ public:
 private:
   std::size_t pick();
 
+  caf::actor_system& sys_;
   std::vector<caf::actor> workers_;
   std::vector<std::shared_ptr<std::atomic<int>>> loads_;
 };

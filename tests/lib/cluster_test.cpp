@@ -619,7 +619,10 @@ BOOST_AUTO_TEST_CASE(a_copy_holds_a_bounded_part_of_the_file_in_every_process) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(a_destination_killed_mid_copy_leaves_no_file_and_no_temporary) {
+/// A 1 GiB copy between two served nodes, with the source (`kill_source`) or the destination
+/// killed once 8 MiB are across: the copy fails naming the dead node, and the destination's
+/// directory holds neither the file nor a temporary.
+void check_a_node_killed_mid_copy(bool kill_source) {
   temp_dir roots[2];
   sparse_file(roots[0] / "big.bin", std::uint64_t{1} << 30);
   served s0{served_dir(roots[0].path())};
@@ -632,39 +635,24 @@ BOOST_AUTO_TEST_CASE(a_destination_killed_mid_copy_leaves_no_file_and_no_tempora
   started.opts.progress_interval = std::chrono::milliseconds(0);
   auto op = c.copy(name_of(s0.port()), "big.bin", name_of(s1.port()), "copy.bin", o, started.opts);
   BOOST_REQUIRE(started.reached.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
-  s1.kill();
+  auto& dead = kill_source ? s0 : s1;
+  dead.kill();
   try {
     op.get();
     BOOST_FAIL("the copy succeeded");
   } catch (const io_error& e) {
     BOOST_TEST((e.code().value() == ECONNRESET || e.code().value() == ETIMEDOUT), e.what());
-    BOOST_TEST(std::string{e.what()}.find(name_of(s1.port())) != std::string::npos, e.what());
+    BOOST_TEST(std::string{e.what()}.find(name_of(dead.port())) != std::string::npos, e.what());
   }
   BOOST_TEST(names_in(roots[1].path()).empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_destination_killed_mid_copy_leaves_no_file_and_no_temporary) {
+  check_a_node_killed_mid_copy(false);
+}
+
 BOOST_AUTO_TEST_CASE(a_source_killed_mid_copy_leaves_nothing_at_the_destination) {
-  temp_dir roots[2];
-  sparse_file(roots[0] / "big.bin", std::uint64_t{1} << 30);
-  served s0{served_dir(roots[0].path())};
-  served s1{served_dir(roots[1].path())};
-  cluster c{{local(s0.port()), local(s1.port())}};
-  watch started{[](const progress& p) { return p.bytes_done >= (std::uint64_t{8} << 20); }};
-  node_copy_options o;
-  o.chunk_bytes = 1 << 20;
-  o.window = 2;
-  started.opts.progress_interval = std::chrono::milliseconds(0);
-  auto op = c.copy(name_of(s0.port()), "big.bin", name_of(s1.port()), "copy.bin", o, started.opts);
-  BOOST_REQUIRE(started.reached.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
-  s0.kill();
-  try {
-    op.get();
-    BOOST_FAIL("the copy succeeded");
-  } catch (const io_error& e) {
-    BOOST_TEST((e.code().value() == ECONNRESET || e.code().value() == ETIMEDOUT), e.what());
-    BOOST_TEST(std::string{e.what()}.find(name_of(s0.port())) != std::string::npos, e.what());
-  }
-  BOOST_TEST(names_in(roots[1].path()).empty());
+  check_a_node_killed_mid_copy(true);
 }
 
 BOOST_AUTO_TEST_CASE(a_cancelled_copy_leaves_nothing_at_the_destination) {
