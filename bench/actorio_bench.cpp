@@ -18,7 +18,7 @@
 // file commands end with one JSON summary line on stderr: {"op", "files", "seconds"} (seconds
 // measured inside the process, from the request to its answer). Exit status 1 if any file failed
 // (each failure is reported on stderr).
-#include <actorio/actorio.hpp>
+#include <actorio/actors.hpp>
 
 #include "latency.hpp"
 
@@ -200,7 +200,7 @@ int run_latency(int iterations) {
                   measure(iterations, [&] { file.read(8192, 4096).get(); }));
     // The peer: the same request sent by message from a blocking CAF actor, with no facade.
     caf::scoped_actor self{rt.system()};
-    auto manager = mgr.actor();
+    auto manager = actor_of(mgr);
     print_latency("raw_caf_request", measure(iterations, [&] {
                     self->request(manager, caf::infinite, actorio::count_atom_v)
                       .receive([](std::uint64_t) {}, [](caf::error&) { std::abort(); });

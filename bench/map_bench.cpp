@@ -12,7 +12,7 @@
 //   pwrite / map_write         random 4 KiB writes of the same data
 //   pread_2t_100k / bulk_read  100,000 random ranges: two pread threads against one bulk_read
 //   manager                    currently_open calls per second from 1 and 8 threads
-#include <actorio/actorio.hpp>
+#include <actorio/actors.hpp>
 
 #include <caf/all.hpp>
 
@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
   if (want("actor_read")) {
     // A CAF actor that keeps one read in flight to the map actor, as an embedder's would.
     actor_loop loop{&offsets[0], {false}, {0}};
-    auto reader = rt.system().spawn([&loop, map = file.actor()](caf::event_based_actor* self) {
+    auto reader = rt.system().spawn([&loop, map = actor_of(file)](caf::event_based_actor* self) {
       read_next(self, map, &loop, 0);
     });
     auto start = clock_type::now();

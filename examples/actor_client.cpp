@@ -2,7 +2,7 @@
 // message from one of its own actors: the same messages the facade sends.
 //
 //   actor_client DIR
-#include <actorio/actorio.hpp>
+#include <actorio/actors.hpp>
 
 #include <iostream>
 #include <string>
@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   {
     runtime rt{sys};
     auto path = std::string(argv[1]) + "/from-an-actor.txt";
-    sys.spawn(client, rt.manager().actor(), path);
+    sys.spawn(client, actor_of(rt.manager()), path);
     sys.await_all_actors_done();
   }
   return 0;

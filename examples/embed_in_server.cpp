@@ -2,7 +2,7 @@
 // talking to actorio's actors (a couple and the mmap manager) with plain messages.
 //
 //   embed_in_server DIR
-#include <actorio/actorio.hpp>
+#include <actorio/actors.hpp>
 
 #include <fstream>
 #include <iostream>
@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   {
     runtime rt{sys};
     auto [a, b] = rt.double_ended_binary_pipe();
-    auto server = sys.spawn(service, a.actor(), b.actor(), rt.manager().actor());
+    auto server = sys.spawn(service, actor_of(a), actor_of(b), actor_of(rt.manager()));
     caf::scoped_actor client{sys};
     for (auto [cmd, arg] : {std::pair{"echo", "ping over a pipe"}, std::pair{"sum", path.c_str()}})
       client->request(server, std::chrono::seconds(10), std::string{cmd}, std::string{arg})

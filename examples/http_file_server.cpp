@@ -38,7 +38,7 @@
 // answers a read of pages already in the page cache, and `info`, in the caller's thread, so a
 // warm file is served and revalidated without a thread hand-off; other reads wait on actorio's io
 // workers, not here.
-#include <actorio/actorio.hpp>
+#include <actorio/actors.hpp>
 
 #include <caf/io/all.hpp>
 
@@ -882,7 +882,7 @@ int main(int argc, char** argv) {
   }
   auto port = (*door)->port();
   auto srv =
-    sys.middleman().spawn_broker(server, std::move(*door), rt->manager().actor(), opts->limits);
+    sys.middleman().spawn_broker(server, std::move(*door), actor_of(rt->manager()), opts->limits);
   std::cout << "listening on " << opts->host << ":" << port << std::endl;
 
   int signal = 0;

@@ -3,7 +3,7 @@
 // (backpressure): the reader asks for the next line only when one has been written.
 //
 //   pipeline DIR
-#include <actorio/actorio.hpp>
+#include <actorio/actors.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
   auto summary = std::make_shared<std::string>();
   {
     caf::scoped_actor self{rt.system()};
-    auto p = rt.system().spawn(pump, in.actor(), stage, out.actor(), std::size_t{8}, summary);
+    auto p = rt.system().spawn(pump, actor_of(in), stage, actor_of(out), std::size_t{8}, summary);
     self->monitor(p);
     self->receive([](caf::down_msg&) {});
   }

@@ -8,11 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "actorio/actors.hpp"
 #include "actorio/runtime.hpp"
 #include "actors/couple_actor.hpp"
 #include "io/src/unique_fd.hpp"
 #include "io/src/utf8.hpp"
 #include "lib/src/couple_shared.hpp"
+#include "lib/src/facade_access.hpp"
 #include "lib/src/request.hpp"
 
 namespace actorio {
@@ -178,8 +180,12 @@ int couple::writer() const noexcept {
   return shared_ ? shared_->writer : -1;
 }
 
-couple_actor couple::actor() const {
-  return shared_ ? shared_->actor : couple_actor{};
+couple_actor detail::facade_access::actor(const couple& c) {
+  return c.shared_ ? c.shared_->actor : couple_actor{};
+}
+
+couple_actor actor_of(const couple& c) {
+  return detail::facade_access::actor(c);
 }
 
 } // namespace actorio

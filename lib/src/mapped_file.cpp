@@ -2,7 +2,9 @@
 
 #include <atomic>
 
+#include "actorio/actors.hpp"
 #include "actors/mapped_file_actor.hpp"
+#include "lib/src/facade_access.hpp"
 #include "lib/src/request.hpp"
 
 namespace actorio {
@@ -33,10 +35,10 @@ const std::string empty_mode;
 
 } // namespace
 
-mapped_file mapped_file::adopt(std::shared_ptr<detail::runtime_core> core, mapped_file_actor file,
-                               std::filesystem::path path, std::string mode) {
+mapped_file detail::facade_access::adopt(std::shared_ptr<runtime_core> core, mapped_file_actor file,
+                                         std::filesystem::path path, std::string mode) {
   mapped_file result;
-  result.state_ = std::make_shared<state>();
+  result.state_ = std::make_shared<mapped_file::state>();
   result.state_->core = std::move(core);
   result.state_->file = std::move(file);
   result.state_->path = std::move(path);
@@ -59,8 +61,12 @@ bool mapped_file::closed() const noexcept {
   return !state_ || state_->released.load();
 }
 
-mapped_file_actor mapped_file::actor() const {
-  return state_ ? state_->file : mapped_file_actor{};
+mapped_file_actor detail::facade_access::actor(const mapped_file& file) {
+  return file.state_ ? file.state_->file : mapped_file_actor{};
+}
+
+mapped_file_actor actor_of(const mapped_file& file) {
+  return detail::facade_access::actor(file);
 }
 
 template <class... Replies, class Convert, class... Ts>
@@ -212,14 +218,14 @@ std::future<std::uint64_t> mapped_file::compact() const {
 std::future<bool> mapped_file::compare(const mapped_file& other, std::int64_t size,
                                        std::int64_t offset_self, std::int64_t offset_other) const {
   return ask<bool>("compare", detail::as_is{}, compare_atom_v,
-                   caf::actor_cast<caf::actor>(other.actor()), size, offset_self, offset_other);
+                   caf::actor_cast<caf::actor>(actor_of(other)), size, offset_self, offset_other);
 }
 
 std::future<std::uint64_t> mapped_file::hamming_dist(const mapped_file& other, std::int64_t size,
                                                      std::int64_t offset_self,
                                                      std::int64_t offset_other) const {
   return ask<std::uint64_t>("hamming_dist", detail::as_is{}, ham_bits_atom_v,
-                            caf::actor_cast<caf::actor>(other.actor()), size, offset_self,
+                            caf::actor_cast<caf::actor>(actor_of(other)), size, offset_self,
                             offset_other);
 }
 
@@ -228,7 +234,7 @@ std::future<std::uint64_t> mapped_file::hamming_dist_bytes(const mapped_file& ot
                                                            std::int64_t offset_self,
                                                            std::int64_t offset_other) const {
   return ask<std::uint64_t>("hamming_dist_bytes", detail::as_is{}, ham_bytes_atom_v,
-                            caf::actor_cast<caf::actor>(other.actor()), size, offset_self,
+                            caf::actor_cast<caf::actor>(actor_of(other)), size, offset_self,
                             offset_other);
 }
 

@@ -1,5 +1,7 @@
 #include "actorio/mmap_manager.hpp"
 
+#include "actorio/actors.hpp"
+#include "lib/src/facade_access.hpp"
 #include "lib/src/request.hpp"
 
 namespace actorio {
@@ -7,8 +9,12 @@ namespace actorio {
 mmap_manager::mmap_manager(std::shared_ptr<detail::runtime_core> core)
   : core_(std::move(core)) {}
 
-mmap_manager_actor mmap_manager::actor() const {
-  return core_->manager;
+mmap_manager_actor detail::facade_access::actor(const mmap_manager& manager) {
+  return manager.core_ ? manager.core_->manager : mmap_manager_actor{};
+}
+
+mmap_manager_actor actor_of(const mmap_manager& manager) {
+  return detail::facade_access::actor(manager);
 }
 
 namespace {
@@ -19,7 +25,7 @@ auto adopt(const std::shared_ptr<detail::runtime_core>& core, std::filesystem::p
   return detail::with_core(
     core, [path = std::move(path), mode = std::move(mode)](
             const std::shared_ptr<detail::runtime_core>& core, mapped_file_actor&& file) {
-      return mapped_file::adopt(core, std::move(file), path, mode);
+      return detail::facade_access::adopt(core, std::move(file), path, mode);
     });
 }
 
@@ -105,7 +111,7 @@ mmap_manager::open_files() const {
         std::map<std::pair<std::filesystem::path, std::string>, mapped_file> out;
         for (auto& f : files)
           out.emplace(std::pair{std::filesystem::path{f.path}, f.mode},
-                      mapped_file::adopt(core, std::move(f.file), f.path, f.mode));
+                      detail::facade_access::adopt(core, std::move(f.file), f.path, f.mode));
         return out;
       }),
     files_atom_v);
@@ -289,8 +295,8 @@ mmap_manager::prefetch_files(const std::vector<std::filesystem::path>& paths,
                         for (std::size_t i = 0; i < r.size() && i < paths.size(); ++i) {
                           if (r[i])
                             out.files.emplace_back(
-                              paths[i],
-                              mapped_file::adopt(core, std::move(*r[i]), paths[i], "r+b"));
+                              paths[i], detail::facade_access::adopt(core, std::move(*r[i]),
+                                                                     paths[i], "r+b"));
                           else
                             out.files.emplace_back(paths[i], result<mapped_file>{r[i].error()});
                         }

@@ -10,11 +10,13 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "actorio/actors.hpp"
 #include "actorio/io_error.hpp"
 #include "actorio/messages/error.hpp"
 #include "actorio/runtime.hpp"
 #include "actorio/system_config.hpp"
 #include "actors/gate_actor.hpp"
+#include "lib/src/facade_access.hpp"
 #include "lib/src/facade_bridge_actor.hpp"
 #include "lib/src/front_door.hpp"
 #include "lib/src/node_connection.hpp"
@@ -261,7 +263,7 @@ void publish(server::impl& x, serve_options& opts) {
   detail::gate_options gopts{rcfg.root.string(),         opts.limits.max_bulk_read_bytes,
                              opts.limits.max_open_maps,  opts.limits.max_bytes_in_flight,
                              std::move(opts.on_connect), std::move(opts.on_disconnect)};
-  x.gate = sys.spawn(detail::gate_impl, rt.manager().actor(), x.gate_pool, std::move(gopts));
+  x.gate = sys.spawn(detail::gate_impl, actor_of(rt.manager()), x.gate_pool, std::move(gopts));
   const auto& lim = opts.limits;
   detail::front_door_limits door_limits;
   door_limits.max_clients = lim.max_clients != 0 ? lim.max_clients : detail::default_max_clients();
@@ -354,7 +356,7 @@ mmap_manager connect(const std::string& host, std::uint16_t port, const tls_opti
     find_manager(sys, host, port, tls.enabled(), core->timeout(), node));
   core->bridge = detail::facade_bridge::make(sys);
   core->peer = node;
-  mmap_manager m{std::move(core)};
+  auto m = detail::facade_access::manager(std::move(core));
   // Introduces this client at once (the server logs connections as it first hears from a node;
   // CAF 0.17 reports no BASP handshake to the application) and proves the peer answers.
   try {

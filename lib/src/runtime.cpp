@@ -17,6 +17,7 @@
 #include "io/src/digest.hpp"
 #include "io/src/path_sandbox.hpp"
 #include "lib/src/couple_shared.hpp"
+#include "lib/src/facade_access.hpp"
 #include "lib/src/facade_bridge_actor.hpp"
 #include "lib/src/runtime_core.hpp"
 
@@ -159,7 +160,7 @@ runtime::~runtime() {
 }
 
 mmap_manager runtime::manager() const {
-  return mmap_manager{core_};
+  return detail::facade_access::manager(core_);
 }
 
 caf::actor_system& runtime::system() const {

@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE couple_actor_test
 #include <boost/test/unit_test.hpp>
 
-#include "actorio/actorio.hpp"
+#include "actorio/actors.hpp"
 
 #include "support/describe.hpp"
 #include "support/runtime_fixture.hpp"
@@ -51,7 +51,7 @@ BOOST_AUTO_TEST_CASE(a_read_whose_requester_is_gone_is_dropped_and_takes_no_data
   auto queued = std::make_shared<std::promise<void>>();
   caf::scoped_actor self{rt.system()};
   caf::error err;
-  auto reader = rt.system().spawn(waiting_reader, b.actor(), std::int64_t{3}, lost, queued);
+  auto reader = rt.system().spawn(waiting_reader, actor_of(b), std::int64_t{3}, lost, queued);
   // CAF 0.17 tells monitors newest first: monitoring before the couple does makes the couple's
   // down message leave before the test's, hence before the data written below.
   self->monitor(reader);
@@ -62,7 +62,7 @@ BOOST_AUTO_TEST_CASE(a_read_whose_requester_is_gone_is_dropped_and_takes_no_data
   a.flush().get();
   // Served in order: a later read finds the data only if the dropped read did not take it.
   std::string got;
-  self->request(b.actor(), timeout, actorio::read_atom_v, std::int64_t{3})
+  self->request(actor_of(b), timeout, actorio::read_atom_v, std::int64_t{3})
     .receive([&](std::string& s) { got = std::move(s); }, [&](caf::error& e) { err = e; });
   BOOST_REQUIRE_MESSAGE(!err, rt.system().render(err));
   BOOST_TEST(got == "abc");
@@ -76,9 +76,9 @@ BOOST_AUTO_TEST_CASE(the_couple_closes_and_ends_when_its_runtime_shuts_down) {
   auto c = rt.make_couple(fds[0], ::dup(fds[1]));
   caf::scoped_actor self{rt.system()};
   // The read is queued once a later flush from the same sender was answered.
-  auto pending = self->request(c.actor(), caf::infinite, actorio::read_atom_v, std::int64_t{1});
-  self->request(c.actor(), timeout, caf::flush_atom_v).receive([] {}, [](caf::error&) {});
-  self->monitor(c.actor());
+  auto pending = self->request(actor_of(c), caf::infinite, actorio::read_atom_v, std::int64_t{1});
+  self->request(actor_of(c), timeout, caf::flush_atom_v).receive([] {}, [](caf::error&) {});
+  self->monitor(actor_of(c));
   rt.shutdown();
   caf::error err;
   pending.receive([](std::string&) { BOOST_FAIL("the read succeeded"); },

@@ -20,7 +20,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "actorio/actorio.hpp"
+#include "actorio/actors.hpp"
 #include "actorio/remote.hpp"
 #include "support/describe.hpp"
 #include "support/files.hpp"
@@ -210,8 +210,8 @@ BOOST_AUTO_TEST_CASE(a_client_gets_a_proxy_that_answers_for_the_map_never_the_ma
   auto local = here.srv.manager().open("f.txt").get();
   raw_client a{here.srv.port()};
   auto h = a.open("f.txt");
-  BOOST_TEST((h.node() == local.actor().node()));
-  BOOST_TEST(h.id() != local.actor().id());
+  BOOST_TEST((h.node() == actor_of(local).node()));
+  BOOST_TEST(h.id() != actor_of(local).id());
   // Replies come from the proxy: the map's own handle never reaches the client.
   caf::actor_addr replied_by;
   a.self->request(h, timeout, info_atom_v)
@@ -317,12 +317,12 @@ BOOST_AUTO_TEST_CASE(handles_from_open_files_prefetch_and_create_sparse_are_prox
   auto listed = m.open_files().get();
   BOOST_REQUIRE(listed.size() == 1u);
   auto& held = listed.begin()->second;
-  BOOST_TEST(held.actor().id() != local.actor().id());
+  BOOST_TEST(actor_of(held).id() != actor_of(local).id());
   BOOST_TEST(text(held.read(0, 6).get()) == "listed");
   auto pre = m.prefetch_files({"f.txt"}).get();
   BOOST_REQUIRE(pre.files.size() == 1u);
   BOOST_REQUIRE(pre.files[0].second.ok());
-  BOOST_TEST((pre.files[0].second.value().actor().address() == held.actor().address()));
+  BOOST_TEST((actor_of(pre.files[0].second.value()).address() == actor_of(held).address()));
   auto sparse = m.create_sparse("s.bin", 8, {chunk{2, {'h', 'i'}}}).get();
   BOOST_TEST(text(sparse.read(0, 8).get()) == std::string("\0\0hi\0\0\0\0", 8));
   // Comparing two handles goes through both proxies.

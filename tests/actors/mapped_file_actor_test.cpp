@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "actorio/actorio.hpp"
+#include "actorio/actors.hpp"
 #include "actorio/system_config.hpp"
 #include "support/files.hpp"
 #include "support/runtime_fixture.hpp"
@@ -202,7 +202,7 @@ BOOST_AUTO_TEST_CASE(a_write_then_a_read_from_one_thread_and_from_one_actor_stay
   }
   // The same from an actor that sends both without waiting for the first answer.
   std::promise<std::string> seen;
-  rt.system().spawn([map = f.actor(), &seen](caf::event_based_actor* self) {
+  rt.system().spawn([map = actor_of(f), &seen](caf::event_based_actor* self) {
     self
       ->request(map, timeout, write_atom_v, bytes{'a', 'c', 't', 'o', 'r'}, std::int64_t{page + 1})
       .then([](std::uint64_t) {});

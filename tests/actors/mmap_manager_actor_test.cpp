@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE mmap_manager_actor_test
 #include <boost/test/unit_test.hpp>
 
-#include "actorio/actorio.hpp"
+#include "actorio/actors.hpp"
 
 #include "support/describe.hpp"
 #include "support/files.hpp"
@@ -149,7 +149,7 @@ struct fixture {
   test_config cfg;
   caf::actor_system sys{cfg};
   actorio::runtime rt{sys, make_runtime_config(dir.path())};
-  actorio::mmap_manager_actor mgr = rt.manager().actor();
+  actorio::mmap_manager_actor mgr = actor_of(rt.manager());
   client c{sys};
 
   static actorio::runtime_config make_runtime_config(const fs::path& root) {
@@ -816,7 +816,7 @@ BOOST_AUTO_TEST_CASE(a_runtime_destroyed_before_its_system_closes_open_maps_and_
     {
       actorio::runtime rt{sys};
       client c{sys};
-      auto r = c.call<mapped_file_actor>(rt.manager().actor(), caf::open_atom_v, p,
+      auto r = c.call<mapped_file_actor>(actor_of(rt.manager()), caf::open_atom_v, p,
                                          std::string{"w+b"}, std::int64_t{0});
       BOOST_REQUIRE_MESSAGE(r, why(sys, r));
       file = *r;
@@ -850,7 +850,7 @@ BOOST_AUTO_TEST_CASE(a_runtime_shut_down_explicitly_then_destroyed_lets_its_syst
     test_config cfg;
     caf::actor_system sys{cfg};
     actorio::runtime rt{sys};
-    auto mgr = rt.manager().actor();
+    auto mgr = actor_of(rt.manager());
     {
       client c{sys};
       auto r =
@@ -880,17 +880,17 @@ BOOST_AUTO_TEST_CASE(two_runtimes_one_after_the_other_share_a_system) {
       actorio::runtime rt{sys};
       client c{sys};
       auto p = (dir / ("r" + std::to_string(round) + ".bin")).string();
-      auto r = c.call<mapped_file_actor>(rt.manager().actor(), caf::open_atom_v, p,
+      auto r = c.call<mapped_file_actor>(actor_of(rt.manager()), caf::open_atom_v, p,
                                          std::string{"x+b"}, std::int64_t{1});
       BOOST_REQUIRE_MESSAGE(r, why(sys, r));
-      auto err = c.call_void(rt.manager().actor(), caf::close_atom_v, *r);
+      auto err = c.call_void(actor_of(rt.manager()), caf::close_atom_v, *r);
       BOOST_TEST(!err, sys.render(err));
     }
   }
   // Two runtimes at the same time, too.
   actorio::runtime first{sys};
   actorio::runtime second{sys};
-  BOOST_TEST((first.manager().actor() != second.manager().actor()));
+  BOOST_TEST((actor_of(first.manager()) != actor_of(second.manager())));
   BOOST_TEST(&first.system() == &sys);
 }
 

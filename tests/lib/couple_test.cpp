@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE couple_test
 #include <boost/test/unit_test.hpp>
 
-#include "actorio/actorio.hpp"
+#include "actorio/actors.hpp"
 #include "actorio/couple.hpp"
 
 #include "support/files.hpp"
@@ -89,8 +89,8 @@ const std::string mixed = "a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80z";
 /// facade calls come from separate bridges and would race).
 template <class Self>
 auto queued_readline(Self& self, const couple& c) {
-  auto read = self->request(c.actor(), caf::infinite, actorio::readline_atom_v, std::int64_t{-1});
-  self->request(c.actor(), caf::infinite, caf::flush_atom_v).receive([] {}, [](caf::error&) {});
+  auto read = self->request(actor_of(c), caf::infinite, actorio::readline_atom_v, std::int64_t{-1});
+  self->request(actor_of(c), caf::infinite, caf::flush_atom_v).receive([] {}, [](caf::error&) {});
   return read;
 }
 
@@ -614,14 +614,14 @@ BOOST_AUTO_TEST_CASE(stdcoup_reads_stdin_and_closing_it_leaves_fd_0_open) {
   BOOST_REQUIRE(::write(p.w, "from stdin\n", 11) == 11);
   auto s = rt.stdcoup();
   BOOST_TEST((s.mode() == couple_mode::text));
-  BOOST_TEST((rt.stdcoup().actor() == s.actor()));
+  BOOST_TEST((actor_of(rt.stdcoup()) == actor_of(s)));
   BOOST_TEST(rt.ainput().get() == "from stdin");
   s.close().get();
   BOOST_TEST(::fcntl(STDIN_FILENO, F_GETFD) != -1);
   BOOST_TEST(::fcntl(STDOUT_FILENO, F_GETFD) != -1);
   // The reopened descriptor kept O_NONBLOCK to itself.
   BOOST_TEST((::fcntl(STDIN_FILENO, F_GETFL) & O_NONBLOCK) == 0);
-  BOOST_TEST((rt.stdcoup().actor() != s.actor()));
+  BOOST_TEST((actor_of(rt.stdcoup()) != actor_of(s)));
   ::close(p.w);
   BOOST_TEST(error_of(rt.ainput()).code().value() == ENODATA);
   BOOST_REQUIRE(::dup2(saved, STDIN_FILENO) == STDIN_FILENO);

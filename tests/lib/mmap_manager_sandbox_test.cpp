@@ -22,7 +22,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "actorio/actorio.hpp"
+#include "actorio/actors.hpp"
 #include "support/files.hpp"
 #include "support/runtime_fixture.hpp"
 #include "support/symlink_swapper.hpp"

@@ -20,7 +20,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/skip.hpp>
 
-#include "actorio/actorio.hpp"
+#include "actorio/actors.hpp"
 #include "actorio/remote.hpp"
 #include "support/describe.hpp"
 #include "support/files.hpp"
@@ -417,7 +417,7 @@ BOOST_AUTO_TEST_CASE(garbage_bytes_and_dropped_clients_leave_the_server_serving)
   {
     // Sends a message the interface does not name: answered with an error.
     auto m = connect("127.0.0.1", server.port(), {}, short_timeout());
-    auto handle = caf::actor_cast<caf::actor>(m.actor());
+    auto handle = caf::actor_cast<caf::actor>(actor_of(m));
     caf::scoped_actor self{handle->home_system()};
     bool refused = false;
     self->request(handle, std::chrono::seconds(20), std::string{"what is this"})
@@ -668,7 +668,7 @@ BOOST_AUTO_TEST_CASE(a_handle_one_client_closes_stays_usable_for_another) {
   BOOST_TEST(a.currently_open().get() == 1u);
   // The handle a client holds is its own reference: closing it (even by sending close to the
   // handle's actor) cannot close the map under the other client.
-  caf::anon_send(fa.actor(), caf::close_atom_v);
+  caf::anon_send(actor_of(fa), caf::close_atom_v);
   fa.close().get();
   BOOST_TEST(text(fb.read(0, 8).get()) == "one file");
   BOOST_TEST(fb.write("ONE FILE", 0).get() == 8u);

@@ -9,7 +9,7 @@
 
 #include <caf/all.hpp>
 
-#include "actorio/actorio.hpp"
+#include "actorio/actors.hpp"
 #include "support/files.hpp"
 #include "support/runtime_fixture.hpp"
 #include "support/temp_dir.hpp"
@@ -69,14 +69,14 @@ BOOST_AUTO_TEST_CASE(handle_outliving_its_runtime_fails_with_ebadf_and_does_not_
   temp_dir dir;
   write_file(dir / "f", "x");
   mapped_file survivor;
-  mmap_manager orphan_manager{nullptr};
+  std::optional<mmap_manager> orphan_manager;
   {
     runtime rt{quick_config()};
     survivor = rt.manager().open((dir / "f").string()).get();
     orphan_manager = rt.manager();
   }
   BOOST_TEST(error_of(survivor.read()).code().value() == EBADF);
-  BOOST_TEST(error_of(orphan_manager.currently_open()).code().value() == EBADF);
+  BOOST_TEST(error_of(orphan_manager->currently_open()).code().value() == EBADF);
   survivor.close().get();
 }
 

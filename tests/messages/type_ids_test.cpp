@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE type_ids_test
 #include <boost/test/unit_test.hpp>
 
-#include "actorio/actorio.hpp"
+#include "actorio/actors.hpp"
 
 #include "support/describe.hpp"
 #include "support/files.hpp"
@@ -370,7 +370,7 @@ BOOST_AUTO_TEST_CASE(actor_handles_and_open_files_round_trip_to_the_same_live_ac
   actorio::test::write_file(f, "hello");
   {
     actorio::runtime rt{sys};
-    auto mgr = rt.manager().actor();
+    auto mgr = actor_of(rt.manager());
     caf::scoped_actor self{sys};
 
     mapped_file_actor file;
@@ -437,8 +437,8 @@ BOOST_AUTO_TEST_CASE(couple_requests_and_a_couple_handle_round_trip_to_a_live_co
     BOOST_TEST(round_trip(m).size() == 1u);
   actorio::runtime rt{sys};
   auto [a, b] = rt.double_ended_binary_pipe();
-  auto handle = message_round_trip(a.actor());
-  BOOST_TEST((handle == a.actor()));
+  auto handle = message_round_trip(actor_of(a));
+  BOOST_TEST((handle == actor_of(a)));
   caf::scoped_actor self{sys};
   caf::error err;
   self->request(handle, timeout, actorio::write_atom_v, std::string{"ping"})

@@ -1,18 +1,16 @@
 #pragma once
 
-/// The whole public API of actorio: the runtime and its facade, handles, results and errors, and
-/// the message vocabulary for code that talks to actorio's actors directly.
+/// The public API of actorio as futures: the runtime and its facade, handles, results and errors.
+/// It includes no CAF header. `<actorio/remote.hpp>` and `<actorio/cluster.hpp>` add serving and
+/// reaching managers on other nodes; code that talks to actorio's actors directly includes
+/// `<actorio/actors.hpp>` for the message vocabulary and the actor behind each handle.
 
 #include "actorio/config.hpp"
 #include "actorio/couple.hpp"
 #include "actorio/io_error.hpp"
 #include "actorio/mapped_file.hpp"
-#include "actorio/messages/error.hpp"
-#include "actorio/messages/interfaces.hpp"
-#include "actorio/messages/type_ids.hpp"
 #include "actorio/messages/types.hpp"
 #include "actorio/mmap_manager.hpp"
 #include "actorio/operation.hpp"
 #include "actorio/result.hpp"
 #include "actorio/runtime.hpp"
-#include "actorio/system_config.hpp"

@@ -9,7 +9,6 @@
 #include <string_view>
 #include <vector>
 
-#include "actorio/messages/interfaces.hpp"
 #include "actorio/operation.hpp"
 #include "actorio/result.hpp"
 
@@ -17,6 +16,7 @@ namespace actorio {
 
 namespace detail {
 struct couple_shared;
+struct facade_access;
 } // namespace detail
 
 /// How a couple treats data.
@@ -158,11 +158,9 @@ public:
   int reader() const noexcept;
   int writer() const noexcept;
 
-  /// The actor that serves this couple: actor code can send it `couple_actor` messages itself.
-  couple_actor actor() const;
-
 private:
   friend class runtime;
+  friend struct detail::facade_access;
   explicit couple(std::shared_ptr<detail::couple_shared> shared);
 
   std::shared_ptr<detail::couple_shared> shared_;

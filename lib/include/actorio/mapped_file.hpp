@@ -9,12 +9,13 @@
 #include <variant>
 #include <vector>
 
-#include "actorio/messages/interfaces.hpp"
+#include "actorio/messages/types.hpp"
 
 namespace actorio {
 
 namespace detail {
 struct runtime_core;
+struct facade_access;
 } // namespace detail
 
 /// A handle to one open memory map, as `mmap_manager::open`/`create`/`create_sparse` return it.
@@ -233,14 +234,8 @@ public:
   /// True once `close()` was called on this handle or a copy of it.
   bool closed() const noexcept;
 
-  /// The map's actor, for code that talks to it by message.
-  mapped_file_actor actor() const;
-
-  /// Builds a handle around a reference the manager handed out. Used by `mmap_manager`.
-  static mapped_file adopt(std::shared_ptr<detail::runtime_core> core, mapped_file_actor file,
-                           std::filesystem::path path, std::string mode);
-
 private:
+  friend struct detail::facade_access;
   struct state;
 
   /// One request to the map's actor whose replies pass through `convert`, or EBADF if this

@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "actorio/mapped_file.hpp"
-#include "actorio/messages/interfaces.hpp"
 #include "actorio/operation.hpp"
 #include "actorio/result.hpp"
 
@@ -233,12 +232,10 @@ public:
                                        std::int64_t init_size = 0,
                                        const bulk_options& opts = {}) const;
 
-  /// The manager's actor, for code that talks to it by message.
-  mmap_manager_actor actor() const;
-
+private:
+  friend struct detail::facade_access;
   explicit mmap_manager(std::shared_ptr<detail::runtime_core> core);
 
-private:
   std::shared_ptr<detail::runtime_core> core_;
 };
 

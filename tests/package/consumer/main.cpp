@@ -1,5 +1,6 @@
 // Builds against the installed package only: nothing here may include a header from the tree.
 #include <actorio/actorio.hpp>
+#include <actorio/actors.hpp>
 
 #include <iostream>
 #include <string>
@@ -9,6 +10,8 @@ int main(int argc, char** argv) {
     return 2;
   actorio::runtime rt;
   auto mgr = rt.manager();
+  if (!actorio::actor_of(mgr))
+    return 1;
   auto path = std::string(argv[1]) + "/consumer.bin";
   auto file = mgr.create(path, 0, false).get();
   file.write("installed package works").get();
