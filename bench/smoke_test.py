@@ -21,7 +21,7 @@ CASES = {'sha256_big', 'sha256_small', 'find_big', 'copy_big', 'xxh128_big', 'pi
          'manager_calls_1t', 'manager_calls_2t', 'manager_calls_8t', 'map_read_1t', 'map_read_2t',
          'map_read_8t', 'map_read_first', 'map_write', 'map_read_actor', 'bulk_read_100k',
          'manager_calls_8_vs_1', 'map_read_latency', 'http_small', 'http_range', 'http_whole',
-         'find_tree', 'sum_tree', 'find_one_rg', 'find_big_rg', 'find_multi_rg'}
+         'find_tree', 'sum_tree', 'find_one_rg', 'find_big_rg', 'find_multi_rg', 'node_copy'}
 STATUSES = {'pass', 'FAIL', 'skipped', 'info'}
 
 

@@ -114,7 +114,7 @@ int run_node_copy(const copy_options& o, const global_options& g) {
   opts.verify = o.verify;
   opts.step_timeout = g.remote_timeout;
   progress_meter meter{progress_meter::wanted(g), 0};
-  auto op = copy_between(ends[0], ends[1], opts, meter.options_for(0));
+  auto op = copy_between(ends[0], ends[1], opts, meter.options_for_whole_job(0));
   while (op.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready)
     if (interrupted())
       op.cancel();

@@ -84,6 +84,18 @@ bulk_options progress_meter::options_for(std::size_t id) {
   return opts;
 }
 
+bulk_options progress_meter::options_for_whole_job(std::size_t id) {
+  bulk_options opts;
+  if (enabled_)
+    opts.on_progress = [this, id](const progress& p) {
+      std::lock_guard<std::mutex> guard{mutex_};
+      if (p.bytes_total > 0)
+        total_ = p.bytes_total;
+      active_[id] = p.bytes_done;
+    };
+  return opts;
+}
+
 void progress_meter::draw_loop() {
   std::unique_lock<std::mutex> lock{mutex_};
   if (stop_cv_.wait_until(lock, start_ + first_draw_after, [this] { return stop_; }))

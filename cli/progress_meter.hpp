@@ -46,6 +46,11 @@ public:
   /// meter is off). The meter must outlive the call.
   bulk_options options_for(std::size_t id);
 
+  /// Options for operation `id` when it is the whole job and knows its size: the `bytes_total`
+  /// of its reports becomes the meter's total (a copy between nodes learns the source's size
+  /// from its node, where this process cannot stat it).
+  bulk_options options_for_whole_job(std::size_t id);
+
 private:
   void draw_loop();
 

@@ -186,6 +186,8 @@ private:
 
 std::uint64_t copier::operator()() {
   auto size = source_size();
+  // The size is known from here on: a progress bar can show a percentage before the first write.
+  report(0, size, false);
   std::optional<operation<mmap_manager::per_path<std::string>>> source_digest;
   if (opts_.verify)
     source_digest.emplace(from_.manager.bulk_checksum({from_.path}, std::string{digest_algorithm}));

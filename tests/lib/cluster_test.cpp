@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "actorio/cluster.hpp"
 #include "actorio/io_error.hpp"
@@ -616,6 +617,43 @@ BOOST_AUTO_TEST_CASE(a_copy_holds_a_bounded_part_of_the_file_in_every_process) {
     BOOST_TEST_MESSAGE("process " << i << ": peak RSS rose by " << rise << " KiB");
     if (peak_rss_is_the_programs)
       BOOST_TEST(rise < size / 4 / 1024, "process " << i << " grew by " << rise << " KiB");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_copy_with_the_default_options_keeps_every_process_small) {
+  temp_dir roots[2];
+  constexpr std::uint64_t size = std::uint64_t{256} << 20;
+  sparse_file(roots[0] / "big.bin", size);
+  served s0{served_dir(roots[0].path())};
+  served s1{served_dir(roots[1].path())};
+  cluster c{{local(s0.port()), local(s1.port())}};
+  c.bulk_checksum(std::vector<fs::path>{"big.bin"}, "xxh64").get();
+  pid_t pids[3] = {::getpid(), s0.pid(), s1.pid()};
+  std::uint64_t before[3];
+  for (int i = 0; i < 3; ++i)
+    before[i] = peak_kib_of(pids[i], true);
+  std::uint64_t first_total = 0;
+  std::uint64_t first_done = 1;
+  bulk_options p;
+  p.on_progress = [&, seen = false](const progress& x) mutable {
+    // Reports come one at a time, from the copy's thread.
+    if (!std::exchange(seen, true)) {
+      first_total = x.bytes_total;
+      first_done = x.bytes_done;
+    }
+  };
+  BOOST_TEST(c.copy(name_of(s0.port()), "big.bin", name_of(s1.port()), "copy.bin", {}, p).get() ==
+             size);
+  BOOST_TEST(fs::file_size(roots[1] / "copy.bin") == size);
+  // The size is reported before any byte is written: a progress bar shows a percentage at once.
+  BOOST_TEST(first_total == size);
+  BOOST_TEST(first_done == 0u);
+  // With a process starting at about 15 MiB, this keeps each under 64 MiB for any file size.
+  for (int i = 0; i < 3; ++i) {
+    auto rise = peak_kib_of(pids[i]) - before[i];
+    BOOST_TEST_MESSAGE("process " << i << ": peak RSS rose by " << rise << " KiB");
+    if (peak_rss_is_the_programs)
+      BOOST_TEST(rise < 24u << 10, "process " << i << " grew by " << rise << " KiB");
   }
 }
 

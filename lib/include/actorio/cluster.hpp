@@ -44,11 +44,13 @@ struct node_copy_options {
   /// Compare sha256 digests computed on each node, the source's and the staged copy's before it
   /// gets its name: a mismatch fails with EIO and leaves no destination.
   bool verify = false;
-  /// Bytes per read from the source and per write to the destination (> 0).
-  std::size_t chunk_bytes = std::size_t{4} << 20;
+  /// Bytes per read from the source and per write to the destination (> 0). Every process on
+  /// the way holds a few chunks, each also in its network buffers: small chunks keep every
+  /// process small, and many of them in flight keep the connections busy.
+  std::size_t chunk_bytes = std::size_t{256} << 10;
   /// Chunks in flight per direction (> 0): the copy holds at most about 2 x window x chunk_bytes
   /// of the file in memory, whatever its size; reads wait for writes to be acknowledged.
-  std::size_t window = 4;
+  std::size_t window = 8;
   /// Longest a wait for one step (the source's size, one chunk read or written, the staging)
   /// may take: ETIMEDOUT naming the node then. 0: no limit. The commit (with its digest of the
   /// copy) is bounded by the destination's own request timeout.
@@ -77,7 +79,8 @@ struct copy_end {
 /// source, EIO when the source shrank while being read or the digests differ, EROFS for a
 /// read-only destination, EACCES for a path that leaves a served root, ECONNRESET/ETIMEDOUT for
 /// a node lost or silent, ECANCELED after `cancel()`. Progress: bytes written of the source's
-/// size (one item). Runs on a thread of its own.
+/// size (one item), the first report (0 bytes done) as soon as the size is known. Runs on a
+/// thread of its own.
 operation<std::uint64_t> copy_between(copy_end from, copy_end to,
                                       const node_copy_options& opts = {},
                                       const bulk_options& progress = {});
