@@ -52,6 +52,24 @@ caller identify(self_pointer self, const char* op) {
   return {&c, sender->node(), std::nullopt};
 }
 
+/// A handler for the manager's interface that first identifies the sender (see identify) and
+/// refuses what must be refused, then runs `body(from, args...)`: every request through the gate
+/// passes this one check. The handler's signature is the body's, less its first parameter.
+template <class F, class R, class... Args>
+auto gated_as(self_pointer self, const char* op, F body, R (F::*)(caller&, Args...) const) {
+  return [self, op, body = std::move(body)](Args... xs) -> R {
+    auto from = identify(self, op);
+    if (from.refused)
+      return *from.refused;
+    return body(from, std::forward<Args>(xs)...);
+  };
+}
+
+template <class F>
+auto gated(self_pointer self, const char* op, F body) {
+  return gated_as(self, op, std::move(body), &F::operator());
+}
+
 client* find_client(self_pointer self, const caf::node_id& node) {
   auto i = self->state.clients.find(node);
   return i == self->state.clients.end() ? nullptr : &i->second;
@@ -255,365 +273,333 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
   });
   auto& m = self->state.manager;
   return {
-    [=, &m](caf::open_atom, std::string& path, std::string& mode,
-            std::int64_t size) -> caf::result<mapped_file_actor> {
-      auto from = identify(self, "open");
-      if (from.refused)
-        return *from.refused;
-      if (!from.entry)
-        return self->delegate(m, caf::open_atom_v, std::move(path), std::move(mode), size);
-      if (auto refused = check_maps(self, *from.entry, 1, "open", path))
-        return *refused;
-      ++from.entry->refs;
-      auto rp = self->make_response_promise<mapped_file_actor>();
-      self->request(m, caf::infinite, caf::open_atom_v, std::move(path), std::move(mode), size)
-        .then(
-          [self, rp, node = from.node](mapped_file_actor& file) mutable {
-            auto proxy = adopt(self, node, file);
-            deliver_proxy(rp, std::move(proxy));
-          },
-          [self, rp, node = from.node](caf::error& err) mutable {
-            if (auto* c = find_client(self, node))
-              --c->refs;
-            rp.deliver(std::move(err));
-          });
-      return rp;
-    },
-    [=, &m](sparse_atom, std::string& path, std::int64_t size,
-            std::vector<chunk>& chunks) -> caf::result<mapped_file_actor> {
-      auto from = identify(self, "sparse");
-      if (from.refused)
-        return *from.refused;
-      if (!from.entry)
-        return self->delegate(m, sparse_atom_v, std::move(path), size, std::move(chunks));
-      if (auto refused = check_maps(self, *from.entry, 1, "sparse", path))
-        return *refused;
-      auto bytes = payload_bytes(chunks);
-      if (auto refused = from.entry->allowance->reserve(bytes, "sparse"))
-        return *refused;
-      auto allowance = from.entry->allowance;
-      ++from.entry->refs;
-      auto rp = self->make_response_promise<mapped_file_actor>();
-      self->request(m, caf::infinite, sparse_atom_v, std::move(path), size, std::move(chunks))
-        .then(
-          [self, rp, bytes, allowance, node = from.node](mapped_file_actor& file) mutable {
-            allowance->release(bytes);
-            deliver_proxy(rp, adopt(self, node, file));
-          },
-          [self, rp, bytes, allowance, node = from.node](caf::error& err) mutable {
-            allowance->release(bytes);
-            if (auto* c = find_client(self, node))
-              --c->refs;
-            rp.deliver(std::move(err));
-          });
-      return rp;
-    },
-    [=, &m](caf::close_atom, mapped_file_actor& file) -> caf::result<void> {
-      auto from = identify(self, "close");
-      if (from.refused)
-        return *from.refused;
-      if (!from.entry)
-        return self->delegate(m, caf::close_atom_v, std::move(file));
-      // A client names the proxy it was given and releases only references it holds: never one
-      // of another client's.
-      auto& maps = from.entry->maps;
-      auto i = std::find_if(maps.begin(), maps.end(), [&](const auto& entry) {
-        return entry.second.proxy.address() == file.address();
-      });
-      if (i == maps.end())
-        return caf::unit;
-      auto map = i->second.map;
-      --from.entry->refs;
-      if (--i->second.refs == 0) {
-        retire_proxy(self, *from.entry, i->second.proxy);
-        maps.erase(i);
-      }
-      // Answered once the manager has released it (so currently_open reflects it), by the gate
-      // itself: the manager's answer would name the manager to the client.
-      auto rp = self->make_response_promise<void>();
-      self->request(m, caf::infinite, caf::close_atom_v, std::move(map))
-        .then([rp]() mutable { deliver_ok(rp); },
-              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-      return rp;
-    },
-    [=](copy_atom, std::string& src, std::string& dst,
-        actorio::copy_options opts) -> caf::result<std::uint64_t> {
-      auto from = identify(self, "copy");
-      if (from.refused)
-        return *from.refused;
-      return pass_on<std::uint64_t>(self, from, copy_atom_v, std::move(src), std::move(dst), opts);
-    },
-    [=](digest_atom, std::string& path, std::string& alg) -> caf::result<std::string> {
-      auto from = identify(self, "checksum");
-      if (from.refused)
-        return *from.refused;
-      return pass_on<std::string>(self, from, digest_atom_v, std::move(path), std::move(alg));
-    },
-    [=](count_atom) -> caf::result<std::uint64_t> {
-      auto from = identify(self, "currently_open");
-      if (from.refused)
-        return *from.refused;
-      return pass_on<std::uint64_t>(self, from, count_atom_v);
-    },
-    [=, &m](files_atom) -> caf::result<std::vector<open_file>> {
-      auto from = identify(self, "open_files");
-      if (from.refused)
-        return *from.refused;
-      if (!from.entry)
-        return self->delegate(m, files_atom_v);
-      auto rp = self->make_response_promise<std::vector<open_file>>();
-      self->request(m, caf::infinite, files_atom_v)
-        .then(
-          [self, rp, node = from.node](std::vector<open_file>& files) mutable {
-            // Every entry is a new reference: all count, or none is handed out.
-            auto* c = find_client(self, node);
-            auto refused = c ? check_maps(self, *c, files.size(), "open_files", "")
-                             : std::optional<caf::error>{};
-            if (!c || refused) {
-              for (auto& f : files)
-                release(self, f.file);
-              rp.deliver(refused ? *refused : caf::make_error(caf::sec::request_receiver_down));
-              return;
+    gated(self, "open",
+          [=, &m](caller& from, caf::open_atom, std::string& path, std::string& mode,
+                  std::int64_t size) -> caf::result<mapped_file_actor> {
+            if (!from.entry)
+              return self->delegate(m, caf::open_atom_v, std::move(path), std::move(mode), size);
+            if (auto refused = check_maps(self, *from.entry, 1, "open", path))
+              return *refused;
+            ++from.entry->refs;
+            auto rp = self->make_response_promise<mapped_file_actor>();
+            self
+              ->request(m, caf::infinite, caf::open_atom_v, std::move(path), std::move(mode), size)
+              .then(
+                [self, rp, node = from.node](mapped_file_actor& file) mutable {
+                  auto proxy = adopt(self, node, file);
+                  deliver_proxy(rp, std::move(proxy));
+                },
+                [self, rp, node = from.node](caf::error& err) mutable {
+                  if (auto* c = find_client(self, node))
+                    --c->refs;
+                  rp.deliver(std::move(err));
+                });
+            return rp;
+          }),
+    gated(self, "sparse",
+          [=, &m](caller& from, sparse_atom, std::string& path, std::int64_t size,
+                  std::vector<chunk>& chunks) -> caf::result<mapped_file_actor> {
+            if (!from.entry)
+              return self->delegate(m, sparse_atom_v, std::move(path), size, std::move(chunks));
+            if (auto refused = check_maps(self, *from.entry, 1, "sparse", path))
+              return *refused;
+            auto bytes = payload_bytes(chunks);
+            if (auto refused = from.entry->allowance->reserve(bytes, "sparse"))
+              return *refused;
+            auto allowance = from.entry->allowance;
+            ++from.entry->refs;
+            auto rp = self->make_response_promise<mapped_file_actor>();
+            self->request(m, caf::infinite, sparse_atom_v, std::move(path), size, std::move(chunks))
+              .then(
+                [self, rp, bytes, allowance, node = from.node](mapped_file_actor& file) mutable {
+                  allowance->release(bytes);
+                  deliver_proxy(rp, adopt(self, node, file));
+                },
+                [self, rp, bytes, allowance, node = from.node](caf::error& err) mutable {
+                  allowance->release(bytes);
+                  if (auto* c = find_client(self, node))
+                    --c->refs;
+                  rp.deliver(std::move(err));
+                });
+            return rp;
+          }),
+    gated(self, "close",
+          [=, &m](caller& from, caf::close_atom, mapped_file_actor& file) -> caf::result<void> {
+            if (!from.entry)
+              return self->delegate(m, caf::close_atom_v, std::move(file));
+            // A client names the proxy it was given and releases only references it holds: never
+            // one of another client's.
+            auto& maps = from.entry->maps;
+            auto i = std::find_if(maps.begin(), maps.end(), [&](const auto& entry) {
+              return entry.second.proxy.address() == file.address();
+            });
+            if (i == maps.end())
+              return caf::unit;
+            auto map = i->second.map;
+            --from.entry->refs;
+            if (--i->second.refs == 0) {
+              retire_proxy(self, *from.entry, i->second.proxy);
+              maps.erase(i);
             }
-            c->refs += files.size();
-            for (auto& f : files)
-              f.file = *adopt(self, node, f.file);
-            rp.deliver(std::move(files));
-          },
-          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-      return rp;
-    },
-    [=](paths_atom) -> caf::result<std::map<std::string, std::string>> {
-      auto from = identify(self, "open_paths");
-      if (from.refused)
-        return *from.refused;
-      return pass_on<std::map<std::string, std::string>>(self, from, paths_atom_v);
-    },
-    [=](mmaps_atom) -> caf::result<std::vector<map_info>> {
-      auto from = identify(self, "open_mmaps");
-      if (from.refused)
-        return *from.refused;
-      return pass_on<std::vector<map_info>>(self, from, mmaps_atom_v);
-    },
-    [=](memuse_atom) -> caf::result<std::uint64_t> {
-      auto from = identify(self, "approx_memory_usage");
-      if (from.refused)
-        return *from.refused;
-      return pass_on<std::uint64_t>(self, from, memuse_atom_v);
-    },
-    [=, &m](stage_atom, std::string& dst) -> caf::result<std::uint64_t> {
-      auto from = identify(self, "stage");
-      if (from.refused)
-        return *from.refused;
-      if (!from.entry)
-        return self->delegate(m, stage_atom_v, std::move(dst));
-      if (auto refused = check_maps(self, *from.entry, 1, "stage", dst))
-        return *refused;
-      ++from.entry->refs;
-      auto rp = self->make_response_promise<std::uint64_t>();
-      self->request(m, caf::infinite, stage_atom_v, std::move(dst))
-        .then(
-          [self, rp, node = from.node](std::uint64_t id) mutable {
-            auto* c = find_client(self, node);
-            if (!c) {
-              // Gone meanwhile: nobody could commit or drop it.
-              caf::anon_send(self->state.manager, caf::delete_atom_v, id);
-              rp.deliver(caf::make_error(caf::sec::request_receiver_down));
-              return;
+            // Answered once the manager has released it (so currently_open reflects it), by the
+            // gate itself: the manager's answer would name the manager to the client.
+            auto rp = self->make_response_promise<void>();
+            self->request(m, caf::infinite, caf::close_atom_v, std::move(map))
+              .then([rp]() mutable { deliver_ok(rp); },
+                    [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+            return rp;
+          }),
+    gated(self, "copy",
+          [=](caller& from, copy_atom, std::string& src, std::string& dst,
+              actorio::copy_options opts) -> caf::result<std::uint64_t> {
+            return pass_on<std::uint64_t>(self, from, copy_atom_v, std::move(src), std::move(dst),
+                                          opts);
+          }),
+    gated(self, "checksum",
+          [=](caller& from, digest_atom, std::string& path,
+              std::string& alg) -> caf::result<std::string> {
+            return pass_on<std::string>(self, from, digest_atom_v, std::move(path), std::move(alg));
+          }),
+    gated(self, "currently_open",
+          [=](caller& from, count_atom) -> caf::result<std::uint64_t> {
+            return pass_on<std::uint64_t>(self, from, count_atom_v);
+          }),
+    gated(self, "open_files",
+          [=, &m](caller& from, files_atom) -> caf::result<std::vector<open_file>> {
+            if (!from.entry)
+              return self->delegate(m, files_atom_v);
+            auto rp = self->make_response_promise<std::vector<open_file>>();
+            self->request(m, caf::infinite, files_atom_v)
+              .then(
+                [self, rp, node = from.node](std::vector<open_file>& files) mutable {
+                  // Every entry is a new reference: all count, or none is handed out.
+                  auto* c = find_client(self, node);
+                  auto refused = c ? check_maps(self, *c, files.size(), "open_files", "")
+                                   : std::optional<caf::error>{};
+                  if (!c || refused) {
+                    for (auto& f : files)
+                      release(self, f.file);
+                    rp.deliver(refused ? *refused
+                                       : caf::make_error(caf::sec::request_receiver_down));
+                    return;
+                  }
+                  c->refs += files.size();
+                  for (auto& f : files)
+                    f.file = *adopt(self, node, f.file);
+                  rp.deliver(std::move(files));
+                },
+                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+            return rp;
+          }),
+    gated(self, "open_paths",
+          [=](caller& from, paths_atom) -> caf::result<std::map<std::string, std::string>> {
+            return pass_on<std::map<std::string, std::string>>(self, from, paths_atom_v);
+          }),
+    gated(self, "open_mmaps",
+          [=](caller& from, mmaps_atom) -> caf::result<std::vector<map_info>> {
+            return pass_on<std::vector<map_info>>(self, from, mmaps_atom_v);
+          }),
+    gated(self, "approx_memory_usage",
+          [=](caller& from, memuse_atom) -> caf::result<std::uint64_t> {
+            return pass_on<std::uint64_t>(self, from, memuse_atom_v);
+          }),
+    gated(self, "stage",
+          [=, &m](caller& from, stage_atom, std::string& dst) -> caf::result<std::uint64_t> {
+            if (!from.entry)
+              return self->delegate(m, stage_atom_v, std::move(dst));
+            if (auto refused = check_maps(self, *from.entry, 1, "stage", dst))
+              return *refused;
+            ++from.entry->refs;
+            auto rp = self->make_response_promise<std::uint64_t>();
+            self->request(m, caf::infinite, stage_atom_v, std::move(dst))
+              .then(
+                [self, rp, node = from.node](std::uint64_t id) mutable {
+                  auto* c = find_client(self, node);
+                  if (!c) {
+                    // Gone meanwhile: nobody could commit or drop it.
+                    caf::anon_send(self->state.manager, caf::delete_atom_v, id);
+                    rp.deliver(caf::make_error(caf::sec::request_receiver_down));
+                    return;
+                  }
+                  c->staged.insert(id);
+                  rp.deliver(id);
+                },
+                [self, rp, node = from.node](caf::error& err) mutable {
+                  if (auto* c = find_client(self, node))
+                    --c->refs;
+                  rp.deliver(std::move(err));
+                });
+            return rp;
+          }),
+    gated(self, "stage_write",
+          [=, &m](caller& from, stage_write_atom, std::uint64_t id, std::int64_t offset,
+                  byte_pieces& data) -> caf::result<std::uint64_t> {
+            if (!from.entry)
+              return self->delegate(m, stage_write_atom_v, id, offset, std::move(data));
+            // A client writes only the files it staged.
+            if (from.entry->staged.count(id) == 0)
+              return make_error(failure{EBADF, "stage_write", "", "no such staged file"});
+            std::uint64_t bytes = data.total_bytes();
+            if (auto refused = from.entry->allowance->reserve(bytes, "stage_write"))
+              return *refused;
+            auto rp = self->make_response_promise<std::uint64_t>();
+            self->request(m, caf::infinite, stage_write_atom_v, id, offset, std::move(data))
+              .then(
+                [rp, bytes, allowance = from.entry->allowance](std::uint64_t n) mutable {
+                  allowance->release(bytes);
+                  rp.deliver(n);
+                },
+                [rp, bytes, allowance = from.entry->allowance](caf::error& err) mutable {
+                  allowance->release(bytes);
+                  rp.deliver(std::move(err));
+                });
+            return rp;
+          }),
+    gated(self, "commit",
+          [=, &m](caller& from, commit_atom, std::uint64_t id, std::string& expected,
+                  std::string& algorithm) -> caf::result<std::string> {
+            if (!from.entry)
+              return self->delegate(m, commit_atom_v, id, std::move(expected),
+                                    std::move(algorithm));
+            if (from.entry->staged.erase(id) == 0)
+              return make_error(failure{EBADF, "commit", "", "no such staged file"});
+            --from.entry->refs;
+            return pass_on<std::string>(self, from, commit_atom_v, id, std::move(expected),
+                                        std::move(algorithm));
+          }),
+    gated(self, "discard",
+          [=, &m](caller& from, caf::delete_atom, std::uint64_t id) -> caf::result<void> {
+            if (!from.entry)
+              return self->delegate(m, caf::delete_atom_v, id);
+            if (from.entry->staged.erase(id) == 0)
+              return caf::unit;
+            --from.entry->refs;
+            auto rp = self->make_response_promise<void>();
+            self->request(m, caf::infinite, caf::delete_atom_v, id)
+              .then([rp]() mutable { deliver_ok(rp); },
+                    [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+            return rp;
+          }),
+    gated(self, "shutdown",
+          [=](caller& from, shutdown_atom) -> caf::result<void> {
+            // Closing every map under the other clients' feet is the server's decision, not a
+            // client's.
+            if (from.entry)
+              return make_error(
+                failure{EPERM, "shutdown", "", "a served manager is stopped by its server"});
+            // The server stops: every client's references go, then the reply.
+            auto& st = self->state;
+            st.stopping = true;
+            auto rp = self->make_response_promise<void>();
+            auto pending = std::make_shared<std::size_t>(1);
+            auto one_done = [rp, pending]() mutable {
+              if (--*pending == 0)
+                deliver_ok(rp);
+            };
+            for (auto& [node, c] : st.clients) {
+              for (auto& [addr, held] : c.maps) {
+                for (std::size_t k = 0; k < held.refs; ++k) {
+                  ++*pending;
+                  self->request(st.manager, caf::infinite, caf::close_atom_v, held.map)
+                    .then(one_done, [one_done](caf::error&) mutable { one_done(); });
+                }
+                close_proxy(self, held.proxy, 2);
+              }
+              c.maps.clear();
             }
-            c->staged.insert(id);
-            rp.deliver(id);
-          },
-          [self, rp, node = from.node](caf::error& err) mutable {
-            if (auto* c = find_client(self, node))
-              --c->refs;
-            rp.deliver(std::move(err));
-          });
-      return rp;
-    },
-    [=, &m](stage_write_atom, std::uint64_t id, std::int64_t offset,
-            byte_pieces& data) -> caf::result<std::uint64_t> {
-      auto from = identify(self, "stage_write");
-      if (from.refused)
-        return *from.refused;
-      if (!from.entry)
-        return self->delegate(m, stage_write_atom_v, id, offset, std::move(data));
-      // A client writes only the files it staged.
-      if (from.entry->staged.count(id) == 0)
-        return make_error(failure{EBADF, "stage_write", "", "no such staged file"});
-      std::uint64_t bytes = data.total_bytes();
-      if (auto refused = from.entry->allowance->reserve(bytes, "stage_write"))
-        return *refused;
-      auto rp = self->make_response_promise<std::uint64_t>();
-      self->request(m, caf::infinite, stage_write_atom_v, id, offset, std::move(data))
-        .then(
-          [rp, bytes, allowance = from.entry->allowance](std::uint64_t n) mutable {
-            allowance->release(bytes);
-            rp.deliver(n);
-          },
-          [rp, bytes, allowance = from.entry->allowance](caf::error& err) mutable {
-            allowance->release(bytes);
-            rp.deliver(std::move(err));
-          });
-      return rp;
-    },
-    [=, &m](commit_atom, std::uint64_t id, std::string& expected,
-            std::string& algorithm) -> caf::result<std::string> {
-      auto from = identify(self, "commit");
-      if (from.refused)
-        return *from.refused;
-      if (!from.entry)
-        return self->delegate(m, commit_atom_v, id, std::move(expected), std::move(algorithm));
-      if (from.entry->staged.erase(id) == 0)
-        return make_error(failure{EBADF, "commit", "", "no such staged file"});
-      --from.entry->refs;
-      return pass_on<std::string>(self, from, commit_atom_v, id, std::move(expected),
-                                  std::move(algorithm));
-    },
-    [=, &m](caf::delete_atom, std::uint64_t id) -> caf::result<void> {
-      auto from = identify(self, "discard");
-      if (from.refused)
-        return *from.refused;
-      if (!from.entry)
-        return self->delegate(m, caf::delete_atom_v, id);
-      if (from.entry->staged.erase(id) == 0)
-        return caf::unit;
-      --from.entry->refs;
-      auto rp = self->make_response_promise<void>();
-      self->request(m, caf::infinite, caf::delete_atom_v, id)
-        .then([rp]() mutable { deliver_ok(rp); },
-              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-      return rp;
-    },
-    [=](shutdown_atom) -> caf::result<void> {
-      auto from = identify(self, "shutdown");
-      if (from.refused)
-        return *from.refused;
-      // Closing every map under the other clients' feet is the server's decision, not a client's.
-      if (from.entry)
-        return make_error(
-          failure{EPERM, "shutdown", "", "a served manager is stopped by its server"});
-      // The server stops: every client's references go, then the reply.
-      auto& st = self->state;
-      st.stopping = true;
-      auto rp = self->make_response_promise<void>();
-      auto pending = std::make_shared<std::size_t>(1);
-      auto one_done = [rp, pending]() mutable {
-        if (--*pending == 0)
-          deliver_ok(rp);
-      };
-      for (auto& [node, c] : st.clients) {
-        for (auto& [addr, held] : c.maps) {
-          for (std::size_t k = 0; k < held.refs; ++k) {
-            ++*pending;
-            self->request(st.manager, caf::infinite, caf::close_atom_v, held.map)
-              .then(one_done, [one_done](caf::error&) mutable { one_done(); });
-          }
-          close_proxy(self, held.proxy, 2);
-        }
-        c.maps.clear();
-      }
-      while (!st.clients.empty())
-        drop_client(self, st.clients.begin());
-      one_done();
-      return rp;
-    },
-    [=](bulk_read_atom, std::vector<read_job>& jobs,
-        report_progress every) -> caf::result<std::vector<result<byte_pieces>>> {
-      using reply = std::vector<result<byte_pieces>>;
-      auto from = identify(self, "bulk_read");
-      if (from.refused)
-        return *from.refused;
-      // Taken now: the relay made once the files are sized speaks for this requester.
-      auto who = requester_of(self, from.node);
-      auto rp = self->make_response_promise<reply>();
-      auto all = std::make_shared<std::vector<read_job>>(std::move(jobs));
-      self->state.pool->run(
-        self,
-        [all, root = self->state.root]() -> result<std::uint64_t> {
-          std::uint64_t total = 0;
-          if (root)
-            for (const auto& job : *all)
-              total += reply_bytes(*root, job);
-          return total;
-        },
-        [self, rp, all, every, who, node = from.node,
-         remote = from.entry != nullptr](result<std::uint64_t> total) mutable {
-          auto limit = self->state.options.max_bulk_read_bytes;
-          auto bytes = total.ok() ? *total : 0;
-          if (limit != 0 && bytes > limit) {
-            rp.deliver(
-              make_error(failure{EFBIG, "bulk_read", "",
-                                 "the reply would hold " + std::to_string(bytes) +
-                                   " bytes; this server's limit is " + std::to_string(limit)}));
-            return;
-          }
-          if (!remote) {
-            rp.delegate(self->state.manager, bulk_read_atom_v, std::move(*all), every);
-            return;
-          }
-          auto* c = find_client(self, node);
-          if (!c) {
-            rp.deliver(caf::make_error(caf::sec::request_receiver_down));
-            return;
-          }
-          if (auto refused = c->allowance->reserve(bytes, "bulk_read")) {
-            rp.deliver(*refused);
-            return;
-          }
-          relay<reply>(
-            self, who,
-            [rp, allowance = c->allowance, bytes](caf::expected<reply> r) mutable {
-              allowance->release(bytes);
-              r ? rp.deliver(std::move(*r)) : rp.deliver(std::move(r.error()));
-            },
-            bulk_read_atom_v, std::move(*all), every);
-        },
-        false);
-      return rp;
-    },
-    [=, &m](bulk_write_atom, std::vector<write_job>& jobs,
-            report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
-      using reply = std::vector<result<std::uint64_t>>;
-      auto from = identify(self, "bulk_write");
-      if (from.refused)
-        return *from.refused;
-      if (!from.entry)
-        return self->delegate(m, bulk_write_atom_v, std::move(jobs), every);
-      std::uint64_t bytes = 0;
-      for (const auto& job : jobs)
-        bytes += payload_bytes(job.chunks);
-      if (auto refused = from.entry->allowance->reserve(bytes, "bulk_write"))
-        return *refused;
-      auto allowance = from.entry->allowance;
-      auto node = from.node;
-      auto who = requester_of(self, node);
-      auto rp = self->make_response_promise<reply>();
-      relay<reply>(
-        self, std::move(who),
-        [rp, allowance, bytes](caf::expected<reply> r) mutable {
-          allowance->release(bytes);
-          r ? rp.deliver(std::move(*r)) : rp.deliver(std::move(r.error()));
-        },
-        bulk_write_atom_v, std::move(jobs), every);
-      return rp;
-    },
-    [=](bulk_resize_atom, std::vector<resize_job>& jobs,
-        report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
-      auto from = identify(self, "bulk_resize");
-      if (from.refused)
-        return *from.refused;
-      return pass_on<std::vector<result<std::uint64_t>>>(self, from, bulk_resize_atom_v,
-                                                         std::move(jobs), every);
-    },
-    [=](bulk_copy_atom, std::vector<copy_job>& jobs, actorio::copy_options opts,
-        report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
-      auto from = identify(self, "bulk_copy");
-      if (from.refused)
-        return *from.refused;
-      return pass_on<std::vector<result<std::uint64_t>>>(self, from, bulk_copy_atom_v,
-                                                         std::move(jobs), opts, every);
-    },
+            while (!st.clients.empty())
+              drop_client(self, st.clients.begin());
+            one_done();
+            return rp;
+          }),
+    gated(self, "bulk_read",
+          [=](caller& from, bulk_read_atom, std::vector<read_job>& jobs,
+              report_progress every) -> caf::result<std::vector<result<byte_pieces>>> {
+            using reply = std::vector<result<byte_pieces>>;
+            // Taken now: the relay made once the files are sized speaks for this requester.
+            auto who = requester_of(self, from.node);
+            auto rp = self->make_response_promise<reply>();
+            auto all = std::make_shared<std::vector<read_job>>(std::move(jobs));
+            self->state.pool->run(
+              self,
+              [all, root = self->state.root]() -> result<std::uint64_t> {
+                std::uint64_t total = 0;
+                if (root)
+                  for (const auto& job : *all)
+                    total += reply_bytes(*root, job);
+                return total;
+              },
+              [self, rp, all, every, who, node = from.node,
+               remote = from.entry != nullptr](result<std::uint64_t> total) mutable {
+                auto limit = self->state.options.max_bulk_read_bytes;
+                auto bytes = total.ok() ? *total : 0;
+                if (limit != 0 && bytes > limit) {
+                  rp.deliver(make_error(failure{EFBIG, "bulk_read", "",
+                                                "the reply would hold " + std::to_string(bytes) +
+                                                  " bytes; this server's limit is " +
+                                                  std::to_string(limit)}));
+                  return;
+                }
+                if (!remote) {
+                  rp.delegate(self->state.manager, bulk_read_atom_v, std::move(*all), every);
+                  return;
+                }
+                auto* c = find_client(self, node);
+                if (!c) {
+                  rp.deliver(caf::make_error(caf::sec::request_receiver_down));
+                  return;
+                }
+                if (auto refused = c->allowance->reserve(bytes, "bulk_read")) {
+                  rp.deliver(*refused);
+                  return;
+                }
+                relay<reply>(
+                  self, who,
+                  [rp, allowance = c->allowance, bytes](caf::expected<reply> r) mutable {
+                    allowance->release(bytes);
+                    r ? rp.deliver(std::move(*r)) : rp.deliver(std::move(r.error()));
+                  },
+                  bulk_read_atom_v, std::move(*all), every);
+              },
+              false);
+            return rp;
+          }),
+    gated(self, "bulk_write",
+          [=, &m](caller& from, bulk_write_atom, std::vector<write_job>& jobs,
+                  report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
+            using reply = std::vector<result<std::uint64_t>>;
+            if (!from.entry)
+              return self->delegate(m, bulk_write_atom_v, std::move(jobs), every);
+            std::uint64_t bytes = 0;
+            for (const auto& job : jobs)
+              bytes += payload_bytes(job.chunks);
+            if (auto refused = from.entry->allowance->reserve(bytes, "bulk_write"))
+              return *refused;
+            auto allowance = from.entry->allowance;
+            auto node = from.node;
+            auto who = requester_of(self, node);
+            auto rp = self->make_response_promise<reply>();
+            relay<reply>(
+              self, std::move(who),
+              [rp, allowance, bytes](caf::expected<reply> r) mutable {
+                allowance->release(bytes);
+                r ? rp.deliver(std::move(*r)) : rp.deliver(std::move(r.error()));
+              },
+              bulk_write_atom_v, std::move(jobs), every);
+            return rp;
+          }),
+    gated(self, "bulk_resize",
+          [=](caller& from, bulk_resize_atom, std::vector<resize_job>& jobs,
+              report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
+            return pass_on<std::vector<result<std::uint64_t>>>(self, from, bulk_resize_atom_v,
+                                                               std::move(jobs), every);
+          }),
+    gated(self, "bulk_copy",
+          [=](caller& from, bulk_copy_atom, std::vector<copy_job>& jobs, actorio::copy_options opts,
+              report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
+            return pass_on<std::vector<result<std::uint64_t>>>(self, from, bulk_copy_atom_v,
+                                                               std::move(jobs), opts, every);
+          }),
     [=, &m](cancel_atom, std::uint64_t request) {
       // A request the gate relayed is the gate's own at the manager: cancel it as the gate.
       auto sender = self->current_sender();
@@ -625,77 +611,68 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
       // Otherwise delegated, so the manager sees the client that made the request it names.
       self->delegate(m, cancel_atom_v, request);
     },
-    [=](bulk_digest_atom, std::vector<std::string>& paths, std::string& alg,
-        report_progress every) -> caf::result<std::vector<result<std::string>>> {
-      auto from = identify(self, "bulk_checksum");
-      if (from.refused)
-        return *from.refused;
-      return pass_on<std::vector<result<std::string>>>(self, from, bulk_digest_atom_v,
-                                                       std::move(paths), std::move(alg), every);
-    },
-    [=](find_files_atom, std::vector<std::string>& patterns, std::vector<find_job>& jobs,
-        std::uint64_t max, bool overlapping,
-        report_progress every) -> caf::result<std::vector<result<std::vector<std::uint64_t>>>> {
-      auto from = identify(self, "find_in_files");
-      if (from.refused)
-        return *from.refused;
-      return pass_on<std::vector<result<std::vector<std::uint64_t>>>>(
-        self, from, find_files_atom_v, std::move(patterns), std::move(jobs), max, overlapping,
-        every);
-    },
-    [=](compact_files_atom, std::vector<std::string>& paths,
-        report_progress every) -> caf::result<std::vector<result<size_change>>> {
-      auto from = identify(self, "compact_files");
-      if (from.refused)
-        return *from.refused;
-      return pass_on<std::vector<result<size_change>>>(self, from, compact_files_atom_v,
-                                                       std::move(paths), every);
-    },
-    [=](walk_atom, std::string& path, walk_options& opts, std::string& after,
-        report_progress every) -> caf::result<walk_page> {
-      auto from = identify(self, "walk");
-      if (from.refused)
-        return *from.refused;
-      return pass_on<walk_page>(self, from, walk_atom_v, std::move(path), std::move(opts),
-                                std::move(after), every);
-    },
-    [=, &m](prefetch_atom, std::vector<std::string>& paths, std::int64_t size,
-            report_progress every) -> caf::result<std::vector<result<mapped_file_actor>>> {
-      using reply = std::vector<result<mapped_file_actor>>;
-      auto from = identify(self, "prefetch");
-      if (from.refused)
-        return *from.refused;
-      if (!from.entry)
-        return self->delegate(m, prefetch_atom_v, std::move(paths), size, every);
-      // Every path may become a reference: the whole call must fit.
-      auto n = paths.size();
-      if (auto refused = check_maps(self, *from.entry, n, "prefetch", ""))
-        return *refused;
-      from.entry->refs += n;
-      auto node = from.node;
-      auto who = requester_of(self, node);
-      auto rp = self->make_response_promise<reply>();
-      relay<reply>(
-        self, std::move(who),
-        [self, rp, node, n](caf::expected<reply> r) mutable {
-          if (auto* c = find_client(self, node))
-            c->refs -= std::min(c->refs, n);
-          if (!r) {
-            rp.deliver(std::move(r.error()));
-            return;
-          }
-          for (auto& item : *r)
-            if (item) {
-              if (auto* c = find_client(self, node))
-                ++c->refs;
-              if (auto proxy = adopt(self, node, *item))
-                *item = std::move(*proxy);
-            }
-          rp.deliver(std::move(*r));
-        },
-        prefetch_atom_v, std::move(paths), size, every);
-      return rp;
-    },
+    gated(self, "bulk_checksum",
+          [=](caller& from, bulk_digest_atom, std::vector<std::string>& paths, std::string& alg,
+              report_progress every) -> caf::result<std::vector<result<std::string>>> {
+            return pass_on<std::vector<result<std::string>>>(
+              self, from, bulk_digest_atom_v, std::move(paths), std::move(alg), every);
+          }),
+    gated(
+      self, "find_in_files",
+      [=](caller& from, find_files_atom, std::vector<std::string>& patterns,
+          std::vector<find_job>& jobs, std::uint64_t max, bool overlapping,
+          report_progress every) -> caf::result<std::vector<result<std::vector<std::uint64_t>>>> {
+        return pass_on<std::vector<result<std::vector<std::uint64_t>>>>(
+          self, from, find_files_atom_v, std::move(patterns), std::move(jobs), max, overlapping,
+          every);
+      }),
+    gated(self, "compact_files",
+          [=](caller& from, compact_files_atom, std::vector<std::string>& paths,
+              report_progress every) -> caf::result<std::vector<result<size_change>>> {
+            return pass_on<std::vector<result<size_change>>>(self, from, compact_files_atom_v,
+                                                             std::move(paths), every);
+          }),
+    gated(self, "walk",
+          [=](caller& from, walk_atom, std::string& path, walk_options& opts, std::string& after,
+              report_progress every) -> caf::result<walk_page> {
+            return pass_on<walk_page>(self, from, walk_atom_v, std::move(path), std::move(opts),
+                                      std::move(after), every);
+          }),
+    gated(self, "prefetch",
+          [=, &m](caller& from, prefetch_atom, std::vector<std::string>& paths, std::int64_t size,
+                  report_progress every) -> caf::result<std::vector<result<mapped_file_actor>>> {
+            using reply = std::vector<result<mapped_file_actor>>;
+            if (!from.entry)
+              return self->delegate(m, prefetch_atom_v, std::move(paths), size, every);
+            // Every path may become a reference: the whole call must fit.
+            auto n = paths.size();
+            if (auto refused = check_maps(self, *from.entry, n, "prefetch", ""))
+              return *refused;
+            from.entry->refs += n;
+            auto node = from.node;
+            auto who = requester_of(self, node);
+            auto rp = self->make_response_promise<reply>();
+            relay<reply>(
+              self, std::move(who),
+              [self, rp, node, n](caf::expected<reply> r) mutable {
+                if (auto* c = find_client(self, node))
+                  c->refs -= std::min(c->refs, n);
+                if (!r) {
+                  rp.deliver(std::move(r.error()));
+                  return;
+                }
+                for (auto& item : *r)
+                  if (item) {
+                    if (auto* c = find_client(self, node))
+                      ++c->refs;
+                    if (auto proxy = adopt(self, node, *item))
+                      *item = std::move(*proxy);
+                  }
+                rp.deliver(std::move(*r));
+              },
+              prefetch_atom_v, std::move(paths), size, every);
+            return rp;
+          }),
   };
 }
 
