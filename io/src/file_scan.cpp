@@ -138,11 +138,12 @@ struct mapped_outcome {
   std::uint64_t resume = 0;
 };
 
-/// The hits of the single pattern of `patterns` that lie wholly within the file's first `size`
-/// bytes (its size when opened), from `start`, mapping `chunk` bytes at a time: the kernel's copy
-/// into a buffer costs about as much CPU as the search, and a few MiB mapped at a time keep the
-/// resident set small. A SIGBUS (the file cut short meanwhile) abandons the chunk: EIO. Where
-/// mapping fails, the caller's reads go on from there.
+/// The hits of `patterns` that start where the longest pattern would still end within the file's
+/// first `size` bytes (its size when opened), from `start`, mapping `chunk` bytes at a time: the
+/// kernel's copy into a buffer costs about as much CPU as the search, and a few MiB mapped at a
+/// time keep the resident set small. The caller's reads decide the starts left near the end, where
+/// only a shorter pattern fits. A SIGBUS (the file cut short meanwhile) abandons the chunk: EIO.
+/// Where mapping fails, the caller's reads go on from there.
 result<mapped_outcome> search_mapped(int fd, std::uint64_t size, const pattern_set& patterns,
                                      const find_options& opts, std::vector<std::uint64_t>& hits,
                                      const std::string& path) {
@@ -177,8 +178,10 @@ result<mapped_outcome> search_mapped(int fd, std::uint64_t size, const pattern_s
                            });
     });
     ::munmap(p, length);
-    if (!ok)
+    if (!ok) {
+      pattern_set::drop_thread_scratch();
       return failure{EIO, "find", path, "file cut short during the search"};
+    }
     if (error != 0)
       return failure{error, "find", path, "search scratch"};
     if (opts.control)
@@ -250,7 +253,7 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path,
     // fresh pages for a 4 KiB file would cost more than reading it.
     window = static_cast<std::size_t>(std::max<std::uint64_t>(
       file->size > start ? file->size - start + 1 : 1, std::min(window, small_read_floor)));
-  } else if (opts.map_chunk != 0 && !patterns.single().empty()) {
+  } else if (opts.map_chunk != 0) {
     auto mapped = search_mapped(fd, file->size, patterns, opts, hits, path);
     if (!mapped)
       return std::move(mapped).error();
