@@ -16,7 +16,7 @@ namespace actorio::test {
 
 namespace {
 
-constexpr int call_count = 4;
+constexpr int call_count = 5;
 
 /// One slot per call, so faults on different calls combine.
 struct slot {
@@ -119,6 +119,18 @@ int msync(void* addr, size_t length, int flags) {
     return -1;
   }
   return next(addr, length, flags);
+}
+
+ssize_t pread(int fd, void* buf, size_t count, off_t offset) {
+  using fn = ssize_t (*)(int, void*, size_t, off_t);
+  static auto next = actorio::test::real<fn>("pread");
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0 && (flags & O_NONBLOCK) != 0)
+    if (auto* fault = actorio::test::hit(fault_call::pread_nonblocking, fd)) {
+      errno = fault->err;
+      return -1;
+    }
+  return next(fd, buf, count, offset);
 }
 
 int fsync(int fd) {
