@@ -1,8 +1,10 @@
 #include "cli/session.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <string_view>
+#include <thread>
 
 #include "actorio/io_error.hpp"
 #include "actorio/remote.hpp"
@@ -83,7 +85,11 @@ std::vector<node_work> plan_nodes(const cluster& c, const global_options& g, con
 
 session::session(const global_options& g) {
   if (g.remote.empty()) {
-    local_ = std::make_unique<runtime>(make_runtime_config(g));
+    auto cfg = make_runtime_config(g);
+    // One command's actors only pass messages (the files are read on the io workers): CAF's
+    // default of at least 4 scheduler threads would only add to the start-up.
+    cfg.scheduler_threads = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 2);
+    local_ = std::make_unique<runtime>(std::move(cfg));
     return;
   }
   if (several_nodes(g))

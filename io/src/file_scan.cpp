@@ -30,9 +30,12 @@ struct regular_file {
   std::uint64_t size = 0;
 };
 
-/// Opens `path` with `flags` and checks that it is a regular file.
+/// Opens `path` with `flags` and checks that it is a regular file. The descriptor keeps the
+/// O_NONBLOCK of the open unless `clear_nonblock`: regular files ignore it on Linux's local file
+/// systems, and the reads below clear it if one answers EAGAIN, so a search of many small files
+/// saves a syscall each.
 result<regular_file> open_regular(const std::string& path, int flags, const char* op,
-                                  const file_opener& opener) {
+                                  const file_opener& opener, bool clear_nonblock = true) {
   // O_NONBLOCK so a FIFO is rejected below instead of blocking for its other end.
   auto opened = opener.open(path, flags | O_NONBLOCK, 0, op);
   if (!opened) {
@@ -54,12 +57,28 @@ result<regular_file> open_regular(const std::string& path, int flags, const char
     return failure{EISDIR, op, path, "is a directory"};
   if (!S_ISREG(st.st_mode))
     return failure{EINVAL, op, path, "not a regular file"};
-  // Harmless on regular files today, but a later lease or lock must not turn reads into EAGAIN.
-  if (::fcntl(fd.get(), F_SETFL, 0) != 0) {
+  // Harmless on regular files today, but a later lease or lock must not turn I/O into EAGAIN.
+  if (clear_nonblock && ::fcntl(fd.get(), F_SETFL, 0) != 0) {
     int err = errno;
     return failure{err, op, path, "clear O_NONBLOCK"};
   }
   return regular_file{std::move(fd), static_cast<std::uint64_t>(st.st_size)};
+}
+
+/// pread, retried on EINTR; a file that answers EAGAIN to its descriptor's O_NONBLOCK (a network
+/// or FUSE file system may) has the flag cleared and is asked once more, now blocking.
+ssize_t pread_blocking(int fd, char* out, std::size_t size, std::uint64_t offset) {
+  auto n = retry_eintr([&] { return ::pread(fd, out, size, static_cast<off_t>(offset)); });
+  if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+    return n;
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || (flags & O_NONBLOCK) == 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    // errno is fcntl's, or EAGAIN again when the flag was not the cause.
+    if (flags >= 0 && (flags & O_NONBLOCK) == 0)
+      errno = EAGAIN;
+    return -1;
+  }
+  return retry_eintr([&] { return ::pread(fd, out, size, static_cast<off_t>(offset)); });
 }
 
 /// Reads up to `size` bytes at `offset`, fewer only at the end of the file. Returns the count.
@@ -67,8 +86,7 @@ result<std::size_t> read_full(int fd, char* out, std::size_t size, std::uint64_t
                               const std::string& path, const char* op) {
   std::size_t done = 0;
   while (done < size) {
-    auto n = retry_eintr(
-      [&] { return ::pread(fd, out + done, size - done, static_cast<off_t>(offset + done)); });
+    auto n = pread_blocking(fd, out + done, size - done, offset + done);
     if (n < 0) {
       int err = errno;
       return failure{err, op, path, "read"};
@@ -106,7 +124,7 @@ char* align_for_copy(char* p) {
 /// One pread (retried on EINTR) of up to `size` bytes at `offset`. Returns the count.
 result<std::size_t> read_once(int fd, char* out, std::size_t size, std::uint64_t offset,
                               const std::string& path, const char* op) {
-  auto n = retry_eintr([&] { return ::pread(fd, out, size, static_cast<off_t>(offset)); });
+  auto n = pread_blocking(fd, out, size, offset);
   if (n < 0) {
     int err = errno;
     return failure{err, op, path, "read"};
@@ -138,11 +156,12 @@ struct mapped_outcome {
   std::uint64_t resume = 0;
 };
 
-/// The hits of the single pattern of `patterns` that lie wholly within the file's first `size`
-/// bytes (its size when opened), from `start`, mapping `chunk` bytes at a time: the kernel's copy
-/// into a buffer costs about as much CPU as the search, and a few MiB mapped at a time keep the
-/// resident set small. A SIGBUS (the file cut short meanwhile) abandons the chunk: EIO. Where
-/// mapping fails, the caller's reads go on from there.
+/// The hits of `patterns` that start where the longest pattern would still end within the file's
+/// first `size` bytes (its size when opened), from `start`, mapping `chunk` bytes at a time: the
+/// kernel's copy into a buffer costs about as much CPU as the search, and a few MiB mapped at a
+/// time keep the resident set small. The caller's reads decide the starts left near the end, where
+/// only a shorter pattern fits. A SIGBUS (the file cut short meanwhile) abandons the chunk: EIO.
+/// Where mapping fails, the caller's reads go on from there.
 result<mapped_outcome> search_mapped(int fd, std::uint64_t size, const pattern_set& patterns,
                                      const find_options& opts, std::vector<std::uint64_t>& hits,
                                      const std::string& path) {
@@ -177,8 +196,10 @@ result<mapped_outcome> search_mapped(int fd, std::uint64_t size, const pattern_s
                            });
     });
     ::munmap(p, length);
-    if (!ok)
+    if (!ok) {
+      pattern_set::drop_thread_scratch();
       return failure{EIO, "find", path, "file cut short during the search"};
+    }
     if (error != 0)
       return failure{error, "find", path, "search scratch"};
     if (opts.control)
@@ -228,7 +249,7 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path,
   const auto max_results = opts.max_results;
   const bool overlapping = opts.overlapping;
   auto* control = opts.control;
-  auto file = open_regular(path, O_RDONLY, "find", opener);
+  auto file = open_regular(path, O_RDONLY, "find", opener, false);
   if (!file)
     return std::move(file).error();
   int fd = file->fd.get();
@@ -250,7 +271,7 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path,
     // fresh pages for a 4 KiB file would cost more than reading it.
     window = static_cast<std::size_t>(std::max<std::uint64_t>(
       file->size > start ? file->size - start + 1 : 1, std::min(window, small_read_floor)));
-  } else if (opts.map_chunk != 0 && !patterns.single().empty()) {
+  } else if (opts.map_chunk != 0) {
     auto mapped = search_mapped(fd, file->size, patterns, opts, hits, path);
     if (!mapped)
       return std::move(mapped).error();

@@ -38,8 +38,8 @@ struct find_options {
   /// After a hit at p the scan continues at p+1 when overlapping, else at p+pattern.size().
   bool overlapping = false;
   std::size_t window = scan_window;
-  /// A file with a window or more of bytes to search for one pattern is mapped this many bytes
-  /// at a time instead of read (0: always read). A file cut short while mapped gives EIO.
+  /// A file with a window or more of bytes to search is mapped this many bytes at a time
+  /// instead of read (0: always read). A file cut short while mapped gives EIO.
   std::size_t map_chunk = std::size_t{4} << 20;
   /// Each window counts as progress; a cancel stops the scan (ECANCELED).
   work_control* control = nullptr;
@@ -65,7 +65,8 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path, std::st
 
 /// As above for several patterns, reported as `grep -F -o -b`: at each offset the longest
 /// pattern starting there; a non-overlapping search goes on after that pattern's end. The carry
-/// between windows is the longest pattern's length minus one.
+/// between windows, and the overlap of consecutive mapped chunks, is the longest pattern's length
+/// minus one.
 result<std::vector<std::uint64_t>> find_in_file(const std::string& path,
                                                 const pattern_set& patterns,
                                                 const find_options& opts, std::vector<char>& buffer,

@@ -126,6 +126,8 @@ struct hyperscan_scratch {
       hs_free_scratch(scratch);
   }
 };
+
+thread_local hyperscan_scratch thread_hyperscan_scratch;
 #endif
 
 } // namespace
@@ -145,6 +147,17 @@ pattern_set::~pattern_set() = default;
 pattern_scratch& thread_pattern_scratch() {
   thread_local pattern_scratch scratch;
   return scratch;
+}
+
+void pattern_set::drop_thread_scratch() noexcept {
+#if defined(ACTORIO_HAVE_HYPERSCAN)
+  // A scan left by siglongjmp never cleared its scratch's in-use mark: a fresh one replaces it.
+  auto& held = thread_hyperscan_scratch.scratch;
+  if (held != nullptr) {
+    hs_free_scratch(held);
+    held = nullptr;
+  }
+#endif
 }
 
 result<pattern_set> pattern_set::make(std::vector<std::string> patterns, multi_engine choice) {
@@ -240,7 +253,7 @@ int pattern_set::block(const char* data, std::size_t size, std::size_t begin, st
         return 0;
       } else {
 #if defined(ACTORIO_HAVE_HYPERSCAN)
-        thread_local hyperscan_scratch scratch;
+        auto& scratch = thread_hyperscan_scratch;
         // Grows the thread's scratch only when this database needs more; cheap otherwise.
         if (hs_alloc_scratch(impl.db, &scratch.scratch) != HS_SUCCESS)
           return ENOMEM;
@@ -248,7 +261,7 @@ int pattern_set::block(const char* data, std::size_t size, std::size_t begin, st
           const hyperscan_database* db;
           decltype(record)* on_end;
         } ctx{&impl, &record};
-        hs_scan(
+        auto rc = hs_scan(
           impl.db, data + begin, static_cast<unsigned>(scan_end - begin), 0, scratch.scratch,
           [](unsigned id, unsigned long long, unsigned long long to, unsigned, void* p) -> int {
             auto* c = static_cast<context*>(p);
@@ -256,6 +269,10 @@ int pattern_set::block(const char* data, std::size_t size, std::size_t begin, st
             return 0;
           },
           &ctx);
+        // The callback never stops the scan: any other status (a scratch still in use) would
+        // mean hits went unreported.
+        if (rc != HS_SUCCESS)
+          return rc == HS_NOMEM ? ENOMEM : EIO;
 #endif
         return 0;
       }

@@ -50,12 +50,18 @@ public:
   /// "hyperscan", "aho-corasick" or "single".
   const char* engine_name() const noexcept;
 
+  /// Frees the calling thread's Hyperscan scratch. A search abandoned mid-scan (a SIGBUS caught
+  /// by sigbus_guard while searching a map) leaves it marked in use; the next search then
+  /// allocates a fresh one.
+  static void drop_thread_scratch() noexcept;
+
   /// Calls `on_hit(start, length)` for the hits starting in [from, decide) of data[0, size), in
   /// ascending order of start, the longest pattern at each start; after a hit the next may start
   /// at start + 1 (`overlapping`) or at its end. `on_hit` returns false to stop. Returns where
   /// the next hit may start (at least `decide` unless stopped; may be past it after a long hit).
   /// Hits must end within `size`, so a caller with more data to come passes `decide` at most
-  /// size - longest() + 1. Sets `error` to ENOMEM when Hyperscan cannot get its scratch.
+  /// size - longest() + 1. Sets `error` to ENOMEM when Hyperscan cannot get its scratch, EIO when
+  /// its scan fails.
   template <class OnHit>
   std::size_t search(const char* data, std::size_t size, std::size_t from, std::size_t decide,
                      bool overlapping, int& error, OnHit&& on_hit) const;

@@ -4,6 +4,7 @@
 #include "io/src/file_scan.hpp"
 
 #include "support/describe.hpp"
+#include "support/fault_shim.hpp"
 #include "support/files.hpp"
 #include "support/peak_rss.hpp"
 #include "support/temp_dir.hpp"
@@ -204,6 +205,23 @@ BOOST_AUTO_TEST_CASE(a_file_cut_short_while_mapped_fails_with_eio) {
   r = find_in_file(file.string(), "needle", opts, buffer);
   BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
   BOOST_TEST(r->empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_file_system_that_answers_eagain_to_o_nonblock_still_gets_searched) {
+  auto file = dir / "nonblocking";
+  std::string hay(100000, '.');
+  hay.replace(10, 6, "needle");
+  hay.replace(90000, 6, "needle");
+  write_file(file, hay);
+  actorio::test::scoped_fault fault{actorio::test::fault_call::pread_nonblocking, EAGAIN,
+                                    dir.path().string()};
+  // A small file (one pread) and a large one read window by window.
+  for (std::size_t window : {scan_window, std::size_t{4096}}) {
+    auto r = find(file, "needle", 0, 0, false, window);
+    BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+    BOOST_TEST(*r == (offsets{10, 90000}), boost::test_tools::per_element());
+  }
+  BOOST_TEST(actorio::test::scoped_fault::hits() == 2);
 }
 
 BOOST_AUTO_TEST_CASE(overlapping_controls_where_the_scan_resumes) {

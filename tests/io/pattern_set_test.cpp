@@ -80,10 +80,11 @@ struct fixture {
 
   offsets find(const fs::path& file, const std::vector<std::string>& patterns, multi_engine engine,
                std::size_t window, bool overlapping = false, std::uint64_t start = 0,
-               std::uint64_t max_results = 0) {
+               std::uint64_t max_results = 0, std::size_t map_chunk = 0) {
     auto set = pattern_set::make(patterns, engine);
     BOOST_REQUIRE(set.ok());
     find_options opts;
+    opts.map_chunk = map_chunk;
     opts.window = window;
     opts.overlapping = overlapping;
     opts.start = start;
@@ -116,14 +117,18 @@ BOOST_AUTO_TEST_CASE(several_patterns_give_grep_F_o_b_offsets_with_either_engine
     auto expected = grep_offsets(file, patterns);
     BOOST_TEST(expected.size() > 100u);
     // Windows of 4 KiB put hundreds of hits across window boundaries; odd sizes shift them.
+    // A file of a window or more is mapped when map_chunk is not 0: maps of a page put hits
+    // across the chunks' boundaries instead.
     for (auto engine : engines)
-      for (std::size_t window : {std::size_t{4096}, std::size_t{4099}, std::size_t{1} << 23}) {
-        BOOST_TEST_CONTEXT("patterns[0] " << patterns[0] << ", engine " << static_cast<int>(engine)
-                                          << ", window " << window) {
-          BOOST_TEST(find(file, patterns, engine, window) == expected,
-                     boost::test_tools::per_element());
+      for (std::size_t window : {std::size_t{4096}, std::size_t{4099}, std::size_t{1} << 23})
+        for (std::size_t map_chunk : {std::size_t{0}, std::size_t{4096}, std::size_t{4} << 20}) {
+          BOOST_TEST_CONTEXT("patterns[0] " << patterns[0] << ", engine "
+                                            << static_cast<int>(engine) << ", window " << window
+                                            << ", map " << map_chunk) {
+            BOOST_TEST(find(file, patterns, engine, window, false, 0, 0, map_chunk) == expected,
+                       boost::test_tools::per_element());
+          }
         }
-      }
   }
 }
 
@@ -134,8 +139,9 @@ BOOST_AUTO_TEST_CASE(overlapping_reports_every_offset_where_a_pattern_starts) {
   for (const auto& patterns : pattern_lists) {
     auto expected = naive_overlapping(hay, patterns);
     for (auto engine : engines)
-      BOOST_TEST(find(file, patterns, engine, 4097, true) == expected,
-                 boost::test_tools::per_element());
+      for (std::size_t map_chunk : {std::size_t{0}, std::size_t{4096}})
+        BOOST_TEST(find(file, patterns, engine, 4097, true, 0, 0, map_chunk) == expected,
+                   boost::test_tools::per_element());
   }
 }
 
@@ -148,13 +154,16 @@ BOOST_AUTO_TEST_CASE(a_hit_spanning_a_window_boundary_is_found_once_and_whole) {
   auto file = dir.path() / "hay";
   write_file(file, hay);
   std::vector<std::string> patterns{"abc", "abcdef", "cde", "f"};
-  for (auto engine : engines) {
-    BOOST_TEST(find(file, patterns, engine, 4096) == (offsets{4093, 8186}),
-               boost::test_tools::per_element());
-    BOOST_TEST(find(file, patterns, engine, 4096, true) ==
-                 (offsets{4093, 4095, 4098, 8186, 8188, 8191}),
-               boost::test_tools::per_element());
-  }
+  // Read in windows of 4 KiB, or mapped a page at a time: the same boundary either way.
+  for (auto engine : engines)
+    for (std::size_t map_chunk : {std::size_t{0}, std::size_t{4096}}) {
+      BOOST_TEST(find(file, patterns, engine, 4096, false, 0, 0, map_chunk) ==
+                   (offsets{4093, 8186}),
+                 boost::test_tools::per_element());
+      BOOST_TEST(find(file, patterns, engine, 4096, true, 0, 0, map_chunk) ==
+                   (offsets{4093, 4095, 4098, 8186, 8188, 8191}),
+                 boost::test_tools::per_element());
+    }
   BOOST_TEST(grep_offsets(file, patterns) == (offsets{4093, 8186}),
              boost::test_tools::per_element());
 }
@@ -180,6 +189,37 @@ BOOST_AUTO_TEST_CASE(no_pattern_or_an_empty_one_is_einval_and_duplicates_count_o
   auto several = pattern_set::make({"ab", "cd"}, multi_engine::portable);
   BOOST_REQUIRE(several.ok());
   BOOST_TEST(std::string(several->engine_name()) == "aho-corasick");
+}
+
+BOOST_AUTO_TEST_CASE(a_file_cut_short_while_mapped_fails_with_eio_and_the_next_search_works) {
+  auto cut = dir.path() / "shrinks";
+  auto whole = dir.path() / "whole";
+  auto hay = random_text(200000, 9);
+  write_file(whole, hay);
+  for (auto engine : engines) {
+    BOOST_TEST_CONTEXT("engine " << static_cast<int>(engine)) {
+      auto set = pattern_set::make(pattern_lists[0], engine);
+      BOOST_REQUIRE(set.ok());
+      write_file(cut, hay);
+      find_options opts;
+      opts.window = 4096;
+      opts.map_chunk = 16 * 4096;
+      // Cut after the size was taken: the map covers pages the file no longer has (SIGBUS).
+      opts.on_open = [&](std::uint64_t) {
+        fs::resize_file(cut, 4096);
+        return true;
+      };
+      auto r = find_in_file(cut.string(), *set, opts, buffer);
+      BOOST_REQUIRE(!r.ok());
+      BOOST_TEST(r.error().code == EIO);
+      BOOST_TEST(r.error().path == cut.string());
+      // The scan left mid-way must not spoil this thread's next one.
+      opts.on_open = {};
+      auto again = find_in_file(whole.string(), *set, opts, buffer);
+      BOOST_REQUIRE(again.ok());
+      BOOST_TEST(*again == grep_offsets(whole, pattern_lists[0]), boost::test_tools::per_element());
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

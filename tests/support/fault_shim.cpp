@@ -16,7 +16,7 @@ namespace actorio::test {
 
 namespace {
 
-constexpr int call_count = 4;
+constexpr int call_count = 5;
 
 /// One slot per call, so faults on different calls combine.
 struct slot {
@@ -119,6 +119,19 @@ int msync(void* addr, size_t length, int flags) {
     return -1;
   }
   return next(addr, length, flags);
+}
+
+ssize_t pread(int fd, void* buf, size_t count, off_t offset) {
+  using fn = ssize_t (*)(int, void*, size_t, off_t);
+  static auto next = actorio::test::real<fn>("pread");
+  // Every read of the test passes here: the descriptor's flags are asked only while armed.
+  auto& s = actorio::test::slots[static_cast<int>(fault_call::pread_nonblocking)];
+  if (s.armed.load(std::memory_order_acquire) && (::fcntl(fd, F_GETFL) & O_NONBLOCK) != 0)
+    if (auto* fault = actorio::test::hit(fault_call::pread_nonblocking, fd)) {
+      errno = fault->err;
+      return -1;
+    }
+  return next(fd, buf, count, offset);
 }
 
 int fsync(int fd) {
