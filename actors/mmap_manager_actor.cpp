@@ -686,29 +686,22 @@ read_bulk_ranges(self_pointer self, std::vector<read_job> jobs, report_progress 
 /// a map that closes meanwhile is left out.
 template <class Done>
 void collect_infos(self_pointer self, Done done) {
-  struct gather {
-    std::size_t pending;
-    std::vector<map_info> infos;
-    Done done;
-  };
   auto& maps = self->state.maps;
-  if (maps.empty()) {
-    done(std::vector<map_info>{});
-    return;
-  }
-  auto g = std::make_shared<gather>(gather{maps.size(), {}, std::move(done)});
-  auto finish_one = [g] {
-    if (--g->pending == 0)
-      g->done(std::move(g->infos));
-  };
-  for (auto& [key, e] : maps)
+  auto g =
+    make_gather<map_info>(maps.size(), [done](std::vector<result<map_info>>&& answers) mutable {
+      std::vector<map_info> infos;
+      for (auto& a : answers)
+        if (a)
+          infos.push_back(std::move(*a));
+      done(std::move(infos));
+    });
+  std::size_t i = 0;
+  for (auto& [key, e] : maps) {
     self->request(e.file, caf::infinite, info_atom_v)
-      .then(
-        [g, finish_one](map_info& info) {
-          g->infos.push_back(std::move(info));
-          finish_one();
-        },
-        [finish_one](caf::error&) { finish_one(); });
+      .then([g, i](map_info& info) { g->set(i, std::move(info)); },
+            [g, i, path = key.path](caf::error& err) { g->set(i, to_failure(err, "info", path)); });
+    ++i;
+  }
 }
 
 } // namespace
@@ -886,30 +879,28 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
         },
         [self, all](std::size_t i, const mapped_file_actor& file, auto g) {
           // The map's actor applies the chunks in order; the item is done when all are.
-          struct progress {
-            std::size_t pending;
-            std::uint64_t written = 0;
-            bool failed = false;
-          };
           const auto& chunks = (*all)[i].chunks;
-          if (chunks.empty()) {
-            g->set(i, std::uint64_t{0});
-            return;
-          }
-          auto p = std::make_shared<progress>(progress{chunks.size()});
-          for (const auto& c : chunks)
-            self->request(file, caf::infinite, write_atom_v, c.data, c.offset)
+          auto item = make_gather<std::uint64_t>(
+            chunks.size(), [g, i](std::vector<result<std::uint64_t>>&& written) {
+              std::uint64_t total = 0;
+              for (auto& w : written) {
+                if (!w) {
+                  g->set(i, std::move(w));
+                  return;
+                }
+                total += *w;
+              }
+              g->set(i, total);
+            });
+          for (std::size_t k = 0; k < chunks.size(); ++k)
+            self->request(file, caf::infinite, write_atom_v, chunks[k].data, chunks[k].offset)
               .then(
-                [p, g, i](std::uint64_t n) {
-                  p->written += n;
+                [item, g, k](std::uint64_t n) {
                   g->control->add_bytes(n);
-                  if (--p->pending == 0 && !p->failed)
-                    g->set(i, p->written);
+                  item->set(k, n);
                 },
-                [p, g, i, path = (*all)[i].path](caf::error& err) {
-                  --p->pending;
-                  if (!std::exchange(p->failed, true))
-                    g->set(i, to_failure(err, "write", path));
+                [item, k, path = (*all)[i].path](caf::error& err) {
+                  item->set(k, to_failure(err, "write", path));
                 });
         });
     },
@@ -1163,28 +1154,23 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
     [=](shutdown_atom) -> caf::result<void> {
       auto rp = self->make_response_promise<void>();
       auto& st = self->state;
-      if (st.maps.empty()) {
-        deliver_ok(rp);
-        return rp;
-      }
-      struct gather {
-        std::size_t pending;
-        std::optional<failure> first_error;
-      };
-      auto g = std::make_shared<gather>(gather{st.maps.size(), std::nullopt});
+      auto g =
+        make_gather<std::monostate>(st.maps.size(), [rp](std::vector<status>&& closed) mutable {
+          for (auto& c : closed)
+            if (!c) {
+              rp.deliver(make_error(c.error()));
+              return;
+            }
+          deliver_ok(rp);
+        });
+      std::size_t i = 0;
       for (auto& [key, e] : st.maps) {
         self->request(e.file, caf::infinite, caf::close_atom_v)
-          .then(
-            [g, rp]() mutable {
-              if (--g->pending == 0)
-                g->first_error ? void(rp.deliver(make_error(*g->first_error))) : deliver_ok(rp);
-            },
-            [g, rp, path = key.path](caf::error& err) mutable {
-              if (!g->first_error)
-                g->first_error = to_failure(err, "close", path);
-              if (--g->pending == 0)
-                rp.deliver(make_error(*g->first_error));
-            });
+          .then([g, i] { g->set(i, std::monostate{}); },
+                [g, i, path = key.path](caf::error& err) {
+                  g->set(i, to_failure(err, "close", path));
+                });
+        ++i;
       }
       st.maps.clear();
       st.keys.clear();
