@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "actorio/messages/error.hpp"
+#include "actors/gather.hpp"
 #include "actors/reply.hpp"
 #include "io/src/file_scan.hpp"
 
@@ -491,25 +492,27 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
             auto& st = self->state;
             st.stopping = true;
             auto rp = self->make_response_promise<void>();
-            auto pending = std::make_shared<std::size_t>(1);
-            auto one_done = [rp, pending]() mutable {
-              if (--*pending == 0)
-                deliver_ok(rp);
-            };
+            // One answer per reference, and one for the clients' end below.
+            std::size_t answers = 1;
+            for (auto& [node, c] : st.clients)
+              for (auto& [addr, held] : c.maps)
+                answers += held.refs;
+            auto g = make_gather<std::monostate>(
+              answers, [rp](std::vector<status>&&) mutable { deliver_ok(rp); });
+            std::size_t i = 0;
             for (auto& [node, c] : st.clients) {
               for (auto& [addr, held] : c.maps) {
-                for (std::size_t k = 0; k < held.refs; ++k) {
-                  ++*pending;
+                for (std::size_t k = 0; k < held.refs; ++k, ++i)
                   self->request(st.manager, caf::infinite, caf::close_atom_v, held.map)
-                    .then(one_done, [one_done](caf::error&) mutable { one_done(); });
-                }
+                    .then([g, i] { g->set(i, std::monostate{}); },
+                          [g, i](caf::error&) { g->set(i, std::monostate{}); });
                 close_proxy(self, held.proxy, 2);
               }
               c.maps.clear();
             }
             while (!st.clients.empty())
               drop_client(self, st.clients.begin());
-            one_done();
+            g->set(i, std::monostate{});
             return rp;
           }),
     gated(self, "bulk_read",

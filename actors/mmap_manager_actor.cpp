@@ -9,6 +9,7 @@
 #include <span>
 #include <utility>
 
+#include "actors/gather.hpp"
 #include "actors/mapped_file_actor.hpp"
 #include "actors/reply.hpp"
 #include "io/src/digest.hpp"
@@ -188,38 +189,6 @@ void open_map(self_pointer self, const std::string& path, const std::string& mod
       return r;
     },
     std::move(done));
-}
-
-/// Collects one result per item and calls `done` with all of them once the last is in. With a
-/// `control`, each item counts as done for progress.
-template <class T>
-struct gather {
-  std::vector<result<T>> results;
-  std::size_t pending = 0;
-  std::function<void(std::vector<result<T>>&&)> done;
-  std::shared_ptr<work_control> control;
-
-  void set(std::size_t index, result<T> r) {
-    results[index] = std::move(r);
-    if (control)
-      control->item_done();
-    if (--pending == 0)
-      done(std::move(results));
-  }
-};
-
-template <class T>
-std::shared_ptr<gather<T>> make_gather(std::size_t n,
-                                       std::function<void(std::vector<result<T>>&&)> done,
-                                       std::shared_ptr<work_control> control = nullptr) {
-  auto g = std::make_shared<gather<T>>();
-  g->results.resize(n, result<T>{failure{EIO, "bulk", "", "not run"}});
-  g->pending = n;
-  g->done = std::move(done);
-  g->control = std::move(control);
-  if (n == 0)
-    g->done({});
-  return g;
 }
 
 /// Starts the bookkeeping of a bulk request: progress goes to the requester as it asked, and the
