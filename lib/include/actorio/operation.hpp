@@ -43,6 +43,9 @@ struct bulk_options {
 template <class T>
 class operation {
 public:
+  /// What a `then` callback receives: `result<T>`, or `status` for `void`.
+  using result_type = typename pending<T>::result_type;
+
   operation() = default;
 
   /// Wraps `future`; `cancel` stops the work behind it and is called at most once.
