@@ -59,7 +59,9 @@ struct couple_options {
 /// `write_buffer` bytes pile up): the peer sees nothing before. Regular files work too; they
 /// never make a read wait.
 ///
-/// Errors arrive through the futures as `actorio::io_error` whose `op()` names the method: the
+/// Reads return an `operation`, the other calls a `pending`; both can hand their result to a
+/// callback instead of a waiting thread (pending.hpp). Errors arrive through the futures as
+/// `actorio::io_error` whose `op()` names the method: the
 /// OS errno of the read or write (EPIPE when the peer's reader is gone: SIGPIPE never kills the
 /// process), EILSEQ for invalid UTF-8 (strict), EBADF after `close()`, ECANCELED for calls still
 /// waiting at `close()` or `cancel_reads()`. No method throws synchronously. A buffer passed to

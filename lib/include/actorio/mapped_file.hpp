@@ -30,8 +30,10 @@ struct facade_access;
 /// calling thread instead (its future is ready on return); reads from several threads then run
 /// side by side.
 ///
-/// Errors arrive through the future as `actorio::io_error` (errno + path). Offsets and sizes are
-/// signed only so that -1 can mean "to the end"; other negative values fail with EINVAL. Calls
+/// Each method returns a `pending` (a `std::future` that can hand its result to a callback
+/// instead, see pending.hpp; a read done in the calling thread runs a callback attached to it at
+/// once). Errors arrive through the future as `actorio::io_error` (errno + path). Offsets and sizes
+/// are signed only so that -1 can mean "to the end"; other negative values fail with EINVAL. Calls
 /// after `close()` fail with EBADF. Calls that would change a read-only ("rb") map fail with
 /// EBADF, or with EROFS when the map comes from a read-only manager (`runtime_config::read_only`,
 /// which maps every file read-only). No call throws synchronously.

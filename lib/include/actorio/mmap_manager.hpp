@@ -21,7 +21,9 @@ namespace actorio {
 /// method is one request to the runtime's manager actor. Obtain it from `runtime::manager()`;
 /// copies are cheap and talk to the same manager.
 ///
-/// Errors arrive through the future as `actorio::io_error` carrying errno and path (ENOENT,
+/// Each method returns a `pending` (a `std::future` that can hand its result to a callback
+/// instead, see pending.hpp) or, for bulk calls, an `operation`. Errors arrive through the future
+/// as `actorio::io_error` carrying errno and path (ENOENT,
 /// EEXIST, EISDIR, ENAMETOOLONG, EINVAL for bad arguments, ETIMEDOUT when no reply comes within
 /// the runtime's request timeout, EBADF once the runtime is stopped). No method throws
 /// synchronously. Relative paths resolve against the runtime's root directory. A manager confined
