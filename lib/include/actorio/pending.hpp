@@ -166,9 +166,9 @@ public:
   /// otherwise it runs on the thread that completes the call: an actorio (CAF) thread. There `f`
   /// must be quick and must neither block nor wait for another facade call (its reply may need
   /// the same thread); it may make new calls and attach callbacks to them. `f` must not throw
-  /// (that ends the program) and must not hold the last reference to the `runtime` (ending the
-  /// runtime on one of its own threads cannot work). Precondition: `valid()`; otherwise throws
-  /// `std::future_error` (no_state).
+  /// (that ends the program), and the `runtime` must outlive it when it holds handles
+  /// (ending the runtime on one of its own threads cannot work). Precondition: `valid()`; otherwise
+  /// throws `std::future_error` (no_state).
   template <class F>
   void then(F&& f) {
     static_assert(std::is_invocable_v<std::decay_t<F>&, result_type&&>,
