@@ -97,7 +97,8 @@ struct gather {
   progress_callback on_progress;
   std::size_t pending = 0;
   cluster::per_node<T> results;
-  std::promise<cluster::per_node<T>> promise;
+  std::shared_ptr<detail::completion<cluster::per_node<T>>> promise =
+    std::make_shared<detail::completion<cluster::per_node<T>>>();
 
   void report(std::size_t i, const progress& p) {
     std::lock_guard<std::mutex> guard{lock};
@@ -127,18 +128,23 @@ struct gather {
   }
 
   void finish(const std::string& name, T value) {
-    std::lock_guard<std::mutex> guard{lock};
-    results.emplace(name, std::move(value));
-    if (--pending != 0)
-      return;
-    if (on_progress)
-      on_progress(sum());
-    finished = true;
-    if (cancelled)
-      promise.set_exception(
+    bool was_cancelled = false;
+    {
+      std::lock_guard<std::mutex> guard{lock};
+      results.emplace(name, std::move(value));
+      if (--pending != 0)
+        return;
+      if (on_progress)
+        on_progress(sum());
+      finished = true;
+      was_cancelled = cancelled;
+    }
+    // Outside the lock: a completion callback runs here and may call `cancel`.
+    if (was_cancelled)
+      promise->set_exception(
         std::make_exception_ptr(io_error(failure{ECANCELED, "cluster", "", "cancelled"})));
     else
-      promise.set_value(std::move(results));
+      promise->set_value(std::move(results));
   }
 };
 
@@ -219,9 +225,9 @@ struct cluster::impl {
     state->reports.resize(targets.size());
     state->on_progress = opts.on_progress;
     state->pending = targets.size();
-    auto future = state->promise.get_future();
+    auto future = state->promise->get_pending();
     if (targets.empty())
-      state->promise.set_value({});
+      state->promise->set_value(per_node<T>{});
     for (std::size_t i = 0; i < targets.size(); ++i) {
       std::thread([state, i, link = targets[i], opts, run, fail, deadline = deadline]() mutable {
         node_call<T> call{state, i, deadline};
@@ -323,10 +329,8 @@ namespace {
 /// The call fails as a whole with EINVAL: `node` is not in the cluster.
 template <class T>
 operation<T> unknown_node(const std::string& op, const std::string& node) {
-  std::promise<T> p;
-  p.set_exception(
-    std::make_exception_ptr(io_error(failure{EINVAL, op, node, "no such node in the cluster"})));
-  return operation<T>{p.get_future(), [] {}};
+  return operation<T>{
+    detail::failed_pending<T>(failure{EINVAL, op, node, "no such node in the cluster"}), [] {}};
 }
 
 /// The same `x` for every node of `names`.
@@ -498,10 +502,10 @@ cluster::copy(const std::string& node_a, const std::filesystem::path& path_a,
   if (!a || !b)
     return unknown_node<std::uint64_t>("copy", a ? node_b : node_a);
   // Connecting blocks: done on a thread of its own, as the bulk calls do, then the copy's.
-  auto done = std::make_shared<std::promise<std::uint64_t>>();
+  auto done = std::make_shared<detail::completion<std::uint64_t>>();
   auto inner = std::make_shared<std::pair<std::mutex, operation<std::uint64_t>>>();
   auto cancelled = std::make_shared<std::atomic<bool>>(false);
-  auto future = done->get_future();
+  auto future = done->get_pending();
   std::thread([=] {
     std::pair<std::uint64_t, std::uint64_t> used{0, 0};
     try {

@@ -109,22 +109,22 @@ operation<std::vector<std::string>> couple::readlines(std::int64_t hint) const {
                                            hint);
 }
 
-std::future<std::uint64_t> couple::write(std::string_view data) const {
+pending<std::uint64_t> couple::write(std::string_view data) const {
   return ask_couple<std::uint64_t>(shared_, "write", detail::as_is{}, write_atom_v,
                                    std::string{data})
     .first;
 }
 
-std::future<void> couple::writelines(std::vector<std::string> lines) const {
+pending<void> couple::writelines(std::vector<std::string> lines) const {
   return ask_couple<>(shared_, "writelines", detail::as_is{}, writelines_atom_v, std::move(lines))
     .first;
 }
 
-std::future<void> couple::flush() const {
+pending<void> couple::flush() const {
   return ask_couple<>(shared_, "flush", detail::as_is{}, caf::flush_atom_v).first;
 }
 
-std::future<std::uint64_t> couple::truncate(std::int64_t size) const {
+pending<std::uint64_t> couple::truncate(std::int64_t size) const {
   return ask_couple<std::uint64_t>(shared_, "truncate", detail::as_is{}, truncate_atom_v, size)
     .first;
 }
@@ -134,11 +134,11 @@ operation<std::string> couple::ainput(std::string prompt, bool assert_tty) const
                               assert_tty);
 }
 
-std::future<void> couple::cancel_reads() const {
+pending<void> couple::cancel_reads() const {
   return ask_couple<>(shared_, "cancel_reads", detail::as_is{}, cancel_atom_v).first;
 }
 
-std::future<void> couple::close() const {
+pending<void> couple::close() const {
   if (shared_)
     shared_->closed = true;
   return ask_couple<>(shared_, "close", detail::as_is{}, caf::close_atom_v).first;

@@ -88,91 +88,88 @@ bytes to_bytes(std::string_view data) {
 
 } // namespace
 
-std::future<bytes> mapped_file::read(std::int64_t offset, std::int64_t size) const {
+pending<bytes> mapped_file::read(std::int64_t offset, std::int64_t size) const {
   // What the map's actor would answer at once, without the hand-off; anything else, errors
   // included, takes the message path and is answered as usual.
   if (state_ && state_->local && !state_->released.load(std::memory_order_acquire))
     if (auto r = state_->local->try_read_cached(offset, size); r && *r) {
-      std::promise<bytes> done;
-      done.set_value(std::move(**r));
-      return done.get_future();
+      return detail::ready_pending<bytes>(std::move(**r));
     }
   return ask<bytes>("read", detail::as_is{}, read_atom_v, offset, size);
 }
 
-std::future<std::uint64_t> mapped_file::write(std::string_view data, std::int64_t offset) const {
+pending<std::uint64_t> mapped_file::write(std::string_view data, std::int64_t offset) const {
   return ask<std::uint64_t>("write", detail::as_is{}, write_atom_v, to_bytes(data), offset);
 }
 
-std::future<std::uint64_t> mapped_file::resize(std::int64_t new_size) const {
+pending<std::uint64_t> mapped_file::resize(std::int64_t new_size) const {
   return ask<std::uint64_t>("resize", detail::as_is{}, resize_atom_v, new_size);
 }
 
-std::future<std::uint64_t> mapped_file::size() const {
+pending<std::uint64_t> mapped_file::size() const {
   return ask<std::uint64_t>("size", detail::as_is{}, size_atom_v);
 }
 
-std::future<void> mapped_file::flush(std::int64_t offset, std::int64_t size) const {
+pending<void> mapped_file::flush(std::int64_t offset, std::int64_t size) const {
   return ask<>("flush", detail::as_is{}, caf::flush_atom_v, offset, size);
 }
 
-std::future<void> mapped_file::sync() const {
+pending<void> mapped_file::sync() const {
   return ask<>("sync", detail::as_is{}, sync_atom_v);
 }
 
-std::future<void> mapped_file::clear_error() const {
+pending<void> mapped_file::clear_error() const {
   return ask<>("clear_error", detail::as_is{}, ack_error_atom_v);
 }
 
-std::future<std::string> mapped_file::checksum(std::string algorithm) const {
+pending<std::string> mapped_file::checksum(std::string algorithm) const {
   return ask<std::string>("checksum", detail::as_is{}, digest_atom_v, std::move(algorithm));
 }
 
-std::future<std::string> mapped_file::read_str(std::int64_t offset, std::int64_t size,
-                                               std::string errors) const {
+pending<std::string> mapped_file::read_str(std::int64_t offset, std::int64_t size,
+                                           std::string errors) const {
   return ask<std::string>("read_str", detail::as_is{}, read_str_atom_v, offset, size,
                           std::move(errors));
 }
 
-std::future<std::uint64_t> mapped_file::write_str(std::string text, std::int64_t offset,
-                                                  std::string errors) const {
+pending<std::uint64_t> mapped_file::write_str(std::string text, std::int64_t offset,
+                                              std::string errors) const {
   return ask<std::uint64_t>("write_str", detail::as_is{}, write_str_atom_v, std::move(text), offset,
                             std::move(errors));
 }
 
-std::future<std::uint64_t> mapped_file::smart_write(std::variant<std::string, bytes> data,
-                                                    std::int64_t offset, std::string errors) const {
+pending<std::uint64_t> mapped_file::smart_write(std::variant<std::string, bytes> data,
+                                                std::int64_t offset, std::string errors) const {
   if (auto* text = std::get_if<std::string>(&data))
     return write_str(std::move(*text), offset, std::move(errors));
   return ask<std::uint64_t>("write", detail::as_is{}, write_atom_v,
                             std::get<bytes>(std::move(data)), offset);
 }
 
-std::future<mapped_file::read_step> mapped_file::readline(std::int64_t offset, std::int64_t size,
-                                                          bool incl_newline) const {
+pending<mapped_file::read_step> mapped_file::readline(std::int64_t offset, std::int64_t size,
+                                                      bool incl_newline) const {
   return ask<bytes, std::uint64_t>("readline", detail::as<read_step>{}, readline_atom_v, offset,
                                    size, incl_newline);
 }
 
-std::future<std::vector<bytes>> mapped_file::readlines(std::int64_t hint) const {
+pending<std::vector<bytes>> mapped_file::readlines(std::int64_t hint) const {
   return ask<std::vector<bytes>>("readlines", detail::as_is{}, readlines_atom_v, hint);
 }
 
-std::future<mapped_file::read_step>
-mapped_file::read_until(std::string_view delim, std::int64_t offset, std::int64_t maxsize) const {
+pending<mapped_file::read_step> mapped_file::read_until(std::string_view delim, std::int64_t offset,
+                                                        std::int64_t maxsize) const {
   return ask<bytes, std::uint64_t>("read_until", detail::as<read_step>{}, read_until_atom_v,
                                    to_bytes(delim), offset, maxsize);
 }
 
-std::future<mapped_file::lines_page> mapped_file::lines(std::int64_t offset,
-                                                        std::uint64_t max_bytes) const {
+pending<mapped_file::lines_page> mapped_file::lines(std::int64_t offset,
+                                                    std::uint64_t max_bytes) const {
   return ask<std::vector<bytes>, std::uint64_t>("lines", detail::as<lines_page>{}, lines_atom_v,
                                                 offset, max_bytes);
 }
 
-std::future<std::uint64_t> mapped_file::writelines(std::vector<std::string> lines,
-                                                   std::string_view sep,
-                                                   std::int64_t offset) const {
+pending<std::uint64_t> mapped_file::writelines(std::vector<std::string> lines, std::string_view sep,
+                                               std::int64_t offset) const {
   std::vector<bytes> data;
   data.reserve(lines.size());
   for (auto& line : lines)
@@ -181,102 +178,98 @@ std::future<std::uint64_t> mapped_file::writelines(std::vector<std::string> line
                             to_bytes(sep), offset);
 }
 
-std::future<std::uint64_t> mapped_file::insert(std::string_view data, std::int64_t offset) const {
+pending<std::uint64_t> mapped_file::insert(std::string_view data, std::int64_t offset) const {
   return ask<std::uint64_t>("insert", detail::as_is{}, insert_atom_v, to_bytes(data), offset);
 }
 
-std::future<std::uint64_t> mapped_file::erase(std::int64_t offset, std::int64_t size) const {
+pending<std::uint64_t> mapped_file::erase(std::int64_t offset, std::int64_t size) const {
   return ask<std::uint64_t>("delete", detail::as_is{}, caf::delete_atom_v, offset, size);
 }
 
-std::future<std::uint64_t> mapped_file::replace(std::string_view old_bytes,
-                                                std::string_view new_bytes, std::int64_t offset,
-                                                std::int64_t count) const {
+pending<std::uint64_t> mapped_file::replace(std::string_view old_bytes, std::string_view new_bytes,
+                                            std::int64_t offset, std::int64_t count) const {
   return ask<std::uint64_t>("replace", detail::as_is{}, replace_atom_v, to_bytes(old_bytes),
                             to_bytes(new_bytes), offset, count);
 }
 
-std::future<std::uint64_t> mapped_file::fill(std::string_view pattern, std::int64_t offset,
-                                             std::int64_t count) const {
+pending<std::uint64_t> mapped_file::fill(std::string_view pattern, std::int64_t offset,
+                                         std::int64_t count) const {
   return ask<std::uint64_t>("fill", detail::as_is{}, fill_atom_v, to_bytes(pattern), offset, count);
 }
 
-std::future<std::uint64_t> mapped_file::copy_range(std::int64_t src_offset, std::int64_t dst_offset,
-                                                   std::int64_t size) const {
+pending<std::uint64_t> mapped_file::copy_range(std::int64_t src_offset, std::int64_t dst_offset,
+                                               std::int64_t size) const {
   return ask<std::uint64_t>("copy_range", detail::as_is{}, copy_range_atom_v, src_offset,
                             dst_offset, size);
 }
 
-std::future<void> mapped_file::move(std::int64_t dest, std::int64_t src, std::int64_t count) const {
+pending<void> mapped_file::move(std::int64_t dest, std::int64_t src, std::int64_t count) const {
   return ask<>("move", detail::as_is{}, move_atom_v, dest, src, count);
 }
 
-std::future<std::uint64_t> mapped_file::compact() const {
+pending<std::uint64_t> mapped_file::compact() const {
   return ask<std::uint64_t>("compact", detail::as_is{}, compact_atom_v);
 }
 
-std::future<bool> mapped_file::compare(const mapped_file& other, std::int64_t size,
-                                       std::int64_t offset_self, std::int64_t offset_other) const {
+pending<bool> mapped_file::compare(const mapped_file& other, std::int64_t size,
+                                   std::int64_t offset_self, std::int64_t offset_other) const {
   return ask<bool>("compare", detail::as_is{}, compare_atom_v,
                    caf::actor_cast<caf::actor>(actor_of(other)), size, offset_self, offset_other);
 }
 
-std::future<std::uint64_t> mapped_file::hamming_dist(const mapped_file& other, std::int64_t size,
-                                                     std::int64_t offset_self,
-                                                     std::int64_t offset_other) const {
+pending<std::uint64_t> mapped_file::hamming_dist(const mapped_file& other, std::int64_t size,
+                                                 std::int64_t offset_self,
+                                                 std::int64_t offset_other) const {
   return ask<std::uint64_t>("hamming_dist", detail::as_is{}, ham_bits_atom_v,
                             caf::actor_cast<caf::actor>(actor_of(other)), size, offset_self,
                             offset_other);
 }
 
-std::future<std::uint64_t> mapped_file::hamming_dist_bytes(const mapped_file& other,
-                                                           std::int64_t size,
-                                                           std::int64_t offset_self,
-                                                           std::int64_t offset_other) const {
+pending<std::uint64_t> mapped_file::hamming_dist_bytes(const mapped_file& other, std::int64_t size,
+                                                       std::int64_t offset_self,
+                                                       std::int64_t offset_other) const {
   return ask<std::uint64_t>("hamming_dist_bytes", detail::as_is{}, ham_bytes_atom_v,
                             caf::actor_cast<caf::actor>(actor_of(other)), size, offset_self,
                             offset_other);
 }
 
-std::future<std::int64_t> mapped_file::find(std::string_view sub, std::int64_t start,
-                                            std::int64_t end) const {
+pending<std::int64_t> mapped_file::find(std::string_view sub, std::int64_t start,
+                                        std::int64_t end) const {
   return ask<std::int64_t>("find", detail::as_is{}, find_atom_v, to_bytes(sub), start, end);
 }
 
-std::future<std::int64_t> mapped_file::rfind(std::string_view sub, std::int64_t start,
-                                             std::int64_t end) const {
+pending<std::int64_t> mapped_file::rfind(std::string_view sub, std::int64_t start,
+                                         std::int64_t end) const {
   return ask<std::int64_t>("rfind", detail::as_is{}, rfind_atom_v, to_bytes(sub), start, end);
 }
 
-std::future<std::vector<std::uint64_t>> mapped_file::search(std::string_view pattern,
-                                                            std::int64_t offset,
-                                                            std::int64_t max_results,
-                                                            bool overlapping) const {
+pending<std::vector<std::uint64_t>> mapped_file::search(std::string_view pattern,
+                                                        std::int64_t offset,
+                                                        std::int64_t max_results,
+                                                        bool overlapping) const {
   return ask<std::vector<std::uint64_t>, std::uint64_t>(
     "search", [](std::vector<std::uint64_t>&& hits, std::uint64_t&&) { return std::move(hits); },
     search_atom_v, to_bytes(pattern), offset, max_results, overlapping);
 }
 
-std::future<mapped_file::search_page> mapped_file::search_page_at(std::string_view pattern,
-                                                                  std::int64_t offset,
-                                                                  std::int64_t max_results,
-                                                                  bool overlapping) const {
+pending<mapped_file::search_page> mapped_file::search_page_at(std::string_view pattern,
+                                                              std::int64_t offset,
+                                                              std::int64_t max_results,
+                                                              bool overlapping) const {
   return ask<std::vector<std::uint64_t>, std::uint64_t>("search", detail::as<search_page>{},
                                                         search_atom_v, to_bytes(pattern), offset,
                                                         max_results, overlapping);
 }
 
-std::future<void> mapped_file::madvise(std::string advice, std::int64_t start,
-                                       std::int64_t length) const {
+pending<void> mapped_file::madvise(std::string advice, std::int64_t start,
+                                   std::int64_t length) const {
   return ask<>("madvise", detail::as_is{}, madvise_atom_v, std::move(advice), start, length);
 }
 
-std::future<void> mapped_file::close() {
+pending<void> mapped_file::close() {
   // A stopped runtime has closed every map already.
   if (!state_ || state_->released.exchange(true) || state_->core->stopped.load()) {
-    std::promise<void> done;
-    done.set_value();
-    return done.get_future();
+    return detail::ready_pending<void>();
   }
   return detail::ask<>(state_->core, state_->core->manager, "close", state_->path.string(),
                        detail::as_is{}, caf::close_atom_v, state_->file);

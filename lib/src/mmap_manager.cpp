@@ -31,77 +31,76 @@ auto adopt(const std::shared_ptr<detail::runtime_core>& core, std::filesystem::p
 
 } // namespace
 
-std::future<mapped_file> mmap_manager::open(const std::filesystem::path& path,
-                                            std::int64_t init_size, std::string mode) const {
+pending<mapped_file> mmap_manager::open(const std::filesystem::path& path, std::int64_t init_size,
+                                        std::string mode) const {
   return detail::ask<mapped_file_actor>(core_, core_->manager, "open", path.string(),
                                         adopt(core_, path, mode), caf::open_atom_v, path.string(),
                                         mode, init_size);
 }
 
-std::future<mapped_file> mmap_manager::create(const std::filesystem::path& path,
-                                              std::int64_t init_size, bool exclusive) const {
+pending<mapped_file> mmap_manager::create(const std::filesystem::path& path, std::int64_t init_size,
+                                          bool exclusive) const {
   std::string mode = exclusive ? "x+b" : "w+b";
   return detail::ask<mapped_file_actor>(core_, core_->manager, "create", path.string(),
                                         adopt(core_, path, mode), caf::open_atom_v, path.string(),
                                         mode, init_size);
 }
 
-std::future<mapped_file> mmap_manager::create_sparse(const std::filesystem::path& path,
-                                                     std::int64_t total_size,
-                                                     std::vector<chunk> chunks) const {
+pending<mapped_file> mmap_manager::create_sparse(const std::filesystem::path& path,
+                                                 std::int64_t total_size,
+                                                 std::vector<chunk> chunks) const {
   return detail::ask<mapped_file_actor>(core_, core_->manager, "create_sparse", path.string(),
                                         adopt(core_, path, "x+b"), sparse_atom_v, path.string(),
                                         total_size, std::move(chunks));
 }
 
-std::future<std::uint64_t> mmap_manager::copy_file(const std::filesystem::path& src,
-                                                   const std::filesystem::path& dst,
-                                                   bool flush) const {
+pending<std::uint64_t> mmap_manager::copy_file(const std::filesystem::path& src,
+                                               const std::filesystem::path& dst, bool flush) const {
   return copy_file(src, dst, copy_options{.flush = flush});
 }
 
-std::future<std::uint64_t> mmap_manager::copy_file(const std::filesystem::path& src,
-                                                   const std::filesystem::path& dst,
-                                                   const copy_options& copy) const {
+pending<std::uint64_t> mmap_manager::copy_file(const std::filesystem::path& src,
+                                               const std::filesystem::path& dst,
+                                               const copy_options& copy) const {
   return detail::ask<std::uint64_t>(core_, core_->manager, "copy", src.string(), detail::as_is{},
                                     copy_atom_v, src.string(), dst.string(), copy);
 }
 
-std::future<std::string> mmap_manager::checksum(const std::filesystem::path& path,
-                                                std::string algorithm) const {
+pending<std::string> mmap_manager::checksum(const std::filesystem::path& path,
+                                            std::string algorithm) const {
   return detail::ask<std::string>(core_, core_->manager, "checksum", path.string(), detail::as_is{},
                                   digest_atom_v, path.string(), std::move(algorithm));
 }
 
-std::future<std::uint64_t> mmap_manager::stage(const std::filesystem::path& dst) const {
+pending<std::uint64_t> mmap_manager::stage(const std::filesystem::path& dst) const {
   return detail::ask<std::uint64_t>(core_, core_->manager, "stage", dst.string(), detail::as_is{},
                                     stage_atom_v, dst.string());
 }
 
-std::future<std::uint64_t> mmap_manager::write_staged(std::uint64_t id, std::int64_t offset,
-                                                      byte_pieces data) const {
+pending<std::uint64_t> mmap_manager::write_staged(std::uint64_t id, std::int64_t offset,
+                                                  byte_pieces data) const {
   return detail::ask<std::uint64_t>(core_, core_->manager, "stage_write", "", detail::as_is{},
                                     stage_write_atom_v, id, offset, std::move(data));
 }
 
-std::future<std::string> mmap_manager::commit_staged(std::uint64_t id, std::string expected_digest,
-                                                     std::string algorithm) const {
+pending<std::string> mmap_manager::commit_staged(std::uint64_t id, std::string expected_digest,
+                                                 std::string algorithm) const {
   return detail::ask<std::string>(core_, core_->manager, "commit", "", detail::as_is{},
                                   commit_atom_v, id, std::move(expected_digest),
                                   std::move(algorithm));
 }
 
-std::future<void> mmap_manager::discard_staged(std::uint64_t id) const {
+pending<void> mmap_manager::discard_staged(std::uint64_t id) const {
   return detail::ask<>(core_, core_->manager, "discard", "", detail::as_is{}, caf::delete_atom_v,
                        id);
 }
 
-std::future<std::uint64_t> mmap_manager::currently_open() const {
+pending<std::uint64_t> mmap_manager::currently_open() const {
   return detail::ask<std::uint64_t>(core_, core_->manager, "currently_open", "", detail::as_is{},
                                     count_atom_v);
 }
 
-std::future<std::map<std::pair<std::filesystem::path, std::string>, mapped_file>>
+pending<std::map<std::pair<std::filesystem::path, std::string>, mapped_file>>
 mmap_manager::open_files() const {
   return detail::ask<std::vector<open_file>>(
     core_, core_->manager, "open_files", "",
@@ -117,7 +116,7 @@ mmap_manager::open_files() const {
     files_atom_v);
 }
 
-std::future<std::map<std::filesystem::path, std::string>> mmap_manager::open_paths() const {
+pending<std::map<std::filesystem::path, std::string>> mmap_manager::open_paths() const {
   return detail::ask<std::map<std::string, std::string>>(
     core_, core_->manager, "open_paths", "",
     [](std::map<std::string, std::string>&& paths) {
@@ -126,12 +125,12 @@ std::future<std::map<std::filesystem::path, std::string>> mmap_manager::open_pat
     paths_atom_v);
 }
 
-std::future<std::vector<map_info>> mmap_manager::open_mmaps() const {
+pending<std::vector<map_info>> mmap_manager::open_mmaps() const {
   return detail::ask<std::vector<map_info>>(core_, core_->manager, "open_mmaps", "",
                                             detail::as_is{}, mmaps_atom_v);
 }
 
-std::future<std::uint64_t> mmap_manager::approx_memory_usage() const {
+pending<std::uint64_t> mmap_manager::approx_memory_usage() const {
   return detail::ask<std::uint64_t>(core_, core_->manager, "approx_memory_usage", "",
                                     detail::as_is{}, memuse_atom_v);
 }

@@ -24,7 +24,8 @@ using clock = std::chrono::steady_clock;
 /// What the copy's thread and its `operation` share.
 struct copy_run {
   std::atomic<bool> cancelled{false};
-  std::promise<std::uint64_t> promise;
+  std::shared_ptr<detail::completion<std::uint64_t>> promise =
+    std::make_shared<detail::completion<std::uint64_t>>();
 };
 
 /// `why` with the node named in its detail (once) and `path` as its path when it has none.
@@ -230,7 +231,7 @@ std::uint64_t copier::operator()() {
 operation<std::uint64_t> copy_between(copy_end from, copy_end to, const node_copy_options& opts,
                                       const bulk_options& progress) {
   auto run = std::make_shared<copy_run>();
-  auto future = run->promise.get_future();
+  auto future = run->promise->get_pending();
   auto work = std::make_unique<copier>(std::move(from), std::move(to), opts, progress, run);
   std::thread([run, work = std::move(work)]() mutable {
     std::uint64_t copied = 0;
@@ -243,7 +244,7 @@ operation<std::uint64_t> copy_between(copy_end from, copy_end to, const node_cop
     // The managers go first: a caller that drops its last handle once the result arrived then
     // ends a connection itself, not this detached thread.
     work.reset();
-    failed ? run->promise.set_exception(failed) : run->promise.set_value(copied);
+    failed ? run->promise->set_exception(failed) : run->promise->set_value(copied);
   }).detach();
   return operation<std::uint64_t>{std::move(future), [run] { run->cancelled.store(true); }};
 }

@@ -13,6 +13,7 @@
 #include "actorio/messages/error.hpp"
 #include "actorio/messages/type_ids.hpp"
 #include "actorio/operation.hpp"
+#include "actorio/pending.hpp"
 #include "lib/src/facade_bridge_actor.hpp"
 #include "lib/src/runtime_core.hpp"
 
@@ -20,20 +21,20 @@ namespace actorio::detail {
 
 /// A future that already holds the failure `why`.
 template <class T>
-std::future<T> failed_future(failure why) {
-  std::promise<T> p;
-  p.set_exception(std::make_exception_ptr(io_error(std::move(why))));
-  return p.get_future();
+pending<T> failed_future(failure why) {
+  return failed_pending<T>(std::move(why));
 }
 
 /// The promise of one bridged call. The bridge settles it once: from the reply, or with a failure
-/// when no reply came (a cancel, a timeout, the receiver or the runtime going).
+/// when no reply came (a cancel, a timeout, the receiver or the runtime going). Settling fulfils
+/// the caller's future or runs the callback attached to it (actorio/pending.hpp), on the settling
+/// thread.
 template <class T>
 struct bridge_promise {
-  std::promise<T> promise;
+  std::shared_ptr<completion<T>> promise = std::make_shared<completion<T>>();
 
   void fail(failure why) {
-    promise.set_exception(std::make_exception_ptr(io_error(std::move(why))));
+    promise->set_exception(std::make_exception_ptr(io_error(std::move(why))));
   }
 
   template <class Convert, class... Replies>
@@ -41,12 +42,12 @@ struct bridge_promise {
     try {
       if constexpr (std::is_void_v<T>) {
         convert(std::move(reply)...);
-        promise.set_value();
+        promise->set_value();
       } else {
-        promise.set_value(convert(std::move(reply)...));
+        promise->set_value(convert(std::move(reply)...));
       }
     } catch (...) {
-      promise.set_exception(std::current_exception());
+      promise->set_exception(std::current_exception());
     }
   }
 };
@@ -77,7 +78,7 @@ auto call(const std::shared_ptr<runtime_core>& core, const Handle& dest, call_mo
     "the receiver does not accept this request");
   using T = std::invoke_result_t<Convert, Replies&&...>;
   auto state = std::make_shared<bridge_promise<T>>();
-  auto future = state->promise.get_future();
+  auto future = state->promise->get_pending();
   if (!dest) {
     state->fail(failure{EBADF, std::move(op), std::move(path), "closed handle"});
     return std::pair{std::move(future), std::uint64_t{0}};

@@ -1,6 +1,7 @@
 #pragma once
 
-/// The public API of actorio as futures: the runtime and its facade, handles, results and errors.
+/// The public API of actorio as futures that can also call back (`pending::then`): the runtime and
+/// its facade, handles, results and errors.
 /// It includes no CAF header. `<actorio/remote.hpp>` and `<actorio/cluster.hpp>` add serving and
 /// reaching managers on other nodes; code that talks to actorio's actors directly includes
 /// `<actorio/actors.hpp>` for the message vocabulary and the actor behind each handle.
@@ -12,5 +13,6 @@
 #include "actorio/messages/types.hpp"
 #include "actorio/mmap_manager.hpp"
 #include "actorio/operation.hpp"
+#include "actorio/pending.hpp"
 #include "actorio/result.hpp"
 #include "actorio/runtime.hpp"

@@ -59,7 +59,9 @@ struct couple_options {
 /// `write_buffer` bytes pile up): the peer sees nothing before. Regular files work too; they
 /// never make a read wait.
 ///
-/// Errors arrive through the futures as `actorio::io_error` whose `op()` names the method: the
+/// Reads return an `operation`, the other calls a `pending`; both can hand their result to a
+/// callback instead of a waiting thread (pending.hpp). Errors arrive through the futures as
+/// `actorio::io_error` whose `op()` names the method: the
 /// OS errno of the read or write (EPIPE when the peer's reader is gone: SIGPIPE never kills the
 /// process), EILSEQ for invalid UTF-8 (strict), EBADF after `close()`, ECANCELED for calls still
 /// waiting at `close()` or `cancel_reads()`. No method throws synchronously. A buffer passed to
@@ -105,17 +107,17 @@ public:
   /// Buffers `data` -> the units taken (text mode: EILSEQ for invalid UTF-8 unless the errors
   /// policy cleans it). Completes once the buffer is below `write_buffer` again. EPIPE once a
   /// write to a peer without reader failed.
-  std::future<std::uint64_t> write(std::string_view data) const;
+  pending<std::uint64_t> write(std::string_view data) const;
 
   /// Buffers each line as it is (no separator added).
-  std::future<void> writelines(std::vector<std::string> lines) const;
+  pending<void> writelines(std::vector<std::string> lines) const;
 
   /// Writes out everything buffered; completes when the writer descriptor took all of it.
-  std::future<void> flush() const;
+  pending<void> flush() const;
 
   /// Flushes, then truncates the writer to `size` (-1: its current position) -> the new size.
   /// On a pipe the OS refuses: ESPIPE without a size, EINVAL with one.
-  std::future<std::uint64_t> truncate(std::int64_t size = -1) const;
+  pending<std::uint64_t> truncate(std::int64_t size = -1) const;
 
   /// Writes `prompt` (no newline added), then reads one line and returns it without "\n" or
   /// "\r\n"; a last line without newline is returned too. ENODATA ("end of file") when EOF comes
@@ -125,11 +127,11 @@ public:
 
   /// Fails every read still waiting with ECANCELED; the couple stays open and usable, and data
   /// that arrives later is kept for the next read.
-  std::future<void> cancel_reads() const;
+  pending<void> cancel_reads() const;
 
   /// Closes the couple: calls still waiting fail with ECANCELED, later calls with EBADF, owned
   /// descriptors are closed (stdcoup's duplicates only, never 0 and 1). A second close is a no-op.
-  std::future<void> close() const;
+  pending<void> close() const;
 
   /// Whether `close()` was called on this couple.
   bool closed() const noexcept;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "actorio/messages/types.hpp"
+#include "actorio/pending.hpp"
 
 namespace actorio {
 
@@ -29,8 +30,10 @@ struct facade_access;
 /// calling thread instead (its future is ready on return); reads from several threads then run
 /// side by side.
 ///
-/// Errors arrive through the future as `actorio::io_error` (errno + path). Offsets and sizes are
-/// signed only so that -1 can mean "to the end"; other negative values fail with EINVAL. Calls
+/// Each method returns a `pending` (a `std::future` that can hand its result to a callback
+/// instead, see pending.hpp; a read done in the calling thread runs a callback attached to it at
+/// once). Errors arrive through the future as `actorio::io_error` (errno + path). Offsets and sizes
+/// are signed only so that -1 can mean "to the end"; other negative values fail with EINVAL. Calls
 /// after `close()` fail with EBADF. Calls that would change a read-only ("rb") map fail with
 /// EBADF, or with EROFS when the map comes from a read-only manager (`runtime_config::read_only`,
 /// which maps every file read-only). No call throws synchronously.
@@ -55,24 +58,24 @@ public:
 
   /// Up to `size` bytes from `offset` (-1: to the end). Reading at or past the end gives fewer
   /// bytes, or none; a short read is not an error.
-  std::future<bytes> read(std::int64_t offset = 0, std::int64_t size = -1) const;
+  pending<bytes> read(std::int64_t offset = 0, std::int64_t size = -1) const;
 
   /// Writes `data` at `offset`, growing the file as needed (a gap is zero-filled); returns the
   /// number of bytes written. EBADF on a read-only map. A write that fails part-way (ENOSPC, EIO)
   /// may have stored any part of `data`, as a failed pwrite may: each byte of the range is then
   /// its old or its new value.
-  std::future<std::uint64_t> write(std::string_view data, std::int64_t offset = 0) const;
+  pending<std::uint64_t> write(std::string_view data, std::int64_t offset = 0) const;
 
   /// Sets the file size (0 allowed); returns the new size. EBADF on a read-only map.
-  std::future<std::uint64_t> resize(std::int64_t new_size) const;
+  pending<std::uint64_t> resize(std::int64_t new_size) const;
 
   /// The current file size.
-  std::future<std::uint64_t> size() const;
+  pending<std::uint64_t> size() const;
 
   /// Starts write-back of the pages holding [offset, offset + size) (-1: to the end) without
   /// waiting (msync MS_ASYNC): hands them to the OS, not to the device; alignment to pages is
   /// handled inside. Writes are visible to every reader of the file at once, flushed or not.
-  std::future<void> flush(std::int64_t offset = 0, std::int64_t size = -1) const;
+  pending<void> flush(std::int64_t offset = 0, std::int64_t size = -1) const;
 
   /// The durable flush: waits until written data and the file's metadata are on the device
   /// (msync MS_SYNC + fsync; for a map made by `create`, the first sync also fsyncs the directory
@@ -82,30 +85,29 @@ public:
   /// the file under it, ENOSPC when its filesystem is full), an msync, fsync or close fails, every
   /// later `flush`, `sync` and `close` fails with that first error until `clear_error()`
   /// acknowledges it; a lost write is never followed by a silent success.
-  std::future<void> sync() const;
+  pending<void> sync() const;
 
   /// Acknowledges the sticky write error (see `sync`); later calls report only their own.
-  std::future<void> clear_error() const;
+  pending<void> clear_error() const;
 
   /// Lower-case hex digest of the whole file; `algorithm` "" means the runtime's default.
-  std::future<std::string> checksum(std::string algorithm = {}) const;
+  pending<std::string> checksum(std::string algorithm = {}) const;
 
   // -- text -----------------------------------------------------------------------------------
   // `errors` is the policy for bytes that are not UTF-8: "strict" (the call fails with
   // EILSEQ), "replace" (each bad sequence becomes U+FFFD) or "ignore" (bad bytes are dropped).
 
   /// The bytes of [offset, offset + size) as UTF-8 text.
-  std::future<std::string> read_str(std::int64_t offset = 0, std::int64_t size = -1,
-                                    std::string errors = "strict") const;
+  pending<std::string> read_str(std::int64_t offset = 0, std::int64_t size = -1,
+                                std::string errors = "strict") const;
 
   /// Writes `text` (checked as UTF-8 under `errors`) at `offset`; returns the bytes written.
-  std::future<std::uint64_t> write_str(std::string text, std::int64_t offset = 0,
-                                       std::string errors = "strict") const;
+  pending<std::uint64_t> write_str(std::string text, std::int64_t offset = 0,
+                                   std::string errors = "strict") const;
 
   /// Text (a std::string) goes through write_str, bytes (actorio::bytes) through write.
-  std::future<std::uint64_t> smart_write(std::variant<std::string, bytes> data,
-                                         std::int64_t offset = 0,
-                                         std::string errors = "strict") const;
+  pending<std::uint64_t> smart_write(std::variant<std::string, bytes> data, std::int64_t offset = 0,
+                                     std::string errors = "strict") const;
 
   // -- lines ----------------------------------------------------------------------------------
 
@@ -118,17 +120,17 @@ public:
   /// The line at `offset`, without its '\n' unless `incl_newline`, looking at most `size` bytes
   /// ahead (-1: no limit); `next_offset` is where the next line starts, past the '\n'. At or past
   /// the end: no bytes and next_offset == offset.
-  std::future<read_step> readline(std::int64_t offset = 0, std::int64_t size = -1,
-                                  bool incl_newline = false) const;
+  pending<read_step> readline(std::int64_t offset = 0, std::int64_t size = -1,
+                              bool incl_newline = false) const;
 
   /// Every line of the file split on '\n', each keeping its '\n' (the last may lack one), as
   /// IOBase.readlines does: with `hint` > 0, stops once the lines read total >= hint bytes.
-  std::future<std::vector<bytes>> readlines(std::int64_t hint = -1) const;
+  pending<std::vector<bytes>> readlines(std::int64_t hint = -1) const;
 
   /// Up to and including the first `delim` from `offset` within `maxsize` bytes (-1: no limit),
   /// or all bytes read when there is none. EINVAL for an empty `delim`.
-  std::future<read_step> read_until(std::string_view delim, std::int64_t offset = 0,
-                                    std::int64_t maxsize = -1) const;
+  pending<read_step> read_until(std::string_view delim, std::int64_t offset = 0,
+                                std::int64_t maxsize = -1) const;
 
   /// One page of whole lines (each keeping its '\n') from `offset`, about `max_bytes` long but
   /// at least one line while any remain. Iterate a file of any size by calling again at
@@ -137,45 +139,45 @@ public:
     std::vector<bytes> lines;
     std::uint64_t next_offset = 0;
   };
-  std::future<lines_page> lines(std::int64_t offset = 0,
-                                std::uint64_t max_bytes = std::uint64_t{1} << 20) const;
+  pending<lines_page> lines(std::int64_t offset = 0,
+                            std::uint64_t max_bytes = std::uint64_t{1} << 20) const;
 
   /// Writes each line followed by `sep`, one after another from `offset`; returns the offset
   /// after the last byte written (where a next writelines would continue).
-  std::future<std::uint64_t> writelines(std::vector<std::string> lines, std::string_view sep = {},
-                                        std::int64_t offset = 0) const;
+  pending<std::uint64_t> writelines(std::vector<std::string> lines, std::string_view sep = {},
+                                    std::int64_t offset = 0) const;
 
   // -- editing --------------------------------------------------------------------------------
 
   /// Inserts `data` at `offset`, shifting the rest up (past the end: the gap is zero-filled);
   /// returns the new size.
-  std::future<std::uint64_t> insert(std::string_view data, std::int64_t offset) const;
+  pending<std::uint64_t> insert(std::string_view data, std::int64_t offset) const;
 
   /// Removes `size` bytes at `offset`, clamped at the end; bytes before
   /// `offset` never move and the file may become empty. Returns the bytes removed.
-  std::future<std::uint64_t> erase(std::int64_t offset, std::int64_t size) const;
+  pending<std::uint64_t> erase(std::int64_t offset, std::int64_t size) const;
 
   /// Replaces up to `count` (-1: all) non-overlapping occurrences of `old_bytes` at or after
   /// `offset`, left to right; returns how many. EINVAL for an empty `old_bytes`.
-  std::future<std::uint64_t> replace(std::string_view old_bytes, std::string_view new_bytes,
-                                     std::int64_t offset = 0, std::int64_t count = -1) const;
+  pending<std::uint64_t> replace(std::string_view old_bytes, std::string_view new_bytes,
+                                 std::int64_t offset = 0, std::int64_t count = -1) const;
 
   /// Writes `pattern` `count` times from `offset`; returns the bytes written.
-  std::future<std::uint64_t> fill(std::string_view pattern, std::int64_t offset = 0,
-                                  std::int64_t count = 1) const;
+  pending<std::uint64_t> fill(std::string_view pattern, std::int64_t offset = 0,
+                              std::int64_t count = 1) const;
 
   /// Copies `size` bytes (-1: to the end) from `src_offset` to `dst_offset` (overlap is fine; the
   /// file grows if the copy runs past its end); returns the bytes copied. Every error fails the
   /// future.
-  std::future<std::uint64_t> copy_range(std::int64_t src_offset, std::int64_t dst_offset,
-                                        std::int64_t size) const;
+  pending<std::uint64_t> copy_range(std::int64_t src_offset, std::int64_t dst_offset,
+                                    std::int64_t size) const;
 
   /// Copies `count` bytes from `src` to `dest` inside the file, as memmove does (overlap is
   /// fine); both ranges must lie inside the file (EINVAL otherwise) and the size never changes.
-  std::future<void> move(std::int64_t dest, std::int64_t src, std::int64_t count) const;
+  pending<void> move(std::int64_t dest, std::int64_t src, std::int64_t count) const;
 
   /// Drops trailing NUL bytes (an all-zero file becomes empty); returns the bytes removed.
-  std::future<std::uint64_t> compact() const;
+  pending<std::uint64_t> compact() const;
 
   // -- comparing --------------------------------------------------------------------------------
   // Ranges are `size` bytes (-1: to the end of each file) from `offset_self` here and
@@ -183,35 +185,35 @@ public:
   // as if padded with zero bytes.
 
   /// Whether both ranges hold the same bytes (and so have the same length).
-  std::future<bool> compare(const mapped_file& other, std::int64_t size = -1,
-                            std::int64_t offset_self = 0, std::int64_t offset_other = 0) const;
+  pending<bool> compare(const mapped_file& other, std::int64_t size = -1,
+                        std::int64_t offset_self = 0, std::int64_t offset_other = 0) const;
 
   /// The number of differing bits.
-  std::future<std::uint64_t> hamming_dist(const mapped_file& other, std::int64_t size = -1,
-                                          std::int64_t offset_self = 0,
-                                          std::int64_t offset_other = 0) const;
+  pending<std::uint64_t> hamming_dist(const mapped_file& other, std::int64_t size = -1,
+                                      std::int64_t offset_self = 0,
+                                      std::int64_t offset_other = 0) const;
 
   /// The number of differing byte positions.
-  std::future<std::uint64_t> hamming_dist_bytes(const mapped_file& other, std::int64_t size = -1,
-                                                std::int64_t offset_self = 0,
-                                                std::int64_t offset_other = 0) const;
+  pending<std::uint64_t> hamming_dist_bytes(const mapped_file& other, std::int64_t size = -1,
+                                            std::int64_t offset_self = 0,
+                                            std::int64_t offset_other = 0) const;
 
   // -- searching --------------------------------------------------------------------------------
 
   /// Lowest offset of `sub` in [start, end) (-1: the end), or -1.
-  std::future<std::int64_t> find(std::string_view sub, std::int64_t start = 0,
-                                 std::int64_t end = -1) const;
+  pending<std::int64_t> find(std::string_view sub, std::int64_t start = 0,
+                             std::int64_t end = -1) const;
 
   /// Highest offset of `sub` in [start, end) (-1: the end), or -1.
-  std::future<std::int64_t> rfind(std::string_view sub, std::int64_t start = 0,
-                                  std::int64_t end = -1) const;
+  pending<std::int64_t> rfind(std::string_view sub, std::int64_t start = 0,
+                              std::int64_t end = -1) const;
 
   /// Offsets of `pattern` from `offset`, ascending, at most `max_results` (-1: all). After a hit
   /// the search goes on 1 byte further when `overlapping`, else past the hit ("ab" in "xxabxxab":
   /// 2, 6; "aa" in "aaaa": 0, 2, or 0, 1, 2 overlapping). EINVAL for an empty pattern.
-  std::future<std::vector<std::uint64_t>> search(std::string_view pattern, std::int64_t offset = 0,
-                                                 std::int64_t max_results = -1,
-                                                 bool overlapping = false) const;
+  pending<std::vector<std::uint64_t>> search(std::string_view pattern, std::int64_t offset = 0,
+                                             std::int64_t max_results = -1,
+                                             bool overlapping = false) const;
 
   /// One page of `search` for result sets too large to hold at once: call again with
   /// `offset` = `next_offset` until `hits` comes back empty.
@@ -219,17 +221,16 @@ public:
     std::vector<std::uint64_t> hits;
     std::uint64_t next_offset = 0;
   };
-  std::future<search_page> search_page_at(std::string_view pattern, std::int64_t offset,
-                                          std::int64_t max_results, bool overlapping = false) const;
+  pending<search_page> search_page_at(std::string_view pattern, std::int64_t offset,
+                                      std::int64_t max_results, bool overlapping = false) const;
 
   /// Advice to the kernel for [start, start + length) (-1: to the end): "normal", "random",
   /// "sequential", "willneed" or "dontneed" (EINVAL otherwise).
-  std::future<void> madvise(std::string advice, std::int64_t start = 0,
-                            std::int64_t length = -1) const;
+  pending<void> madvise(std::string advice, std::int64_t start = 0, std::int64_t length = -1) const;
 
   /// Releases this handle's reference (shared by its copies). The future completes once the map
   /// is unmapped, if this was its last reference. A second call is a no-op.
-  std::future<void> close();
+  pending<void> close();
 
   /// True once `close()` was called on this handle or a copy of it.
   bool closed() const noexcept;

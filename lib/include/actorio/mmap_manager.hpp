@@ -21,7 +21,9 @@ namespace actorio {
 /// method is one request to the runtime's manager actor. Obtain it from `runtime::manager()`;
 /// copies are cheap and talk to the same manager.
 ///
-/// Errors arrive through the future as `actorio::io_error` carrying errno and path (ENOENT,
+/// Each method returns a `pending` (a `std::future` that can hand its result to a callback
+/// instead, see pending.hpp) or, for bulk calls, an `operation`. Errors arrive through the future
+/// as `actorio::io_error` carrying errno and path (ENOENT,
 /// EEXIST, EISDIR, ENAMETOOLONG, EINVAL for bad arguments, ETIMEDOUT when no reply comes within
 /// the runtime's request timeout, EBADF once the runtime is stopped). No method throws
 /// synchronously. Relative paths resolve against the runtime's root directory. A manager confined
@@ -36,28 +38,28 @@ public:
   /// Maps an existing file. It is never truncated: it grows to `init_size` if smaller and keeps
   /// its size otherwise. `mode` is "r+b" (read-write) or "rb" (read-only). Opening a (path,
   /// mode) that is already open returns a handle to the same map.
-  std::future<mapped_file> open(const std::filesystem::path& path, std::int64_t init_size = 0,
-                                std::string mode = "r+b") const;
+  pending<mapped_file> open(const std::filesystem::path& path, std::int64_t init_size = 0,
+                            std::string mode = "r+b") const;
 
   /// Creates the file at exactly `init_size` bytes (0 is fine) and maps it: mode "x+b" when
   /// `exclusive` (EEXIST if it exists), else "w+b" (an existing file is truncated). A new "x+b"
   /// file that cannot take its size (EFBIG, ENOSPC) or be mapped is removed again.
-  std::future<mapped_file> create(const std::filesystem::path& path, std::int64_t init_size = 0,
-                                  bool exclusive = true) const;
+  pending<mapped_file> create(const std::filesystem::path& path, std::int64_t init_size = 0,
+                              bool exclusive = true) const;
 
   /// Creates a new file ("x+b") of `total_size` bytes that stays sparse: only the chunks are
   /// written, in order (later ones win where they overlap; one past `total_size` extends the
   /// file). A failure (a size the filesystem refuses with EFBIG included) removes the half-made
   /// file.
-  std::future<mapped_file> create_sparse(const std::filesystem::path& path, std::int64_t total_size,
-                                         std::vector<chunk> chunks = {}) const;
+  pending<mapped_file> create_sparse(const std::filesystem::path& path, std::int64_t total_size,
+                                     std::vector<chunk> chunks = {}) const;
 
   /// Copies `src` to `dst` (which must not exist: EEXIST): same bytes, same mode bits, holes kept,
   /// via copy_file_range where the kernel allows. A failed copy leaves no `dst`. With `flush`,
   /// the data and the directory entry are on the device when the future completes. Returns the
   /// number of bytes copied.
-  std::future<std::uint64_t> copy_file(const std::filesystem::path& src,
-                                       const std::filesystem::path& dst, bool flush = false) const;
+  pending<std::uint64_t> copy_file(const std::filesystem::path& src,
+                                   const std::filesystem::path& dst, bool flush = false) const;
 
   /// As copy_file above, with `copy_options` (types.hpp): `verify`: before `dst` gets its name, a
   /// digest (xxh128) of the source is compared with one of the copy; a mismatch fails with EIO
@@ -66,16 +68,16 @@ public:
   /// under the source's file name (ENOTDIR if `dst` is no directory), `file_or_directory` does
   /// that only if `dst` is a directory (cp's rule). The server decides each of these for a
   /// remote manager.
-  std::future<std::uint64_t> copy_file(const std::filesystem::path& src,
-                                       const std::filesystem::path& dst,
-                                       const copy_options& copy) const;
+  pending<std::uint64_t> copy_file(const std::filesystem::path& src,
+                                   const std::filesystem::path& dst,
+                                   const copy_options& copy) const;
 
   /// Lower-case hex digest of the file at `path`. `algorithm`: any OpenSSL digest name (sha256,
   /// sha512, sha1, md5, blake2b512, blake2s256, sha3-256, ...), the short spellings blake2b,
   /// blake2s, sha3_256, ..., or xxh64, xxh3, xxh128 (printed as xxhsum prints them); "" means the
   /// runtime's default. An unknown name fails with EINVAL.
-  std::future<std::string> checksum(const std::filesystem::path& path,
-                                    std::string algorithm = {}) const;
+  pending<std::string> checksum(const std::filesystem::path& path,
+                                std::string algorithm = {}) const;
 
   // -- staged files ----------------------------------------------------------------------------
   // A new file written under no name in `dst`'s directory, which gets `dst`'s name in one step
@@ -89,39 +91,38 @@ public:
 
   /// The id of a new, empty staged file for `dst`. ENOENT/ENOTDIR for a missing directory,
   /// EISDIR for a `dst` that names a directory ("", ".", "..").
-  std::future<std::uint64_t> stage(const std::filesystem::path& dst) const;
+  pending<std::uint64_t> stage(const std::filesystem::path& dst) const;
 
   /// Writes the pieces of `data` one after the other from `offset` (>= 0) of staged file `id`
   /// (pieces `bulk_read` returned are passed on without a copy); returns the bytes written. EBADF
   /// for an id this caller did not stage (or one gone).
-  std::future<std::uint64_t> write_staged(std::uint64_t id, std::int64_t offset,
-                                          byte_pieces data) const;
+  pending<std::uint64_t> write_staged(std::uint64_t id, std::int64_t offset,
+                                      byte_pieces data) const;
 
   /// fsyncs staged file `id`, renames it over its destination and fsyncs the directory. With
   /// `expected_digest`, the file's digest by `algorithm` ("" = the runtime's default) is compared
   /// first: EIO and no change to the destination on a mismatch. Returns that digest ("" without
   /// one). The id is gone afterwards, whatever the outcome.
-  std::future<std::string> commit_staged(std::uint64_t id, std::string expected_digest = {},
-                                         std::string algorithm = {}) const;
+  pending<std::string> commit_staged(std::uint64_t id, std::string expected_digest = {},
+                                     std::string algorithm = {}) const;
 
   /// Drops staged file `id`; an unknown id is no error.
-  std::future<void> discard_staged(std::uint64_t id) const;
+  pending<void> discard_staged(std::uint64_t id) const;
 
   /// The number of open maps.
-  std::future<std::uint64_t> currently_open() const;
+  pending<std::uint64_t> currently_open() const;
 
   /// Every open map by (path, mode), each with a new handle of its own.
-  std::future<std::map<std::pair<std::filesystem::path, std::string>, mapped_file>>
-  open_files() const;
+  pending<std::map<std::pair<std::filesystem::path, std::string>, mapped_file>> open_files() const;
 
   /// Path -> mode of every open map; for a path open in two modes, the mode opened last.
-  std::future<std::map<std::filesystem::path, std::string>> open_paths() const;
+  pending<std::map<std::filesystem::path, std::string>> open_paths() const;
 
   /// Path, mode, size and mapped length of every open map.
-  std::future<std::vector<map_info>> open_mmaps() const;
+  pending<std::vector<map_info>> open_mmaps() const;
 
   /// The sum of the sizes of all open maps, in bytes.
-  std::future<std::uint64_t> approx_memory_usage() const;
+  pending<std::uint64_t> approx_memory_usage() const;
 
   // -- bulk operations -------------------------------------------------------------------------
   // Each is one request; the manager spreads the files over its io workers and answers when all

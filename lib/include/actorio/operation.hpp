@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "actorio/messages/types.hpp"
+#include "actorio/pending.hpp"
 
 namespace actorio {
 
@@ -26,7 +27,7 @@ struct bulk_options {
   std::chrono::milliseconds progress_interval{100};
 };
 
-/// The result of a cancellable request: a `std::future` that can also stop the work.
+/// The result of a cancellable request: a `pending<T>` that can also stop the work.
 ///
 /// `cancel()`, or dropping the operation before its result arrived, tells the actors doing the
 /// work to stop: items not yet done fail with ECANCELED and `get()` throws an `io_error` with
@@ -34,15 +35,21 @@ struct bulk_options {
 /// leaves nothing half-done behind (a copy removes its temporary file). Cancelling after the
 /// result arrived does nothing.
 ///
+/// `then(f)` hands the result to `f` instead (see `pending::then`); the work then runs to its end
+/// even if the operation is dropped, and `cancel()` still stops it (`f` gets ECANCELED).
+///
 /// Thread-safety: like `std::future`, one thread uses an operation at a time; `cancel()` may be
 /// called while another thread waits in `get()` or `wait()`.
 template <class T>
 class operation {
 public:
+  /// What a `then` callback receives: `result<T>`, or `status` for `void`.
+  using result_type = typename pending<T>::result_type;
+
   operation() = default;
 
   /// Wraps `future`; `cancel` stops the work behind it and is called at most once.
-  operation(std::future<T> future, std::function<void()> cancel)
+  operation(pending<T> future, std::function<void()> cancel)
     : future_(std::move(future))
     , cancel_(std::move(cancel)) {}
 
@@ -85,14 +92,21 @@ public:
     return future_.valid();
   }
 
+  /// Calls `f(result)` exactly once with the result, at once when it is there, else on the
+  /// thread that completes the work; see `pending::then` for what `f` may do there.
+  template <class F>
+  void then(F&& f) {
+    future_.then(std::forward<F>(f));
+  }
+
   /// Stops the remaining work; idempotent.
   void cancel() {
     if (auto c = std::exchange(cancel_, {}))
       c();
   }
 
-  /// The plain future; from now on the work runs to its end even if nobody waits for it.
-  std::future<T> detach() {
+  /// The future alone; from now on the work runs to its end even if nobody waits for it.
+  pending<T> detach() {
     cancel_ = {};
     return std::move(future_);
   }
@@ -104,7 +118,7 @@ private:
       cancel();
   }
 
-  std::future<T> future_;
+  pending<T> future_;
   std::function<void()> cancel_;
 };
 
