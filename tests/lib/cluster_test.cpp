@@ -397,12 +397,17 @@ BOOST_AUTO_TEST_CASE(a_node_that_accepts_and_never_answers_is_etimedout_and_the_
   ::close(silent);
 }
 
-/// SIGSTOPs a served process for as long as it lives; SIGCONT at the end.
+/// SIGSTOPs a served process for as long as it lives; SIGCONT at the end. Returns once every
+/// thread of it has stopped: kill() only queues the stop, and a thread busy in the kernel (a
+/// reply being sent) finishes that first.
 class stopped {
 public:
   explicit stopped(pid_t pid)
     : pid_(pid) {
     ::kill(pid_, SIGSTOP);
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!all_threads_stopped() && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   stopped(const stopped&) = delete;
   stopped& operator=(const stopped&) = delete;
@@ -415,6 +420,21 @@ public:
   }
 
 private:
+  bool all_threads_stopped() const {
+    auto tasks = fs::path{"/proc"} / std::to_string(pid_) / "task";
+    std::error_code ec;
+    for (const auto& task : fs::directory_iterator(tasks, ec)) {
+      std::ifstream in(task.path() / "stat");
+      std::string line;
+      std::getline(in, line);
+      // "pid (comm) S ...": the state follows the last ')'.
+      auto close = line.rfind(')');
+      if (close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'T')
+        return false;
+    }
+    return !ec;
+  }
+
   pid_t pid_;
 };
 
