@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <fstream>
 #include <future>
@@ -611,47 +612,48 @@ constexpr bool peak_rss_is_the_programs = false;
 constexpr bool peak_rss_is_the_programs = true;
 #endif
 
-BOOST_AUTO_TEST_CASE(a_copy_holds_a_bounded_part_of_the_file_in_every_process) {
+constexpr std::uint64_t copied_size = std::uint64_t{256} << 20;
+
+/// Copies a sparse file of `copied_size` bytes between two served nodes with `how` and
+/// `progress`, checks the copy, and returns how far the peak RSS of each process rose meanwhile,
+/// in KiB: this one, the source's, the destination's.
+std::array<std::uint64_t, 3> peak_rises_of_a_copy(const node_copy_options& how,
+                                                  const bulk_options& progress = {}) {
   temp_dir roots[2];
-  constexpr std::uint64_t size = std::uint64_t{256} << 20;
-  sparse_file(roots[0] / "big.bin", size);
+  sparse_file(roots[0] / "big.bin", copied_size);
   served s0{served_dir(roots[0].path())};
   served s1{served_dir(roots[1].path())};
   cluster c{{local(s0.port()), local(s1.port())}};
   // Connected and warm before the peaks are reset.
   c.bulk_checksum(std::vector<fs::path>{"big.bin"}, "xxh64").get();
-  pid_t self = ::getpid();
-  std::uint64_t before[3];
-  pid_t pids[3] = {self, s0.pid(), s1.pid()};
+  pid_t pids[3] = {::getpid(), s0.pid(), s1.pid()};
+  std::array<std::uint64_t, 3> before{};
   for (int i = 0; i < 3; ++i)
     before[i] = peak_kib_of(pids[i], true);
+  BOOST_TEST(
+    c.copy(name_of(s0.port()), "big.bin", name_of(s1.port()), "copy.bin", how, progress).get() ==
+    copied_size);
+  BOOST_TEST(fs::file_size(roots[1] / "copy.bin") == copied_size);
+  std::array<std::uint64_t, 3> rises{};
+  for (int i = 0; i < 3; ++i) {
+    rises[i] = peak_kib_of(pids[i]) - before[i];
+    BOOST_TEST_MESSAGE("process " << i << ": peak RSS rose by " << rises[i] << " KiB");
+  }
+  return rises;
+}
+
+BOOST_AUTO_TEST_CASE(a_copy_holds_a_bounded_part_of_the_file_in_every_process) {
   node_copy_options o;
   o.chunk_bytes = 1 << 20;
   o.window = 2;
-  BOOST_TEST(c.copy(name_of(s0.port()), "big.bin", name_of(s1.port()), "copy.bin", o).get() ==
-             size);
-  BOOST_TEST(fs::file_size(roots[1] / "copy.bin") == size);
+  auto rises = peak_rises_of_a_copy(o);
   // A quarter of the file at most in any process (4 chunks in flight are 4 MiB).
-  for (int i = 0; i < 3; ++i) {
-    auto rise = peak_kib_of(pids[i]) - before[i];
-    BOOST_TEST_MESSAGE("process " << i << ": peak RSS rose by " << rise << " KiB");
+  for (int i = 0; i < 3; ++i)
     if (peak_rss_is_the_programs)
-      BOOST_TEST(rise < size / 4 / 1024, "process " << i << " grew by " << rise << " KiB");
-  }
+      BOOST_TEST(rises[i] < copied_size / 4 / 1024, "process " << i);
 }
 
 BOOST_AUTO_TEST_CASE(a_copy_with_the_default_options_keeps_every_process_small) {
-  temp_dir roots[2];
-  constexpr std::uint64_t size = std::uint64_t{256} << 20;
-  sparse_file(roots[0] / "big.bin", size);
-  served s0{served_dir(roots[0].path())};
-  served s1{served_dir(roots[1].path())};
-  cluster c{{local(s0.port()), local(s1.port())}};
-  c.bulk_checksum(std::vector<fs::path>{"big.bin"}, "xxh64").get();
-  pid_t pids[3] = {::getpid(), s0.pid(), s1.pid()};
-  std::uint64_t before[3];
-  for (int i = 0; i < 3; ++i)
-    before[i] = peak_kib_of(pids[i], true);
   std::uint64_t first_total = 0;
   std::uint64_t first_done = 1;
   bulk_options p;
@@ -662,19 +664,14 @@ BOOST_AUTO_TEST_CASE(a_copy_with_the_default_options_keeps_every_process_small) 
       first_done = x.bytes_done;
     }
   };
-  BOOST_TEST(c.copy(name_of(s0.port()), "big.bin", name_of(s1.port()), "copy.bin", {}, p).get() ==
-             size);
-  BOOST_TEST(fs::file_size(roots[1] / "copy.bin") == size);
+  auto rises = peak_rises_of_a_copy({}, p);
   // The size is reported before any byte is written: a progress bar shows a percentage at once.
-  BOOST_TEST(first_total == size);
+  BOOST_TEST(first_total == copied_size);
   BOOST_TEST(first_done == 0u);
   // With a process starting at about 15 MiB, this keeps each under 64 MiB for any file size.
-  for (int i = 0; i < 3; ++i) {
-    auto rise = peak_kib_of(pids[i]) - before[i];
-    BOOST_TEST_MESSAGE("process " << i << ": peak RSS rose by " << rise << " KiB");
+  for (int i = 0; i < 3; ++i)
     if (peak_rss_is_the_programs)
-      BOOST_TEST(rise < 24u << 10, "process " << i << " grew by " << rise << " KiB");
-  }
+      BOOST_TEST(rises[i] < 24u << 10, "process " << i);
 }
 
 /// A 1 GiB copy between two served nodes, with the source (`kill_source`) or the destination

@@ -64,14 +64,6 @@ void check_cancelled_copy(const temp_dir& dir, const std::vector<fs::path>& srcs
     BOOST_TEST(n.find(".actorio-") == std::string::npos, n);
 }
 
-std::vector<std::pair<fs::path, fs::path>> copy_pairs(const temp_dir& dir,
-                                                      const std::vector<fs::path>& srcs) {
-  std::vector<std::pair<fs::path, fs::path>> pairs;
-  for (std::size_t i = 0; i < srcs.size(); ++i)
-    pairs.emplace_back(srcs[i], dir / ("dst" + std::to_string(i)));
-  return pairs;
-}
-
 } // namespace
 
 BOOST_FIXTURE_TEST_SUITE(operation, runtime_fixture)

@@ -104,14 +104,6 @@ std::string sha256_of(const fs::path& p) {
   return run_command("sha256sum '" + p.string() + "'").substr(0, 64);
 }
 
-std::vector<std::pair<fs::path, fs::path>> copy_pairs(const temp_dir& dir,
-                                                      const std::vector<fs::path>& srcs) {
-  std::vector<std::pair<fs::path, fs::path>> pairs;
-  for (std::size_t i = 0; i < srcs.size(); ++i)
-    pairs.emplace_back(srcs[i], dir / ("dst" + std::to_string(i)));
-  return pairs;
-}
-
 /// One call of the facade and the checks of what its callback got.
 struct row {
   const char* name;

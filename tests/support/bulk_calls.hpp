@@ -39,6 +39,15 @@ struct progress_log {
   }
 };
 
+/// Each of `srcs` paired with dir/dst0, dir/dst1, ...: the pairs of a bulk copy.
+inline std::vector<std::pair<std::filesystem::path, std::filesystem::path>>
+copy_pairs(const temp_dir& dir, const std::vector<std::filesystem::path>& srcs) {
+  std::vector<std::pair<std::filesystem::path, std::filesystem::path>> pairs;
+  for (std::size_t i = 0; i < srcs.size(); ++i)
+    pairs.emplace_back(srcs[i], dir / ("dst" + std::to_string(i)));
+  return pairs;
+}
+
 /// `count` files of `size` bytes each, every one different, named prefix0, prefix1, ...
 inline std::vector<std::filesystem::path> make_files(const temp_dir& dir, const std::string& prefix,
                                                      int count, std::size_t size) {
