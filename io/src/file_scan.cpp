@@ -196,10 +196,8 @@ result<mapped_outcome> search_mapped(int fd, std::uint64_t size, const pattern_s
                            });
     });
     ::munmap(p, length);
-    if (!ok) {
-      pattern_set::drop_thread_scratch();
+    if (!ok)
       return failure{EIO, "find", path, "file cut short during the search"};
-    }
     if (error != 0)
       return failure{error, "find", path, "search scratch"};
     if (opts.control)
@@ -271,7 +269,7 @@ result<std::vector<std::uint64_t>> find_in_file(const std::string& path,
     // fresh pages for a 4 KiB file would cost more than reading it.
     window = static_cast<std::size_t>(std::max<std::uint64_t>(
       file->size > start ? file->size - start + 1 : 1, std::min(window, small_read_floor)));
-  } else if (opts.map_chunk != 0) {
+  } else if (opts.map_chunk != 0 && patterns.survives_abandoned_searches()) {
     auto mapped = search_mapped(fd, file->size, patterns, opts, hits, path);
     if (!mapped)
       return std::move(mapped).error();

@@ -127,7 +127,6 @@ struct hyperscan_scratch {
   }
 };
 
-thread_local hyperscan_scratch thread_hyperscan_scratch;
 #endif
 
 } // namespace
@@ -149,14 +148,11 @@ pattern_scratch& thread_pattern_scratch() {
   return scratch;
 }
 
-void pattern_set::drop_thread_scratch() noexcept {
+bool pattern_set::survives_abandoned_searches() const noexcept {
 #if defined(ACTORIO_HAVE_HYPERSCAN)
-  // A scan left by siglongjmp never cleared its scratch's in-use mark: a fresh one replaces it.
-  auto& held = thread_hyperscan_scratch.scratch;
-  if (held != nullptr) {
-    hs_free_scratch(held);
-    held = nullptr;
-  }
+  return !engine_ || !std::holds_alternative<hyperscan_database>(engine_->impl);
+#else
+  return true;
 #endif
 }
 
@@ -253,7 +249,7 @@ int pattern_set::block(const char* data, std::size_t size, std::size_t begin, st
         return 0;
       } else {
 #if defined(ACTORIO_HAVE_HYPERSCAN)
-        auto& scratch = thread_hyperscan_scratch;
+        thread_local hyperscan_scratch scratch;
         // Grows the thread's scratch only when this database needs more; cheap otherwise.
         if (hs_alloc_scratch(impl.db, &scratch.scratch) != HS_SUCCESS)
           return ENOMEM;

@@ -50,10 +50,10 @@ public:
   /// "hyperscan", "aho-corasick" or "single".
   const char* engine_name() const noexcept;
 
-  /// Frees the calling thread's Hyperscan scratch. A search abandoned mid-scan (a SIGBUS caught
-  /// by sigbus_guard while searching a map) leaves it marked in use; the next search then
-  /// allocates a fresh one.
-  static void drop_thread_scratch() noexcept;
+  /// Whether a search may be abandoned mid-scan (a SIGBUS caught by sigbus_guard while searching
+  /// a map) and the next one still work. Not with Hyperscan: its scratch stays marked in use, so
+  /// that it can be neither scanned with nor freed again; such sets search buffers, not maps.
+  bool survives_abandoned_searches() const noexcept;
 
   /// Calls `on_hit(start, length)` for the hits starting in [from, decide) of data[0, size), in
   /// ascending order of start, the longest pattern at each start; after a hit the next may start

@@ -191,7 +191,9 @@ BOOST_AUTO_TEST_CASE(no_pattern_or_an_empty_one_is_einval_and_duplicates_count_o
   BOOST_TEST(std::string(several->engine_name()) == "aho-corasick");
 }
 
-BOOST_AUTO_TEST_CASE(a_file_cut_short_while_mapped_fails_with_eio_and_the_next_search_works) {
+// A set whose search can be abandoned is searched through maps (a cut is EIO); Hyperscan's is
+// searched through reads (a cut is only the end of the file).
+BOOST_AUTO_TEST_CASE(a_file_cut_short_while_searched_does_not_spoil_the_next_search) {
   auto cut = dir.path() / "shrinks";
   auto whole = dir.path() / "whole";
   auto hay = random_text(200000, 9);
@@ -210,9 +212,14 @@ BOOST_AUTO_TEST_CASE(a_file_cut_short_while_mapped_fails_with_eio_and_the_next_s
         return true;
       };
       auto r = find_in_file(cut.string(), *set, opts, buffer);
-      BOOST_REQUIRE(!r.ok());
-      BOOST_TEST(r.error().code == EIO);
-      BOOST_TEST(r.error().path == cut.string());
+      if (set->survives_abandoned_searches()) {
+        BOOST_REQUIRE(!r.ok());
+        BOOST_TEST(r.error().code == EIO);
+        BOOST_TEST(r.error().path == cut.string());
+      } else {
+        BOOST_TEST(set->engine_name() == std::string{"hyperscan"});
+        BOOST_TEST(r.ok());
+      }
       // The scan left mid-way must not spoil this thread's next one.
       opts.on_open = {};
       auto again = find_in_file(whole.string(), *set, opts, buffer);
