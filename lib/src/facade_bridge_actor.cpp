@@ -10,14 +10,6 @@
 
 namespace actorio::detail {
 
-namespace {
-
-/// Set while this thread runs a progress callback: a call it settles from there (a cancel) cannot
-/// wait for the report it is in the middle of.
-thread_local bool delivering_progress = false;
-
-} // namespace
-
 facade_bridge::facade_bridge(caf::actor_config& cfg)
   : caf::monitorable_actor(cfg) {}
 
@@ -44,11 +36,6 @@ std::optional<bridge_call> facade_bridge::claim(std::uint64_t request) {
   if (c->deadline)
     --timed_;
   return c;
-}
-
-void facade_bridge::settle_after_progress(const bridge_call& c) {
-  if (c.on_progress && !delivering_progress)
-    std::scoped_lock wait{progress_lock_};
 }
 
 bool facade_bridge::expect(std::uint64_t request, bridge_call call) {
@@ -95,7 +82,6 @@ void facade_bridge::cancel(std::uint64_t request) {
   if (auto dest = caf::actor_cast<caf::strong_actor_ptr>(c->dest))
     dest->enqueue(ctrl(), caf::make_message_id(), caf::make_message(cancel_atom_v, request),
                   nullptr);
-  settle_after_progress(*c);
   c->fail(failure{ECANCELED, c->op, c->path, "cancelled"});
 }
 
@@ -118,10 +104,8 @@ void facade_bridge::close() {
     timed_ = 0;
     watched_.clear();
   }
-  for (auto& [request, c] : waiting) {
-    settle_after_progress(c);
+  for (auto& [request, c] : waiting)
     c.fail(failure{ECANCELED, c.op, c.path, "the runtime shut down"});
-  }
   cleanup(caf::exit_reason::user_shutdown, nullptr);
 }
 
@@ -135,7 +119,8 @@ void facade_bridge::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*)
     }
     if (!c) // settled already: cancelled, timed out, or its receiver went down
       return;
-    settle_after_progress(*c);
+    if (c->on_progress) // a report being delivered for this call finishes first
+      std::scoped_lock wait{progress_lock_};
     if (!c->on_reply(content))
       c->fail(to_failure(caf::sec::unexpected_response, c->op, c->path));
     return;
@@ -150,14 +135,6 @@ void facade_bridge::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*)
         return;
       on_progress = i->second.on_progress;
     }
-    struct delivering {
-      delivering() {
-        delivering_progress = true;
-      }
-      ~delivering() {
-        delivering_progress = false;
-      }
-    } mark;
     on_progress(content.get_as<progress>(2));
     return;
   }
@@ -184,10 +161,8 @@ void facade_bridge::on_down(const caf::down_msg& dm) {
   }
   // Replies the receiver sent before it went were handled before: its thread sent them first.
   auto reason = dm.reason ? dm.reason : caf::make_error(caf::sec::request_receiver_down);
-  for (auto& c : gone) {
-    settle_after_progress(c);
+  for (auto& c : gone)
     c.fail(to_failure(reason, c.op, c.path));
-  }
 }
 
 void facade_bridge::on_tick() {
@@ -204,10 +179,8 @@ void facade_bridge::on_tick() {
       expired.push_back(std::move(*claim(request)));
     again = ticking_ = timed_ > 0 && !closed_;
   }
-  for (auto& c : expired) {
-    settle_after_progress(c);
+  for (auto& c : expired)
     c.fail(to_failure(caf::sec::request_timeout, c.op, c.path));
-  }
   if (again)
     schedule_tick();
 }

@@ -56,8 +56,7 @@ inline constexpr auto bridge_tick = std::chrono::milliseconds(50);
 /// goes down, after the replies that receiver sent first.
 ///
 /// Thread-safety: every member function may be called from any thread. Progress callbacks of one
-/// bridge never run at the same time, and none runs after its call's result is settled (however
-/// it is settled), except a report in whose callback the call was cancelled.
+/// bridge never run at the same time.
 class facade_bridge final : public caf::monitorable_actor, public reply_commit {
 public:
   explicit facade_bridge(caf::actor_config& cfg);
@@ -91,10 +90,6 @@ public:
 private:
   /// Removes the call `request` -> it, if it was still waiting. Requires `lock_`.
   std::optional<bridge_call> claim(std::uint64_t request);
-
-  /// Waits for a progress report being delivered for `c`, which has been claimed, so that no
-  /// report comes after its result; not from inside a progress callback (a cancel made there).
-  void settle_after_progress(const bridge_call& c);
 
   void on_down(const caf::down_msg& dm);
   void on_tick();

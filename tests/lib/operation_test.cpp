@@ -1,8 +1,6 @@
 #define BOOST_TEST_MODULE operation_test
 #include <boost/test/unit_test.hpp>
 
-#include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -162,31 +160,6 @@ BOOST_AUTO_TEST_CASE(cancel_stops_a_bulk_copy_and_leaves_no_partial_destination)
   check_cancelled_copy(dir, srcs);
   // The manager and its workers carry on.
   BOOST_TEST(*mgr.bulk_copy({{srcs[0], path("again")}}).get().at(0) == std::uint64_t{32} << 20);
-}
-
-BOOST_AUTO_TEST_CASE(no_progress_report_runs_after_a_cancelled_calls_result) {
-  auto paths = make_files(dir, "c", 16, std::size_t{8} << 20);
-  for (int round = 0; round < 5; ++round) {
-    std::atomic<bool> reporting{false};
-    std::atomic<bool> settled{false};
-    std::atomic<int> late{0};
-    // Slow reports, so that the cancel comes while one is being delivered.
-    bulk_options opts{[&](const progress&) {
-                        reporting = true;
-                        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-                        if (settled.load())
-                          ++late;
-                      },
-                      std::chrono::milliseconds(1)};
-    auto op = mgr.bulk_checksum(paths, "sha256", opts);
-    for (int i = 0; i < 10000 && !reporting.load(); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    op.cancel();
-    BOOST_TEST(error_of(std::move(op)).code().value() == ECANCELED);
-    settled = true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    BOOST_TEST(late.load() == 0, "round " << round);
-  }
 }
 
 BOOST_AUTO_TEST_CASE(dropping_a_pending_operation_cancels_it) {

@@ -17,7 +17,9 @@ using progress_callback = std::function<void(const progress&)>;
 struct bulk_options {
   /// Called with the work done so far at most once per `progress_interval` while the operation
   /// runs, and once more just before it completes. It runs on the actorio thread that reports the
-  /// progress, never two calls at once (per runtime) and never after the result is available; it
+  /// progress, never two calls at once (per runtime) and never after a result the work delivered
+  /// (a report being delivered when the call is cancelled, times out or loses its receiver may
+  /// still finish after that failure was delivered, so what the callback uses must outlive it); it
   /// must not block, nor wait for another facade call (that call's reply may need the same thread,
   /// or wait for this callback to return). `bytes_total` is
   /// known from the first report: the files are sized before the work starts (a stat each, done
