@@ -605,8 +605,10 @@ std::uint64_t peak_kib_of(pid_t pid, bool reset = false) {
   return 0;
 }
 
-// ASan's quarantine keeps up to 256 MiB of freed blocks resident, chunks of a copy among them.
-#if defined(__SANITIZE_ADDRESS__)
+// Under a sanitizer the peak is not the program's: ASan's quarantine keeps up to 256 MiB of freed
+// blocks resident (chunks of a copy among them), and TSan's shadow memory grows with what is
+// touched. The copies still run and are checked.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr bool peak_rss_is_the_programs = false;
 #else
 constexpr bool peak_rss_is_the_programs = true;
