@@ -39,7 +39,8 @@ struct find_options {
   bool overlapping = false;
   std::size_t window = scan_window;
   /// A file with a window or more of bytes to search is mapped this many bytes at a time
-  /// instead of read (0: always read). A file cut short while mapped gives EIO.
+  /// instead of read (0: always read), unless its patterns cannot survive an abandoned search
+  /// (pattern_set::survives_abandoned_searches). A file cut short while mapped gives EIO.
   std::size_t map_chunk = std::size_t{4} << 20;
   /// Each window counts as progress; a cancel stops the scan (ECANCELED).
   work_control* control = nullptr;

@@ -39,7 +39,7 @@ auto ask_couple(const std::shared_ptr<detail::couple_shared>& sh, const char* op
                 Ts&&... xs) {
   using T = std::invoke_result_t<Convert, Replies&&...>;
   if (!sh || sh->core->stopped)
-    return std::pair{detail::failed_future<T>(
+    return std::pair{detail::failed_pending<T>(
                        failure{EBADF, op, "", sh ? "runtime stopped" : "empty couple handle"}),
                      std::uint64_t{0}};
   return detail::call<Replies...>(sh->core, sh->actor, detail::call_mode{false, {}}, op, "",
@@ -334,7 +334,7 @@ operation<std::string> runtime::ainput(std::string prompt, bool assert_tty) {
   try {
     return stdcoup().ainput(std::move(prompt), assert_tty);
   } catch (const io_error& e) {
-    return operation<std::string>{detail::failed_future<std::string>(e.why()), {}};
+    return operation<std::string>{detail::failed_pending<std::string>(e.why()), {}};
   }
 }
 

@@ -74,7 +74,7 @@ auto mapped_file::ask(const char* op, Convert convert, Ts&&... xs) const {
   using T = std::invoke_result_t<Convert, Replies&&...>;
   const auto& st = state_;
   if (!st || st->released.load())
-    return detail::failed_future<T>(
+    return detail::failed_pending<T>(
       failure{EBADF, op, st ? st->path.string() : "", "handle is closed"});
   return detail::ask<Replies...>(st->core, st->file, op, st->path.string(), std::move(convert),
                                  std::forward<Ts>(xs)...);

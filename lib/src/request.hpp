@@ -19,12 +19,6 @@
 
 namespace actorio::detail {
 
-/// A future that already holds the failure `why`.
-template <class T>
-pending<T> failed_future(failure why) {
-  return failed_pending<T>(std::move(why));
-}
-
 /// The promise of one bridged call. The bridge settles it once: from the reply, or with a failure
 /// when no reply came (a cancel, a timeout, the receiver or the runtime going). Settling fulfils
 /// the caller's future or runs the callback attached to it (actorio/pending.hpp), on the settling
