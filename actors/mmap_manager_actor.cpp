@@ -673,6 +673,25 @@ void collect_infos(self_pointer self, Done done) {
   }
 }
 
+/// Runs `then` (a commit or discard of the staged file `entry`) now, or once the writes to it that
+/// are running end: staged_file's commit and discard must not race its writes, and a commit after
+/// writes includes them, as their order of arrival says. Writes that come meanwhile are refused.
+template <class Then>
+void after_staged_writes(mmap_manager_state::staged_entry& entry, Then then) {
+  if (entry.writes == 0)
+    then();
+  else
+    entry.after_writes = std::move(then);
+}
+
+/// Removes the staged file `id` from the registry and returns it.
+std::shared_ptr<staged_file> take_staged(mmap_manager_state& st, std::uint64_t id) {
+  auto i = st.staged.find(id);
+  auto file = std::move(i->second.file);
+  st.staged.erase(i);
+  return file;
+}
+
 } // namespace
 
 mmap_manager_state::~mmap_manager_state() {
@@ -1038,7 +1057,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
             return;
           }
           auto id = ++self->state.staged_counter;
-          self->state.staged.emplace(id, std::move(*r));
+          self->state.staged[id].file = std::move(*r);
           rp.deliver(id);
         },
         false);
@@ -1047,16 +1066,16 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
     [=](stage_write_atom, std::uint64_t id, std::int64_t offset,
         byte_pieces& data) -> caf::result<std::uint64_t> {
       auto i = self->state.staged.find(id);
-      if (i == self->state.staged.end())
+      if (i == self->state.staged.end() || i->second.after_writes)
         return make_error(failure{EBADF, "stage_write", "", "no such staged file"});
       if (offset < 0)
         return make_error(
-          failure{EINVAL, "stage_write", i->second->destination(), "negative offset"});
+          failure{EINVAL, "stage_write", i->second.file->destination(), "negative offset"});
       auto rp = self->make_response_promise<std::uint64_t>();
-      // The file is held by the job: a discard meanwhile drops it once the write is done.
+      ++i->second.writes;
       self->state.pool->run(
         self,
-        [file = i->second, offset, data = std::move(data)]() -> result<std::uint64_t> {
+        [file = i->second.file, offset, data = std::move(data)]() -> result<std::uint64_t> {
           std::uint64_t done = 0;
           for (auto piece : data) {
             auto n = file->write(offset + static_cast<std::int64_t>(done), piece);
@@ -1066,58 +1085,66 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
           }
           return done;
         },
-        [rp](result<std::uint64_t>&& r) mutable { deliver(rp, std::move(r)); }, false);
+        [self, rp, id](result<std::uint64_t>&& r) mutable {
+          deliver(rp, std::move(r));
+          auto i = self->state.staged.find(id);
+          if (i != self->state.staged.end() && --i->second.writes == 0 && i->second.after_writes)
+            std::exchange(i->second.after_writes, nullptr)();
+        },
+        false);
       return rp;
     },
     [=](commit_atom, std::uint64_t id, const std::string& expected,
         const std::string& algorithm) -> caf::result<std::string> {
       auto i = self->state.staged.find(id);
-      if (i == self->state.staged.end())
+      if (i == self->state.staged.end() || i->second.after_writes)
         return make_error(failure{EBADF, "commit", "", "no such staged file"});
-      auto file = std::move(i->second);
-      self->state.staged.erase(i);
       auto alg = algorithm.empty() ? self->state.options.default_digest : algorithm;
       auto rp = self->make_response_promise<std::string>();
-      self->state.pool->run(
-        self,
-        [file, expected, alg]() -> result<std::string> {
-          std::string digest;
-          if (!expected.empty()) {
-            auto d = file->digest(alg);
-            if (!d) {
-              file->discard();
-              return d;
+      after_staged_writes(i->second, [self, id, expected, alg, rp]() mutable {
+        auto file = take_staged(self->state, id);
+        self->state.pool->run(
+          self,
+          [file, expected, alg]() -> result<std::string> {
+            std::string digest;
+            if (!expected.empty()) {
+              auto d = file->digest(alg);
+              if (!d) {
+                file->discard();
+                return d;
+              }
+              if (*d != expected) {
+                file->discard();
+                return failure{EIO, "commit", file->destination(),
+                               "the copy's " + alg + " digest " + *d + " is not the source's " +
+                                 expected};
+              }
+              digest = std::move(*d);
             }
-            if (*d != expected) {
-              file->discard();
-              return failure{EIO, "commit", file->destination(),
-                             "the copy's " + alg + " digest " + *d + " is not the source's " +
-                               expected};
-            }
-            digest = std::move(*d);
-          }
-          if (auto done = file->commit(); !done)
-            return std::move(done).error();
-          return digest;
-        },
-        [rp](result<std::string>&& r) mutable { deliver(rp, std::move(r)); }, false);
+            if (auto done = file->commit(); !done)
+              return std::move(done).error();
+            return digest;
+          },
+          [rp](result<std::string>&& r) mutable { deliver(rp, std::move(r)); }, false);
+      });
       return rp;
     },
     [=](caf::delete_atom, std::uint64_t id) -> caf::result<void> {
       auto i = self->state.staged.find(id);
-      if (i == self->state.staged.end())
+      if (i == self->state.staged.end() || i->second.after_writes)
         return caf::unit;
-      auto file = std::move(i->second);
-      self->state.staged.erase(i);
       auto rp = self->make_response_promise<void>();
-      // Unlinking a fallback temporary is a syscall on the directory: on a worker.
-      self->state.pool->run(
-        self,
-        [file]() -> status {
-          file->discard();
-          return ok_status();
-        },
-        [rp](status&& r) mutable { deliver(rp, std::move(r)); }, false);
+      after_staged_writes(i->second, [self, id, rp]() mutable {
+        auto file = take_staged(self->state, id);
+        // Unlinking a fallback temporary is a syscall on the directory: on a worker.
+        self->state.pool->run(
+          self,
+          [file]() -> status {
+            file->discard();
+            return ok_status();
+          },
+          [rp](status&& r) mutable { deliver(rp, std::move(r)); }, false);
+      });
       return rp;
     },
     [=](shutdown_atom) -> caf::result<void> {

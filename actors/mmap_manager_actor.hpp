@@ -69,8 +69,15 @@ struct mmap_manager_state {
   std::multimap<caf::actor_addr, run> running;
   /// Requesters of bulk operations being monitored, each once until it goes down.
   std::set<caf::actor_addr> requesters;
-  /// Staged files by id (see stage_atom), written and committed on the workers.
-  std::map<std::uint64_t, std::shared_ptr<staged_file>> staged;
+  /// A staged file (see stage_atom), written and committed on the workers.
+  struct staged_entry {
+    std::shared_ptr<staged_file> file;
+    /// Writes running on the workers: a commit or discard waits for them, as staged_file asks.
+    std::size_t writes = 0;
+    /// The commit or discard that came while writes ran; later writes are refused.
+    std::function<void()> after_writes;
+  };
+  std::map<std::uint64_t, staged_entry> staged;
   std::uint64_t staged_counter = 0;
   std::shared_ptr<io_worker_pool> pool;
   mmap_manager_options options;

@@ -287,6 +287,48 @@ BOOST_AUTO_TEST_CASE(copy_file_errors_name_the_path_and_leave_nothing) {
   BOOST_TEST(!fs::exists(path("x")));
 }
 
+BOOST_AUTO_TEST_CASE(a_commit_sent_while_writes_run_waits_for_them_and_refuses_later_writes) {
+  // The writes run on several workers; the commit, sent before any is answered, must still
+  // include all of them (they came first) and must not close the file under them. Rounds make a
+  // race likely to show.
+  for (int round = 0; round < 8; ++round) {
+    auto name = "f" + std::to_string(round);
+    auto id = mgr.stage(path(name)).get();
+    std::string expected;
+    std::vector<pending<std::uint64_t>> writes;
+    for (int i = 0; i < 64; ++i) {
+      auto piece = std::string(64 << 10, static_cast<char>('a' + (i + round) % 26));
+      writes.push_back(
+        mgr.write_staged(id, static_cast<std::int64_t>(expected.size()), pieces_of(piece)));
+      expected += piece;
+    }
+    auto committed = mgr.commit_staged(id);
+    auto late = mgr.write_staged(id, 0, pieces_of("late"));
+    for (auto& w : writes)
+      BOOST_TEST(w.get() == std::uint64_t{64 << 10});
+    BOOST_TEST(committed.get().empty());
+    BOOST_TEST(error_of(std::move(late)).code().value() == EBADF);
+    BOOST_TEST(read_file(path(name)) == expected);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_discard_sent_while_writes_run_leaves_nothing_and_refuses_later_writes) {
+  for (int round = 0; round < 8; ++round) {
+    auto id = mgr.stage(path("f")).get();
+    std::vector<pending<std::uint64_t>> writes;
+    for (int i = 0; i < 64; ++i)
+      writes.push_back(
+        mgr.write_staged(id, std::int64_t{i} << 16, pieces_of(std::string(64 << 10, 'x'))));
+    auto discarded = mgr.discard_staged(id);
+    auto late = mgr.write_staged(id, 0, pieces_of("late"));
+    for (auto& w : writes)
+      BOOST_TEST(w.get() == std::uint64_t{64 << 10});
+    discarded.get();
+    BOOST_TEST(error_of(std::move(late)).code().value() == EBADF);
+    BOOST_TEST(fs::is_empty(dir.path()));
+  }
+}
+
 BOOST_AUTO_TEST_CASE(checksum_matches_openssl_dgst_for_several_algorithms) {
   std::string data;
   for (int i = 0; i < 100000; ++i)

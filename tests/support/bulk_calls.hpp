@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -15,6 +16,14 @@
 #include "support/temp_dir.hpp"
 
 namespace actorio::test {
+
+/// `text` as one piece.
+inline byte_pieces pieces_of(const std::string& text) {
+  std::vector<std::uint64_t> sizes{text.size()};
+  byte_pieces out{sizes};
+  std::copy(text.begin(), text.end(), out[0].begin());
+  return out;
+}
 
 /// Collects the progress reports of one bulk call and signals the first.
 struct progress_log {
