@@ -506,8 +506,10 @@ cluster::copy(const std::string& node_a, const std::filesystem::path& path_a,
   auto inner = std::make_shared<std::pair<std::mutex, operation<std::uint64_t>>>();
   auto cancelled = std::make_shared<std::atomic<bool>>(false);
   auto future = done->get_pending();
-  std::thread([=] {
+  std::thread([=]() mutable {
     std::pair<std::uint64_t, std::uint64_t> used{0, 0};
+    std::exception_ptr failed;
+    std::uint64_t copied = 0;
     try {
       auto [ma, ga] = a->use();
       used.first = ga;
@@ -521,14 +523,11 @@ cluster::copy(const std::string& node_a, const std::filesystem::path& path_a,
           inner->second.cancel();
       }
       inner->second.wait();
-      std::uint64_t copied = 0;
-      {
-        std::lock_guard<std::mutex> guard{inner->first};
-        copied = inner->second.get();
-      }
-      done->set_value(copied);
+      std::lock_guard<std::mutex> guard{inner->first};
+      copied = inner->second.get();
     } catch (...) {
-      auto why = failure_of(std::current_exception());
+      failed = std::current_exception();
+      auto why = failure_of(failed);
       if (connection_lost(why.code)) {
         // Which node it was is in the detail; both are connected again if in doubt.
         if (used.first != 0 && why.detail.find(a->name) != std::string::npos)
@@ -536,8 +535,12 @@ cluster::copy(const std::string& node_a, const std::filesystem::path& path_a,
         if (used.second != 0 && why.detail.find(b->name) != std::string::npos)
           b->drop(used.second);
       }
-      done->set_exception(std::current_exception());
     }
+    // Released first, as in `scatter`: a caller that drops the cluster once the result arrived
+    // then ends the nodes' connections itself, not this detached thread.
+    a.reset();
+    b.reset();
+    failed ? done->set_exception(failed) : done->set_value(copied);
   }).detach();
   return operation<std::uint64_t>{std::move(future), [inner, cancelled] {
                                     cancelled->store(true);

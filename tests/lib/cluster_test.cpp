@@ -21,6 +21,7 @@
 
 #include "actorio/cluster.hpp"
 #include "actorio/io_error.hpp"
+#include "support/bulk_calls.hpp"
 #include "support/describe.hpp"
 #include "support/files.hpp"
 #include "support/ports.hpp"
@@ -526,14 +527,6 @@ void sparse_file(const fs::path& p, std::uint64_t size) {
 
 } // namespace
 
-/// `text` as one piece.
-byte_pieces pieces_of(const std::string& text) {
-  std::vector<std::uint64_t> sizes{text.size()};
-  byte_pieces out{sizes};
-  std::copy(text.begin(), text.end(), out[0].begin());
-  return out;
-}
-
 BOOST_AUTO_TEST_SUITE(copies_between_nodes)
 
 BOOST_AUTO_TEST_CASE(a_copy_between_a_plain_and_a_tls_node_in_small_chunks_is_byte_identical) {
@@ -771,6 +764,33 @@ BOOST_AUTO_TEST_CASE(a_read_only_destination_refuses_the_copy_with_erofs) {
     BOOST_TEST(std::string{e.what()}.find(name_of(s1.port())) != std::string::npos, e.what());
   }
   BOOST_TEST(names_in(roots[1].path()).empty());
+}
+
+/// The threads this process runs now.
+std::size_t threads_running() {
+  return static_cast<std::size_t>(
+    std::distance(fs::directory_iterator{"/proc/self/task"}, fs::directory_iterator{}));
+}
+
+BOOST_AUTO_TEST_CASE(a_cluster_dropped_once_its_copy_answered_leaves_no_thread_behind) {
+  temp_dir roots[2];
+  write_file(roots[0] / "f", "data");
+  served s0{served_dir(roots[0].path())};
+  served s1{served_dir(roots[1].path())};
+  auto before = threads_running();
+  // Each node's connection has an actor system of several threads: they end with the cluster, not
+  // later on the thread of a call that answered. At most that thread may still be returning.
+  std::size_t worst = 0;
+  for (int round = 0; round < 20; ++round) {
+    {
+      cluster c{{local(s0.port()), local(s1.port())}};
+      BOOST_TEST(errno_of([&] {
+                   c.copy(name_of(s0.port()), "missing", name_of(s1.port()), "m").get();
+                 }) == ENOENT);
+    }
+    worst = std::max(worst, threads_running());
+  }
+  BOOST_TEST(worst <= before + 1, worst << " threads, " << before << " before the clusters");
 }
 
 BOOST_AUTO_TEST_CASE(paths_that_leave_a_served_root_are_refused_at_either_end) {
