@@ -275,16 +275,15 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
   auto& m = self->state.manager;
   return {
     gated(self, "open",
-          [=, &m](caller& from, caf::open_atom, std::string& path, std::string& mode,
+          [=, &m](caller& from, caf::open_atom, std::string& path, open_mode mode,
                   std::int64_t size) -> caf::result<mapped_file_actor> {
             if (!from.entry)
-              return self->delegate(m, caf::open_atom_v, std::move(path), std::move(mode), size);
+              return self->delegate(m, caf::open_atom_v, std::move(path), mode, size);
             if (auto refused = check_maps(self, *from.entry, 1, "open", path))
               return *refused;
             ++from.entry->refs;
             auto rp = self->make_response_promise<mapped_file_actor>();
-            self
-              ->request(m, caf::infinite, caf::open_atom_v, std::move(path), std::move(mode), size)
+            self->request(m, caf::infinite, caf::open_atom_v, std::move(path), mode, size)
               .then(
                 [self, rp, node = from.node](mapped_file_actor& file) mutable {
                   auto proxy = adopt(self, node, file);
@@ -393,8 +392,8 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
             return rp;
           }),
     gated(self, "open_paths",
-          [=](caller& from, paths_atom) -> caf::result<std::map<std::string, std::string>> {
-            return pass_on<std::map<std::string, std::string>>(self, from, paths_atom_v);
+          [=](caller& from, paths_atom) -> caf::result<std::map<std::string, open_mode>> {
+            return pass_on<std::map<std::string, open_mode>>(self, from, paths_atom_v);
           }),
     gated(self, "open_mmaps",
           [=](caller& from, mmaps_atom) -> caf::result<std::vector<map_info>> {

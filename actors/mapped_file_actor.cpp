@@ -88,9 +88,7 @@ std::optional<result<map_info>> info_of(shared_map& map, bool try_only) {
   auto disk = r.on_disk();
   if (!disk)
     return std::move(disk).error();
-  return map_info{r.path(),          std::string(to_string(r.mode())),
-                  r.size(),          r.mapped_length(),
-                  disk->modified_ns, disk->links};
+  return map_info{r.path(), r.mode(), r.size(), r.mapped_length(), disk->modified_ns, disk->links};
 }
 
 /// `write(data, offset)` when it changes only resident pages inside the file (no growth, no
@@ -151,19 +149,28 @@ with_other(self_pointer self, const caf::actor& other, std::int64_t size, std::i
   return rp;
 }
 
-/// MADV_* for the portable advice names of the message vocabulary.
-result<int> parse_advice(const std::string& name, const std::string& path) {
-  if (name == "normal")
+/// The MADV_* constant of `advice`.
+result<int> madv_of(map_advice advice, const std::string& path) {
+  switch (advice) {
+  case map_advice::normal:
     return MADV_NORMAL;
-  if (name == "random")
+  case map_advice::random:
     return MADV_RANDOM;
-  if (name == "sequential")
+  case map_advice::sequential:
     return MADV_SEQUENTIAL;
-  if (name == "willneed")
+  case map_advice::willneed:
     return MADV_WILLNEED;
-  if (name == "dontneed")
+  case map_advice::dontneed:
     return MADV_DONTNEED;
-  return failure{EINVAL, "madvise", path, "unknown advice '" + name + "'"};
+  }
+  return failure{EINVAL, "madvise", path, "unknown advice"};
+}
+
+/// EINVAL for a policy outside the enum (a value off the wire).
+status check_policy(utf8_errors policy, const char* op, const std::string& path) {
+  if (to_string(policy).empty())
+    return failure{EINVAL, op, path, "unknown UTF-8 errors policy"};
+  return ok_status();
 }
 
 } // namespace
@@ -289,27 +296,25 @@ mapped_file_class::behavior_type mapped_file_class::make_behavior() {
         self, [algorithm](mapped_region& r) { return digest_fd(r.fd(), algorithm, r.path()); });
     },
     [=](info_atom) { return answer(std::move(*info_of(*self->state.map, false))); },
-    [=](read_str_atom, std::int64_t offset, std::int64_t size, const std::string& errors) {
+    [=](read_str_atom, std::int64_t offset, std::int64_t size, utf8_errors policy) {
       return serve<std::string>(self, [=](mapped_region& r) -> result<std::string> {
-        auto policy = parse_utf8_errors(errors, "read_str");
-        if (!policy)
-          return std::move(policy).error();
+        if (auto known = check_policy(policy, "read_str", r.path()); !known)
+          return std::move(known).error();
         auto data = r.read(offset, size);
         if (!data)
           return failure{data.error().code, "read_str", r.path(), data.error().detail};
-        auto text = decode_utf8(view(*data), *policy, "read_str");
+        auto text = decode_utf8(view(*data), policy, "read_str");
         if (!text)
           return failure{text.error().code, "read_str", r.path(), text.error().detail};
         return text;
       });
     },
-    [=](write_str_atom, std::string& text, std::int64_t offset, const std::string& errors) {
+    [=](write_str_atom, std::string& text, std::int64_t offset, utf8_errors policy) {
       return serve<std::uint64_t>(
-        self, [text = std::move(text), offset, errors](mapped_region& r) -> result<std::uint64_t> {
-          auto policy = parse_utf8_errors(errors, "write_str");
-          if (!policy)
-            return std::move(policy).error();
-          auto clean = decode_utf8(text, *policy, "write_str");
+        self, [text = std::move(text), offset, policy](mapped_region& r) -> result<std::uint64_t> {
+          if (auto known = check_policy(policy, "write_str", r.path()); !known)
+            return std::move(known).error();
+          auto clean = decode_utf8(text, policy, "write_str");
           if (!clean)
             return failure{clean.error().code, "write_str", r.path(), clean.error().detail};
           return r.write(clean->data(), clean->size(), offset);
@@ -400,9 +405,9 @@ mapped_file_class::behavior_type mapped_file_class::make_behavior() {
     [=](compact_atom) {
       return serve<std::uint64_t>(self, [](mapped_region& r) { return r.compact(); });
     },
-    [=](madvise_atom, const std::string& advice, std::int64_t start, std::int64_t length) {
+    [=](madvise_atom, map_advice advice, std::int64_t start, std::int64_t length) {
       return serve<void>(self, [=](mapped_region& r) -> status {
-        auto code = parse_advice(advice, r.path());
+        auto code = madv_of(advice, r.path());
         if (!code)
           return std::move(code).error();
         return r.madvise(*code, start, length);

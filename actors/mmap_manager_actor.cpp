@@ -141,13 +141,10 @@ void start_open(self_pointer self, const map_key& key, std::int64_t init_size, O
 }
 
 /// The one way a map is opened: validates the request, shares an open map or opens the file.
-void open_map(self_pointer self, const std::string& path, const std::string& mode_text,
-              std::int64_t init_size, mmap_manager_state::open_callback done) {
-  auto mode = parse_open_mode(mode_text);
-  if (!mode) {
-    auto why = mode.error();
-    why.path = path;
-    done(std::move(why));
+void open_map(self_pointer self, const std::string& path, open_mode mode, std::int64_t init_size,
+              mmap_manager_state::open_callback done) {
+  if (to_string(mode).empty()) {
+    done(failure{EINVAL, "open", path, "unknown open mode"});
     return;
   }
   if (init_size < 0) {
@@ -155,7 +152,7 @@ void open_map(self_pointer self, const std::string& path, const std::string& mod
     return;
   }
   if (self->state.options.read_only &&
-      (*mode == open_mode::create || *mode == open_mode::create_exclusive)) {
+      (mode == open_mode::create || mode == open_mode::create_exclusive)) {
     done(read_only_failure("open", path));
     return;
   }
@@ -164,7 +161,7 @@ void open_map(self_pointer self, const std::string& path, const std::string& mod
     done(resolved.error());
     return;
   }
-  map_key key{*resolved, mode_text};
+  map_key key{*resolved, mode};
   auto& st = self->state;
   if (auto i = st.maps.find(key); i != st.maps.end()) {
     ++i->second.refs;
@@ -174,7 +171,7 @@ void open_map(self_pointer self, const std::string& path, const std::string& mod
   bool minimize = st.options.minimize_writes;
   start_open(
     self, key, init_size,
-    [key, m = *mode, init_size, minimize, opener = st.options.opener,
+    [key, m = mode, init_size, minimize, opener = st.options.opener,
      read_only = st.options.read_only]() -> result<mapped_region> {
       if (!read_only)
         return mapped_region::open(key.path, m, init_size, minimize, opener);
@@ -280,10 +277,10 @@ void scatter(self_pointer self, const std::shared_ptr<gather<T>>& g,
 /// it with a size that is no longer true.
 result<std::optional<mapped_file_actor>> writer_for(const mmap_manager_state& st,
                                                     const std::string& path, const char* op) {
-  for (const char* mode : {"r+b", "w+b", "x+b"})
+  for (auto mode : {open_mode::read_write, open_mode::create, open_mode::create_exclusive})
     if (auto i = st.maps.find(map_key{path, mode}); i != st.maps.end())
       return std::optional<mapped_file_actor>{i->second.file};
-  if (st.maps.count(map_key{path, "rb"}) > 0)
+  if (st.maps.count(map_key{path, open_mode::read_only}) > 0)
     return failure{EBUSY, op, path, "mapped read-only; change it through a writable map"};
   return std::optional<mapped_file_actor>{};
 }
@@ -717,10 +714,10 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
     st.keys.erase(k);
   });
   return {
-    [=](caf::open_atom, const std::string& path, const std::string& mode_text,
+    [=](caf::open_atom, const std::string& path, open_mode mode,
         std::int64_t init_size) -> caf::result<mapped_file_actor> {
       auto rp = self->make_response_promise<mapped_file_actor>();
-      open_map(self, path, mode_text, init_size,
+      open_map(self, path, mode, init_size,
                [rp](result<mapped_file_actor> r) mutable { deliver(rp, std::move(r)); });
       return rp;
     },
@@ -736,7 +733,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       auto resolved = resolve(self->state, path, "create_sparse");
       if (!resolved)
         return make_error(resolved.error());
-      map_key key{*resolved, "x+b"};
+      map_key key{*resolved, open_mode::create_exclusive};
       auto& st = self->state;
       if (st.maps.count(key) > 0 || st.opening.count(key) > 0)
         return make_error(failure{EEXIST, "create_sparse", path, "open as x+b"});
@@ -810,14 +807,14 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       }
       return out;
     },
-    [=](paths_atom) -> caf::result<std::map<std::string, std::string>> {
-      std::map<std::string, std::pair<std::uint64_t, std::string>> latest;
+    [=](paths_atom) -> caf::result<std::map<std::string, open_mode>> {
+      std::map<std::string, std::pair<std::uint64_t, open_mode>> latest;
       for (auto& [key, e] : self->state.maps) {
         auto& slot = latest[key.path];
         if (e.opened_at >= slot.first)
           slot = {e.opened_at, key.mode};
       }
-      std::map<std::string, std::string> out;
+      std::map<std::string, open_mode> out;
       for (auto& [path, v] : latest)
         out.emplace(path, v.second);
       return out;
@@ -1000,19 +997,20 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
         },
         control);
       for (std::size_t i = 0; i < paths.size(); ++i)
-        open_map(self, paths[i], "r+b", init_size, [self, g, i](result<mapped_file_actor> r) {
-          if (!r) {
-            g->set(i, std::move(r));
-            return;
-          }
-          // The advice only starts read-ahead; the handle is the result either way.
-          auto file = *r;
-          self
-            ->request(file, caf::infinite, madvise_atom_v, std::string{"willneed"}, std::int64_t{0},
-                      std::int64_t{-1})
-            .then([g, i, file] { g->set(i, file); },
-                  [g, i, file](caf::error&) { g->set(i, file); });
-        });
+        open_map(self, paths[i], open_mode::read_write, init_size,
+                 [self, g, i](result<mapped_file_actor> r) {
+                   if (!r) {
+                     g->set(i, std::move(r));
+                     return;
+                   }
+                   // The advice only starts read-ahead; the handle is the result either way.
+                   auto file = *r;
+                   self
+                     ->request(file, caf::infinite, madvise_atom_v, map_advice::willneed,
+                               std::int64_t{0}, std::int64_t{-1})
+                     .then([g, i, file] { g->set(i, file); },
+                           [g, i, file](caf::error&) { g->set(i, file); });
+                 });
       return rp;
     },
     [=](walk_atom, const std::string& path, const walk_options& opts, const std::string& after,

@@ -35,7 +35,7 @@ struct mmap_manager_options {
 /// Key of the registry: the normalized path and the mode string.
 struct map_key {
   std::string path;
-  std::string mode;
+  open_mode mode = open_mode::read_write;
   auto operator<=>(const map_key&) const = default;
 };
 

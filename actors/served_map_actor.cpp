@@ -171,14 +171,14 @@ mapped_file_actor::behavior_type served_map_impl(self_pointer self, mapped_file_
       return forward<std::string>(self, "checksum", 0, digest_atom_v, std::move(alg));
     },
     [=](info_atom) { return forward<map_info>(self, "info", 0, info_atom_v); },
-    [=](read_str_atom, std::int64_t offset, std::int64_t size, std::string& errors) {
+    [=](read_str_atom, std::int64_t offset, std::int64_t size, utf8_errors errors) {
       return forward_read<std::string>(self, "read_str", offset, size, read_str_atom_v, offset,
-                                       size, std::move(errors));
+                                       size, errors);
     },
-    [=](write_str_atom, std::string& text, std::int64_t offset, std::string& errors) {
+    [=](write_str_atom, std::string& text, std::int64_t offset, utf8_errors errors) {
       auto n = text.size();
       return forward<std::uint64_t>(self, "write_str", n, write_str_atom_v, std::move(text), offset,
-                                    std::move(errors));
+                                    errors);
     },
     [=](readline_atom, std::int64_t offset, std::int64_t limit, bool keep) {
       return forward_read<bytes, std::uint64_t>(self, "readline", offset, limit, readline_atom_v,
@@ -256,8 +256,8 @@ mapped_file_actor::behavior_type served_map_impl(self_pointer self, mapped_file_
         self, "search", n, search_atom_v, std::move(pattern), offset, max, overlapping);
     },
     [=](compact_atom) { return forward<std::uint64_t>(self, "compact", 0, compact_atom_v); },
-    [=](madvise_atom, std::string& advice, std::int64_t start, std::int64_t length) {
-      return forward<void>(self, "madvise", 0, madvise_atom_v, std::move(advice), start, length);
+    [=](madvise_atom, map_advice advice, std::int64_t start, std::int64_t length) {
+      return forward<void>(self, "madvise", 0, madvise_atom_v, advice, start, length);
     },
     [=](caf::close_atom) -> caf::result<void> {
       auto& st = self->state;

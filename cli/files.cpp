@@ -216,7 +216,7 @@ struct read_options {
 int run_read(const read_options& o, const global_options& g) {
   session rt{g};
   return guarded(o.path, [&] {
-    auto file = rt.manager().open(o.path, 0, "rb").get();
+    auto file = rt.manager().open(o.path, 0, open_mode::read_only).get();
     auto offset = o.offset;
     auto left = o.length;
     while (left != 0) {
@@ -249,7 +249,7 @@ int run_write(const write_options& o, const global_options& g) {
   return guarded(o.path, [&] {
     std::optional<mapped_file> file;
     try {
-      file = mgr.open(o.path, 0, "r+b").get();
+      file = mgr.open(o.path, 0, open_mode::read_write).get();
     } catch (const io_error& e) {
       if (e.code() != std::errc::no_such_file_or_directory)
         throw;

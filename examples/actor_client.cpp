@@ -16,7 +16,8 @@ caf::behavior client(caf::event_based_actor* self, mmap_manager_actor manager, s
     caf::aout(self) << "error: " << self->system().render(err) << std::endl;
     self->quit(err);
   };
-  self->request(manager, timeout, caf::open_atom_v, path, "w+b", std::int64_t{0})
+  self
+    ->request(manager, timeout, caf::open_atom_v, path, actorio::open_mode::create, std::int64_t{0})
     .then(
       [=](mapped_file_actor file) {
         bytes text{'h', 'e', 'l', 'l', 'o'};

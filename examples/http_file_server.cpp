@@ -625,7 +625,8 @@ void open_and_serve(server_pointer self, connection_handle hdl, connection& c, r
     watch(self, hdl);
   };
   self
-    ->request(self->state.manager, caf::infinite, caf::open_atom_v, req.path, "rb", std::int64_t{0})
+    ->request(self->state.manager, caf::infinite, caf::open_atom_v, req.path,
+              actorio::open_mode::read_only, std::int64_t{0})
     .then(
       [=](mapped_file_actor& map) {
         self->request(map, caf::infinite, info_atom_v)

@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
     std::cout << "copy verified: " << (same ? "yes" : "NO") << "\n";
 
     // A read-only map and a slice of it.
-    auto ro = mgr.open(copy, 0, "rb").get();
+    auto ro = mgr.open(copy, 0, actorio::open_mode::read_only).get();
     std::cout << "read-only slice: " << ro.read(1000, 16).get().size() << " bytes\n";
 
     // Errors arrive through the future, with errno and path.

@@ -23,7 +23,7 @@ using actorio::detail::is_continuation;
 using actorio::detail::line_end;
 using actorio::detail::lines_end;
 using actorio::detail::split_lines;
-using actorio::detail::utf8_errors;
+using actorio::utf8_errors;
 
 namespace {
 

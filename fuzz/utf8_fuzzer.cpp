@@ -19,7 +19,7 @@
 using actorio::detail::complete_prefix;
 using actorio::detail::decode_utf8;
 using actorio::detail::utf8_decoder;
-using actorio::detail::utf8_errors;
+using actorio::utf8_errors;
 
 namespace {
 

@@ -97,38 +97,13 @@ bool known_advice(int advice) {
 
 } // namespace
 
-result<open_mode> parse_open_mode(std::string_view text) {
-  if (text == "r+b")
-    return open_mode::read_write;
-  if (text == "rb")
-    return open_mode::read_only;
-  if (text == "w+b")
-    return open_mode::create;
-  if (text == "x+b")
-    return open_mode::create_exclusive;
-  return failure{EINVAL, "open", "",
-                 "bad mode '" + std::string(text) + "' (expected r+b, rb, w+b or x+b)"};
-}
-
-std::string_view to_string(open_mode mode) {
-  switch (mode) {
-  case open_mode::read_write:
-    return "r+b";
-  case open_mode::read_only:
-    return "rb";
-  case open_mode::create:
-    return "w+b";
-  case open_mode::create_exclusive:
-    return "x+b";
-  }
-  return "?";
-}
-
 result<mapped_region> mapped_region::open(const std::string& path, open_mode mode,
                                           std::int64_t init_size, bool minimize_writes,
                                           const file_opener& opener) {
   if (init_size < 0)
     return failure{EINVAL, "open", path, "negative init_size"};
+  if (to_string(mode).empty())
+    return failure{EINVAL, "open", path, "unknown open mode"};
   // O_NONBLOCK: a FIFO would otherwise block the open until a writer came; it is refused below.
   int flags = O_CLOEXEC | O_NONBLOCK;
   switch (mode) {

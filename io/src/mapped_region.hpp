@@ -9,23 +9,12 @@
 #include <utility>
 #include <vector>
 
+#include "actorio/modes.hpp"
 #include "actorio/result.hpp"
 #include "io/src/path_sandbox.hpp"
 #include "io/src/unique_fd.hpp"
 
 namespace actorio::detail {
-
-/// How a file is opened, as the original spells it.
-enum class open_mode {
-  read_write,       ///< "r+b": the file must exist.
-  read_only,        ///< "rb": the file must exist; writes fail with EBADF.
-  create,           ///< "w+b": created or truncated.
-  create_exclusive, ///< "x+b": created; EEXIST if it exists.
-};
-
-/// Parses "r+b", "rb", "w+b" or "x+b"; anything else is EINVAL.
-result<open_mode> parse_open_mode(std::string_view text);
-std::string_view to_string(open_mode mode);
 
 /// One file and its shared mapping: a plain, single-threaded object that knows nothing of actors.
 /// Blocking calls (open, ftruncate, msync, fsync, page faults) happen in whatever thread calls it.

@@ -142,16 +142,6 @@ bool decode_append(std::string_view in, utf8_errors policy, std::uint64_t base, 
 
 } // namespace
 
-result<utf8_errors> parse_utf8_errors(std::string_view name, const char* op) {
-  if (name == "strict")
-    return utf8_errors::strict;
-  if (name == "replace")
-    return utf8_errors::replace;
-  if (name == "ignore")
-    return utf8_errors::ignore;
-  return failure{EINVAL, op, "", "unknown errors policy '" + std::string(name) + "'"};
-}
-
 result<std::string> decode_utf8(std::string_view in, utf8_errors policy, const char* op) {
   auto p = reinterpret_cast<const unsigned char*>(in.data());
   auto first = find_invalid(p, in.size(), 0);

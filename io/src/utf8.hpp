@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "actorio/modes.hpp"
 #include "actorio/result.hpp"
 
 namespace actorio::detail {
@@ -14,20 +15,6 @@ namespace actorio::detail {
 // `bytes.decode("utf-8", errors)` follows, so `replace` and `ignore` give byte-identical results to
 // Python. Well-formed means Table 3-7: no overlongs (C0 80, E0 80 80, ...), no surrogates
 // (ED A0 80 ... ED BF BF) and nothing above U+10FFFF (F4 90 80 80 and up, F5..FF).
-
-/// What to do with bytes that are not valid UTF-8 (Python's errors= names).
-enum class utf8_errors {
-  /// Fail with EILSEQ at the first invalid byte.
-  strict,
-  /// Replace each maximal invalid subsequence with U+FFFD (EF BF BD).
-  replace,
-  /// Drop invalid bytes.
-  ignore,
-};
-
-/// "strict" | "replace" | "ignore" (case-sensitive, as in Python) -> the policy; anything else ->
-/// failure{EINVAL, op, "", "unknown errors policy 'NAME'"}.
-result<utf8_errors> parse_utf8_errors(std::string_view name, const char* op);
 
 /// Checks or cleans `in` as a complete text (an incomplete sequence at the end is invalid).
 /// strict -> the same bytes, or failure{EILSEQ, op, "", "invalid UTF-8 at byte N"} where N is the

@@ -244,9 +244,8 @@ std::pair<int, int> default_pipe() {
 } // namespace
 
 couple runtime::make_couple(int reader, int writer, couple_options options) {
-  auto policy = detail::parse_utf8_errors(options.errors, "couple");
-  if (!policy)
-    throw io_error(std::move(policy).error());
+  if (to_string(options.errors).empty())
+    throw io_error(failure{EINVAL, "couple", "", "unknown UTF-8 errors policy"});
   if (options.block_size == 0)
     throw io_error(failure{EINVAL, "couple", "", "block_size must not be 0"});
   for (auto st : {check_access(reader, true), check_access(writer, false), set_nonblocking(reader),
@@ -258,7 +257,7 @@ couple runtime::make_couple(int reader, int writer, couple_options options) {
   setup.writer = writer;
   setup.owns_fds = options.owns_fds;
   setup.text = options.mode == couple_mode::text;
-  setup.errors = *policy;
+  setup.errors = options.errors;
   setup.block_size = options.block_size;
   setup.write_buffer = std::max<std::size_t>(options.write_buffer, 1);
   setup.reactor = core_->reactor;

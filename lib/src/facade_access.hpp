@@ -20,7 +20,7 @@ struct facade_access {
   /// A handle around a map reference the manager handed out; it releases that reference when its
   /// last copy goes.
   static mapped_file adopt(std::shared_ptr<runtime_core> core, mapped_file_actor file,
-                           std::filesystem::path path, std::string mode);
+                           std::filesystem::path path, open_mode mode);
 
   static mmap_manager manager(std::shared_ptr<runtime_core> core) {
     return mmap_manager{std::move(core)};

@@ -13,7 +13,7 @@ struct mapped_file::state {
   std::shared_ptr<detail::runtime_core> core;
   mapped_file_actor file;
   std::filesystem::path path;
-  std::string mode;
+  open_mode mode = open_mode::read_write;
   std::atomic<bool> released{false};
   /// The map itself when its actor runs in this process (not through a gate): small reads of
   /// resident pages are then done here, in the caller's thread, without a message.
@@ -31,18 +31,17 @@ struct mapped_file::state {
 namespace {
 
 const std::filesystem::path empty_path;
-const std::string empty_mode;
 
 } // namespace
 
 mapped_file detail::facade_access::adopt(std::shared_ptr<runtime_core> core, mapped_file_actor file,
-                                         std::filesystem::path path, std::string mode) {
+                                         std::filesystem::path path, open_mode mode) {
   mapped_file result;
   result.state_ = std::make_shared<mapped_file::state>();
   result.state_->core = std::move(core);
   result.state_->file = std::move(file);
   result.state_->path = std::move(path);
-  result.state_->mode = std::move(mode);
+  result.state_->mode = mode;
   if (auto* local = dynamic_cast<detail::mapped_file_class*>(
         caf::actor_cast<caf::abstract_actor*>(result.state_->file)))
     result.state_->local = local->map();
@@ -53,8 +52,8 @@ const std::filesystem::path& mapped_file::path() const noexcept {
   return state_ ? state_->path : empty_path;
 }
 
-const std::string& mapped_file::mode() const noexcept {
-  return state_ ? state_->mode : empty_mode;
+open_mode mapped_file::mode() const noexcept {
+  return state_ ? state_->mode : open_mode::read_write;
 }
 
 bool mapped_file::closed() const noexcept {
@@ -127,21 +126,20 @@ pending<std::string> mapped_file::checksum(std::string algorithm) const {
 }
 
 pending<std::string> mapped_file::read_str(std::int64_t offset, std::int64_t size,
-                                           std::string errors) const {
-  return ask<std::string>("read_str", detail::as_is{}, read_str_atom_v, offset, size,
-                          std::move(errors));
+                                           utf8_errors errors) const {
+  return ask<std::string>("read_str", detail::as_is{}, read_str_atom_v, offset, size, errors);
 }
 
 pending<std::uint64_t> mapped_file::write_str(std::string text, std::int64_t offset,
-                                              std::string errors) const {
+                                              utf8_errors errors) const {
   return ask<std::uint64_t>("write_str", detail::as_is{}, write_str_atom_v, std::move(text), offset,
-                            std::move(errors));
+                            errors);
 }
 
 pending<std::uint64_t> mapped_file::smart_write(std::variant<std::string, bytes> data,
-                                                std::int64_t offset, std::string errors) const {
+                                                std::int64_t offset, utf8_errors errors) const {
   if (auto* text = std::get_if<std::string>(&data))
-    return write_str(std::move(*text), offset, std::move(errors));
+    return write_str(std::move(*text), offset, errors);
   return ask<std::uint64_t>("write", detail::as_is{}, write_atom_v,
                             std::get<bytes>(std::move(data)), offset);
 }
@@ -261,9 +259,9 @@ pending<mapped_file::search_page> mapped_file::search_page_at(std::string_view p
                                                         max_results, overlapping);
 }
 
-pending<void> mapped_file::madvise(std::string advice, std::int64_t start,
+pending<void> mapped_file::madvise(map_advice advice, std::int64_t start,
                                    std::int64_t length) const {
-  return ask<>("madvise", detail::as_is{}, madvise_atom_v, std::move(advice), start, length);
+  return ask<>("madvise", detail::as_is{}, madvise_atom_v, advice, start, length);
 }
 
 pending<void> mapped_file::close() {

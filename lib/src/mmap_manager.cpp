@@ -21,10 +21,10 @@ namespace {
 
 /// Turns the manager's reply to an open into a facade handle that releases it when it goes.
 auto adopt(const std::shared_ptr<detail::runtime_core>& core, std::filesystem::path path,
-           std::string mode) {
+           open_mode mode) {
   return detail::with_core(
-    core, [path = std::move(path), mode = std::move(mode)](
-            const std::shared_ptr<detail::runtime_core>& core, mapped_file_actor&& file) {
+    core, [path = std::move(path), mode](const std::shared_ptr<detail::runtime_core>& core,
+                                         mapped_file_actor&& file) {
       return detail::facade_access::adopt(core, std::move(file), path, mode);
     });
 }
@@ -32,7 +32,7 @@ auto adopt(const std::shared_ptr<detail::runtime_core>& core, std::filesystem::p
 } // namespace
 
 pending<mapped_file> mmap_manager::open(const std::filesystem::path& path, std::int64_t init_size,
-                                        std::string mode) const {
+                                        open_mode mode) const {
   return detail::ask<mapped_file_actor>(core_, core_->manager, "open", path.string(),
                                         adopt(core_, path, mode), caf::open_atom_v, path.string(),
                                         mode, init_size);
@@ -40,7 +40,7 @@ pending<mapped_file> mmap_manager::open(const std::filesystem::path& path, std::
 
 pending<mapped_file> mmap_manager::create(const std::filesystem::path& path, std::int64_t init_size,
                                           bool exclusive) const {
-  std::string mode = exclusive ? "x+b" : "w+b";
+  auto mode = exclusive ? open_mode::create_exclusive : open_mode::create;
   return detail::ask<mapped_file_actor>(core_, core_->manager, "create", path.string(),
                                         adopt(core_, path, mode), caf::open_atom_v, path.string(),
                                         mode, init_size);
@@ -50,8 +50,9 @@ pending<mapped_file> mmap_manager::create_sparse(const std::filesystem::path& pa
                                                  std::int64_t total_size,
                                                  std::vector<chunk> chunks) const {
   return detail::ask<mapped_file_actor>(core_, core_->manager, "create_sparse", path.string(),
-                                        adopt(core_, path, "x+b"), sparse_atom_v, path.string(),
-                                        total_size, std::move(chunks));
+                                        adopt(core_, path, open_mode::create_exclusive),
+                                        sparse_atom_v, path.string(), total_size,
+                                        std::move(chunks));
 }
 
 pending<std::uint64_t> mmap_manager::copy_file(const std::filesystem::path& src,
@@ -100,14 +101,14 @@ pending<std::uint64_t> mmap_manager::currently_open() const {
                                     count_atom_v);
 }
 
-pending<std::map<std::pair<std::filesystem::path, std::string>, mapped_file>>
+pending<std::map<std::pair<std::filesystem::path, open_mode>, mapped_file>>
 mmap_manager::open_files() const {
   return detail::ask<std::vector<open_file>>(
     core_, core_->manager, "open_files", "",
     detail::with_core(
       core_,
       [](const std::shared_ptr<detail::runtime_core>& core, std::vector<open_file>&& files) {
-        std::map<std::pair<std::filesystem::path, std::string>, mapped_file> out;
+        std::map<std::pair<std::filesystem::path, open_mode>, mapped_file> out;
         for (auto& f : files)
           out.emplace(std::pair{std::filesystem::path{f.path}, f.mode},
                       detail::facade_access::adopt(core, std::move(f.file), f.path, f.mode));
@@ -116,11 +117,11 @@ mmap_manager::open_files() const {
     files_atom_v);
 }
 
-pending<std::map<std::filesystem::path, std::string>> mmap_manager::open_paths() const {
-  return detail::ask<std::map<std::string, std::string>>(
+pending<std::map<std::filesystem::path, open_mode>> mmap_manager::open_paths() const {
+  return detail::ask<std::map<std::string, open_mode>>(
     core_, core_->manager, "open_paths", "",
-    [](std::map<std::string, std::string>&& paths) {
-      return std::map<std::filesystem::path, std::string>(paths.begin(), paths.end());
+    [](std::map<std::string, open_mode>&& paths) {
+      return std::map<std::filesystem::path, open_mode>(paths.begin(), paths.end());
     },
     paths_atom_v);
 }
@@ -294,8 +295,8 @@ mmap_manager::prefetch_files(const std::vector<std::filesystem::path>& paths,
                         for (std::size_t i = 0; i < r.size() && i < paths.size(); ++i) {
                           if (r[i])
                             out.files.emplace_back(
-                              paths[i], detail::facade_access::adopt(core, std::move(*r[i]),
-                                                                     paths[i], "r+b"));
+                              paths[i], detail::facade_access::adopt(
+                                          core, std::move(*r[i]), paths[i], open_mode::read_write));
                           else
                             out.files.emplace_back(paths[i], result<mapped_file>{r[i].error()});
                         }

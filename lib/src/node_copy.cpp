@@ -96,7 +96,8 @@ private:
   /// The source's size, from a read-only map of it (also the first check that it is a readable
   /// regular file).
   std::uint64_t source_size() {
-    auto map = step(from_, "open", [&] { return from_.manager.open(from_.path, 0, "rb"); });
+    auto map =
+      step(from_, "open", [&] { return from_.manager.open(from_.path, 0, open_mode::read_only); });
     auto size = step(from_, "size", [&] { return map.size(); });
     auto closed = map.close();
     wait(from_, "close", closed);

@@ -131,7 +131,7 @@ struct raw_client {
 
   mapped_file_actor open(const std::string& path) {
     auto h =
-      ask<mapped_file_actor>(gate, caf::open_atom_v, path, std::string{"r+b"}, std::int64_t{0});
+      ask<mapped_file_actor>(gate, caf::open_atom_v, path, open_mode::read_write, std::int64_t{0});
     if (!h) // Boost builds a check's message even when it passes: no error() on a value
       BOOST_FAIL("open " << path << ": " << sys.render(h.error()));
     return *h;

@@ -39,6 +39,7 @@ using actorio::failure;
 using actorio::map_info;
 using actorio::mapped_file_actor;
 using actorio::open_file;
+using actorio::open_mode;
 using actorio::test::describe;
 using actorio::test::read_file;
 using actorio::test::run_command;
@@ -165,15 +166,14 @@ struct fixture {
     return (dir / leaf).string();
   }
 
-  caf::expected<mapped_file_actor> open(const std::string& p, const std::string& mode,
+  caf::expected<mapped_file_actor> open(const std::string& p, open_mode mode,
                                         std::int64_t init_size = 0) {
     return c.call<mapped_file_actor>(mgr, caf::open_atom_v, p, mode, init_size);
   }
 
-  mapped_file_actor open_ok(const std::string& p, const std::string& mode,
-                            std::int64_t init_size = 0) {
+  mapped_file_actor open_ok(const std::string& p, open_mode mode, std::int64_t init_size = 0) {
     auto r = open(p, mode, init_size);
-    BOOST_REQUIRE_MESSAGE(r, "open " + p + " " + mode + ": " + why(sys, r));
+    BOOST_REQUIRE_MESSAGE(r, "open " + p + " " + std::string(to_string(mode)) + ": " + why(sys, r));
     BOOST_REQUIRE(*r);
     return std::move(*r);
   }
@@ -256,7 +256,7 @@ BOOST_FIXTURE_TEST_SUITE(mmap_manager_actor, fixture)
 BOOST_AUTO_TEST_CASE(opening_an_existing_file_read_write_serves_its_bytes_and_keeps_writes) {
   auto p = path("rw.bin");
   write_file(p, "hello");
-  auto f = open_ok(p, "r+b");
+  auto f = open_ok(p, open_mode::read_write);
   BOOST_TEST(size_of(f) == 5u);
   BOOST_TEST(read_ok(f) == "hello");
   auto n = write(f, " world", 5);
@@ -272,11 +272,11 @@ BOOST_AUTO_TEST_CASE(opening_an_existing_file_read_write_serves_its_bytes_and_ke
 BOOST_AUTO_TEST_CASE(opening_read_write_grows_a_smaller_file_to_init_size_but_never_shrinks) {
   auto p = path("grow.bin");
   write_file(p, "abc");
-  auto f = open_ok(p, "r+b", 10);
+  auto f = open_ok(p, open_mode::read_write, 10);
   BOOST_TEST(size_of(f) == 10u);
   BOOST_TEST(read_ok(f) == std::string("abc\0\0\0\0\0\0\0", 10));
   release_ok(f);
-  auto g = open_ok(p, "r+b", 2);
+  auto g = open_ok(p, open_mode::read_write, 2);
   BOOST_TEST(size_of(g) == 10u);
   release_ok(g);
   BOOST_TEST(fs::file_size(p) == 10u);
@@ -285,7 +285,7 @@ BOOST_AUTO_TEST_CASE(opening_read_write_grows_a_smaller_file_to_init_size_but_ne
 BOOST_AUTO_TEST_CASE(opening_read_only_serves_reads_and_refuses_writes_with_ebadf) {
   auto p = path("ro.bin");
   write_file(p, std::string("r\0o", 3));
-  auto f = open_ok(p, "rb");
+  auto f = open_ok(p, open_mode::read_only);
   BOOST_TEST(read_ok(f) == std::string("r\0o", 3));
   auto w = write(f, "x", 0);
   auto why = failure_of(w);
@@ -298,7 +298,7 @@ BOOST_AUTO_TEST_CASE(opening_read_only_serves_reads_and_refuses_writes_with_ebad
 
 BOOST_AUTO_TEST_CASE(opening_with_w_plus_b_creates_or_truncates_to_init_size) {
   auto fresh = path("new.bin");
-  auto f = open_ok(fresh, "w+b", 4);
+  auto f = open_ok(fresh, open_mode::create, 4);
   BOOST_TEST(size_of(f) == 4u);
   auto n = write(f, "data", 0);
   BOOST_REQUIRE_MESSAGE(n, why(sys, n));
@@ -307,7 +307,7 @@ BOOST_AUTO_TEST_CASE(opening_with_w_plus_b_creates_or_truncates_to_init_size) {
 
   auto old = path("old.bin");
   write_file(old, "a long old content");
-  auto g = open_ok(old, "w+b", 2);
+  auto g = open_ok(old, open_mode::create, 2);
   BOOST_TEST(size_of(g) == 2u);
   BOOST_TEST(read_ok(g) == std::string(2, '\0'));
   release_ok(g);
@@ -316,7 +316,7 @@ BOOST_AUTO_TEST_CASE(opening_with_w_plus_b_creates_or_truncates_to_init_size) {
 
 BOOST_AUTO_TEST_CASE(opening_with_x_plus_b_creates_a_new_file_and_refuses_an_existing_one) {
   auto p = path("excl.bin");
-  auto f = open_ok(p, "x+b");
+  auto f = open_ok(p, open_mode::create_exclusive);
   BOOST_TEST(size_of(f) == 0u);
   BOOST_TEST(read_ok(f).empty());
   auto n = write(f, "first", 0);
@@ -324,7 +324,7 @@ BOOST_AUTO_TEST_CASE(opening_with_x_plus_b_creates_a_new_file_and_refuses_an_exi
   release_ok(f);
   BOOST_TEST(read_file(p) == "first");
 
-  auto again = open(p, "x+b");
+  auto again = open(p, open_mode::create_exclusive);
   auto why = failure_of(again);
   BOOST_TEST(why.code == EEXIST, describe(why));
   BOOST_TEST(why.path == p);
@@ -333,11 +333,11 @@ BOOST_AUTO_TEST_CASE(opening_with_x_plus_b_creates_a_new_file_and_refuses_an_exi
 }
 
 BOOST_AUTO_TEST_CASE(a_relative_path_resolves_against_the_runtime_root) {
-  auto f = open_ok("sub/../rel.bin", "w+b", 3);
+  auto f = open_ok("sub/../rel.bin", open_mode::create, 3);
   auto info = c.call<map_info>(f, actorio::info_atom_v);
   BOOST_REQUIRE_MESSAGE(info, why(sys, info));
   BOOST_TEST(info->path == path("rel.bin"));
-  BOOST_TEST(info->mode == "w+b");
+  BOOST_TEST(info->mode == open_mode::create);
   BOOST_TEST(info->size == 3u);
   BOOST_TEST(info->mapped_length >= 3u);
   release_ok(f);
@@ -345,7 +345,7 @@ BOOST_AUTO_TEST_CASE(a_relative_path_resolves_against_the_runtime_root) {
 }
 
 BOOST_AUTO_TEST_CASE(info_reports_the_mtime_that_stat_sees_now) {
-  auto f = open_ok("stamped.bin", "w+b", 3);
+  auto f = open_ok("stamped.bin", open_mode::create, 3);
   // A time no clock would give by itself, set from outside the map.
   timespec times[2] = {{1'000'000'000, 123'456'789}, {1'000'000'000, 123'456'789}};
   BOOST_REQUIRE(::utimensat(AT_FDCWD, path("stamped.bin").c_str(), times, 0) == 0);
@@ -356,8 +356,8 @@ BOOST_AUTO_TEST_CASE(info_reports_the_mtime_that_stat_sees_now) {
 }
 
 BOOST_AUTO_TEST_CASE(info_reports_no_links_once_the_file_is_renamed_over_or_deleted) {
-  auto replaced = open_ok("replaced.bin", "w+b", 3);
-  auto deleted = open_ok("deleted.bin", "w+b", 3);
+  auto replaced = open_ok("replaced.bin", open_mode::create, 3);
+  auto deleted = open_ok("deleted.bin", open_mode::create, 3);
   auto links = [&](const mapped_file_actor& f) {
     auto info = c.call<map_info>(f, actorio::info_atom_v);
     BOOST_REQUIRE_MESSAGE(info, why(sys, info));
@@ -379,7 +379,7 @@ BOOST_AUTO_TEST_CASE(info_reports_no_links_once_the_file_is_renamed_over_or_dele
 // -- errors -------------------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(opening_a_missing_file_fails_with_enoent_and_registers_nothing) {
-  for (const char* mode : {"r+b", "rb"}) {
+  for (auto mode : {open_mode::read_write, open_mode::read_only}) {
     BOOST_TEST_CONTEXT(mode) {
       auto r = open(path("missing.bin"), mode);
       auto why = failure_of(r);
@@ -389,9 +389,9 @@ BOOST_AUTO_TEST_CASE(opening_a_missing_file_fails_with_enoent_and_registers_noth
       BOOST_TEST((r.error() == actorio::errc::os_error), caf::to_string(r.error()));
     }
   }
-  auto in_missing_dir = failure_of(open(path("no/such/dir.bin"), "w+b"));
+  auto in_missing_dir = failure_of(open(path("no/such/dir.bin"), open_mode::create));
   BOOST_TEST(in_missing_dir.code == ENOENT, describe(in_missing_dir));
-  auto empty = failure_of(open("", "r+b"));
+  auto empty = failure_of(open("", open_mode::read_write));
   BOOST_TEST(empty.code == ENOENT, describe(empty));
   BOOST_TEST(count() == 0u);
   BOOST_TEST(!fs::exists(path("missing.bin")));
@@ -400,18 +400,19 @@ BOOST_AUTO_TEST_CASE(opening_a_missing_file_fails_with_enoent_and_registers_noth
 BOOST_AUTO_TEST_CASE(a_bad_mode_or_negative_size_fails_with_einval) {
   auto p = path("f.bin");
   write_file(p, "x");
-  for (const char* mode : {"a+b", "", "r", "w", "R+B", "r+b "}) {
-    BOOST_TEST_CONTEXT("mode '" << mode << "'") {
-      auto r = open(p, mode);
+  // Values outside the enum, as a peer could put on the wire.
+  for (int mode : {4, 9, 255}) {
+    BOOST_TEST_CONTEXT("mode " << mode) {
+      auto r = open(p, static_cast<open_mode>(mode));
       auto why = failure_of(r);
       BOOST_TEST(why.code == EINVAL, describe(why));
       BOOST_TEST(why.path == p);
       BOOST_TEST((r.error() == actorio::errc::invalid_argument), caf::to_string(r.error()));
     }
   }
-  auto negative = failure_of(open(p, "r+b", -1));
+  auto negative = failure_of(open(p, open_mode::read_write, -1));
   BOOST_TEST(negative.code == EINVAL, describe(negative));
-  auto grow_read_only = failure_of(open(p, "rb", 100));
+  auto grow_read_only = failure_of(open(p, open_mode::read_only, 100));
   BOOST_TEST(grow_read_only.code == EINVAL, describe(grow_read_only));
   BOOST_TEST(count() == 0u);
   BOOST_TEST(read_file(p) == "x");
@@ -419,13 +420,13 @@ BOOST_AUTO_TEST_CASE(a_bad_mode_or_negative_size_fails_with_einval) {
 
 BOOST_AUTO_TEST_CASE(opening_a_directory_fails_with_eisdir) {
   fs::create_directory(path("d"));
-  auto why = failure_of(open(path("d"), "rb"));
+  auto why = failure_of(open(path("d"), open_mode::read_only));
   BOOST_TEST(why.code == EISDIR, describe(why));
   BOOST_TEST(count() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(mapped_file_errors_are_actorio_errors_with_errno) {
-  auto f = open_ok(path("e.bin"), "w+b", 4);
+  auto f = open_ok(path("e.bin"), open_mode::create, 4);
   auto neg_read = failure_of(read(f, -1, 1));
   BOOST_TEST(neg_read.code == EINVAL, describe(neg_read));
   auto neg_write = failure_of(write(f, "x", -5));
@@ -446,8 +447,8 @@ BOOST_AUTO_TEST_CASE(
   two_opens_of_one_path_and_mode_share_an_actor_that_closes_after_both_releases) {
   auto p = path("shared.bin");
   write_file(p, "shared");
-  auto a = open_ok(p, "r+b");
-  auto b = open_ok(p, "r+b");
+  auto a = open_ok(p, open_mode::read_write);
+  auto b = open_ok(p, open_mode::read_write);
   BOOST_TEST((a == b));
   BOOST_TEST(count() == 1u);
 
@@ -477,8 +478,8 @@ BOOST_AUTO_TEST_CASE(
 BOOST_AUTO_TEST_CASE(the_same_path_in_two_modes_is_two_maps) {
   auto p = path("two.bin");
   write_file(p, "12345");
-  auto rw = open_ok(p, "r+b");
-  auto ro = open_ok(p, "rb");
+  auto rw = open_ok(p, open_mode::read_write);
+  auto ro = open_ok(p, open_mode::read_only);
   BOOST_TEST((rw != ro));
   BOOST_TEST(count() == 2u);
   release_ok(rw);
@@ -492,8 +493,8 @@ BOOST_AUTO_TEST_CASE(
   a_shared_open_that_would_grow_a_read_only_map_fails_with_einval_and_keeps_the_map) {
   auto p = path("ro-shared.bin");
   write_file(p, "abc");
-  auto first = open_ok(p, "rb");
-  auto second = open(p, "rb", 100);
+  auto first = open_ok(p, open_mode::read_only);
+  auto second = open(p, open_mode::read_only, 100);
   auto why = failure_of(second);
   // Same answer as for a fresh read-only open with a growing init_size.
   BOOST_TEST(why.code == EINVAL, describe(why));
@@ -508,14 +509,14 @@ BOOST_AUTO_TEST_CASE(releasing_an_unknown_or_already_released_handle_is_a_succes
   BOOST_TEST(!release(mapped_file_actor{}), "null handle");
   auto p = path("rel.bin");
   write_file(p, "x");
-  auto old = open_ok(p, "r+b");
+  auto old = open_ok(p, open_mode::read_write);
   release_ok(old);
   BOOST_TEST(count() == 0u);
   auto err = release(old);
   BOOST_TEST(!err, sys.render(err));
 
   // A stale release must not take a reference of the map that replaced it.
-  auto fresh = open_ok(p, "r+b");
+  auto fresh = open_ok(p, open_mode::read_write);
   BOOST_TEST((fresh != old));
   BOOST_TEST(!release(old));
   BOOST_TEST(count() == 1u);
@@ -544,7 +545,7 @@ BOOST_AUTO_TEST_CASE(sparse_creates_a_new_file_with_holes_and_the_chunks_in_orde
   BOOST_TEST(read_ok(*f, 100, 3) == std::string(3, '\0'));
   auto info = c.call<map_info>(*f, actorio::info_atom_v);
   BOOST_REQUIRE(info);
-  BOOST_TEST(info->mode == "x+b");
+  BOOST_TEST(info->mode == open_mode::create_exclusive);
   release_ok(*f);
   BOOST_TEST(count() == 0u);
   BOOST_TEST(fs::file_size(p) == static_cast<std::uint64_t>(4 * mib + 4));
@@ -633,36 +634,36 @@ BOOST_AUTO_TEST_CASE(files_paths_mmaps_and_memuse_describe_the_open_maps) {
   auto a = path("a.bin");
   auto b = path("b.bin");
   write_file(a, "aaaaa");
-  auto a_rw = open_ok(a, "r+b");
-  auto b_new = open_ok(b, "w+b", 100);
-  auto a_ro = open_ok(a, "rb"); // opened last: wins in paths
+  auto a_rw = open_ok(a, open_mode::read_write);
+  auto b_new = open_ok(b, open_mode::create, 100);
+  auto a_ro = open_ok(a, open_mode::read_only); // opened last: wins in paths
   BOOST_TEST(count() == 3u);
 
   auto files = c.call<std::vector<open_file>>(mgr, actorio::files_atom_v);
   BOOST_REQUIRE_MESSAGE(files, why(sys, files));
   BOOST_REQUIRE(files->size() == 3u);
-  std::map<std::pair<std::string, std::string>, mapped_file_actor> by_key;
+  std::map<std::pair<std::string, open_mode>, mapped_file_actor> by_key;
   for (auto& f : *files)
     by_key[{f.path, f.mode}] = f.file;
-  BOOST_TEST((by_key[{a, "r+b"}] == a_rw));
-  BOOST_TEST((by_key[{a, "rb"}] == a_ro));
-  BOOST_TEST((by_key[{b, "w+b"}] == b_new));
+  BOOST_TEST((by_key[{a, open_mode::read_write}] == a_rw));
+  BOOST_TEST((by_key[{a, open_mode::read_only}] == a_ro));
+  BOOST_TEST((by_key[{b, open_mode::create}] == b_new));
 
-  auto paths = c.call<std::map<std::string, std::string>>(mgr, actorio::paths_atom_v);
+  auto paths = c.call<std::map<std::string, open_mode>>(mgr, actorio::paths_atom_v);
   BOOST_REQUIRE(paths);
   BOOST_TEST(paths->size() == 2u);
-  BOOST_TEST((*paths)[a] == "rb");
-  BOOST_TEST((*paths)[b] == "w+b");
+  BOOST_TEST((*paths)[a] == open_mode::read_only);
+  BOOST_TEST((*paths)[b] == open_mode::create);
 
   auto mmaps = c.call<std::vector<map_info>>(mgr, actorio::mmaps_atom_v);
   BOOST_REQUIRE(mmaps);
   BOOST_REQUIRE(mmaps->size() == 3u);
-  std::map<std::pair<std::string, std::string>, map_info> infos;
+  std::map<std::pair<std::string, open_mode>, map_info> infos;
   for (auto& i : *mmaps)
     infos[{i.path, i.mode}] = i;
-  BOOST_TEST((infos[{a, "r+b"}].size == 5u));
-  BOOST_TEST((infos[{a, "rb"}].size == 5u));
-  BOOST_TEST((infos[{b, "w+b"}].size == 100u));
+  BOOST_TEST((infos[{a, open_mode::read_write}].size == 5u));
+  BOOST_TEST((infos[{a, open_mode::read_only}].size == 5u));
+  BOOST_TEST((infos[{b, open_mode::create}].size == 100u));
   for (auto& i : *mmaps)
     BOOST_TEST(i.mapped_length >= i.size);
 
@@ -682,7 +683,7 @@ BOOST_AUTO_TEST_CASE(files_paths_mmaps_and_memuse_describe_the_open_maps) {
   auto no_files = c.call<std::vector<open_file>>(mgr, actorio::files_atom_v);
   BOOST_REQUIRE(no_files);
   BOOST_TEST(no_files->empty());
-  auto no_paths = c.call<std::map<std::string, std::string>>(mgr, actorio::paths_atom_v);
+  auto no_paths = c.call<std::map<std::string, open_mode>>(mgr, actorio::paths_atom_v);
   BOOST_REQUIRE(no_paths);
   BOOST_TEST(no_paths->empty());
   auto no_mmaps = c.call<std::vector<map_info>>(mgr, actorio::mmaps_atom_v);
@@ -705,7 +706,7 @@ BOOST_AUTO_TEST_CASE(an_event_based_actor_in_the_same_system_uses_the_manager_by
         u->send(reporter, std::string("error in ") + step + ": " + u->system().render(e));
       };
     };
-    u->request(manager, timeout, caf::open_atom_v, p, std::string{"w+b"}, std::int64_t{0})
+    u->request(manager, timeout, caf::open_atom_v, p, open_mode::create, std::int64_t{0})
       .then(
         [=](mapped_file_actor& f) {
           u->request(f, timeout, actorio::write_atom_v, to_bytes(std::string("by\0actor", 8)),
@@ -748,7 +749,7 @@ BOOST_AUTO_TEST_CASE(an_event_based_actor_in_the_same_system_uses_the_manager_by
 
 BOOST_AUTO_TEST_CASE(a_killed_map_leaves_the_registry_fails_requests_and_reopens_fresh) {
   auto p = path("killed.bin");
-  auto f = open_ok(p, "w+b");
+  auto f = open_ok(p, open_mode::create);
   BOOST_REQUIRE(write(f, "before kill", 0));
   BOOST_TEST(count() == 1u);
 
@@ -767,14 +768,14 @@ BOOST_AUTO_TEST_CASE(a_killed_map_leaves_the_registry_fails_requests_and_reopens
   auto err = release(f);
   BOOST_TEST(!err, sys.render(err));
 
-  auto g = open_ok(p, "r+b");
+  auto g = open_ok(p, open_mode::read_write);
   BOOST_TEST((g != f));
   BOOST_TEST(count() == 1u);
   BOOST_TEST(read_ok(g) == "before kill");
   BOOST_REQUIRE(write(g, "BEFORE", 0));
   BOOST_TEST(read_ok(g) == "BEFORE kill");
   // The same mode as the dead map gets a fresh actor too.
-  auto h = open_ok(p, "w+b", 0);
+  auto h = open_ok(p, open_mode::create, 0);
   BOOST_TEST((h != f));
   BOOST_TEST(count() == 2u);
   release_ok(h);
@@ -785,14 +786,14 @@ BOOST_AUTO_TEST_CASE(a_killed_map_leaves_the_registry_fails_requests_and_reopens
 BOOST_AUTO_TEST_CASE(killing_one_of_two_shared_references_drops_the_map_for_both) {
   auto p = path("kill-shared.bin");
   write_file(p, "x");
-  auto a = open_ok(p, "r+b");
-  auto b = open_ok(p, "r+b");
+  auto a = open_ok(p, open_mode::read_write);
+  auto b = open_ok(p, open_mode::read_write);
   caf::anon_send_exit(a, caf::exit_reason::kill);
   BOOST_TEST(count_becomes(0));
   BOOST_TEST(!read(b));
   BOOST_TEST(!release(a));
   BOOST_TEST(!release(b));
-  auto c2 = open_ok(p, "r+b");
+  auto c2 = open_ok(p, open_mode::read_write);
   BOOST_TEST(read_ok(c2) == "x");
   release_ok(c2);
   BOOST_TEST(count() == 0u);
@@ -817,7 +818,7 @@ BOOST_AUTO_TEST_CASE(a_runtime_destroyed_before_its_system_closes_open_maps_and_
       actorio::runtime rt{sys};
       client c{sys};
       auto r = c.call<mapped_file_actor>(actor_of(rt.manager()), caf::open_atom_v, p,
-                                         std::string{"w+b"}, std::int64_t{0});
+                                         open_mode::create, std::int64_t{0});
       BOOST_REQUIRE_MESSAGE(r, why(sys, r));
       file = *r;
       auto n =
@@ -854,7 +855,7 @@ BOOST_AUTO_TEST_CASE(a_runtime_shut_down_explicitly_then_destroyed_lets_its_syst
     {
       client c{sys};
       auto r =
-        c.call<mapped_file_actor>(mgr, caf::open_atom_v, p, std::string{"w+b"}, std::int64_t{3});
+        c.call<mapped_file_actor>(mgr, caf::open_atom_v, p, open_mode::create, std::int64_t{3});
       BOOST_REQUIRE_MESSAGE(r, why(sys, r));
     }
     rt.shutdown();
@@ -881,7 +882,7 @@ BOOST_AUTO_TEST_CASE(two_runtimes_one_after_the_other_share_a_system) {
       client c{sys};
       auto p = (dir / ("r" + std::to_string(round) + ".bin")).string();
       auto r = c.call<mapped_file_actor>(actor_of(rt.manager()), caf::open_atom_v, p,
-                                         std::string{"x+b"}, std::int64_t{1});
+                                         open_mode::create_exclusive, std::int64_t{1});
       BOOST_REQUIRE_MESSAGE(r, why(sys, r));
       auto err = c.call_void(actor_of(rt.manager()), caf::close_atom_v, *r);
       BOOST_TEST(!err, sys.render(err));

@@ -1,34 +1,8 @@
 #define BOOST_TEST_MODULE mapped_region_open_test
-// mapped_region: opening: mode strings, open errors, initial sizes, zero-byte files.
+// mapped_region: opening: open errors, initial sizes, zero-byte files.
 #include "support/mapped_region_helpers.hpp"
 
 BOOST_FIXTURE_TEST_SUITE(mapped_region_open_suite, fixture)
-
-// ---- parse_open_mode -----------------------------------------------------------------------
-
-BOOST_AUTO_TEST_CASE(parse_open_mode_accepts_the_four_modes_and_round_trips) {
-  const std::pair<const char*, open_mode> cases[] = {
-    {"r+b", open_mode::read_write},
-    {"rb", open_mode::read_only},
-    {"w+b", open_mode::create},
-    {"x+b", open_mode::create_exclusive},
-  };
-  for (const auto& [text, mode] : cases) {
-    auto r = parse_open_mode(text);
-    BOOST_REQUIRE_MESSAGE(r.ok(), text << ": " << why(r));
-    BOOST_TEST((*r == mode), text);
-    BOOST_TEST(actorio::detail::to_string(mode) == text);
-  }
-}
-
-BOOST_AUTO_TEST_CASE(parse_open_mode_rejects_other_spellings_with_einval) {
-  for (const char* text : {"r", "wb", "", "r+", "R+B", "w+b ", "a+b", "rb+"}) {
-    auto r = parse_open_mode(text);
-    BOOST_REQUIRE_MESSAGE(!r.ok(), "'" << text << "' was accepted");
-    BOOST_TEST(r.error().code == EINVAL, "'" << text << "': " << why(r));
-    BOOST_TEST(r.error().op == "open");
-  }
-}
 
 // ---- open: errors ---------------------------------------------------------------------------
 
@@ -49,7 +23,7 @@ BOOST_AUTO_TEST_CASE(open_of_directory_is_eisdir_in_every_mode_that_reaches_it) 
   // r+b and w+b fail in open(2) itself; rb opens the directory and must be refused after fstat.
   for (auto mode : {open_mode::read_write, open_mode::read_only, open_mode::create}) {
     auto r = open_region(p, mode);
-    BOOST_TEST(failed_with(r, EISDIR, p), actorio::detail::to_string(mode));
+    BOOST_TEST(failed_with(r, EISDIR, p), to_string(mode));
   }
   // x+b sees an existing name first.
   BOOST_TEST(failed_with(open_region(p, open_mode::create_exclusive), EEXIST, p));
@@ -60,7 +34,7 @@ BOOST_AUTO_TEST_CASE(open_of_path_with_300_char_component_is_enametoolong) {
   auto p = dir / std::string(300, 'n');
   for (auto mode : {open_mode::read_write, open_mode::create, open_mode::create_exclusive}) {
     auto r = open_region(p, mode, 10);
-    BOOST_TEST(failed_with(r, ENAMETOOLONG, p), actorio::detail::to_string(mode));
+    BOOST_TEST(failed_with(r, ENAMETOOLONG, p), to_string(mode));
   }
 }
 
@@ -100,12 +74,12 @@ BOOST_AUTO_TEST_CASE(open_with_negative_init_size_is_einval_in_every_mode_and_cr
   write_file(existing, "abc");
   for (auto mode : {open_mode::read_write, open_mode::read_only}) {
     auto r = open_region(existing, mode, -1);
-    BOOST_TEST(failed_with(r, EINVAL, existing), actorio::detail::to_string(mode));
+    BOOST_TEST(failed_with(r, EINVAL, existing), to_string(mode));
   }
   auto fresh = dir / "fresh";
   for (auto mode : {open_mode::create, open_mode::create_exclusive}) {
     auto r = open_region(fresh, mode, -5);
-    BOOST_TEST(failed_with(r, EINVAL, fresh), actorio::detail::to_string(mode));
+    BOOST_TEST(failed_with(r, EINVAL, fresh), to_string(mode));
     BOOST_TEST(!fs::exists(fresh));
   }
   // w+b must not have truncated the existing file either.

@@ -10,11 +10,10 @@
 #include <string_view>
 #include <vector>
 
+using actorio::utf8_errors;
 using actorio::detail::complete_prefix;
 using actorio::detail::decode_utf8;
-using actorio::detail::parse_utf8_errors;
 using actorio::detail::utf8_decoder;
-using actorio::detail::utf8_errors;
 
 namespace {
 
@@ -123,22 +122,6 @@ std::vector<invalid_case> invalid_cases() {
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(utf8)
-
-BOOST_AUTO_TEST_CASE(policy_names_parse_like_python) {
-  BOOST_TEST((*parse_utf8_errors("strict", "read_str") == utf8_errors::strict));
-  BOOST_TEST((*parse_utf8_errors("replace", "read_str") == utf8_errors::replace));
-  BOOST_TEST((*parse_utf8_errors("ignore", "read_str") == utf8_errors::ignore));
-  for (std::string name : {"", "Strict", "surrogateescape", "backslashreplace", "ignore "}) {
-    BOOST_TEST_CONTEXT("'" << name << "'") {
-      auto res = parse_utf8_errors(name, "write_str");
-      BOOST_TEST_REQUIRE(!res.ok());
-      BOOST_TEST(res.error().code == EINVAL);
-      BOOST_TEST(res.error().op == "write_str");
-      BOOST_TEST(res.error().path.empty());
-      BOOST_TEST(res.error().detail == "unknown errors policy '" + name + "'");
-    }
-  }
-}
 
 BOOST_AUTO_TEST_CASE(valid_multilingual_text_is_unchanged_in_all_policies) {
   const std::string text =

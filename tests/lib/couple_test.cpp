@@ -32,6 +32,7 @@ using actorio::couple;
 using actorio::couple_mode;
 using actorio::couple_options;
 using actorio::io_error;
+using actorio::utf8_errors;
 using actorio::test::error_of;
 using actorio::test::read_file;
 using actorio::test::runtime_fixture;
@@ -319,7 +320,7 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_read_fails_with_eilseq_and_replace_gives_u_fff
   BOOST_TEST(e.op() == "read");
   raw_pipe q;
   couple_options replace;
-  replace.errors = "replace";
+  replace.errors = utf8_errors::replace;
   auto lenient = text_couple_reading(q.r, replace);
   BOOST_REQUIRE(::write(q.w, "ok\xFF!", 4) == 4);
   ::close(q.w);
@@ -520,7 +521,7 @@ BOOST_AUTO_TEST_CASE(make_couple_refuses_a_reader_that_cannot_read) {
     BOOST_TEST(e.code().value() == EBADF);
   }
   couple_options bad;
-  bad.errors = "loose";
+  bad.errors = static_cast<utf8_errors>(9);
   BOOST_CHECK_THROW(rt.make_couple(wronly, wronly, bad), io_error);
   BOOST_TEST(::close(wronly) == 0);
 }

@@ -176,10 +176,10 @@ BOOST_AUTO_TEST_CASE(text_round_trips_as_utf8_with_errors_policies) {
   BOOST_TEST(f.read_str().get() == "h\xc3\xa9llo");
   f.write("\xff", 1).get();
   BOOST_TEST(error_of(f.read_str()).code().value() == EILSEQ);
-  BOOST_TEST(f.read_str(0, -1, "replace").get() == "h\xef\xbf\xbd\xef\xbf\xbd"
-                                                   "llo");
-  BOOST_TEST(f.read_str(0, -1, "ignore").get() == "hllo");
-  BOOST_TEST(error_of(f.read_str(0, -1, "bogus")).code().value() == EINVAL);
+  BOOST_TEST(f.read_str(0, -1, utf8_errors::replace).get() == "h\xef\xbf\xbd\xef\xbf\xbd"
+                                                              "llo");
+  BOOST_TEST(f.read_str(0, -1, utf8_errors::ignore).get() == "hllo");
+  BOOST_TEST(error_of(f.read_str(0, -1, static_cast<utf8_errors>(9))).code().value() == EINVAL);
   BOOST_TEST(error_of(f.write_str("\xc3", 0)).code().value() == EILSEQ);
   BOOST_TEST(f.smart_write(std::string("\xc3\xa9"), 0).get() == 2u);
   BOOST_TEST(f.smart_write(bytes{'\xff', 'z'}, 4).get() == 2u);
@@ -313,9 +313,9 @@ BOOST_AUTO_TEST_CASE(flush_of_a_range_and_madvise_succeed_or_refuse_bad_advice) 
   f.write("y", 9000).get();
   f.flush(5, 100).get();
   f.flush(8999, -1).get();
-  f.madvise("sequential").get();
-  f.madvise("willneed", 4096, 100).get();
-  BOOST_TEST(error_of(f.madvise("fast")).code().value() == EINVAL);
+  f.madvise(map_advice::sequential).get();
+  f.madvise(map_advice::willneed, 4096, 100).get();
+  BOOST_TEST(error_of(f.madvise(static_cast<map_advice>(9))).code().value() == EINVAL);
   BOOST_TEST(error_of(f.flush(-1, 5)).code().value() == EINVAL);
 }
 

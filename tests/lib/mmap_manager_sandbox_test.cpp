@@ -166,7 +166,7 @@ BOOST_AUTO_TEST_CASE(absolute_and_dot_dot_paths_are_refused_with_eacces) {
     BOOST_TEST(e.path1() == p);
   }
   BOOST_TEST(error_of(mgr.open("to_canary")).code().value() == EACCES);
-  BOOST_TEST(error_of(mgr.open("etc/passwd", 0, "rb")).code().value() == EACCES);
+  BOOST_TEST(error_of(mgr.open("etc/passwd", 0, open_mode::read_only)).code().value() == EACCES);
   BOOST_TEST(error_of(mgr.open("loop_a")).code().value() == ELOOP);
   BOOST_TEST(error_of(mgr.open("inside.txt\0/../../canary.txt"s)).code().value() == EINVAL);
   outside_untouched();
@@ -174,9 +174,9 @@ BOOST_AUTO_TEST_CASE(absolute_and_dot_dot_paths_are_refused_with_eacces) {
 
 BOOST_AUTO_TEST_CASE(every_single_operation_refuses_escapes) {
   for (const auto& p : escapes()) {
-    expect_refused(mgr.open(p, 0, "r+b"), "open r+b " + p);
-    expect_refused(mgr.open(p, 0, "rb"), "open rb " + p);
-    expect_refused(mgr.open(p, 100, "r+b"), "open grow " + p);
+    expect_refused(mgr.open(p, 0, open_mode::read_write), "open r+b " + p);
+    expect_refused(mgr.open(p, 0, open_mode::read_only), "open rb " + p);
+    expect_refused(mgr.open(p, 100, open_mode::read_write), "open grow " + p);
     expect_refused(mgr.create(p, 4, false), "create w+b " + p);
     expect_refused(mgr.create(p, 4, true), "create x+b " + p);
     expect_refused(mgr.create_sparse(p, 1 << 20, {chunk{0, bytes{'x'}}}), "sparse " + p);
@@ -329,7 +329,7 @@ BOOST_AUTO_TEST_CASE(a_read_only_manager_still_reads) {
   BOOST_TEST(text(f.read(0, 6).get()) == "inside");
   BOOST_TEST(f.find("text", 0, -1).get() == 7);
   f.sync().get();
-  auto rb = mgr.open("inside.txt", 0, "rb").get();
+  auto rb = mgr.open("inside.txt", 0, open_mode::read_only).get();
   BOOST_TEST(text(rb.read().get()) == "inside text");
   BOOST_TEST(mgr.checksum("inside.txt", "sha256").get() ==
              run_command("sha256sum '" + (root / "inside.txt").string() + "'").substr(0, 64));
@@ -483,7 +483,7 @@ BOOST_FIXTURE_TEST_CASE(calls_through_a_component_swapped_with_a_symlink_to_outs
     });
     swapper.jitter();
     attempt("open rb, read", [&] {
-      auto f = mgr.open("swapped/f", 0, "rb").get();
+      auto f = mgr.open("swapped/f", 0, open_mode::read_only).get();
       BOOST_TEST(text(f.read().get()) == model);
       f.close().get();
     });

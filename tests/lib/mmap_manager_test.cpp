@@ -68,8 +68,7 @@ BOOST_AUTO_TEST_CASE(open_of_too_long_name_is_enametoolong) {
 
 BOOST_AUTO_TEST_CASE(open_with_bad_mode_or_negative_size_is_einval) {
   write_file(path("f"), "x");
-  BOOST_TEST(error_of(mgr.open(path("f"), 0, "r")).code().value() == EINVAL);
-  BOOST_TEST(error_of(mgr.open(path("f"), 0, "a+b")).code().value() == EINVAL);
+  BOOST_TEST(error_of(mgr.open(path("f"), 0, static_cast<open_mode>(4))).code().value() == EINVAL);
   BOOST_TEST(error_of(mgr.open(path("f"), -1)).code().value() == EINVAL);
   BOOST_TEST(error_of(mgr.create(path("g"), -5)).code().value() == EINVAL);
   BOOST_TEST(!fs::exists(path("g")));
@@ -91,12 +90,12 @@ BOOST_AUTO_TEST_CASE(open_of_empty_file_works) {
   auto f = mgr.open(path("empty")).get();
   BOOST_TEST(f.size().get() == 0u);
   BOOST_TEST(f.read().get().empty());
-  BOOST_TEST(f.mode() == "r+b");
+  BOOST_TEST(f.mode() == open_mode::read_write);
 }
 
 BOOST_AUTO_TEST_CASE(create_with_default_size_makes_an_empty_file) {
   auto f = mgr.create(path("new")).get();
-  BOOST_TEST(f.mode() == "x+b");
+  BOOST_TEST(f.mode() == open_mode::create_exclusive);
   BOOST_TEST(f.size().get() == 0u);
   BOOST_TEST(fs::file_size(path("new")) == 0u);
 }
@@ -112,14 +111,14 @@ BOOST_AUTO_TEST_CASE(exclusive_create_of_existing_file_is_eexist_and_keeps_it) {
 BOOST_AUTO_TEST_CASE(non_exclusive_create_truncates_to_init_size) {
   write_file(path("f"), "0123456789");
   auto f = mgr.create(path("f"), 4, false).get();
-  BOOST_TEST(f.mode() == "w+b");
+  BOOST_TEST(f.mode() == open_mode::create);
   BOOST_TEST(f.size().get() == 4u);
   BOOST_TEST(read_file(path("f")) == std::string(4, '\0'));
 }
 
 BOOST_AUTO_TEST_CASE(read_only_mode_maps_a_file_and_refuses_writes) {
   write_file(path("f"), "abc");
-  auto f = mgr.open(path("f"), 0, "rb").get();
+  auto f = mgr.open(path("f"), 0, open_mode::read_only).get();
   BOOST_TEST(text(f.read().get()) == "abc");
   BOOST_TEST(error_of(f.write("z")).code().value() == EBADF);
   BOOST_TEST(error_of(f.resize(1)).code().value() == EBADF);
@@ -149,7 +148,7 @@ BOOST_AUTO_TEST_CASE(one_path_in_two_modes_gets_two_maps_and_open_paths_shows_th
   BOOST_TEST(mgr.currently_open().get() == 2u);
   auto paths = mgr.open_paths().get();
   BOOST_TEST(paths.size() == 1u);
-  BOOST_TEST(paths[path("f")] == "w+b");
+  BOOST_TEST(paths[path("f")] == open_mode::create);
 }
 
 BOOST_AUTO_TEST_CASE(views_describe_the_open_maps) {
@@ -157,20 +156,21 @@ BOOST_AUTO_TEST_CASE(views_describe_the_open_maps) {
   write_file(path("ten"), "0123456789");
   BOOST_TEST(mgr.approx_memory_usage().get() == 0u);
   auto a = mgr.open(path("five")).get();
-  auto b = mgr.open(path("ten"), 0, "rb").get();
+  auto b = mgr.open(path("ten"), 0, open_mode::read_only).get();
   BOOST_TEST(mgr.currently_open().get() == 2u);
   BOOST_TEST(mgr.approx_memory_usage().get() == 15u);
   auto files = mgr.open_files().get();
   BOOST_TEST(files.size() == 2u);
-  BOOST_TEST(files.count({fs::path(path("five")), "r+b"}) == 1u);
-  BOOST_TEST(text(files.at({fs::path(path("ten")), "rb"}).read().get()) == "0123456789");
+  BOOST_TEST(files.count({fs::path(path("five")), open_mode::read_write}) == 1u);
+  BOOST_TEST(text(files.at({fs::path(path("ten")), open_mode::read_only}).read().get()) ==
+             "0123456789");
   auto maps = mgr.open_mmaps().get();
   BOOST_REQUIRE(maps.size() == 2u);
   for (auto& m : maps) {
     BOOST_TEST(m.mapped_length >= m.size);
     BOOST_TEST(m.mapped_length % 4096 == 0u);
-    BOOST_TEST(
-      (m.path == path("five") ? m.size == 5u && m.mode == "r+b" : m.size == 10u && m.mode == "rb"));
+    BOOST_TEST((m.path == path("five") ? m.size == 5u && m.mode == open_mode::read_write
+                                       : m.size == 10u && m.mode == open_mode::read_only));
   }
   // The handles from open_files count as references of their own.
   a.close().get();
@@ -210,7 +210,7 @@ BOOST_AUTO_TEST_CASE(create_sparse_writes_chunks_in_order_like_the_original) {
   std::vector<chunk> chunks{
     {0, {'a', 'b'}}, {3, {'c', 'd'}}, {8, {'X', 'Y', 'Z', 'W'}}, {1, {'Q'}}};
   auto f = mgr.create_sparse(path("s"), 10, chunks).get();
-  BOOST_TEST(f.mode() == "x+b");
+  BOOST_TEST(f.mode() == open_mode::create_exclusive);
   BOOST_TEST(f.size().get() == 12u);
   BOOST_TEST(read_file(path("s")) == std::string("aQ\0cd\0\0\0XYZW", 12));
 }
@@ -649,7 +649,7 @@ BOOST_AUTO_TEST_CASE(bulk_changes_to_open_maps_go_through_the_map) {
   BOOST_TEST(through_map.new_size == 3u);
   BOOST_TEST(f.size().get() == 3u);
   write_file(path("ro"), "abc");
-  auto ro = mgr.open(path("ro"), 0, "rb").get();
+  auto ro = mgr.open(path("ro"), 0, open_mode::read_only).get();
   BOOST_TEST(mgr.bulk_resize({{path("ro"), 1}}).get().at(path("ro")).error().code == EBUSY);
   BOOST_TEST(read_file(path("ro")) == "abc");
 }

@@ -77,7 +77,8 @@ std::string transcript(const mmap_manager& m, const fs::path& root) {
     return s;
   };
   t << "open missing: " << outcome([&] { return m.open("missing.txt").get().path(); }) << '\n';
-  t << "open bad mode: " << outcome([&] { return m.open("a.txt", 0, "zz").get().path(); }) << '\n';
+  t << "open bad mode: "
+    << outcome([&] { return m.open("a.txt", 0, static_cast<open_mode>(9)).get().path(); }) << '\n';
   t << "create exists: " << outcome([&] { return m.create("a.txt").get().path(); }) << '\n';
   {
     auto f = m.open("a.txt").get();
@@ -151,8 +152,9 @@ std::string transcript(const mmap_manager& m, const fs::path& root) {
   {
     auto pre = m.prefetch_files({"a.txt", "missing"}).get();
     for (auto& [p, r] : pre.files)
-      t << "prefetch " << p.string() << ": "
-        << show<mapped_file>(r, [](const mapped_file& f) { return f.mode(); }) << '\n';
+      t << "prefetch " << p.string() << ": " << show<mapped_file>(r, [](const mapped_file& f) {
+        return std::string(to_string(f.mode()));
+      }) << '\n';
   }
   return t.str();
 }
@@ -528,7 +530,7 @@ BOOST_AUTO_TEST_CASE(an_embedders_runtime_is_served_in_its_own_actor_system) {
   auto f = m.open("f.txt").get();
   BOOST_TEST(f.write("EMBEDDED", 0).get() == 8u);
   f.close();
-  BOOST_TEST(errno_of([&] { m.open("../outside", 0, "rb").get(); }) == EACCES);
+  BOOST_TEST(errno_of([&] { m.open("../outside", 0, open_mode::read_only).get(); }) == EACCES);
   BOOST_TEST(server.stop() == 0);
   BOOST_TEST(read_file(root / "f.txt") == "EMBEDDED");
 }

@@ -22,6 +22,7 @@ using actorio::map_info;
 using actorio::mapped_file_actor;
 using actorio::mmap_manager_actor;
 using actorio::open_file;
+using actorio::open_mode;
 using actorio::test::describe;
 using actorio::test::temp_dir;
 
@@ -128,7 +129,10 @@ BOOST_AUTO_TEST_CASE(every_type_of_the_id_block_and_the_handles_are_registered_b
                            "std::vector<char>",
                            "std::vector<actorio::chunk>",
                            "std::vector<actorio::map_info>",
-                           "std::map<std::string, std::string>",
+                           "actorio::open_mode",
+                           "actorio::utf8_errors",
+                           "actorio::map_advice",
+                           "std::map<std::string, actorio::open_mode>",
                            "std::vector<std::vector<char>>",
                            "std::vector<std::uint64_t>",
                            "actorio::byte_range",
@@ -157,6 +161,19 @@ BOOST_AUTO_TEST_CASE(every_type_of_the_id_block_and_the_handles_are_registered_b
       BOOST_TEST(static_cast<bool>(value));
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(the_enums_round_trip_as_their_values) {
+  for (auto x : {open_mode::read_write, open_mode::read_only, open_mode::create,
+                 open_mode::create_exclusive})
+    BOOST_TEST((round_trip(x) == x), x);
+  for (auto x :
+       {actorio::utf8_errors::strict, actorio::utf8_errors::replace, actorio::utf8_errors::ignore})
+    BOOST_TEST((message_round_trip(x) == x), x);
+  for (auto x :
+       {actorio::map_advice::normal, actorio::map_advice::random, actorio::map_advice::sequential,
+        actorio::map_advice::willneed, actorio::map_advice::dontneed})
+    BOOST_TEST((round_trip(x) == x), x);
 }
 
 BOOST_AUTO_TEST_CASE(a_failure_round_trips_with_every_field) {
@@ -326,7 +343,8 @@ BOOST_AUTO_TEST_CASE(copy_options_round_trip_with_every_field_and_target) {
 }
 
 BOOST_AUTO_TEST_CASE(a_map_info_round_trips_with_every_field) {
-  map_info x{"/tmp/some dir/f.bin", "r+b", 12345, std::uint64_t{1} << 33, 1700000000123456789, 3};
+  map_info x{"/tmp/some dir/f.bin",  open_mode::read_write, 12345,
+             std::uint64_t{1} << 33, 1700000000123456789,   3};
   auto y = round_trip(x);
   BOOST_TEST(same(x, y), caf::deep_to_string(y));
   auto z = message_round_trip(x);
@@ -349,20 +367,24 @@ BOOST_AUTO_TEST_CASE(vectors_of_sparse_chunks_and_map_infos_round_trip_in_order)
   BOOST_TEST(same(message_round_trip(chunks), chunks));
   BOOST_TEST(round_trip(std::vector<chunk>{}).empty());
 
-  std::vector<map_info> infos{{"/a", "rb", 1, 4096}, {"/b", "w+b", 0, 0}, {"/a", "r+b", 9, 8192}};
+  std::vector<map_info> infos{{"/a", open_mode::read_only, 1, 4096},
+                              {"/b", open_mode::create, 0, 0},
+                              {"/a", open_mode::read_write, 9, 8192}};
   BOOST_TEST(same(round_trip(infos), infos));
   BOOST_TEST(same(message_round_trip(infos), infos));
   BOOST_TEST(round_trip(std::vector<map_info>{}).empty());
 }
 
-BOOST_AUTO_TEST_CASE(a_string_map_round_trips_with_every_pair) {
-  std::map<std::string, std::string> x{
-    {"/tmp/a", "r+b"}, {"/tmp/b", "rb"}, {"", ""}, {std::string("n\0l", 3), "x+b"}};
+BOOST_AUTO_TEST_CASE(a_path_to_mode_map_round_trips_with_every_pair) {
+  std::map<std::string, open_mode> x{{"/tmp/a", open_mode::read_write},
+                                     {"/tmp/b", open_mode::read_only},
+                                     {"", open_mode::create},
+                                     {std::string("n\0l", 3), open_mode::create_exclusive}};
   auto y = round_trip(x);
   BOOST_TEST((y == x));
   auto z = message_round_trip(x);
   BOOST_TEST((z == x));
-  BOOST_TEST(round_trip(std::map<std::string, std::string>{}).empty());
+  BOOST_TEST(round_trip(std::map<std::string, open_mode>{}).empty());
 }
 
 BOOST_AUTO_TEST_CASE(actor_handles_and_open_files_round_trip_to_the_same_live_actor) {
@@ -375,7 +397,7 @@ BOOST_AUTO_TEST_CASE(actor_handles_and_open_files_round_trip_to_the_same_live_ac
 
     mapped_file_actor file;
     caf::error err;
-    self->request(mgr, timeout, caf::open_atom_v, f, std::string{"r+b"}, std::int64_t{0})
+    self->request(mgr, timeout, caf::open_atom_v, f, open_mode::read_write, std::int64_t{0})
       .receive([&](mapped_file_actor& h) { file = std::move(h); },
                [&](caf::error& e) { err = std::move(e); });
     BOOST_REQUIRE_MESSAGE(!err, sys.render(err));
@@ -393,14 +415,15 @@ BOOST_AUTO_TEST_CASE(actor_handles_and_open_files_round_trip_to_the_same_live_ac
     BOOST_TEST(!message_round_trip(mapped_file_actor{}));
 
     // An open_file entry, alone and in a vector.
-    open_file entry{f, "r+b", file};
+    open_file entry{f, open_mode::read_write, file};
     auto entry_back = round_trip(entry);
     BOOST_TEST(entry_back.path == f);
-    BOOST_TEST(entry_back.mode == "r+b");
+    BOOST_TEST(entry_back.mode == open_mode::read_write);
     BOOST_TEST((entry_back.file == file));
     auto entry_msg = message_round_trip(entry);
     BOOST_TEST((entry_msg.file == file));
-    auto entries = message_round_trip(std::vector<open_file>{entry, open_file{"/x", "rb", {}}});
+    auto entries =
+      message_round_trip(std::vector<open_file>{entry, open_file{"/x", open_mode::read_only, {}}});
     BOOST_REQUIRE(entries.size() == 2u);
     BOOST_TEST((entries[0].file == file));
     BOOST_TEST(entries[1].path == "/x");
@@ -413,7 +436,7 @@ BOOST_AUTO_TEST_CASE(actor_handles_and_open_files_round_trip_to_the_same_live_ac
                [&](caf::error& e) { err = std::move(e); });
     BOOST_REQUIRE_MESSAGE(!err, sys.render(err));
     BOOST_TEST(info.path == f);
-    BOOST_TEST(info.mode == "r+b");
+    BOOST_TEST(info.mode == open_mode::read_write);
     BOOST_TEST(info.size == 5u);
 
     self->request(mgr, timeout, caf::close_atom_v, file)

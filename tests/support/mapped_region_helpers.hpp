@@ -45,9 +45,8 @@
 namespace fs = std::filesystem;
 
 using actorio::failure;
+using actorio::open_mode;
 using actorio::detail::mapped_region;
-using actorio::detail::open_mode;
-using actorio::detail::parse_open_mode;
 using actorio::test::describe;
 using actorio::test::read_file;
 using actorio::test::temp_dir;

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "actorio/modes.hpp"
 #include "actorio/operation.hpp"
 #include "actorio/result.hpp"
 
@@ -30,9 +31,9 @@ enum class couple_mode {
 /// How `runtime::make_couple` builds a couple.
 struct couple_options {
   couple_mode mode = couple_mode::binary;
-  /// Text mode, for invalid UTF-8 read or written: "strict" (EILSEQ), "replace" (U+FFFD) or
-  /// "ignore" (dropped). A read-side EILSEQ ends the read side: later reads fail the same way.
-  std::string errors = "strict";
+  /// Text mode, for invalid UTF-8 read or written: strict (EILSEQ), replace (U+FFFD) or ignore
+  /// (dropped). A read-side EILSEQ ends the read side: later reads fail the same way.
+  utf8_errors errors = utf8_errors::strict;
   /// Bytes asked for per read syscall.
   std::size_t block_size = 64 * 1024;
   /// Output buffered above this goes out at once and `write` waits for room (backpressure).

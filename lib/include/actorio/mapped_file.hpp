@@ -53,8 +53,9 @@ public:
   /// manager normalized it).
   const std::filesystem::path& path() const noexcept;
 
-  /// "r+b" (open), "rb" (read-only open), "w+b" (create) or "x+b" (exclusive create).
-  const std::string& mode() const noexcept;
+  /// The mode the map was opened in: read_write or read_only (`open`), create or
+  /// create_exclusive (`create`, `create_sparse`).
+  open_mode mode() const noexcept;
 
   /// Up to `size` bytes from `offset` (-1: to the end). Reading at or past the end gives fewer
   /// bytes, or none; a short read is not an error.
@@ -94,20 +95,20 @@ public:
   pending<std::string> checksum(std::string algorithm = {}) const;
 
   // -- text -----------------------------------------------------------------------------------
-  // `errors` is the policy for bytes that are not UTF-8: "strict" (the call fails with
-  // EILSEQ), "replace" (each bad sequence becomes U+FFFD) or "ignore" (bad bytes are dropped).
+  // `errors` is the policy for bytes that are not UTF-8: strict (the call fails with EILSEQ),
+  // replace (each bad sequence becomes U+FFFD) or ignore (bad bytes are dropped).
 
   /// The bytes of [offset, offset + size) as UTF-8 text.
   pending<std::string> read_str(std::int64_t offset = 0, std::int64_t size = -1,
-                                std::string errors = "strict") const;
+                                utf8_errors errors = utf8_errors::strict) const;
 
   /// Writes `text` (checked as UTF-8 under `errors`) at `offset`; returns the bytes written.
   pending<std::uint64_t> write_str(std::string text, std::int64_t offset = 0,
-                                   std::string errors = "strict") const;
+                                   utf8_errors errors = utf8_errors::strict) const;
 
   /// Text (a std::string) goes through write_str, bytes (actorio::bytes) through write.
   pending<std::uint64_t> smart_write(std::variant<std::string, bytes> data, std::int64_t offset = 0,
-                                     std::string errors = "strict") const;
+                                     utf8_errors errors = utf8_errors::strict) const;
 
   // -- lines ----------------------------------------------------------------------------------
 
@@ -224,9 +225,8 @@ public:
   pending<search_page> search_page_at(std::string_view pattern, std::int64_t offset,
                                       std::int64_t max_results, bool overlapping = false) const;
 
-  /// Advice to the kernel for [start, start + length) (-1: to the end): "normal", "random",
-  /// "sequential", "willneed" or "dontneed" (EINVAL otherwise).
-  pending<void> madvise(std::string advice, std::int64_t start = 0, std::int64_t length = -1) const;
+  /// Advice to the kernel for [start, start + length) (-1: to the end).
+  pending<void> madvise(map_advice advice, std::int64_t start = 0, std::int64_t length = -1) const;
 
   /// Releases this handle's reference (shared by its copies). The future completes once the map
   /// is unmapped, if this was its last reference. A second call is a no-op.

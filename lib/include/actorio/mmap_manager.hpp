@@ -36,19 +36,19 @@ namespace actorio {
 class mmap_manager {
 public:
   /// Maps an existing file. It is never truncated: it grows to `init_size` if smaller and keeps
-  /// its size otherwise. `mode` is "r+b" (read-write) or "rb" (read-only). Opening a (path,
-  /// mode) that is already open returns a handle to the same map.
+  /// its size otherwise (`mode` read_write or read_only; create and create_exclusive act as
+  /// `create` does). Opening a (path, mode) that is already open returns a handle to the same map.
   pending<mapped_file> open(const std::filesystem::path& path, std::int64_t init_size = 0,
-                            std::string mode = "r+b") const;
+                            open_mode mode = open_mode::read_write) const;
 
-  /// Creates the file at exactly `init_size` bytes (0 is fine) and maps it: mode "x+b" when
-  /// `exclusive` (EEXIST if it exists), else "w+b" (an existing file is truncated). A new "x+b"
-  /// file that cannot take its size (EFBIG, ENOSPC) or be mapped is removed again.
+  /// Creates the file at exactly `init_size` bytes (0 is fine) and maps it: create_exclusive when
+  /// `exclusive` (EEXIST if it exists), else create (an existing file is truncated). A file made
+  /// exclusively that cannot take its size (EFBIG, ENOSPC) or be mapped is removed again.
   pending<mapped_file> create(const std::filesystem::path& path, std::int64_t init_size = 0,
                               bool exclusive = true) const;
 
-  /// Creates a new file ("x+b") of `total_size` bytes that stays sparse: only the chunks are
-  /// written, in order (later ones win where they overlap; one past `total_size` extends the
+  /// Creates a new file (create_exclusive) of `total_size` bytes that stays sparse: only the chunks
+  /// are written, in order (later ones win where they overlap; one past `total_size` extends the
   /// file). A failure (a size the filesystem refuses with EFBIG included) removes the half-made
   /// file.
   pending<mapped_file> create_sparse(const std::filesystem::path& path, std::int64_t total_size,
@@ -113,10 +113,10 @@ public:
   pending<std::uint64_t> currently_open() const;
 
   /// Every open map by (path, mode), each with a new handle of its own.
-  pending<std::map<std::pair<std::filesystem::path, std::string>, mapped_file>> open_files() const;
+  pending<std::map<std::pair<std::filesystem::path, open_mode>, mapped_file>> open_files() const;
 
   /// Path -> mode of every open map; for a path open in two modes, the mode opened last.
-  pending<std::map<std::filesystem::path, std::string>> open_paths() const;
+  pending<std::map<std::filesystem::path, open_mode>> open_paths() const;
 
   /// Path, mode, size and mapped length of every open map.
   pending<std::vector<map_info>> open_mmaps() const;

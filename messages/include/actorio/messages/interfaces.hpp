@@ -42,11 +42,11 @@ using mapped_file_actor = caf::typed_actor<
   caf::replies_to<digest_atom, std::string>::with<std::string>,
   /// -> path, mode, size and mapped length.
   caf::replies_to<info_atom>::with<map_info>,
-  /// (offset, size, errors policy "strict" | "replace" | "ignore") -> the bytes as UTF-8 text;
-  /// strict: EILSEQ on invalid UTF-8.
-  caf::replies_to<read_str_atom, std::int64_t, std::int64_t, std::string>::with<std::string>,
-  /// (text, offset, errors policy) -> bytes written; the text is checked as UTF-8 first.
-  caf::replies_to<write_str_atom, std::string, std::int64_t, std::string>::with<std::uint64_t>,
+  /// (offset, size, policy for invalid UTF-8) -> the bytes as UTF-8 text; strict: EILSEQ on
+  /// invalid UTF-8.
+  caf::replies_to<read_str_atom, std::int64_t, std::int64_t, utf8_errors>::with<std::string>,
+  /// (text, offset, policy) -> bytes written; the text is checked as UTF-8 first.
+  caf::replies_to<write_str_atom, std::string, std::int64_t, utf8_errors>::with<std::uint64_t>,
   /// (offset, size limit or -1, include the newline) -> the line and the offset after it.
   caf::replies_to<readline_atom, std::int64_t, std::int64_t, bool>::with<bytes, std::uint64_t>,
   /// (hint; <= 0 = all) -> every line from offset 0, each keeping its newline.
@@ -89,8 +89,8 @@ using mapped_file_actor = caf::typed_actor<
                   bool>::with<std::vector<std::uint64_t>, std::uint64_t>,
   /// -> trailing NUL bytes removed.
   caf::replies_to<compact_atom>::with<std::uint64_t>,
-  /// (advice "normal" | "random" | "sequential" | "willneed" | "dontneed", start, length or -1)
-  caf::replies_to<madvise_atom, std::string, std::int64_t, std::int64_t>::with<void>,
+  /// (advice, start, length or -1)
+  caf::replies_to<madvise_atom, map_advice, std::int64_t, std::int64_t>::with<void>,
   /// Unmaps and closes the file; the actor then exits. Sent by the manager when the last
   /// reference is released: actor users release through the manager instead.
   caf::replies_to<caf::close_atom>::with<void>>;
@@ -98,7 +98,7 @@ using mapped_file_actor = caf::typed_actor<
 /// An entry of `open_files`: the key of an open map and a handle to it.
 struct open_file {
   std::string path;
-  std::string mode;
+  open_mode mode = open_mode::read_write;
   mapped_file_actor file;
 };
 
@@ -113,10 +113,11 @@ typename Inspector::result_type inspect(Inspector& f, open_file& x) {
 /// Every reply that hands out a mapped_file_actor counts as one reference; release each with
 /// `(close_atom, handle)`. The map is unmapped when its last reference is released.
 using mmap_manager_actor = caf::typed_actor<
-  /// (path, mode, init_size >= 0) -> the map for (path, mode). Modes: "r+b" (existing file, grown
-  /// to init_size if smaller), "rb" (read-only), "w+b" (create or truncate to init_size), "x+b"
-  /// (create; EEXIST if it exists). An open (path, mode) is shared, not reopened.
-  caf::replies_to<caf::open_atom, std::string, std::string, std::int64_t>::with<mapped_file_actor>,
+  /// (path, mode, init_size >= 0) -> the map for (path, mode): read_write (an existing file,
+  /// grown to init_size if smaller), read_only, create (created or truncated to init_size),
+  /// create_exclusive (created; EEXIST if it exists). An open (path, mode) is shared, not
+  /// reopened.
+  caf::replies_to<caf::open_atom, std::string, open_mode, std::int64_t>::with<mapped_file_actor>,
   /// (path, total_size >= 0, chunks) -> a new file ("x+b") of total_size with holes, chunks
   /// written in order (later ones win; past total_size they extend the file).
   caf::replies_to<sparse_atom, std::string, std::int64_t,
@@ -135,7 +136,7 @@ using mmap_manager_actor = caf::typed_actor<
   /// -> every open map with a handle (`open_files`); each handle is a new reference.
   caf::replies_to<files_atom>::with<std::vector<open_file>>,
   /// -> path -> mode of every open map (`open_paths`); with two modes open, the last opened wins.
-  caf::replies_to<paths_atom>::with<std::map<std::string, std::string>>,
+  caf::replies_to<paths_atom>::with<std::map<std::string, open_mode>>,
   /// -> a description of every open map (`open_mmaps`).
   caf::replies_to<mmaps_atom>::with<std::vector<map_info>>,
   /// -> the sum of the sizes of all open maps (`approx_memory_usage`).

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "actorio/messages/byte_pieces.hpp"
+#include "actorio/modes.hpp"
 #include "actorio/result.hpp"
 
 namespace actorio {
@@ -23,8 +24,8 @@ struct chunk {
 struct map_info {
   /// The normalized path the map was opened under.
   std::string path;
-  /// "r+b", "rb", "w+b" or "x+b".
-  std::string mode;
+  /// The mode it was opened in.
+  open_mode mode = open_mode::read_write;
   /// The file size, i.e. the bytes a reader sees.
   std::uint64_t size = 0;
   /// Bytes of address space the map occupies (page-rounded, may exceed `size`).
