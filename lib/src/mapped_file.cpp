@@ -68,6 +68,29 @@ mapped_file_actor actor_of(const mapped_file& file) {
   return detail::facade_access::actor(file);
 }
 
+namespace {
+
+/// A size, count or bound as the messages carry it: -1 for one left open.
+std::int64_t on_wire(std::optional<std::int64_t> x) {
+  return x ? *x : -1;
+}
+
+template <class T>
+T&& on_wire(T&& x) {
+  return std::forward<T>(x);
+}
+
+bool negative(const std::optional<std::int64_t>& x) {
+  return x && *x < 0;
+}
+
+template <class T>
+bool negative(const T&) {
+  return false;
+}
+
+} // namespace
+
 template <class... Replies, class Convert, class... Ts>
 auto mapped_file::ask(const char* op, Convert convert, Ts&&... xs) const {
   using T = std::invoke_result_t<Convert, Replies&&...>;
@@ -75,8 +98,12 @@ auto mapped_file::ask(const char* op, Convert convert, Ts&&... xs) const {
   if (!st || st->released.load())
     return detail::failed_pending<T>(
       failure{EBADF, op, st ? st->path.string() : "", "handle is closed"});
+  // The messages read -1 as "to the end": a negative size here must not reach them as that.
+  if ((negative(xs) || ...))
+    return detail::failed_pending<T>(
+      failure{EINVAL, op, st->path.string(), "negative size, count or bound"});
   return detail::ask<Replies...>(st->core, st->file, op, st->path.string(), std::move(convert),
-                                 std::forward<Ts>(xs)...);
+                                 on_wire(std::forward<Ts>(xs))...);
 }
 
 namespace {
@@ -85,13 +112,21 @@ bytes to_bytes(std::string_view data) {
   return bytes(data.begin(), data.end());
 }
 
+/// find's and rfind's answer: the messages' -1 is "not found".
+std::optional<std::uint64_t> found(std::int64_t at) {
+  if (at < 0)
+    return std::nullopt;
+  return static_cast<std::uint64_t>(at);
+}
+
 } // namespace
 
-pending<bytes> mapped_file::read(std::int64_t offset, std::int64_t size) const {
+pending<bytes> mapped_file::read(std::int64_t offset, std::optional<std::int64_t> size) const {
   // What the map's actor would answer at once, without the hand-off; anything else, errors
   // included, takes the message path and is answered as usual.
-  if (state_ && state_->local && !state_->released.load(std::memory_order_acquire))
-    if (auto r = state_->local->try_read_cached(offset, size); r && *r) {
+  if (state_ && state_->local && !negative(size) &&
+      !state_->released.load(std::memory_order_acquire))
+    if (auto r = state_->local->try_read_cached(offset, size.value_or(-1)); r && *r) {
       return detail::ready_pending<bytes>(std::move(**r));
     }
   return ask<bytes>("read", detail::as_is{}, read_atom_v, offset, size);
@@ -109,7 +144,7 @@ pending<std::uint64_t> mapped_file::size() const {
   return ask<std::uint64_t>("size", detail::as_is{}, size_atom_v);
 }
 
-pending<void> mapped_file::flush(std::int64_t offset, std::int64_t size) const {
+pending<void> mapped_file::flush(std::int64_t offset, std::optional<std::int64_t> size) const {
   return ask<>("flush", detail::as_is{}, caf::flush_atom_v, offset, size);
 }
 
@@ -125,7 +160,7 @@ pending<std::string> mapped_file::checksum(std::string algorithm) const {
   return ask<std::string>("checksum", detail::as_is{}, digest_atom_v, std::move(algorithm));
 }
 
-pending<std::string> mapped_file::read_str(std::int64_t offset, std::int64_t size,
+pending<std::string> mapped_file::read_str(std::int64_t offset, std::optional<std::int64_t> size,
                                            utf8_errors errors) const {
   return ask<std::string>("read_str", detail::as_is{}, read_str_atom_v, offset, size, errors);
 }
@@ -144,7 +179,8 @@ pending<std::uint64_t> mapped_file::smart_write(std::variant<std::string, bytes>
                             std::get<bytes>(std::move(data)), offset);
 }
 
-pending<mapped_file::read_step> mapped_file::readline(std::int64_t offset, std::int64_t size,
+pending<mapped_file::read_step> mapped_file::readline(std::int64_t offset,
+                                                      std::optional<std::int64_t> size,
                                                       bool incl_newline) const {
   return ask<bytes, std::uint64_t>("readline", detail::as<read_step>{}, readline_atom_v, offset,
                                    size, incl_newline);
@@ -155,7 +191,7 @@ pending<std::vector<bytes>> mapped_file::readlines(std::int64_t hint) const {
 }
 
 pending<mapped_file::read_step> mapped_file::read_until(std::string_view delim, std::int64_t offset,
-                                                        std::int64_t maxsize) const {
+                                                        std::optional<std::int64_t> maxsize) const {
   return ask<bytes, std::uint64_t>("read_until", detail::as<read_step>{}, read_until_atom_v,
                                    to_bytes(delim), offset, maxsize);
 }
@@ -185,7 +221,8 @@ pending<std::uint64_t> mapped_file::erase(std::int64_t offset, std::int64_t size
 }
 
 pending<std::uint64_t> mapped_file::replace(std::string_view old_bytes, std::string_view new_bytes,
-                                            std::int64_t offset, std::int64_t count) const {
+                                            std::int64_t offset,
+                                            std::optional<std::int64_t> count) const {
   return ask<std::uint64_t>("replace", detail::as_is{}, replace_atom_v, to_bytes(old_bytes),
                             to_bytes(new_bytes), offset, count);
 }
@@ -196,7 +233,7 @@ pending<std::uint64_t> mapped_file::fill(std::string_view pattern, std::int64_t 
 }
 
 pending<std::uint64_t> mapped_file::copy_range(std::int64_t src_offset, std::int64_t dst_offset,
-                                               std::int64_t size) const {
+                                               std::optional<std::int64_t> size) const {
   return ask<std::uint64_t>("copy_range", detail::as_is{}, copy_range_atom_v, src_offset,
                             dst_offset, size);
 }
@@ -209,13 +246,14 @@ pending<std::uint64_t> mapped_file::compact() const {
   return ask<std::uint64_t>("compact", detail::as_is{}, compact_atom_v);
 }
 
-pending<bool> mapped_file::compare(const mapped_file& other, std::int64_t size,
+pending<bool> mapped_file::compare(const mapped_file& other, std::optional<std::int64_t> size,
                                    std::int64_t offset_self, std::int64_t offset_other) const {
   return ask<bool>("compare", detail::as_is{}, compare_atom_v,
                    caf::actor_cast<caf::actor>(actor_of(other)), size, offset_self, offset_other);
 }
 
-pending<std::uint64_t> mapped_file::hamming_dist(const mapped_file& other, std::int64_t size,
+pending<std::uint64_t> mapped_file::hamming_dist(const mapped_file& other,
+                                                 std::optional<std::int64_t> size,
                                                  std::int64_t offset_self,
                                                  std::int64_t offset_other) const {
   return ask<std::uint64_t>("hamming_dist", detail::as_is{}, ham_bits_atom_v,
@@ -223,7 +261,8 @@ pending<std::uint64_t> mapped_file::hamming_dist(const mapped_file& other, std::
                             offset_other);
 }
 
-pending<std::uint64_t> mapped_file::hamming_dist_bytes(const mapped_file& other, std::int64_t size,
+pending<std::uint64_t> mapped_file::hamming_dist_bytes(const mapped_file& other,
+                                                       std::optional<std::int64_t> size,
                                                        std::int64_t offset_self,
                                                        std::int64_t offset_other) const {
   return ask<std::uint64_t>("hamming_dist_bytes", detail::as_is{}, ham_bytes_atom_v,
@@ -231,36 +270,35 @@ pending<std::uint64_t> mapped_file::hamming_dist_bytes(const mapped_file& other,
                             offset_other);
 }
 
-pending<std::int64_t> mapped_file::find(std::string_view sub, std::int64_t start,
-                                        std::int64_t end) const {
-  return ask<std::int64_t>("find", detail::as_is{}, find_atom_v, to_bytes(sub), start, end);
+pending<std::optional<std::uint64_t>> mapped_file::find(std::string_view sub, std::int64_t start,
+                                                        std::optional<std::int64_t> end) const {
+  return ask<std::int64_t>("find", found, find_atom_v, to_bytes(sub), start, end);
 }
 
-pending<std::int64_t> mapped_file::rfind(std::string_view sub, std::int64_t start,
-                                         std::int64_t end) const {
-  return ask<std::int64_t>("rfind", detail::as_is{}, rfind_atom_v, to_bytes(sub), start, end);
+pending<std::optional<std::uint64_t>> mapped_file::rfind(std::string_view sub, std::int64_t start,
+                                                         std::optional<std::int64_t> end) const {
+  return ask<std::int64_t>("rfind", found, rfind_atom_v, to_bytes(sub), start, end);
 }
 
 pending<std::vector<std::uint64_t>> mapped_file::search(std::string_view pattern,
                                                         std::int64_t offset,
-                                                        std::int64_t max_results,
+                                                        std::optional<std::int64_t> max_results,
                                                         bool overlapping) const {
   return ask<std::vector<std::uint64_t>, std::uint64_t>(
     "search", [](std::vector<std::uint64_t>&& hits, std::uint64_t&&) { return std::move(hits); },
     search_atom_v, to_bytes(pattern), offset, max_results, overlapping);
 }
 
-pending<mapped_file::search_page> mapped_file::search_page_at(std::string_view pattern,
-                                                              std::int64_t offset,
-                                                              std::int64_t max_results,
-                                                              bool overlapping) const {
+pending<mapped_file::search_page>
+mapped_file::search_page_at(std::string_view pattern, std::int64_t offset,
+                            std::optional<std::int64_t> max_results, bool overlapping) const {
   return ask<std::vector<std::uint64_t>, std::uint64_t>("search", detail::as<search_page>{},
                                                         search_atom_v, to_bytes(pattern), offset,
                                                         max_results, overlapping);
 }
 
 pending<void> mapped_file::madvise(map_advice advice, std::int64_t start,
-                                   std::int64_t length) const {
+                                   std::optional<std::int64_t> length) const {
   return ask<>("madvise", detail::as_is{}, madvise_atom_v, advice, start, length);
 }
 

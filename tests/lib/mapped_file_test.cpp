@@ -40,7 +40,7 @@ BOOST_AUTO_TEST_CASE(negative_offsets_are_einval) {
   BOOST_TEST(read_file(path("f")) == "0123456789");
 }
 
-BOOST_AUTO_TEST_CASE(negative_sizes_other_than_minus_one_are_einval) {
+BOOST_AUTO_TEST_CASE(every_negative_size_count_or_bound_is_einval_and_none_means_to_the_end) {
   write_file(path("a"), "0123456789");
   write_file(path("b"), "0123456789");
   auto a = mgr.open(path("a")).get();
@@ -50,16 +50,29 @@ BOOST_AUTO_TEST_CASE(negative_sizes_other_than_minus_one_are_einval) {
     BOOST_TEST(e.code().value() == EINVAL, op << ": " << e.what());
     BOOST_TEST(std::string(e.what()).find(op) != std::string::npos, op << ": " << e.what());
   };
-  einval(a.read(0, -2), "read");
-  einval(a.read_str(0, -2), "read_str");
-  einval(a.compare(b, -2), "compare");
-  einval(a.hamming_dist(b, -2), "hamming_dist");
-  einval(a.hamming_dist_bytes(b, -2), "hamming_dist_bytes");
+  // -1 is no "to the end" either: only an absent size is.
+  for (std::int64_t n : {-1, -2}) {
+    einval(a.read(0, n), "read");
+    einval(a.flush(0, n), "flush");
+    einval(a.read_str(0, n), "read_str");
+    einval(a.readline(0, n), "readline");
+    einval(a.read_until("\n", 0, n), "read_until");
+    einval(a.replace("1", "x", 0, n), "replace");
+    einval(a.copy_range(0, 20, n), "copy_range");
+    einval(a.compare(b, n), "compare");
+    einval(a.hamming_dist(b, n), "hamming_dist");
+    einval(a.hamming_dist_bytes(b, n), "hamming_dist_bytes");
+    einval(a.find("1", 0, n), "find");
+    einval(a.rfind("1", 0, n), "rfind");
+    einval(a.search("1", 0, n), "search");
+    einval(a.madvise(map_advice::normal, 0, n), "madvise");
+  }
   einval(a.compare(b, 1, -1, 0), "compare");
-  einval(a.hamming_dist(a, -5), "hamming_dist");
-  // -1 still means "to the end".
-  BOOST_TEST(text(a.read(4, -1).get()) == "456789");
-  BOOST_TEST(a.compare(b, -1).get());
+  BOOST_TEST(read_file(path("a")) == "0123456789");
+  BOOST_TEST(text(a.read(4).get()) == "456789");
+  BOOST_TEST(text(a.read(4, std::nullopt).get()) == "456789");
+  BOOST_TEST(a.compare(b).get());
+  BOOST_TEST(a.search("1").get() == std::vector<std::uint64_t>{1});
 }
 
 BOOST_AUTO_TEST_CASE(write_past_the_end_zero_fills_the_gap) {
@@ -176,10 +189,11 @@ BOOST_AUTO_TEST_CASE(text_round_trips_as_utf8_with_errors_policies) {
   BOOST_TEST(f.read_str().get() == "h\xc3\xa9llo");
   f.write("\xff", 1).get();
   BOOST_TEST(error_of(f.read_str()).code().value() == EILSEQ);
-  BOOST_TEST(f.read_str(0, -1, utf8_errors::replace).get() == "h\xef\xbf\xbd\xef\xbf\xbd"
-                                                              "llo");
-  BOOST_TEST(f.read_str(0, -1, utf8_errors::ignore).get() == "hllo");
-  BOOST_TEST(error_of(f.read_str(0, -1, static_cast<utf8_errors>(9))).code().value() == EINVAL);
+  BOOST_TEST(f.read_str(0, std::nullopt, utf8_errors::replace).get() == "h\xef\xbf\xbd\xef\xbf\xbd"
+                                                                        "llo");
+  BOOST_TEST(f.read_str(0, std::nullopt, utf8_errors::ignore).get() == "hllo");
+  BOOST_TEST(error_of(f.read_str(0, std::nullopt, static_cast<utf8_errors>(9))).code().value() ==
+             EINVAL);
   BOOST_TEST(error_of(f.write_str("\xc3", 0)).code().value() == EILSEQ);
   BOOST_TEST(f.smart_write(std::string("\xc3\xa9"), 0).get() == 2u);
   BOOST_TEST(f.smart_write(bytes{'\xff', 'z'}, 4).get() == 2u);
@@ -192,7 +206,7 @@ BOOST_AUTO_TEST_CASE(readline_returns_the_line_and_the_next_offset) {
   auto first = f.readline().get();
   BOOST_TEST(text(first.data) == "hello");
   BOOST_TEST(first.next_offset == 6u);
-  auto second = f.readline(first.next_offset, -1, true).get();
+  auto second = f.readline(first.next_offset, std::nullopt, true).get();
   BOOST_TEST(text(second.data) == "world\n");
   BOOST_TEST(second.next_offset == 12u);
   BOOST_TEST(f.readline(100).get().data.empty());
@@ -266,15 +280,15 @@ BOOST_AUTO_TEST_CASE(search_find_and_pages_report_each_hit_once) {
   write_file(path("f"), "xxabxxab");
   auto f = mgr.open(path("f")).get();
   BOOST_TEST(f.search("ab").get() == (std::vector<std::uint64_t>{2, 6}));
-  BOOST_TEST(f.find("ab", 3).get() == 6);
-  BOOST_TEST(f.find("ab", 3, 7).get() == -1);
-  BOOST_TEST(f.rfind("ab").get() == 6);
-  BOOST_TEST(f.rfind("ab", 0, 7).get() == 2);
+  BOOST_TEST((f.find("ab", 3).get() == std::optional<std::uint64_t>{6}));
+  BOOST_TEST(!f.find("ab", 3, 7).get().has_value());
+  BOOST_TEST((f.rfind("ab").get() == std::optional<std::uint64_t>{6}));
+  BOOST_TEST((f.rfind("ab", 0, 7).get() == std::optional<std::uint64_t>{2}));
   BOOST_TEST(error_of(f.search("")).code().value() == EINVAL);
   write_file(path("a"), "aaaa");
   auto a = mgr.open(path("a")).get();
   BOOST_TEST(a.search("aa").get() == (std::vector<std::uint64_t>{0, 2}));
-  BOOST_TEST(a.search("aa", 0, -1, true).get() == (std::vector<std::uint64_t>{0, 1, 2}));
+  BOOST_TEST(a.search("aa", 0, std::nullopt, true).get() == (std::vector<std::uint64_t>{0, 1, 2}));
   std::vector<std::uint64_t> paged;
   std::int64_t offset = 0;
   for (int i = 0; i < 10; ++i) {
@@ -312,7 +326,7 @@ BOOST_AUTO_TEST_CASE(flush_of_a_range_and_madvise_succeed_or_refuse_bad_advice) 
   auto f = mgr.open(path("f")).get();
   f.write("y", 9000).get();
   f.flush(5, 100).get();
-  f.flush(8999, -1).get();
+  f.flush(8999).get();
   f.madvise(map_advice::sequential).get();
   f.madvise(map_advice::willneed, 4096, 100).get();
   BOOST_TEST(error_of(f.madvise(static_cast<map_advice>(9))).code().value() == EINVAL);

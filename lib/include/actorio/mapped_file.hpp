@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -32,8 +33,9 @@ struct facade_access;
 ///
 /// Each method returns a `pending` (a `std::future` that can hand its result to a callback
 /// instead, see pending.hpp; a read done in the calling thread runs a callback attached to it at
-/// once). Errors arrive through the future as `actorio::io_error` (errno + path). Offsets and sizes
-/// are signed only so that -1 can mean "to the end"; other negative values fail with EINVAL. Calls
+/// once). Errors arrive through the future as `actorio::io_error` (errno + path). A size, count or
+/// bound left open (`std::nullopt`, the default) means "to the end" or "no limit"; a negative
+/// offset, size, count or bound fails with EINVAL. Calls
 /// after `close()` fail with EBADF. Calls that would change a read-only ("rb") map fail with
 /// EBADF, or with EROFS when the map comes from a read-only manager (`runtime_config::read_only`,
 /// which maps every file read-only). No call throws synchronously.
@@ -57,9 +59,9 @@ public:
   /// create_exclusive (`create`, `create_sparse`).
   open_mode mode() const noexcept;
 
-  /// Up to `size` bytes from `offset` (-1: to the end). Reading at or past the end gives fewer
+  /// Up to `size` bytes from `offset` (none: to the end). Reading at or past the end gives fewer
   /// bytes, or none; a short read is not an error.
-  pending<bytes> read(std::int64_t offset = 0, std::int64_t size = -1) const;
+  pending<bytes> read(std::int64_t offset = 0, std::optional<std::int64_t> size = {}) const;
 
   /// Writes `data` at `offset`, growing the file as needed (a gap is zero-filled); returns the
   /// number of bytes written. EBADF on a read-only map. A write that fails part-way (ENOSPC, EIO)
@@ -73,10 +75,10 @@ public:
   /// The current file size.
   pending<std::uint64_t> size() const;
 
-  /// Starts write-back of the pages holding [offset, offset + size) (-1: to the end) without
+  /// Starts write-back of the pages holding [offset, offset + size) (none: to the end) without
   /// waiting (msync MS_ASYNC): hands them to the OS, not to the device; alignment to pages is
   /// handled inside. Writes are visible to every reader of the file at once, flushed or not.
-  pending<void> flush(std::int64_t offset = 0, std::int64_t size = -1) const;
+  pending<void> flush(std::int64_t offset = 0, std::optional<std::int64_t> size = {}) const;
 
   /// The durable flush: waits until written data and the file's metadata are on the device
   /// (msync MS_SYNC + fsync; for a map made by `create`, the first sync also fsyncs the directory
@@ -99,7 +101,7 @@ public:
   // replace (each bad sequence becomes U+FFFD) or ignore (bad bytes are dropped).
 
   /// The bytes of [offset, offset + size) as UTF-8 text.
-  pending<std::string> read_str(std::int64_t offset = 0, std::int64_t size = -1,
+  pending<std::string> read_str(std::int64_t offset = 0, std::optional<std::int64_t> size = {},
                                 utf8_errors errors = utf8_errors::strict) const;
 
   /// Writes `text` (checked as UTF-8 under `errors`) at `offset`; returns the bytes written.
@@ -119,19 +121,19 @@ public:
   };
 
   /// The line at `offset`, without its '\n' unless `incl_newline`, looking at most `size` bytes
-  /// ahead (-1: no limit); `next_offset` is where the next line starts, past the '\n'. At or past
+  /// ahead (none: no limit); `next_offset` is where the next line starts, past the '\n'. At or past
   /// the end: no bytes and next_offset == offset.
-  pending<read_step> readline(std::int64_t offset = 0, std::int64_t size = -1,
+  pending<read_step> readline(std::int64_t offset = 0, std::optional<std::int64_t> size = {},
                               bool incl_newline = false) const;
 
   /// Every line of the file split on '\n', each keeping its '\n' (the last may lack one), as
   /// IOBase.readlines does: with `hint` > 0, stops once the lines read total >= hint bytes.
-  pending<std::vector<bytes>> readlines(std::int64_t hint = -1) const;
+  pending<std::vector<bytes>> readlines(std::int64_t hint = 0) const;
 
-  /// Up to and including the first `delim` from `offset` within `maxsize` bytes (-1: no limit),
+  /// Up to and including the first `delim` from `offset` within `maxsize` bytes (none: no limit),
   /// or all bytes read when there is none. EINVAL for an empty `delim`.
   pending<read_step> read_until(std::string_view delim, std::int64_t offset = 0,
-                                std::int64_t maxsize = -1) const;
+                                std::optional<std::int64_t> maxsize = {}) const;
 
   /// One page of whole lines (each keeping its '\n') from `offset`, about `max_bytes` long but
   /// at least one line while any remain. Iterate a file of any size by calling again at
@@ -158,20 +160,21 @@ public:
   /// `offset` never move and the file may become empty. Returns the bytes removed.
   pending<std::uint64_t> erase(std::int64_t offset, std::int64_t size) const;
 
-  /// Replaces up to `count` (-1: all) non-overlapping occurrences of `old_bytes` at or after
+  /// Replaces up to `count` (none: all) non-overlapping occurrences of `old_bytes` at or after
   /// `offset`, left to right; returns how many. EINVAL for an empty `old_bytes`.
   pending<std::uint64_t> replace(std::string_view old_bytes, std::string_view new_bytes,
-                                 std::int64_t offset = 0, std::int64_t count = -1) const;
+                                 std::int64_t offset = 0,
+                                 std::optional<std::int64_t> count = {}) const;
 
   /// Writes `pattern` `count` times from `offset`; returns the bytes written.
   pending<std::uint64_t> fill(std::string_view pattern, std::int64_t offset = 0,
                               std::int64_t count = 1) const;
 
-  /// Copies `size` bytes (-1: to the end) from `src_offset` to `dst_offset` (overlap is fine; the
+  /// Copies `size` bytes (none: to the end) from `src_offset` to `dst_offset` (overlap is fine; the
   /// file grows if the copy runs past its end); returns the bytes copied. Every error fails the
   /// future.
   pending<std::uint64_t> copy_range(std::int64_t src_offset, std::int64_t dst_offset,
-                                    std::int64_t size) const;
+                                    std::optional<std::int64_t> size = {}) const;
 
   /// Copies `count` bytes from `src` to `dest` inside the file, as memmove does (overlap is
   /// fine); both ranges must lie inside the file (EINVAL otherwise) and the size never changes.
@@ -181,39 +184,41 @@ public:
   pending<std::uint64_t> compact() const;
 
   // -- comparing --------------------------------------------------------------------------------
-  // Ranges are `size` bytes (-1: to the end of each file) from `offset_self` here and
+  // Ranges are `size` bytes (none: to the end of each file) from `offset_self` here and
   // `offset_other` in `other` (which may be this map). Unequal lengths: the shorter range counts
   // as if padded with zero bytes.
 
   /// Whether both ranges hold the same bytes (and so have the same length).
-  pending<bool> compare(const mapped_file& other, std::int64_t size = -1,
+  pending<bool> compare(const mapped_file& other, std::optional<std::int64_t> size = {},
                         std::int64_t offset_self = 0, std::int64_t offset_other = 0) const;
 
   /// The number of differing bits.
-  pending<std::uint64_t> hamming_dist(const mapped_file& other, std::int64_t size = -1,
+  pending<std::uint64_t> hamming_dist(const mapped_file& other,
+                                      std::optional<std::int64_t> size = {},
                                       std::int64_t offset_self = 0,
                                       std::int64_t offset_other = 0) const;
 
   /// The number of differing byte positions.
-  pending<std::uint64_t> hamming_dist_bytes(const mapped_file& other, std::int64_t size = -1,
+  pending<std::uint64_t> hamming_dist_bytes(const mapped_file& other,
+                                            std::optional<std::int64_t> size = {},
                                             std::int64_t offset_self = 0,
                                             std::int64_t offset_other = 0) const;
 
   // -- searching --------------------------------------------------------------------------------
 
-  /// Lowest offset of `sub` in [start, end) (-1: the end), or -1.
-  pending<std::int64_t> find(std::string_view sub, std::int64_t start = 0,
-                             std::int64_t end = -1) const;
+  /// Lowest offset of `sub` in [start, end) (none: the end), or none.
+  pending<std::optional<std::uint64_t>> find(std::string_view sub, std::int64_t start = 0,
+                                             std::optional<std::int64_t> end = {}) const;
 
-  /// Highest offset of `sub` in [start, end) (-1: the end), or -1.
-  pending<std::int64_t> rfind(std::string_view sub, std::int64_t start = 0,
-                              std::int64_t end = -1) const;
+  /// Highest offset of `sub` in [start, end) (none: the end), or none.
+  pending<std::optional<std::uint64_t>> rfind(std::string_view sub, std::int64_t start = 0,
+                                              std::optional<std::int64_t> end = {}) const;
 
-  /// Offsets of `pattern` from `offset`, ascending, at most `max_results` (-1: all). After a hit
+  /// Offsets of `pattern` from `offset`, ascending, at most `max_results` (none: all). After a hit
   /// the search goes on 1 byte further when `overlapping`, else past the hit ("ab" in "xxabxxab":
   /// 2, 6; "aa" in "aaaa": 0, 2, or 0, 1, 2 overlapping). EINVAL for an empty pattern.
   pending<std::vector<std::uint64_t>> search(std::string_view pattern, std::int64_t offset = 0,
-                                             std::int64_t max_results = -1,
+                                             std::optional<std::int64_t> max_results = {},
                                              bool overlapping = false) const;
 
   /// One page of `search` for result sets too large to hold at once: call again with
@@ -223,10 +228,12 @@ public:
     std::uint64_t next_offset = 0;
   };
   pending<search_page> search_page_at(std::string_view pattern, std::int64_t offset,
-                                      std::int64_t max_results, bool overlapping = false) const;
+                                      std::optional<std::int64_t> max_results,
+                                      bool overlapping = false) const;
 
-  /// Advice to the kernel for [start, start + length) (-1: to the end).
-  pending<void> madvise(map_advice advice, std::int64_t start = 0, std::int64_t length = -1) const;
+  /// Advice to the kernel for [start, start + length) (none: to the end).
+  pending<void> madvise(map_advice advice, std::int64_t start = 0,
+                        std::optional<std::int64_t> length = {}) const;
 
   /// Releases this handle's reference (shared by its copies). The future completes once the map
   /// is unmapped, if this was its last reference. A second call is a no-op.
