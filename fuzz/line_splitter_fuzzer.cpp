@@ -17,13 +17,13 @@
 #include <utility>
 #include <vector>
 
+using actorio::utf8_errors;
 using actorio::detail::count_units;
 using actorio::detail::decode_utf8;
 using actorio::detail::is_continuation;
 using actorio::detail::line_end;
 using actorio::detail::lines_end;
 using actorio::detail::split_lines;
-using actorio::utf8_errors;
 
 namespace {
 

@@ -16,10 +16,10 @@
 #include <unordered_set>
 #include <vector>
 
+using actorio::utf8_errors;
 using actorio::detail::complete_prefix;
 using actorio::detail::decode_utf8;
 using actorio::detail::utf8_decoder;
-using actorio::utf8_errors;
 
 namespace {
 
