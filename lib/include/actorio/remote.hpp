@@ -123,9 +123,12 @@ public:
   void stop();
 
   struct impl;
-  explicit server(std::unique_ptr<impl> x);
 
 private:
+  friend server serve(runtime& rt, serve_options opts);
+  friend server serve(serve_options opts);
+  explicit server(std::unique_ptr<impl> x);
+
   std::unique_ptr<impl> impl_;
 };
 
