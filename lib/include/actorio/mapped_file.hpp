@@ -35,10 +35,10 @@ struct facade_access;
 /// instead, see pending.hpp; a read done in the calling thread runs a callback attached to it at
 /// once). Errors arrive through the future as `actorio::io_error` (errno + path). A size, count or
 /// bound left open (`std::nullopt`, the default) means "to the end" or "no limit"; a negative
-/// offset, size, count or bound fails with EINVAL. Calls
-/// after `close()` fail with EBADF. Calls that would change a read-only ("rb") map fail with
-/// EBADF, or with EROFS when the map comes from a read-only manager (`runtime_config::read_only`,
-/// which maps every file read-only). No call throws synchronously.
+/// offset, size, count or bound fails with EINVAL. Calls after `close()` fail with EBADF. Calls
+/// that would change a read-only map (`open_mode::read_only`) fail with EBADF, or with EROFS when
+/// the map comes from a read-only manager (`runtime_config::read_only`, which maps every file
+/// read-only). No call throws synchronously.
 ///
 /// Files that change under the map: a call that touches bytes another process truncated away
 /// fails with EIO (the kernel's SIGBUS is caught, see runtime.hpp) and the map stays usable; the
