@@ -78,11 +78,11 @@ couple_mode couple::mode() const noexcept {
   return shared_ ? shared_->mode : couple_mode::binary;
 }
 
-operation<std::string> couple::read(std::int64_t n) const {
+operation<std::string> couple::read(std::optional<std::int64_t> n) const {
   return read_op<std::string>(shared_, "read", detail::as_is{}, read_atom_v, n);
 }
 
-operation<std::string> couple::read1(std::int64_t n) const {
+operation<std::string> couple::read1(std::optional<std::int64_t> n) const {
   return read_op<std::string>(shared_, "read1", detail::as_is{}, read1_atom_v, n);
 }
 
@@ -100,7 +100,7 @@ operation<std::size_t> couple::readinto1(std::span<std::byte> buffer) const {
                               static_cast<std::int64_t>(buffer.size()));
 }
 
-operation<std::string> couple::readline(std::int64_t limit) const {
+operation<std::string> couple::readline(std::optional<std::int64_t> limit) const {
   return read_op<std::string>(shared_, "readline", detail::as_is{}, readline_atom_v, limit);
 }
 
@@ -124,7 +124,7 @@ pending<void> couple::flush() const {
   return ask_couple<>(shared_, "flush", detail::as_is{}, caf::flush_atom_v).first;
 }
 
-pending<std::uint64_t> couple::truncate(std::int64_t size) const {
+pending<std::uint64_t> couple::truncate(std::optional<std::int64_t> size) const {
   return ask_couple<std::uint64_t>(shared_, "truncate", detail::as_is{}, truncate_atom_v, size)
     .first;
 }

@@ -68,29 +68,6 @@ mapped_file_actor actor_of(const mapped_file& file) {
   return detail::facade_access::actor(file);
 }
 
-namespace {
-
-/// A size, count or bound as the messages carry it: -1 for one left open.
-std::int64_t on_wire(std::optional<std::int64_t> x) {
-  return x ? *x : -1;
-}
-
-template <class T>
-T&& on_wire(T&& x) {
-  return std::forward<T>(x);
-}
-
-bool negative(const std::optional<std::int64_t>& x) {
-  return x && *x < 0;
-}
-
-template <class T>
-bool negative(const T&) {
-  return false;
-}
-
-} // namespace
-
 template <class... Replies, class Convert, class... Ts>
 auto mapped_file::ask(const char* op, Convert convert, Ts&&... xs) const {
   using T = std::invoke_result_t<Convert, Replies&&...>;
@@ -98,12 +75,8 @@ auto mapped_file::ask(const char* op, Convert convert, Ts&&... xs) const {
   if (!st || st->released.load())
     return detail::failed_pending<T>(
       failure{EBADF, op, st ? st->path.string() : "", "handle is closed"});
-  // The messages read -1 as "to the end": a negative size here must not reach them as that.
-  if ((negative(xs) || ...))
-    return detail::failed_pending<T>(
-      failure{EINVAL, op, st->path.string(), "negative size, count or bound"});
   return detail::ask<Replies...>(st->core, st->file, op, st->path.string(), std::move(convert),
-                                 on_wire(std::forward<Ts>(xs))...);
+                                 std::forward<Ts>(xs)...);
 }
 
 namespace {
@@ -124,7 +97,7 @@ std::optional<std::uint64_t> found(std::int64_t at) {
 pending<bytes> mapped_file::read(std::int64_t offset, std::optional<std::int64_t> size) const {
   // What the map's actor would answer at once, without the hand-off; anything else, errors
   // included, takes the message path and is answered as usual.
-  if (state_ && state_->local && !negative(size) &&
+  if (state_ && state_->local && !detail::negative(size) &&
       !state_->released.load(std::memory_order_acquire))
     if (auto r = state_->local->try_read_cached(offset, size.value_or(-1)); r && *r) {
       return detail::ready_pending<bytes>(std::move(**r));

@@ -3,8 +3,10 @@
 #include <exception>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include <caf/all.hpp>
@@ -53,11 +55,38 @@ struct call_mode {
   progress_callback on_progress;
 };
 
+/// A facade argument that is a size, count or bound, absent meaning "to the end" or "no limit".
+template <class T>
+constexpr bool is_extent = std::is_same_v<std::decay_t<T>, std::optional<std::int64_t>>;
+
+/// How a facade argument travels: an extent as the messages spell it (-1 when absent), anything
+/// else as it is.
+inline std::int64_t on_wire(const std::optional<std::int64_t>& x) {
+  return x ? *x : -1;
+}
+
+template <class T>
+requires(!is_extent<T>) T && on_wire(T&& x) {
+  return std::forward<T>(x);
+}
+
+/// Whether `x` is a negative extent, which the messages would misread (-1 is "to the end" there).
+template <class T>
+bool negative(const T& x) {
+  if constexpr (is_extent<T>)
+    return x && *x < 0;
+  else
+    return false;
+}
+
 /// Sends one request `xs...` to `dest` in the name of the runtime's facade bridge
 /// (lib/src/facade_bridge_actor.hpp) and returns a future of `convert(replies...)` and the call's
 /// request id for `canceller`. `Replies` are the reply types named in the interface (none for a
 /// `void` reply). `op` and `path` label errors that do not come from the receiver (timeouts, a
 /// receiver or runtime that is gone, a cancel).
+///
+/// An extent among `xs` (see `is_extent`) is sent as the messages spell it; a negative one fails
+/// the call with EINVAL before anything is sent.
 ///
 /// The call is registered with the bridge before its request leaves this thread, so the reply
 /// always finds it; calls made from one thread reach each receiver in the order they were made.
@@ -65,16 +94,20 @@ struct call_mode {
 template <class... Replies, class Handle, class Convert, class... Ts>
 auto call(const std::shared_ptr<runtime_core>& core, const Handle& dest, call_mode mode,
           std::string op, std::string path, Convert convert, Ts&&... xs) {
-  static_assert(
-    caf::response_type_unbox<caf::signatures_of_t<Handle>,
-                             caf::detail::type_list<typename caf::detail::implicit_conversions<
-                               std::decay_t<Ts>>::type...>>::valid,
-    "the receiver does not accept this request");
+  static_assert(caf::response_type_unbox<
+                  caf::signatures_of_t<Handle>,
+                  caf::detail::type_list<typename caf::detail::implicit_conversions<
+                    std::decay_t<decltype(on_wire(std::declval<Ts>()))>>::type...>>::valid,
+                "the receiver does not accept this request");
   using T = std::invoke_result_t<Convert, Replies&&...>;
   auto state = std::make_shared<bridge_promise<T>>();
   auto future = state->promise->get_pending();
   if (!dest) {
     state->fail(failure{EBADF, std::move(op), std::move(path), "closed handle"});
+    return std::pair{std::move(future), std::uint64_t{0}};
+  }
+  if ((negative(xs) || ...)) {
+    state->fail(failure{EINVAL, std::move(op), std::move(path), "negative size, count or bound"});
     return std::pair{std::move(future), std::uint64_t{0}};
   }
   bridge_call c;
@@ -101,7 +134,7 @@ auto call(const std::shared_ptr<runtime_core>& core, const Handle& dest, call_mo
   if (facade_bridge::of(core->bridge).expect(request, std::move(c)))
     caf::actor_cast<caf::strong_actor_ptr>(dest)->enqueue(
       caf::make_mailbox_element(core->bridge, caf::make_message_id(request), {},
-                                std::forward<Ts>(xs)...),
+                                on_wire(std::forward<Ts>(xs))...),
       nullptr);
   return std::pair{std::move(future), request};
 }

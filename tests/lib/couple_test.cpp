@@ -179,6 +179,21 @@ BOOST_AUTO_TEST_CASE(read_without_size_and_readall_read_to_eof) {
   BOOST_TEST(d.readall().get() == "xyz");
 }
 
+BOOST_AUTO_TEST_CASE(a_negative_count_is_einval_and_only_none_means_all) {
+  auto [a, b] = rt.double_ended_binary_pipe();
+  a.write("abc").get();
+  a.flush().get();
+  for (std::int64_t n : {-1, -2}) {
+    BOOST_TEST(error_of(b.read(n)).code().value() == EINVAL);
+    BOOST_TEST(error_of(b.read1(n)).code().value() == EINVAL);
+    BOOST_TEST(error_of(b.readline(n)).code().value() == EINVAL);
+    BOOST_TEST(error_of(a.truncate(n)).code().value() == EINVAL);
+  }
+  // The refused calls took nothing.
+  a.close().get();
+  BOOST_TEST(b.read().get() == "abc");
+}
+
 BOOST_AUTO_TEST_CASE(read1_returns_what_is_there) {
   auto [a, b] = rt.double_ended_binary_pipe();
   a.write("abcdef").get();

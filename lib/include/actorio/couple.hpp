@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <future>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -80,12 +81,12 @@ public:
 
   couple_mode mode() const noexcept;
 
-  /// Up to `n` units (-1: everything up to EOF); fewer only at EOF, empty at EOF.
-  operation<std::string> read(std::int64_t n = -1) const;
+  /// Up to `n` units (none: everything up to EOF); fewer only at EOF, empty at EOF.
+  operation<std::string> read(std::optional<std::int64_t> n = {}) const;
 
-  /// Waits until some data is there, then returns at most `n` units of it (-1: all there is);
+  /// Waits until some data is there, then returns at most `n` units of it (none: all there is);
   /// empty only at EOF.
-  operation<std::string> read1(std::int64_t n = -1) const;
+  operation<std::string> read1(std::optional<std::int64_t> n = {}) const;
 
   /// Everything up to EOF (i.e. until the peer's writer is closed).
   operation<std::string> readall() const;
@@ -97,13 +98,13 @@ public:
   /// As `readinto`, but returns once any data is there (as `read1`).
   operation<std::size_t> readinto1(std::span<std::byte> buffer) const;
 
-  /// One line with its "\n"; at most `limit` units of it (-1: no limit); at EOF the rest, maybe
-  /// without "\n", then "".
-  operation<std::string> readline(std::int64_t limit = -1) const;
+  /// One line with its "\n"; at most `limit` units of it (none: no limit); at EOF the rest,
+  /// maybe without "\n", then "".
+  operation<std::string> readline(std::optional<std::int64_t> limit = {}) const;
 
   /// Lines (each with its "\n") until their total size reaches `hint` units; `hint <= 0`: every
   /// line up to EOF.
-  operation<std::vector<std::string>> readlines(std::int64_t hint = -1) const;
+  operation<std::vector<std::string>> readlines(std::int64_t hint = 0) const;
 
   /// Buffers `data` -> the units taken (text mode: EILSEQ for invalid UTF-8 unless the errors
   /// policy cleans it). Completes once the buffer is below `write_buffer` again. EPIPE once a
@@ -116,9 +117,9 @@ public:
   /// Writes out everything buffered; completes when the writer descriptor took all of it.
   pending<void> flush() const;
 
-  /// Flushes, then truncates the writer to `size` (-1: its current position) -> the new size.
+  /// Flushes, then truncates the writer to `size` (none: its current position) -> the new size.
   /// On a pipe the OS refuses: ESPIPE without a size, EINVAL with one.
-  pending<std::uint64_t> truncate(std::int64_t size = -1) const;
+  pending<std::uint64_t> truncate(std::optional<std::int64_t> size = {}) const;
 
   /// Writes `prompt` (no newline added), then reads one line and returns it without "\n" or
   /// "\r\n"; a last line without newline is returned too. ENODATA ("end of file") when EOF comes
