@@ -20,7 +20,7 @@ namespace actorio::detail {
 
 namespace {
 
-using self_pointer = couple_actor::stateful_pointer<couple_state>;
+using self_pointer = couple_actor_internal::stateful_pointer<couple_state>;
 using pending_read = couple_state::pending_read;
 
 failure closed_error(const char* op) {
@@ -332,7 +332,7 @@ void wait_readable(self_pointer self) {
   caf::weak_actor_ptr weak{self->ctrl()};
   auto armed = st.setup.reactor->when_readable(st.setup.reader, [weak] {
     if (auto strong = weak.lock())
-      caf::anon_send(caf::actor_cast<couple_actor>(strong), ready_atom_v, false);
+      caf::anon_send(caf::actor_cast<couple_actor_internal>(strong), ready_atom_v, false);
   });
   if (armed)
     st.waiting_readable = true;
@@ -347,7 +347,7 @@ void wait_writable(self_pointer self) {
   caf::weak_actor_ptr weak{self->ctrl()};
   auto armed = st.setup.reactor->when_writable(st.setup.writer, [weak] {
     if (auto strong = weak.lock())
-      caf::anon_send(caf::actor_cast<couple_actor>(strong), ready_atom_v, true);
+      caf::anon_send(caf::actor_cast<couple_actor_internal>(strong), ready_atom_v, true);
   });
   if (armed)
     st.waiting_writable = true;
@@ -508,7 +508,7 @@ void couple_state::release_fds() {
   setup.writer = -1;
 }
 
-couple_actor::behavior_type couple_impl(self_pointer self, couple_setup setup) {
+couple_actor_internal::behavior_type couple_impl(self_pointer self, couple_setup setup) {
   auto& st = self->state;
   st.setup = std::move(setup);
   if (st.setup.text)

@@ -91,9 +91,14 @@ struct couple_state {
   static inline const char* name = "actorio.couple";
 };
 
+/// A couple's actor as it is spawned: the public interface plus the reactor's wake-up, (ready_atom,
+/// writable) when the reader (false) or the writer (true) became ready. Handed out as a
+/// `couple_actor`, so only the reactor's callbacks, which hold this type, can send it.
+using couple_actor_internal = couple_actor::extend<caf::reacts_to<ready_atom, bool>>;
+
 /// Serves one couple. Reads try a non-blocking block read first and, on EAGAIN, ask the reactor
 /// to say when the reader is readable; nothing blocks and no thread waits for an idle couple.
-couple_actor::behavior_type couple_impl(couple_actor::stateful_pointer<couple_state> self,
-                                        couple_setup setup);
+couple_actor_internal::behavior_type
+couple_impl(couple_actor_internal::stateful_pointer<couple_state> self, couple_setup setup);
 
 } // namespace actorio::detail

@@ -256,9 +256,7 @@ using couple_actor = caf::typed_actor<
   /// bits) from the same sender: it fails with ECANCELED and takes no data.
   caf::reacts_to<cancel_atom, std::uint64_t>,
   /// Closes the descriptors the couple owns; idempotent. Unflushed output is dropped.
-  caf::replies_to<caf::close_atom>::with<void>,
-  /// Internal: the reactor saw the reader (false) or writer (true) become ready.
-  caf::reacts_to<ready_atom, bool>>;
+  caf::replies_to<caf::close_atom>::with<void>>;
 
 /// Registers actorio's message types, actor handle types and error category with `cfg`. An
 /// embedding server calls it on its own config before building its actor system; both ends of
