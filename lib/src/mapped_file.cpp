@@ -99,7 +99,7 @@ pending<bytes> mapped_file::read(std::int64_t offset, std::optional<std::int64_t
   // included, takes the message path and is answered as usual.
   if (state_ && state_->local && !detail::negative(size) &&
       !state_->released.load(std::memory_order_acquire))
-    if (auto r = state_->local->try_read_cached(offset, size.value_or(-1)); r && *r) {
+    if (auto r = state_->local->try_read_cached(offset, detail::on_wire(size)); r && *r) {
       return detail::ready_pending<bytes>(std::move(**r));
     }
   return ask<bytes>("read", detail::as_is{}, read_atom_v, offset, size);
