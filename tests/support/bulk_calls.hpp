@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
@@ -25,26 +26,32 @@ inline byte_pieces pieces_of(const std::string& text) {
   return out;
 }
 
-/// Collects the progress reports of one bulk call and signals the first.
+/// Collects the progress reports of one bulk call and signals the first. The callback holds what
+/// it records: a report still running when a cancelled call has failed (operation.hpp allows it)
+/// finds it alive even once this log is gone.
 struct progress_log {
-  std::mutex mutex;
-  std::vector<progress> reports;
-  std::promise<void> first;
-  bool signalled = false;
+  struct record {
+    std::mutex mutex;
+    std::vector<progress> reports;
+    std::promise<void> first;
+    bool signalled = false;
+  };
+  std::shared_ptr<record> kept = std::make_shared<record>();
+  std::promise<void>& first = kept->first;
 
   bulk_options options() {
-    return bulk_options{[this](const progress& p) {
-                          std::lock_guard<std::mutex> guard{mutex};
-                          reports.push_back(p);
-                          if (!std::exchange(signalled, true))
-                            first.set_value();
+    return bulk_options{[kept = kept](const progress& p) {
+                          std::lock_guard<std::mutex> guard{kept->mutex};
+                          kept->reports.push_back(p);
+                          if (!std::exchange(kept->signalled, true))
+                            kept->first.set_value();
                         },
                         std::chrono::milliseconds(1)};
   }
 
   std::vector<progress> all() {
-    std::lock_guard<std::mutex> guard{mutex};
-    return reports;
+    std::lock_guard<std::mutex> guard{kept->mutex};
+    return kept->reports;
   }
 };
 
