@@ -200,7 +200,7 @@ void drop_client(self_pointer self, std::map<caf::node_id, client>::iterator i) 
     if (r.node == i->first)
       self->send(st.manager, cancel_atom_v, id);
   for (auto id : i->second.staged)
-    caf::anon_send(st.manager, caf::delete_atom_v, id);
+    caf::anon_send(st.manager, discard_staged_atom_v, id);
   auto name = std::move(i->second.name);
   st.clients.erase(i);
   if (st.options.on_disconnect)
@@ -297,10 +297,11 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
             return rp;
           }),
     gated(self, "sparse",
-          [=, &m](caller& from, sparse_atom, std::string& path, std::int64_t size,
+          [=, &m](caller& from, create_sparse_atom, std::string& path, std::int64_t size,
                   std::vector<chunk>& chunks) -> caf::result<mapped_file_actor> {
             if (!from.entry)
-              return self->delegate(m, sparse_atom_v, std::move(path), size, std::move(chunks));
+              return self->delegate(m, create_sparse_atom_v, std::move(path), size,
+                                    std::move(chunks));
             if (auto refused = check_maps(self, *from.entry, 1, "sparse", path))
               return *refused;
             auto bytes = payload_bytes(chunks);
@@ -309,7 +310,9 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
             auto allowance = from.entry->allowance;
             ++from.entry->refs;
             auto rp = self->make_response_promise<mapped_file_actor>();
-            self->request(m, caf::infinite, sparse_atom_v, std::move(path), size, std::move(chunks))
+            self
+              ->request(m, caf::infinite, create_sparse_atom_v, std::move(path), size,
+                        std::move(chunks))
               .then(
                 [self, rp, bytes, allowance, node = from.node](mapped_file_actor& file) mutable {
                   allowance->release(bytes);
@@ -350,26 +353,27 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
             return rp;
           }),
     gated(self, "copy",
-          [=](caller& from, copy_atom, std::string& src, std::string& dst,
+          [=](caller& from, copy_file_atom, std::string& src, std::string& dst,
               actorio::copy_options opts) -> caf::result<std::uint64_t> {
-            return pass_on<std::uint64_t>(self, from, copy_atom_v, std::move(src), std::move(dst),
-                                          opts);
+            return pass_on<std::uint64_t>(self, from, copy_file_atom_v, std::move(src),
+                                          std::move(dst), opts);
           }),
     gated(self, "checksum",
-          [=](caller& from, digest_atom, std::string& path,
+          [=](caller& from, checksum_atom, std::string& path,
               std::string& alg) -> caf::result<std::string> {
-            return pass_on<std::string>(self, from, digest_atom_v, std::move(path), std::move(alg));
+            return pass_on<std::string>(self, from, checksum_atom_v, std::move(path),
+                                        std::move(alg));
           }),
     gated(self, "currently_open",
-          [=](caller& from, count_atom) -> caf::result<std::uint64_t> {
-            return pass_on<std::uint64_t>(self, from, count_atom_v);
+          [=](caller& from, currently_open_atom) -> caf::result<std::uint64_t> {
+            return pass_on<std::uint64_t>(self, from, currently_open_atom_v);
           }),
     gated(self, "open_files",
-          [=, &m](caller& from, files_atom) -> caf::result<std::vector<open_file>> {
+          [=, &m](caller& from, open_files_atom) -> caf::result<std::vector<open_file>> {
             if (!from.entry)
-              return self->delegate(m, files_atom_v);
+              return self->delegate(m, open_files_atom_v);
             auto rp = self->make_response_promise<std::vector<open_file>>();
-            self->request(m, caf::infinite, files_atom_v)
+            self->request(m, caf::infinite, open_files_atom_v)
               .then(
                 [self, rp, node = from.node](std::vector<open_file>& files) mutable {
                   // Every entry is a new reference: all count, or none is handed out.
@@ -392,16 +396,16 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
             return rp;
           }),
     gated(self, "open_paths",
-          [=](caller& from, paths_atom) -> caf::result<std::map<std::string, open_mode>> {
-            return pass_on<std::map<std::string, open_mode>>(self, from, paths_atom_v);
+          [=](caller& from, open_paths_atom) -> caf::result<std::map<std::string, open_mode>> {
+            return pass_on<std::map<std::string, open_mode>>(self, from, open_paths_atom_v);
           }),
     gated(self, "open_mmaps",
-          [=](caller& from, mmaps_atom) -> caf::result<std::vector<map_info>> {
-            return pass_on<std::vector<map_info>>(self, from, mmaps_atom_v);
+          [=](caller& from, open_mmaps_atom) -> caf::result<std::vector<map_info>> {
+            return pass_on<std::vector<map_info>>(self, from, open_mmaps_atom_v);
           }),
     gated(self, "approx_memory_usage",
-          [=](caller& from, memuse_atom) -> caf::result<std::uint64_t> {
-            return pass_on<std::uint64_t>(self, from, memuse_atom_v);
+          [=](caller& from, approx_memory_usage_atom) -> caf::result<std::uint64_t> {
+            return pass_on<std::uint64_t>(self, from, approx_memory_usage_atom_v);
           }),
     gated(self, "stage",
           [=, &m](caller& from, stage_atom, std::string& dst) -> caf::result<std::uint64_t> {
@@ -417,7 +421,7 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
                   auto* c = find_client(self, node);
                   if (!c) {
                     // Gone meanwhile: nobody could commit or drop it.
-                    caf::anon_send(self->state.manager, caf::delete_atom_v, id);
+                    caf::anon_send(self->state.manager, discard_staged_atom_v, id);
                     rp.deliver(caf::make_error(caf::sec::request_receiver_down));
                     return;
                   }
@@ -432,10 +436,10 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
             return rp;
           }),
     gated(self, "stage_write",
-          [=, &m](caller& from, stage_write_atom, std::uint64_t id, std::int64_t offset,
+          [=, &m](caller& from, write_staged_atom, std::uint64_t id, std::int64_t offset,
                   byte_pieces& data) -> caf::result<std::uint64_t> {
             if (!from.entry)
-              return self->delegate(m, stage_write_atom_v, id, offset, std::move(data));
+              return self->delegate(m, write_staged_atom_v, id, offset, std::move(data));
             // A client writes only the files it staged.
             if (from.entry->staged.count(id) == 0)
               return make_error(failure{EBADF, "stage_write", "", "no such staged file"});
@@ -443,7 +447,7 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
             if (auto refused = from.entry->allowance->reserve(bytes, "stage_write"))
               return *refused;
             auto rp = self->make_response_promise<std::uint64_t>();
-            self->request(m, caf::infinite, stage_write_atom_v, id, offset, std::move(data))
+            self->request(m, caf::infinite, write_staged_atom_v, id, offset, std::move(data))
               .then(
                 [rp, bytes, allowance = from.entry->allowance](std::uint64_t n) mutable {
                   allowance->release(bytes);
@@ -456,26 +460,26 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
             return rp;
           }),
     gated(self, "commit",
-          [=, &m](caller& from, commit_atom, std::uint64_t id, std::string& expected,
+          [=, &m](caller& from, commit_staged_atom, std::uint64_t id, std::string& expected,
                   std::string& algorithm) -> caf::result<std::string> {
             if (!from.entry)
-              return self->delegate(m, commit_atom_v, id, std::move(expected),
+              return self->delegate(m, commit_staged_atom_v, id, std::move(expected),
                                     std::move(algorithm));
             if (from.entry->staged.erase(id) == 0)
               return make_error(failure{EBADF, "commit", "", "no such staged file"});
             --from.entry->refs;
-            return pass_on<std::string>(self, from, commit_atom_v, id, std::move(expected),
+            return pass_on<std::string>(self, from, commit_staged_atom_v, id, std::move(expected),
                                         std::move(algorithm));
           }),
     gated(self, "discard",
-          [=, &m](caller& from, caf::delete_atom, std::uint64_t id) -> caf::result<void> {
+          [=, &m](caller& from, discard_staged_atom, std::uint64_t id) -> caf::result<void> {
             if (!from.entry)
-              return self->delegate(m, caf::delete_atom_v, id);
+              return self->delegate(m, discard_staged_atom_v, id);
             if (from.entry->staged.erase(id) == 0)
               return caf::unit;
             --from.entry->refs;
             auto rp = self->make_response_promise<void>();
-            self->request(m, caf::infinite, caf::delete_atom_v, id)
+            self->request(m, caf::infinite, discard_staged_atom_v, id)
               .then([rp]() mutable { deliver_ok(rp); },
                     [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
             return rp;
@@ -614,18 +618,18 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
       self->delegate(m, cancel_atom_v, request);
     },
     gated(self, "bulk_checksum",
-          [=](caller& from, bulk_digest_atom, std::vector<std::string>& paths, std::string& alg,
+          [=](caller& from, bulk_checksum_atom, std::vector<std::string>& paths, std::string& alg,
               report_progress every) -> caf::result<std::vector<result<std::string>>> {
             return pass_on<std::vector<result<std::string>>>(
-              self, from, bulk_digest_atom_v, std::move(paths), std::move(alg), every);
+              self, from, bulk_checksum_atom_v, std::move(paths), std::move(alg), every);
           }),
     gated(
       self, "find_in_files",
-      [=](caller& from, find_files_atom, std::vector<std::string>& patterns,
+      [=](caller& from, find_in_files_atom, std::vector<std::string>& patterns,
           std::vector<find_job>& jobs, std::uint64_t max, bool overlapping,
           report_progress every) -> caf::result<std::vector<result<std::vector<std::uint64_t>>>> {
         return pass_on<std::vector<result<std::vector<std::uint64_t>>>>(
-          self, from, find_files_atom_v, std::move(patterns), std::move(jobs), max, overlapping,
+          self, from, find_in_files_atom_v, std::move(patterns), std::move(jobs), max, overlapping,
           every);
       }),
     gated(self, "compact_files",
@@ -641,11 +645,12 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
                                       std::move(after), every);
           }),
     gated(self, "prefetch",
-          [=, &m](caller& from, prefetch_atom, std::vector<std::string>& paths, std::int64_t size,
+          [=, &m](caller& from, prefetch_files_atom, std::vector<std::string>& paths,
+                  std::int64_t size,
                   report_progress every) -> caf::result<std::vector<result<mapped_file_actor>>> {
             using reply = std::vector<result<mapped_file_actor>>;
             if (!from.entry)
-              return self->delegate(m, prefetch_atom_v, std::move(paths), size, every);
+              return self->delegate(m, prefetch_files_atom_v, std::move(paths), size, every);
             // Every path may become a reference: the whole call must fit.
             auto n = paths.size();
             if (auto refused = check_maps(self, *from.entry, n, "prefetch", ""))
@@ -672,7 +677,7 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
                   }
                 rp.deliver(std::move(*r));
               },
-              prefetch_atom_v, std::move(paths), size, every);
+              prefetch_files_atom_v, std::move(paths), size, every);
             return rp;
           }),
   };

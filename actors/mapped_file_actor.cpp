@@ -284,13 +284,13 @@ mapped_file_class::behavior_type mapped_file_class::make_behavior() {
       return serve<void>(self, [=](mapped_region& r) { return r.flush(offset, size); });
     },
     [=](sync_atom) { return serve<void>(self, [](mapped_region& r) { return r.sync(); }); },
-    [=](ack_error_atom) {
+    [=](clear_error_atom) {
       return serve<void>(self, [](mapped_region& r) {
         r.clear_error();
         return ok_status();
       });
     },
-    [=](digest_atom, const std::string& requested) {
+    [=](checksum_atom, const std::string& requested) {
       auto algorithm = requested.empty() ? self->state.default_digest : requested;
       return serve<std::string>(
         self, [algorithm](mapped_region& r) { return digest_fd(r.fd(), algorithm, r.path()); });
@@ -347,7 +347,7 @@ mapped_file_class::behavior_type mapped_file_class::make_behavior() {
         return r.insert(view(data), offset);
       });
     },
-    [=](caf::delete_atom, std::int64_t offset, std::int64_t size) {
+    [=](erase_atom, std::int64_t offset, std::int64_t size) {
       return serve<std::uint64_t>(self, [=](mapped_region& r) { return r.erase(offset, size); });
     },
     [=](replace_atom, bytes& old_bytes, bytes& new_bytes, std::int64_t offset, std::int64_t count) {
@@ -373,14 +373,14 @@ mapped_file_class::behavior_type mapped_file_class::make_behavior() {
         self, other, size, offset_self, offset_other, "compare",
         [](std::string_view a, std::string_view b) { return equal_bytes(a, b); });
     },
-    [=](ham_bits_atom, const caf::actor& other, std::int64_t size, std::int64_t offset_self,
+    [=](hamming_dist_atom, const caf::actor& other, std::int64_t size, std::int64_t offset_self,
         std::int64_t offset_other) {
       return with_other<std::uint64_t>(
         self, other, size, offset_self, offset_other, "hamming_dist",
         [](std::string_view a, std::string_view b) { return hamming_bits(a, b); });
     },
-    [=](ham_bytes_atom, const caf::actor& other, std::int64_t size, std::int64_t offset_self,
-        std::int64_t offset_other) {
+    [=](hamming_dist_bytes_atom, const caf::actor& other, std::int64_t size,
+        std::int64_t offset_self, std::int64_t offset_other) {
       return with_other<std::uint64_t>(
         self, other, size, offset_self, offset_other, "hamming_dist_bytes",
         [](std::string_view a, std::string_view b) { return hamming_bytes(a, b); });

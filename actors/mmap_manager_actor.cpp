@@ -721,7 +721,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
                [rp](result<mapped_file_actor> r) mutable { deliver(rp, std::move(r)); });
       return rp;
     },
-    [=](sparse_atom, const std::string& path, std::int64_t total_size,
+    [=](create_sparse_atom, const std::string& path, std::int64_t total_size,
         std::vector<chunk>& chunks) -> caf::result<mapped_file_actor> {
       if (total_size < 0)
         return make_error(failure{EINVAL, "create_sparse", path, "negative total_size"});
@@ -764,7 +764,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       release(self, file.address(), [rp](status&& st) mutable { deliver(rp, std::move(st)); });
       return rp;
     },
-    [=](copy_atom, const std::string& src, const std::string& dst,
+    [=](copy_file_atom, const std::string& src, const std::string& dst,
         actorio::copy_options opts) -> caf::result<std::uint64_t> {
       if (self->state.options.read_only)
         return make_error(read_only_failure("copy", dst));
@@ -783,7 +783,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
         [rp](result<std::uint64_t>&& r) mutable { deliver(rp, std::move(r)); }, false);
       return rp;
     },
-    [=](digest_atom, const std::string& path,
+    [=](checksum_atom, const std::string& path,
         const std::string& algorithm) -> caf::result<std::string> {
       auto p = resolve(self->state, path, "checksum");
       if (!p)
@@ -798,8 +798,8 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
         [rp](result<std::string>&& r) mutable { deliver(rp, std::move(r)); }, false);
       return rp;
     },
-    [=](count_atom) -> caf::result<std::uint64_t> { return self->state.maps.size(); },
-    [=](files_atom) -> caf::result<std::vector<open_file>> {
+    [=](currently_open_atom) -> caf::result<std::uint64_t> { return self->state.maps.size(); },
+    [=](open_files_atom) -> caf::result<std::vector<open_file>> {
       std::vector<open_file> out;
       for (auto& [key, e] : self->state.maps) {
         ++e.refs;
@@ -807,7 +807,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       }
       return out;
     },
-    [=](paths_atom) -> caf::result<std::map<std::string, open_mode>> {
+    [=](open_paths_atom) -> caf::result<std::map<std::string, open_mode>> {
       std::map<std::string, std::pair<std::uint64_t, open_mode>> latest;
       for (auto& [key, e] : self->state.maps) {
         auto& slot = latest[key.path];
@@ -819,12 +819,12 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
         out.emplace(path, v.second);
       return out;
     },
-    [=](mmaps_atom) -> caf::result<std::vector<map_info>> {
+    [=](open_mmaps_atom) -> caf::result<std::vector<map_info>> {
       auto rp = self->make_response_promise<std::vector<map_info>>();
       collect_infos(self, [rp](std::vector<map_info>&& infos) mutable { rp.deliver(infos); });
       return rp;
     },
-    [=](memuse_atom) -> caf::result<std::uint64_t> {
+    [=](approx_memory_usage_atom) -> caf::result<std::uint64_t> {
       auto rp = self->make_response_promise<std::uint64_t>();
       collect_infos(self, [rp](std::vector<map_info>&& infos) mutable {
         std::uint64_t total = 0;
@@ -953,7 +953,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
           return copy_file(src, *dst, detail::copy_options{opts, control}, opener);
         });
     },
-    [=](bulk_digest_atom, std::vector<std::string>& paths, const std::string& algorithm,
+    [=](bulk_checksum_atom, std::vector<std::string>& paths, const std::string& algorithm,
         report_progress every) -> caf::result<std::vector<result<std::string>>> {
       auto all = std::make_shared<std::vector<std::string>>(std::move(paths));
       auto alg = algorithm.empty() ? self->state.options.default_digest : algorithm;
@@ -965,7 +965,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
           return digest_file(path, alg, control, opener);
         });
     },
-    [=](find_files_atom, std::vector<std::string>& patterns, std::vector<find_job>& jobs,
+    [=](find_in_files_atom, std::vector<std::string>& patterns, std::vector<find_job>& jobs,
         std::uint64_t max_per_file, bool overlapping,
         report_progress every) -> caf::result<std::vector<result<std::vector<std::uint64_t>>>> {
       auto set = pattern_set::make(std::move(patterns));
@@ -978,7 +978,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
                        find_options{.max_results = max_per_file, .overlapping = overlapping},
                        every);
     },
-    [=](prefetch_atom, const std::vector<std::string>& paths, std::int64_t init_size,
+    [=](prefetch_files_atom, const std::vector<std::string>& paths, std::int64_t init_size,
         report_progress every) -> caf::result<std::vector<result<mapped_file_actor>>> {
       auto control = start_run(self, paths.size(), every);
       auto rp = self->make_response_promise<std::vector<result<mapped_file_actor>>>();
@@ -1061,7 +1061,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
         false);
       return rp;
     },
-    [=](stage_write_atom, std::uint64_t id, std::int64_t offset,
+    [=](write_staged_atom, std::uint64_t id, std::int64_t offset,
         byte_pieces& data) -> caf::result<std::uint64_t> {
       auto i = self->state.staged.find(id);
       if (i == self->state.staged.end() || i->second.after_writes)
@@ -1092,7 +1092,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
         false);
       return rp;
     },
-    [=](commit_atom, std::uint64_t id, const std::string& expected,
+    [=](commit_staged_atom, std::uint64_t id, const std::string& expected,
         const std::string& algorithm) -> caf::result<std::string> {
       auto i = self->state.staged.find(id);
       if (i == self->state.staged.end() || i->second.after_writes)
@@ -1127,7 +1127,7 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       });
       return rp;
     },
-    [=](caf::delete_atom, std::uint64_t id) -> caf::result<void> {
+    [=](discard_staged_atom, std::uint64_t id) -> caf::result<void> {
       auto i = self->state.staged.find(id);
       if (i == self->state.staged.end() || i->second.after_writes)
         return caf::unit;

@@ -166,9 +166,9 @@ mapped_file_actor::behavior_type served_map_impl(self_pointer self, mapped_file_
       return forward<void>(self, "flush", 0, caf::flush_atom_v, offset, size);
     },
     [=](sync_atom) { return forward<void>(self, "sync", 0, sync_atom_v); },
-    [=](ack_error_atom) { return forward<void>(self, "clear_error", 0, ack_error_atom_v); },
-    [=](digest_atom, std::string& alg) {
-      return forward<std::string>(self, "checksum", 0, digest_atom_v, std::move(alg));
+    [=](clear_error_atom) { return forward<void>(self, "clear_error", 0, clear_error_atom_v); },
+    [=](checksum_atom, std::string& alg) {
+      return forward<std::string>(self, "checksum", 0, checksum_atom_v, std::move(alg));
     },
     [=](info_atom) { return forward<map_info>(self, "info", 0, info_atom_v); },
     [=](read_str_atom, std::int64_t offset, std::int64_t size, utf8_errors errors) {
@@ -208,8 +208,8 @@ mapped_file_actor::behavior_type served_map_impl(self_pointer self, mapped_file_
       auto n = data.size();
       return forward<std::uint64_t>(self, "insert", n, insert_atom_v, std::move(data), offset);
     },
-    [=](caf::delete_atom, std::int64_t offset, std::int64_t size) {
-      return forward<std::uint64_t>(self, "delete", 0, caf::delete_atom_v, offset, size);
+    [=](erase_atom, std::int64_t offset, std::int64_t size) {
+      return forward<std::uint64_t>(self, "erase", 0, erase_atom_v, offset, size);
     },
     [=](replace_atom, bytes& old_bytes, bytes& new_bytes, std::int64_t offset, std::int64_t count) {
       auto n = old_bytes.size() + new_bytes.size();
@@ -232,14 +232,14 @@ mapped_file_actor::behavior_type served_map_impl(self_pointer self, mapped_file_
       return forward<bool>(self, "compare", 0, compare_atom_v, other_map(self, other), size, mine,
                            theirs);
     },
-    [=](ham_bits_atom, caf::actor& other, std::int64_t size, std::int64_t mine,
+    [=](hamming_dist_atom, caf::actor& other, std::int64_t size, std::int64_t mine,
         std::int64_t theirs) {
-      return forward<std::uint64_t>(self, "hamming_dist", 0, ham_bits_atom_v,
+      return forward<std::uint64_t>(self, "hamming_dist", 0, hamming_dist_atom_v,
                                     other_map(self, other), size, mine, theirs);
     },
-    [=](ham_bytes_atom, caf::actor& other, std::int64_t size, std::int64_t mine,
+    [=](hamming_dist_bytes_atom, caf::actor& other, std::int64_t size, std::int64_t mine,
         std::int64_t theirs) {
-      return forward<std::uint64_t>(self, "hamming_dist_bytes", 0, ham_bytes_atom_v,
+      return forward<std::uint64_t>(self, "hamming_dist_bytes", 0, hamming_dist_bytes_atom_v,
                                     other_map(self, other), size, mine, theirs);
     },
     [=](find_atom, bytes& sub, std::int64_t start, std::int64_t end) {

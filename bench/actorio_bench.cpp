@@ -202,14 +202,14 @@ int run_latency(int iterations) {
     caf::scoped_actor self{rt.system()};
     auto manager = actor_of(mgr);
     print_latency("raw_caf_request", measure(iterations, [&] {
-                    self->request(manager, caf::infinite, actorio::count_atom_v)
+                    self->request(manager, caf::infinite, actorio::currently_open_atom_v)
                       .receive([](std::uint64_t) {}, [](caf::error&) { std::abort(); });
                   }));
     // The same with the facade's finite timeout, which CAF registers with its clock thread: the
     // difference is what one timeout per request costs.
     auto timeout = rt.config().request_timeout;
     print_latency("raw_caf_request_with_timeout", measure(iterations, [&] {
-                    self->request(manager, timeout, actorio::count_atom_v)
+                    self->request(manager, timeout, actorio::currently_open_atom_v)
                       .receive([](std::uint64_t) {}, [](caf::error&) { std::abort(); });
                   }));
     for (int threads : {1, 2, 8})

@@ -30,7 +30,7 @@ caf::behavior client(caf::event_based_actor* self, mmap_manager_actor manager, s
                   [=](const bytes& data) {
                     caf::aout(self)
                       << "read back: " << std::string(data.begin(), data.end()) << std::endl;
-                    self->request(manager, timeout, digest_atom_v, path, "sha256")
+                    self->request(manager, timeout, checksum_atom_v, path, "sha256")
                       .then(
                         [=](const std::string& sum) {
                           caf::aout(self) << "sha256: " << sum << std::endl;

@@ -30,7 +30,7 @@ caf::behavior service(caf::event_based_actor* self, couple_actor a, couple_actor
             },
             fail);
       } else {
-        self->request(manager, std::chrono::seconds(10), digest_atom_v, arg, "sha256")
+        self->request(manager, std::chrono::seconds(10), checksum_atom_v, arg, "sha256")
           .then([rp](std::string& sum) mutable { rp.deliver("sha256: " + sum); }, fail);
       }
       return rp;

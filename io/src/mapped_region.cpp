@@ -773,20 +773,20 @@ result<std::uint64_t> mapped_region::insert(std::string_view data, std::int64_t 
 }
 
 result<std::uint64_t> mapped_region::erase(std::int64_t offset, std::int64_t size) {
-  if (auto st = check_usable("delete", true); !st)
+  if (auto st = check_usable("erase", true); !st)
     return std::move(st).error();
   if (offset < 0)
-    return fail(EINVAL, "delete", "negative offset");
+    return fail(EINVAL, "erase", "negative offset");
   if (size < 0)
-    return fail(EINVAL, "delete", "negative size");
+    return fail(EINVAL, "erase", "negative size");
   auto begin = static_cast<std::uint64_t>(offset);
   if (begin >= size_ || size == 0)
     return std::uint64_t{0};
   auto n = std::min(size_ - begin, static_cast<std::uint64_t>(size));
-  if (auto st = guard_write("delete", [&] { move_within(begin, begin + n, size_ - begin - n); });
+  if (auto st = guard_write("erase", [&] { move_within(begin, begin + n, size_ - begin - n); });
       !st)
     return std::move(st).error();
-  if (auto st = set_size(size_ - n, "delete"); !st)
+  if (auto st = set_size(size_ - n, "erase"); !st)
     return std::move(st).error();
   return n;
 }

@@ -173,7 +173,7 @@ public:
   result<std::uint64_t> insert(std::string_view data, std::int64_t offset);
   /// Removes `size` bytes at `offset`, clamped at the end (bytes before `offset` never move);
   /// the file may become empty. Returns the number of bytes removed (0 at or past the end).
-  /// Failures are reported as op "delete". EINVAL for a negative offset or size.
+  /// Failures are reported as op "erase". EINVAL for a negative offset or size.
   result<std::uint64_t> erase(std::int64_t offset, std::int64_t size);
   /// Replaces up to `count` (-1: all) non-overlapping occurrences of `old_bytes` at or after
   /// `offset`, scanning left to right in the original bytes (a replacement is never rescanned),

@@ -126,11 +126,11 @@ pending<void> mapped_file::sync() const {
 }
 
 pending<void> mapped_file::clear_error() const {
-  return ask<>("clear_error", detail::as_is{}, ack_error_atom_v);
+  return ask<>("clear_error", detail::as_is{}, clear_error_atom_v);
 }
 
 pending<std::string> mapped_file::checksum(std::string algorithm) const {
-  return ask<std::string>("checksum", detail::as_is{}, digest_atom_v, std::move(algorithm));
+  return ask<std::string>("checksum", detail::as_is{}, checksum_atom_v, std::move(algorithm));
 }
 
 pending<std::string> mapped_file::read_str(std::int64_t offset, std::optional<std::int64_t> size,
@@ -190,7 +190,7 @@ pending<std::uint64_t> mapped_file::insert(std::string_view data, std::int64_t o
 }
 
 pending<std::uint64_t> mapped_file::erase(std::int64_t offset, std::int64_t size) const {
-  return ask<std::uint64_t>("delete", detail::as_is{}, caf::delete_atom_v, offset, size);
+  return ask<std::uint64_t>("erase", detail::as_is{}, erase_atom_v, offset, size);
 }
 
 pending<std::uint64_t> mapped_file::replace(std::string_view old_bytes, std::string_view new_bytes,
@@ -229,7 +229,7 @@ pending<std::uint64_t> mapped_file::hamming_dist(const mapped_file& other,
                                                  std::optional<std::int64_t> size,
                                                  std::int64_t offset_self,
                                                  std::int64_t offset_other) const {
-  return ask<std::uint64_t>("hamming_dist", detail::as_is{}, ham_bits_atom_v,
+  return ask<std::uint64_t>("hamming_dist", detail::as_is{}, hamming_dist_atom_v,
                             caf::actor_cast<caf::actor>(actor_of(other)), size, offset_self,
                             offset_other);
 }
@@ -238,7 +238,7 @@ pending<std::uint64_t> mapped_file::hamming_dist_bytes(const mapped_file& other,
                                                        std::optional<std::int64_t> size,
                                                        std::int64_t offset_self,
                                                        std::int64_t offset_other) const {
-  return ask<std::uint64_t>("hamming_dist_bytes", detail::as_is{}, ham_bytes_atom_v,
+  return ask<std::uint64_t>("hamming_dist_bytes", detail::as_is{}, hamming_dist_bytes_atom_v,
                             caf::actor_cast<caf::actor>(actor_of(other)), size, offset_self,
                             offset_other);
 }

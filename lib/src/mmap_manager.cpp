@@ -51,7 +51,7 @@ pending<mapped_file> mmap_manager::create_sparse(const std::filesystem::path& pa
                                                  std::vector<chunk> chunks) const {
   return detail::ask<mapped_file_actor>(core_, core_->manager, "create_sparse", path.string(),
                                         adopt(core_, path, open_mode::create_exclusive),
-                                        sparse_atom_v, path.string(), total_size,
+                                        create_sparse_atom_v, path.string(), total_size,
                                         std::move(chunks));
 }
 
@@ -64,13 +64,13 @@ pending<std::uint64_t> mmap_manager::copy_file(const std::filesystem::path& src,
                                                const std::filesystem::path& dst,
                                                const copy_options& copy) const {
   return detail::ask<std::uint64_t>(core_, core_->manager, "copy", src.string(), detail::as_is{},
-                                    copy_atom_v, src.string(), dst.string(), copy);
+                                    copy_file_atom_v, src.string(), dst.string(), copy);
 }
 
 pending<std::string> mmap_manager::checksum(const std::filesystem::path& path,
                                             std::string algorithm) const {
   return detail::ask<std::string>(core_, core_->manager, "checksum", path.string(), detail::as_is{},
-                                  digest_atom_v, path.string(), std::move(algorithm));
+                                  checksum_atom_v, path.string(), std::move(algorithm));
 }
 
 pending<std::uint64_t> mmap_manager::stage(const std::filesystem::path& dst) const {
@@ -81,24 +81,24 @@ pending<std::uint64_t> mmap_manager::stage(const std::filesystem::path& dst) con
 pending<std::uint64_t> mmap_manager::write_staged(std::uint64_t id, std::int64_t offset,
                                                   byte_pieces data) const {
   return detail::ask<std::uint64_t>(core_, core_->manager, "stage_write", "", detail::as_is{},
-                                    stage_write_atom_v, id, offset, std::move(data));
+                                    write_staged_atom_v, id, offset, std::move(data));
 }
 
 pending<std::string> mmap_manager::commit_staged(std::uint64_t id, std::string expected_digest,
                                                  std::string algorithm) const {
   return detail::ask<std::string>(core_, core_->manager, "commit", "", detail::as_is{},
-                                  commit_atom_v, id, std::move(expected_digest),
+                                  commit_staged_atom_v, id, std::move(expected_digest),
                                   std::move(algorithm));
 }
 
 pending<void> mmap_manager::discard_staged(std::uint64_t id) const {
-  return detail::ask<>(core_, core_->manager, "discard", "", detail::as_is{}, caf::delete_atom_v,
+  return detail::ask<>(core_, core_->manager, "discard", "", detail::as_is{}, discard_staged_atom_v,
                        id);
 }
 
 pending<std::uint64_t> mmap_manager::currently_open() const {
   return detail::ask<std::uint64_t>(core_, core_->manager, "currently_open", "", detail::as_is{},
-                                    count_atom_v);
+                                    currently_open_atom_v);
 }
 
 pending<std::map<std::pair<std::filesystem::path, open_mode>, mapped_file>>
@@ -114,7 +114,7 @@ mmap_manager::open_files() const {
                       detail::facade_access::adopt(core, std::move(f.file), f.path, f.mode));
         return out;
       }),
-    files_atom_v);
+    open_files_atom_v);
 }
 
 pending<std::map<std::filesystem::path, open_mode>> mmap_manager::open_paths() const {
@@ -123,17 +123,17 @@ pending<std::map<std::filesystem::path, open_mode>> mmap_manager::open_paths() c
     [](std::map<std::string, open_mode>&& paths) {
       return std::map<std::filesystem::path, open_mode>(paths.begin(), paths.end());
     },
-    paths_atom_v);
+    open_paths_atom_v);
 }
 
 pending<std::vector<map_info>> mmap_manager::open_mmaps() const {
   return detail::ask<std::vector<map_info>>(core_, core_->manager, "open_mmaps", "",
-                                            detail::as_is{}, mmaps_atom_v);
+                                            detail::as_is{}, open_mmaps_atom_v);
 }
 
 pending<std::uint64_t> mmap_manager::approx_memory_usage() const {
   return detail::ask<std::uint64_t>(core_, core_->manager, "approx_memory_usage", "",
-                                    detail::as_is{}, memuse_atom_v);
+                                    detail::as_is{}, approx_memory_usage_atom_v);
 }
 
 namespace {
@@ -228,7 +228,7 @@ mmap_manager::bulk_checksum(const std::vector<std::filesystem::path>& paths, std
   return detail::ask_bulk<std::vector<result<std::string>>>(
     core_, core_->manager, "bulk_checksum", opts,
     [paths](std::vector<result<std::string>>&& r) { return by_path(paths, std::move(r)); },
-    bulk_digest_atom_v, std::move(texts), std::move(algorithm));
+    bulk_checksum_atom_v, std::move(texts), std::move(algorithm));
 }
 
 operation<mmap_manager::per_path<std::vector<std::uint64_t>>> mmap_manager::find_in_files(
@@ -253,7 +253,7 @@ mmap_manager::find_in_files(const std::vector<std::string>& patterns,
       std::erase_if(all, [](const auto& kv) { return kv.second.ok() && kv.second->empty(); });
       return all;
     },
-    find_files_atom_v, patterns, std::move(jobs), max_per_file, allow_overlapping);
+    find_in_files_atom_v, patterns, std::move(jobs), max_per_file, allow_overlapping);
 }
 
 operation<std::vector<result<std::vector<std::uint64_t>>>>
@@ -261,7 +261,7 @@ mmap_manager::find_in_file_list(const std::vector<std::string>& patterns,
                                 std::vector<find_job> jobs, std::uint64_t max_per_file,
                                 bool allow_overlapping, const bulk_options& opts) const {
   return detail::ask_bulk<std::vector<result<std::vector<std::uint64_t>>>>(
-    core_, core_->manager, "find_in_files", opts, detail::as_is{}, find_files_atom_v, patterns,
+    core_, core_->manager, "find_in_files", opts, detail::as_is{}, find_in_files_atom_v, patterns,
     std::move(jobs), max_per_file, allow_overlapping);
 }
 
@@ -302,7 +302,7 @@ mmap_manager::prefetch_files(const std::vector<std::filesystem::path>& paths,
                         }
                         return out;
                       }),
-    prefetch_atom_v, std::move(texts), init_size);
+    prefetch_files_atom_v, std::move(texts), init_size);
 }
 
 } // namespace actorio

@@ -230,10 +230,10 @@ BOOST_AUTO_TEST_CASE(answers_to_a_client_come_from_the_gate_never_the_manager) {
   served_here here;
   write_file(here.root / "f.txt", "x");
   raw_client a{here.srv.port()};
-  BOOST_TEST((a.replier<std::uint64_t>(count_atom_v) == a.gate.address()));
+  BOOST_TEST((a.replier<std::uint64_t>(currently_open_atom_v) == a.gate.address()));
   auto digest = std::string{"sha256"};
   BOOST_TEST(
-    (a.replier<std::string>(digest_atom_v, std::string{"f.txt"}, digest) == a.gate.address()));
+    (a.replier<std::string>(checksum_atom_v, std::string{"f.txt"}, digest) == a.gate.address()));
   BOOST_TEST((a.replier<std::vector<result<std::uint64_t>>>(
                 bulk_resize_atom_v, std::vector<resize_job>{{"f.txt", 4}}, report_progress{}) ==
               a.gate.address()));
@@ -363,7 +363,7 @@ caf::behavior fake_manager(caf::event_based_actor* self,
       *held = self->make_response_promise();
       relayed->set_value(*id);
     },
-    [=](count_atom) { return std::uint64_t{0}; },
+    [=](currently_open_atom) { return std::uint64_t{0}; },
     [=](progress_atom, progress& p) {
       self->send(*gate, progress_atom_v, *id, p);
       (*held)->deliver(std::vector<result<byte_pieces>>{});
@@ -400,7 +400,7 @@ BOOST_AUTO_TEST_CASE(progress_from_a_stranger_is_ignored) {
     fake.items_total = 666;
     caf::anon_send(caf::actor_cast<caf::actor>(stranger.gate), progress_atom_v, id, fake);
     // Answered after the report (one connection keeps order): the gate has handled it.
-    BOOST_TEST(stranger.ask<std::uint64_t>(stranger.gate, count_atom_v).value() == 0u);
+    BOOST_TEST(stranger.ask<std::uint64_t>(stranger.gate, currently_open_atom_v).value() == 0u);
     progress real;
     real.items_total = 42;
     caf::anon_send(manager, progress_atom_v, real);

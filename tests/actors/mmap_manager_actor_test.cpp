@@ -188,12 +188,12 @@ struct fixture {
   }
 
   std::uint64_t count() {
-    auto r = c.call<std::uint64_t>(mgr, actorio::count_atom_v);
+    auto r = c.call<std::uint64_t>(mgr, actorio::currently_open_atom_v);
     BOOST_REQUIRE_MESSAGE(r, "count: " + why(sys, r));
     return *r;
   }
 
-  /// Polls count_atom until it is `n` (the manager learns of deaths asynchronously).
+  /// Polls currently_open_atom until it is `n` (the manager learns of deaths asynchronously).
   bool count_becomes(std::uint64_t n) {
     for (int i = 0; i < 500; ++i) {
       if (count() == n)
@@ -433,7 +433,8 @@ BOOST_AUTO_TEST_CASE(mapped_file_errors_are_actorio_errors_with_errno) {
   BOOST_TEST(neg_write.code == EINVAL, describe(neg_write));
   auto neg_resize = failure_of(c.call<std::uint64_t>(f, actorio::resize_atom_v, std::int64_t{-1}));
   BOOST_TEST(neg_resize.code == EINVAL, describe(neg_resize));
-  auto bad_digest = failure_of(c.call<std::string>(f, actorio::digest_atom_v, std::string{"nope"}));
+  auto bad_digest =
+    failure_of(c.call<std::string>(f, actorio::checksum_atom_v, std::string{"nope"}));
   BOOST_TEST(bad_digest.code == EINVAL, describe(bad_digest));
   // The map is still fine after the errors.
   BOOST_TEST(read_ok(f, 4, 10).empty());
@@ -535,7 +536,7 @@ BOOST_AUTO_TEST_CASE(sparse_creates_a_new_file_with_holes_and_the_chunks_in_orde
                             {mib / 2, to_bytes(std::string("mi\0d", 4))},
                             {1, to_bytes("EA")},          // overlaps the first chunk: later wins
                             {4 * mib, to_bytes("tail")}}; // past total_size: extends the file
-  auto f = c.call<mapped_file_actor>(mgr, actorio::sparse_atom_v, p, 4 * mib, chunks);
+  auto f = c.call<mapped_file_actor>(mgr, actorio::create_sparse_atom_v, p, 4 * mib, chunks);
   BOOST_REQUIRE_MESSAGE(f, why(sys, f));
   BOOST_TEST(count() == 1u);
   BOOST_TEST(size_of(*f) == static_cast<std::uint64_t>(4 * mib + 4));
@@ -556,17 +557,18 @@ BOOST_AUTO_TEST_CASE(sparse_creates_a_new_file_with_holes_and_the_chunks_in_orde
 BOOST_AUTO_TEST_CASE(sparse_refuses_an_existing_file_and_bad_arguments_leaving_nothing_behind) {
   auto p = path("exists.bin");
   write_file(p, "keep");
-  auto exists = failure_of(c.call<mapped_file_actor>(mgr, actorio::sparse_atom_v, p,
+  auto exists = failure_of(c.call<mapped_file_actor>(mgr, actorio::create_sparse_atom_v, p,
                                                      std::int64_t{10}, std::vector<chunk>{}));
   BOOST_TEST(exists.code == EEXIST, describe(exists));
   BOOST_TEST(read_file(p) == "keep");
 
   auto q = path("bad.bin");
   auto negative_size = failure_of(c.call<mapped_file_actor>(
-    mgr, actorio::sparse_atom_v, q, std::int64_t{-1}, std::vector<chunk>{}));
+    mgr, actorio::create_sparse_atom_v, q, std::int64_t{-1}, std::vector<chunk>{}));
   BOOST_TEST(negative_size.code == EINVAL, describe(negative_size));
-  auto negative_offset = failure_of(c.call<mapped_file_actor>(
-    mgr, actorio::sparse_atom_v, q, std::int64_t{10}, std::vector<chunk>{{-1, to_bytes("x")}}));
+  auto negative_offset =
+    failure_of(c.call<mapped_file_actor>(mgr, actorio::create_sparse_atom_v, q, std::int64_t{10},
+                                         std::vector<chunk>{{-1, to_bytes("x")}}));
   BOOST_TEST(negative_offset.code == EINVAL, describe(negative_offset));
   BOOST_TEST(!fs::exists(q));
   BOOST_TEST(count() == 0u);
@@ -579,25 +581,25 @@ BOOST_AUTO_TEST_CASE(copy_copies_the_bytes_and_refuses_an_existing_destination) 
     content[i] = static_cast<char>(i * 7 % 251);
   write_file(src, content);
   auto dst = path("dst.bin");
-  auto n = c.call<std::uint64_t>(mgr, actorio::copy_atom_v, src, dst,
+  auto n = c.call<std::uint64_t>(mgr, actorio::copy_file_atom_v, src, dst,
                                  actorio::copy_options{.flush = true, .verify = true});
   BOOST_REQUIRE_MESSAGE(n, why(sys, n));
   BOOST_TEST(*n == content.size());
   BOOST_TEST((read_file(dst) == content));
 
   write_file(path("taken.bin"), "taken");
-  auto exists = failure_of(c.call<std::uint64_t>(mgr, actorio::copy_atom_v, src, path("taken.bin"),
-                                                 actorio::copy_options{}));
+  auto exists = failure_of(c.call<std::uint64_t>(mgr, actorio::copy_file_atom_v, src,
+                                                 path("taken.bin"), actorio::copy_options{}));
   BOOST_TEST(exists.code == EEXIST, describe(exists));
   BOOST_TEST(read_file(path("taken.bin")) == "taken");
 
-  auto missing = failure_of(c.call<std::uint64_t>(mgr, actorio::copy_atom_v, path("nope.bin"),
+  auto missing = failure_of(c.call<std::uint64_t>(mgr, actorio::copy_file_atom_v, path("nope.bin"),
                                                   path("out.bin"), actorio::copy_options{}));
   BOOST_TEST(missing.code == ENOENT, describe(missing));
   BOOST_TEST(!fs::exists(path("out.bin")));
 
   // Relative names resolve against the root.
-  auto rel = c.call<std::uint64_t>(mgr, actorio::copy_atom_v, std::string{"src.bin"},
+  auto rel = c.call<std::uint64_t>(mgr, actorio::copy_file_atom_v, std::string{"src.bin"},
                                    std::string{"rel-copy.bin"}, actorio::copy_options{});
   BOOST_REQUIRE_MESSAGE(rel, why(sys, rel));
   BOOST_TEST((read_file(path("rel-copy.bin")) == content));
@@ -608,23 +610,23 @@ BOOST_AUTO_TEST_CASE(digest_with_an_empty_algorithm_uses_the_configured_default)
   write_file(p, std::string("some\0bytes\n", 11));
   auto oracle = run_command("sha256sum -- '" + p + "'").substr(0, 64);
 
-  auto by_default = c.call<std::string>(mgr, actorio::digest_atom_v, p, std::string{});
+  auto by_default = c.call<std::string>(mgr, actorio::checksum_atom_v, p, std::string{});
   BOOST_REQUIRE_MESSAGE(by_default, why(sys, by_default));
   BOOST_TEST(*by_default == oracle);
 
-  auto named = c.call<std::string>(mgr, actorio::digest_atom_v, p, std::string{"sha256"});
+  auto named = c.call<std::string>(mgr, actorio::checksum_atom_v, p, std::string{"sha256"});
   BOOST_REQUIRE(named);
   BOOST_TEST(*named == oracle);
 
-  auto other = c.call<std::string>(mgr, actorio::digest_atom_v, p, std::string{"md5"});
+  auto other = c.call<std::string>(mgr, actorio::checksum_atom_v, p, std::string{"md5"});
   BOOST_REQUIRE(other);
   BOOST_TEST(*other == run_command("md5sum -- '" + p + "'").substr(0, 32));
 
-  auto unknown =
-    failure_of(c.call<std::string>(mgr, actorio::digest_atom_v, p, std::string{"no-such-digest"}));
+  auto unknown = failure_of(
+    c.call<std::string>(mgr, actorio::checksum_atom_v, p, std::string{"no-such-digest"}));
   BOOST_TEST(unknown.code == EINVAL, describe(unknown));
   auto missing =
-    failure_of(c.call<std::string>(mgr, actorio::digest_atom_v, path("nope"), std::string{}));
+    failure_of(c.call<std::string>(mgr, actorio::checksum_atom_v, path("nope"), std::string{}));
   BOOST_TEST(missing.code == ENOENT, describe(missing));
 }
 
@@ -639,7 +641,7 @@ BOOST_AUTO_TEST_CASE(files_paths_mmaps_and_memuse_describe_the_open_maps) {
   auto a_ro = open_ok(a, open_mode::read_only); // opened last: wins in paths
   BOOST_TEST(count() == 3u);
 
-  auto files = c.call<std::vector<open_file>>(mgr, actorio::files_atom_v);
+  auto files = c.call<std::vector<open_file>>(mgr, actorio::open_files_atom_v);
   BOOST_REQUIRE_MESSAGE(files, why(sys, files));
   BOOST_REQUIRE(files->size() == 3u);
   std::map<std::pair<std::string, open_mode>, mapped_file_actor> by_key;
@@ -649,13 +651,13 @@ BOOST_AUTO_TEST_CASE(files_paths_mmaps_and_memuse_describe_the_open_maps) {
   BOOST_TEST((by_key[{a, open_mode::read_only}] == a_ro));
   BOOST_TEST((by_key[{b, open_mode::create}] == b_new));
 
-  auto paths = c.call<std::map<std::string, open_mode>>(mgr, actorio::paths_atom_v);
+  auto paths = c.call<std::map<std::string, open_mode>>(mgr, actorio::open_paths_atom_v);
   BOOST_REQUIRE(paths);
   BOOST_TEST(paths->size() == 2u);
   BOOST_TEST((*paths)[a] == open_mode::read_only);
   BOOST_TEST((*paths)[b] == open_mode::create);
 
-  auto mmaps = c.call<std::vector<map_info>>(mgr, actorio::mmaps_atom_v);
+  auto mmaps = c.call<std::vector<map_info>>(mgr, actorio::open_mmaps_atom_v);
   BOOST_REQUIRE(mmaps);
   BOOST_REQUIRE(mmaps->size() == 3u);
   std::map<std::pair<std::string, open_mode>, map_info> infos;
@@ -667,11 +669,12 @@ BOOST_AUTO_TEST_CASE(files_paths_mmaps_and_memuse_describe_the_open_maps) {
   for (auto& i : *mmaps)
     BOOST_TEST(i.mapped_length >= i.size);
 
-  auto mem = c.call<std::uint64_t>(mgr, actorio::memuse_atom_v);
+  auto mem = c.call<std::uint64_t>(mgr, actorio::approx_memory_usage_atom_v);
   BOOST_REQUIRE(mem);
   BOOST_TEST(*mem == 110u);
 
-  // Each handle from files_atom is a reference of its own: releasing them leaves the maps open.
+  // Each handle from open_files_atom is a reference of its own: releasing them leaves the maps
+  // open.
   for (auto& f : *files)
     release_ok(f.file);
   BOOST_TEST(count() == 3u);
@@ -680,16 +683,16 @@ BOOST_AUTO_TEST_CASE(files_paths_mmaps_and_memuse_describe_the_open_maps) {
   release_ok(a_ro);
   BOOST_TEST(count() == 0u);
 
-  auto no_files = c.call<std::vector<open_file>>(mgr, actorio::files_atom_v);
+  auto no_files = c.call<std::vector<open_file>>(mgr, actorio::open_files_atom_v);
   BOOST_REQUIRE(no_files);
   BOOST_TEST(no_files->empty());
-  auto no_paths = c.call<std::map<std::string, open_mode>>(mgr, actorio::paths_atom_v);
+  auto no_paths = c.call<std::map<std::string, open_mode>>(mgr, actorio::open_paths_atom_v);
   BOOST_REQUIRE(no_paths);
   BOOST_TEST(no_paths->empty());
-  auto no_mmaps = c.call<std::vector<map_info>>(mgr, actorio::mmaps_atom_v);
+  auto no_mmaps = c.call<std::vector<map_info>>(mgr, actorio::open_mmaps_atom_v);
   BOOST_REQUIRE(no_mmaps);
   BOOST_TEST(no_mmaps->empty());
-  auto no_mem = c.call<std::uint64_t>(mgr, actorio::memuse_atom_v);
+  auto no_mem = c.call<std::uint64_t>(mgr, actorio::approx_memory_usage_atom_v);
   BOOST_REQUIRE(no_mem);
   BOOST_TEST(*no_mem == 0u);
 }
@@ -719,7 +722,7 @@ BOOST_AUTO_TEST_CASE(an_event_based_actor_in_the_same_system_uses_the_manager_by
                       u->request(manager, timeout, caf::close_atom_v, f)
                         .then(
                           [=] {
-                            u->request(manager, timeout, actorio::count_atom_v)
+                            u->request(manager, timeout, actorio::currently_open_atom_v)
                               .then(
                                 [=](std::uint64_t open_now) {
                                   u->send(reporter, "ok " + std::to_string(written) + " " +
@@ -862,7 +865,7 @@ BOOST_AUTO_TEST_CASE(a_runtime_shut_down_explicitly_then_destroyed_lets_its_syst
     rt.shutdown(); // idempotent
     {
       client c{sys};
-      auto late = c.call<std::uint64_t>(mgr, actorio::count_atom_v);
+      auto late = c.call<std::uint64_t>(mgr, actorio::currently_open_atom_v);
       BOOST_TEST(!late);
       if (!late)
         BOOST_TEST(actorio::to_failure(late.error(), "count", "").code == EBADF);

@@ -88,8 +88,8 @@ BOOST_AUTO_TEST_CASE(delete_past_eof_keeps_bytes_before_offset) {
   BOOST_TEST(must(region.erase(5, 3)) == 0u);
   BOOST_TEST(must(region.erase(100, 3)) == 0u);
   BOOST_TEST(read_file(p) == "01234");
-  BOOST_TEST(failed_as(region.erase(1, -1), EINVAL, p, "delete"));
-  BOOST_TEST(failed_as(region.erase(-1, 1), EINVAL, p, "delete"));
+  BOOST_TEST(failed_as(region.erase(1, -1), EINVAL, p, "erase"));
+  BOOST_TEST(failed_as(region.erase(-1, 1), EINVAL, p, "erase"));
   BOOST_TEST(read_file(p) == "01234");
 }
 
@@ -312,7 +312,7 @@ BOOST_AUTO_TEST_CASE(new_operations_after_close_are_ebadf_with_their_op_name) {
   BOOST_TEST(failed_as(region.read_until("\n", 0, -1), EBADF, p, "read_until"));
   BOOST_TEST(failed_as(region.writelines({bytes_of("x")}, "", 0), EBADF, p, "writelines"));
   BOOST_TEST(failed_as(region.insert("x", 0), EBADF, p, "insert"));
-  BOOST_TEST(failed_as(region.erase(0, 1), EBADF, p, "delete"));
+  BOOST_TEST(failed_as(region.erase(0, 1), EBADF, p, "erase"));
   BOOST_TEST(failed_as(region.replace("l", "L", 0, -1), EBADF, p, "replace"));
   BOOST_TEST(failed_as(region.fill("x", 0, 1), EBADF, p, "fill"));
   BOOST_TEST(failed_as(region.copy_range(0, 1, 1), EBADF, p, "copy_range"));
@@ -333,7 +333,7 @@ BOOST_AUTO_TEST_CASE(mutating_operations_on_read_only_region_are_ebadf_and_chang
   BOOST_TEST(failed_as(region.writelines({bytes_of("x")}, "-", 0), EBADF, p, "writelines"));
   BOOST_TEST(failed_as(region.insert("x", 0), EBADF, p, "insert"));
   BOOST_TEST(failed_as(region.insert("x", 100), EBADF, p, "insert"));
-  BOOST_TEST(failed_as(region.erase(0, 1), EBADF, p, "delete"));
+  BOOST_TEST(failed_as(region.erase(0, 1), EBADF, p, "erase"));
   BOOST_TEST(failed_as(region.replace("l", "L", 0, -1), EBADF, p, "replace"));
   BOOST_TEST(failed_as(region.fill("x", 0, 1), EBADF, p, "fill"));
   BOOST_TEST(failed_as(region.copy_range(0, 1, 1), EBADF, p, "copy_range"));

@@ -62,7 +62,7 @@ BOOST_AUTO_TEST_CASE(edits_of_a_file_truncated_by_another_process_fail_with_eio)
   // extends it again with ftruncate, and then succeeds on the zero-filled pages.)
   std::vector<std::pair<std::string, std::function<actorio::status()>>> edits{
     {"write", [&] { return as_status(region.write("xy", 2, page)); }},
-    {"delete", [&] { return as_status(region.erase(0, 10)); }},
+    {"erase", [&] { return as_status(region.erase(0, 10)); }},
     {"replace", [&] { return as_status(region.replace("ab", "cd", 0, -1)); }},
     {"fill", [&] { return as_status(region.fill("z", 0, 10)); }},
     {"copy_range", [&] { return as_status(region.copy_range(0, 10, 10)); }},

@@ -34,12 +34,12 @@ using mapped_file_actor = caf::typed_actor<
   caf::replies_to<caf::flush_atom, std::int64_t, std::int64_t>::with<void>,
   /// Waits until written pages and metadata are on the device (msync MS_SYNC + fsync; after
   /// "w+b"/"x+b" also fsync of the directory). A failed write, msync, fsync or close is sticky:
-  /// flush, sync and close report it until ack_error_atom.
+  /// flush, sync and close report it until clear_error_atom.
   caf::replies_to<sync_atom>::with<void>,
   /// Acknowledges the sticky write error: later flush/sync/close report only their own failures.
-  caf::replies_to<ack_error_atom>::with<void>,
+  caf::replies_to<clear_error_atom>::with<void>,
   /// (algorithm; "" = the runtime's default) -> lower-case hex digest of the whole file.
-  caf::replies_to<digest_atom, std::string>::with<std::string>,
+  caf::replies_to<checksum_atom, std::string>::with<std::string>,
   /// -> path, mode, size and mapped length.
   caf::replies_to<info_atom>::with<map_info>,
   /// (offset, size, policy for invalid UTF-8) -> the bytes as UTF-8 text; strict: EILSEQ on
@@ -60,7 +60,7 @@ using mapped_file_actor = caf::typed_actor<
   /// (data, offset) -> the new size; the rest of the file shifts up.
   caf::replies_to<insert_atom, bytes, std::int64_t>::with<std::uint64_t>,
   /// (offset, size) -> bytes removed, clamped at the end.
-  caf::replies_to<caf::delete_atom, std::int64_t, std::int64_t>::with<std::uint64_t>,
+  caf::replies_to<erase_atom, std::int64_t, std::int64_t>::with<std::uint64_t>,
   /// (old, new, offset, count or -1) -> occurrences replaced; EINVAL for an empty old.
   caf::replies_to<replace_atom, bytes, bytes, std::int64_t, std::int64_t>::with<std::uint64_t>,
   /// (pattern, offset, count) -> bytes written.
@@ -74,10 +74,10 @@ using mapped_file_actor = caf::typed_actor<
   /// interface cannot name itself; it must be a mapped_file_actor (see `caf::actor_cast`).
   caf::replies_to<compare_atom, caf::actor, std::int64_t, std::int64_t, std::int64_t>::with<bool>,
   /// As compare -> differing bits; the shorter range is padded with zero bytes.
-  caf::replies_to<ham_bits_atom, caf::actor, std::int64_t, std::int64_t,
+  caf::replies_to<hamming_dist_atom, caf::actor, std::int64_t, std::int64_t,
                   std::int64_t>::with<std::uint64_t>,
   /// As compare -> differing byte positions; the shorter range is padded with zero bytes.
-  caf::replies_to<ham_bytes_atom, caf::actor, std::int64_t, std::int64_t,
+  caf::replies_to<hamming_dist_bytes_atom, caf::actor, std::int64_t, std::int64_t,
                   std::int64_t>::with<std::uint64_t>,
   /// (sub, start, end or -1) -> lowest offset of sub in [start, end), or -1.
   caf::replies_to<find_atom, bytes, std::int64_t, std::int64_t>::with<std::int64_t>,
@@ -120,7 +120,7 @@ using mmap_manager_actor = caf::typed_actor<
   caf::replies_to<caf::open_atom, std::string, open_mode, std::int64_t>::with<mapped_file_actor>,
   /// (path, total_size >= 0, chunks) -> a new file ("x+b") of total_size with holes, chunks
   /// written in order (later ones win; past total_size they extend the file).
-  caf::replies_to<sparse_atom, std::string, std::int64_t,
+  caf::replies_to<create_sparse_atom, std::string, std::int64_t,
                   std::vector<chunk>>::with<mapped_file_actor>,
   /// (handle) releases one reference; the last release unmaps and closes the file.
   caf::replies_to<caf::close_atom, mapped_file_actor>::with<void>,
@@ -128,19 +128,19 @@ using mmap_manager_actor = caf::typed_actor<
   /// leaves no dst behind. An existing dst is replaced atomically with options.replace, else
   /// EEXIST; options.target says whether dst is the file or a directory to copy into; verify:
   /// digests of source and copy are compared before the rename (EIO on a mismatch).
-  caf::replies_to<copy_atom, std::string, std::string, copy_options>::with<std::uint64_t>,
+  caf::replies_to<copy_file_atom, std::string, std::string, copy_options>::with<std::uint64_t>,
   /// (path, algorithm; "" = the runtime's default) -> lower-case hex digest.
-  caf::replies_to<digest_atom, std::string, std::string>::with<std::string>,
+  caf::replies_to<checksum_atom, std::string, std::string>::with<std::string>,
   /// -> the number of open maps (`currently_open`).
-  caf::replies_to<count_atom>::with<std::uint64_t>,
+  caf::replies_to<currently_open_atom>::with<std::uint64_t>,
   /// -> every open map with a handle (`open_files`); each handle is a new reference.
-  caf::replies_to<files_atom>::with<std::vector<open_file>>,
+  caf::replies_to<open_files_atom>::with<std::vector<open_file>>,
   /// -> path -> mode of every open map (`open_paths`); with two modes open, the last opened wins.
-  caf::replies_to<paths_atom>::with<std::map<std::string, open_mode>>,
+  caf::replies_to<open_paths_atom>::with<std::map<std::string, open_mode>>,
   /// -> a description of every open map (`open_mmaps`).
-  caf::replies_to<mmaps_atom>::with<std::vector<map_info>>,
+  caf::replies_to<open_mmaps_atom>::with<std::vector<map_info>>,
   /// -> the sum of the sizes of all open maps (`approx_memory_usage`).
-  caf::replies_to<memuse_atom>::with<std::uint64_t>,
+  caf::replies_to<approx_memory_usage_atom>::with<std::uint64_t>,
   /// Closes every open map (the runtime's shutdown); later opens still work.
   caf::replies_to<shutdown_atom>::with<void>,
 
@@ -155,14 +155,14 @@ using mmap_manager_actor = caf::typed_actor<
   caf::replies_to<stage_atom, std::string>::with<std::uint64_t>,
   /// (id, offset >= 0, data) -> bytes written at that offset of the staged file, the pieces one
   /// after the other (byte_pieces cross the wire as one block). EBADF for an unknown id.
-  caf::replies_to<stage_write_atom, std::uint64_t, std::int64_t, byte_pieces>::with<std::uint64_t>,
+  caf::replies_to<write_staged_atom, std::uint64_t, std::int64_t, byte_pieces>::with<std::uint64_t>,
   /// (id, expected digest or "", algorithm) -> fsyncs the staged file and renames it over its
   /// destination, then fsyncs the directory; returns the digest when one was expected (EIO and
   /// no destination change on a mismatch), else "". The id is gone afterwards, whatever the
   /// outcome.
-  caf::replies_to<commit_atom, std::uint64_t, std::string, std::string>::with<std::string>,
+  caf::replies_to<commit_staged_atom, std::uint64_t, std::string, std::string>::with<std::string>,
   /// (id) drops the staged file; an unknown id is no error.
-  caf::replies_to<caf::delete_atom, std::uint64_t>::with<void>,
+  caf::replies_to<discard_staged_atom, std::uint64_t>::with<void>,
 
   // Bulk operations: the manager spreads the items over its io workers and answers once all are
   // done, with one result per item in request order. One failing item fails only itself. Each
@@ -182,23 +182,24 @@ using mmap_manager_actor = caf::typed_actor<
   /// (jobs) -> per file: the new size.
   caf::replies_to<bulk_resize_atom, std::vector<resize_job>,
                   report_progress>::with<std::vector<result<std::uint64_t>>>,
-  /// (jobs, options) -> per copy: bytes copied (as copy_atom).
+  /// (jobs, options) -> per copy: bytes copied (as copy_file_atom).
   caf::replies_to<bulk_copy_atom, std::vector<copy_job>, copy_options,
                   report_progress>::with<std::vector<result<std::uint64_t>>>,
   /// (paths, algorithm; "" = the runtime's default) -> per file: lower-case hex digest.
-  caf::replies_to<bulk_digest_atom, std::vector<std::string>, std::string,
+  caf::replies_to<bulk_checksum_atom, std::vector<std::string>, std::string,
                   report_progress>::with<std::vector<result<std::string>>>,
   /// (patterns, jobs, max hits per file or 0 for all, overlapping) -> per file: ascending offsets,
   /// at each the longest pattern starting there (as grep -F -o -b). EINVAL for no pattern or an
   /// empty one.
-  caf::replies_to<find_files_atom, std::vector<std::string>, std::vector<find_job>, std::uint64_t,
-                  bool, report_progress>::with<std::vector<result<std::vector<std::uint64_t>>>>,
+  caf::replies_to<find_in_files_atom, std::vector<std::string>, std::vector<find_job>,
+                  std::uint64_t, bool,
+                  report_progress>::with<std::vector<result<std::vector<std::uint64_t>>>>,
   /// (paths) -> per file: its size before and after dropping trailing NUL bytes.
   caf::replies_to<compact_files_atom, std::vector<std::string>,
                   report_progress>::with<std::vector<result<size_change>>>,
   /// (paths, init_size) -> per file: a map opened "r+b" (each a reference to release) whose pages
   /// the kernel was asked to read in (MADV_WILLNEED).
-  caf::replies_to<prefetch_atom, std::vector<std::string>, std::int64_t,
+  caf::replies_to<prefetch_files_atom, std::vector<std::string>, std::int64_t,
                   report_progress>::with<std::vector<result<mapped_file_actor>>>,
   /// (directory, options, after; "" = from the start) -> the next page of the regular files
   /// beneath the directory (see walk_page), on the workers, cancellable like the bulk calls. A
