@@ -296,62 +296,6 @@ reply_with(self_pointer self, std::shared_ptr<work_control> control,
   };
 }
 
-/// The size of `path` by stat (of a descriptor opened through `opener`, so a confined manager
-/// sizes nothing outside its root); 0 for anything but a regular file, whose search reports the
-/// type error itself.
-result<std::uint64_t> file_size(const file_opener& opener, const std::string& path,
-                                const char* op) {
-  auto fd = opener.open(path, O_PATH, 0, op);
-  if (!fd)
-    return std::move(fd).error();
-  struct stat st {};
-  if (::fstat(fd->get(), &st) != 0) {
-    int err = errno;
-    return failure{err, op, path, "stat"};
-  }
-  return S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : std::uint64_t{0};
-}
-
-/// How many bytes item `i` (at `path`) will read or write; may stat the file (runs on a worker).
-/// Empty for operations whose progress counts items only.
-using size_of_item = std::function<std::uint64_t(std::size_t i, const std::string& path)>;
-
-/// The whole file, as far as it can be sized; a file that cannot fails in the work itself.
-size_of_item whole_file(const file_opener& opener) {
-  return [opener](std::size_t, const std::string& path) {
-    auto size = file_size(opener, path, "stat");
-    return size ? *size : std::uint64_t{0};
-  };
-}
-
-/// Adds `size_of(i, paths[i])` for each i in `indices` to the run's total on the workers, then
-/// calls `then()`, so the total is known before the work starts. Only done when someone watches
-/// progress: it may cost a stat per file.
-template <class Then>
-void measure(self_pointer self, const std::shared_ptr<work_control>& control,
-             const std::vector<std::string>& paths, const std::vector<std::size_t>& indices,
-             size_of_item size_of, Then then) {
-  if (!control->reporting() || !size_of) {
-    then();
-    return;
-  }
-  auto g = make_gather<std::uint64_t>(
-    indices.size(), [then](std::vector<result<std::uint64_t>>&&) mutable { then(); });
-  std::vector<std::size_t> positions(indices.size());
-  std::iota(positions.begin(), positions.end(), std::size_t{0});
-  // Shared: scatter copies the work into every batch.
-  auto items =
-    std::make_shared<const std::pair<std::vector<std::string>, std::vector<std::size_t>>>(paths,
-                                                                                          indices);
-  scatter<std::uint64_t>(self, g, std::move(positions),
-                         [control, items, size_of](std::size_t j) -> result<std::uint64_t> {
-                           auto i = items->second[j];
-                           auto bytes = size_of(i, items->first[i]);
-                           control->add_total(bytes);
-                           return bytes;
-                         });
-}
-
 /// Resolves every path through `path_of(i)`; failures land in `g` at once. Returns the indices
 /// that resolved and the resolved paths (by index).
 template <class T, class Path>
@@ -388,12 +332,13 @@ auto guarded(std::shared_ptr<work_control> control, const char* op, std::vector<
 
 /// A mutating bulk operation: items whose file is open as a writable map go to that map's actor
 /// through `via_actor(i, actor, g)`; the others run on the workers through `raw(i, path,
-/// control)`. With progress watched, `size_of` measures every item first.
+/// control)`. `total_bytes` (if known before any work) starts the progress total.
 template <class T, class Path, class Raw, class ViaActor>
 caf::typed_response_promise<std::vector<result<T>>>
 mutate_bulk(self_pointer self, std::size_t n, report_progress every, const char* op, Path path_of,
-            size_of_item size_of, Raw raw, ViaActor via_actor) {
+            std::uint64_t total_bytes, Raw raw, ViaActor via_actor) {
   auto control = start_run(self, n, every);
+  control->add_total(total_bytes);
   auto rp = self->make_response_promise<std::vector<result<T>>>();
   auto g = make_gather<T>(n, reply_with<T>(self, control, rp), control);
   if (self->state.options.read_only) {
@@ -412,53 +357,97 @@ mutate_bulk(self_pointer self, std::size_t n, report_progress every, const char*
     else
       on_disk.push_back(i);
   }
-  auto work = guarded<T>(control, op, paths, raw);
-  measure(self, control, paths, resolved, std::move(size_of),
-          [self, g, on_disk = std::move(on_disk), work]() mutable {
-            scatter<T>(self, g, std::move(on_disk), std::move(work));
-          });
+  scatter<T>(self, g, std::move(on_disk), guarded<T>(control, op, std::move(paths), raw));
   return rp;
 }
 
-/// A reading bulk operation: every item runs on the workers through `raw(i, path, control)`.
-/// With progress watched, `size_of` measures every item first.
+/// A reading bulk operation: every item runs on the workers through `raw(i, path, control)`,
+/// which adds each file's size to the progress total as it opens it.
 template <class T, class Path, class Raw>
-caf::typed_response_promise<std::vector<result<T>>>
-read_bulk(self_pointer self, std::size_t n, report_progress every, const char* op, Path path_of,
-          size_of_item size_of, Raw raw) {
+caf::typed_response_promise<std::vector<result<T>>> read_bulk(self_pointer self, std::size_t n,
+                                                              report_progress every, const char* op,
+                                                              Path path_of, Raw raw) {
   auto control = start_run(self, n, every);
   auto rp = self->make_response_promise<std::vector<result<T>>>();
   auto g = make_gather<T>(n, reply_with<T>(self, control, rp), control);
   auto [resolved, paths] = resolve_all(self, g, n, path_of, op);
-  auto work = guarded<T>(control, op, paths, raw);
-  measure(self, control, paths, resolved, std::move(size_of), [self, g, resolved, work]() mutable {
-    scatter<T>(self, g, std::move(resolved), std::move(work));
-  });
+  scatter<T>(self, g, std::move(resolved), guarded<T>(control, op, std::move(paths), raw));
   return rp;
 }
 
 /// Files searched as consecutive segments of this size, in parallel, when hits cannot overlap.
 constexpr std::uint64_t find_segment = std::uint64_t{64} << 20;
 
+using hits = std::vector<std::uint64_t>;
+
+/// A segment of a large file searched on its own: item `item`'s bytes [begin, end).
+struct find_segment_unit {
+  std::size_t item;
+  std::uint64_t begin;
+  std::uint64_t end;
+};
+
+/// What find_bulk's first pass leaves of a file: its hits, or (`split_size` > 0) its size when
+/// it is to be searched in segments.
+struct find_first_pass {
+  hits found;
+  std::uint64_t split_size = 0;
+};
+
+/// Searches the large files the first pass left as segments in parallel, and joins each file's
+/// hits in order into `g`.
+void find_in_segments(self_pointer self, const std::shared_ptr<gather<hits>>& g,
+                      std::shared_ptr<const std::vector<std::string>> paths,
+                      std::shared_ptr<const pattern_set> needle, find_options base,
+                      std::shared_ptr<work_control> control,
+                      std::vector<find_segment_unit> found_units) {
+  auto units = std::make_shared<const std::vector<find_segment_unit>>(std::move(found_units));
+  auto parts =
+    make_gather<hits>(units->size(), [g, units, base](std::vector<result<hits>>&& found) {
+      for (std::size_t k = 0; k < units->size();) {
+        auto item = (*units)[k].item;
+        result<hits> joined = hits{};
+        for (; k < units->size() && (*units)[k].item == item; ++k) {
+          if (!joined)
+            continue;
+          if (!found[k])
+            joined = std::move(found[k]).error();
+          else
+            joined->insert(joined->end(), found[k]->begin(), found[k]->end());
+        }
+        if (joined && base.max_results != 0 && joined->size() > base.max_results)
+          joined->resize(base.max_results);
+        g->set(item, std::move(joined));
+      }
+    });
+  std::vector<std::size_t> order(units->size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  scatter<hits>(self, parts, std::move(order),
+                [units, paths, needle, base, control,
+                 opener = self->state.options.opener](std::size_t u) -> result<hits> {
+                  const auto& part = (*units)[u];
+                  const auto& path = (*paths)[part.item];
+                  if (control->cancelled())
+                    return work_control::cancelled_failure("find", path);
+                  auto opts = base;
+                  opts.start = part.begin;
+                  opts.end = part.end;
+                  opts.control = control.get();
+                  thread_local std::vector<char> buffer;
+                  return find_in_file(path, *needle, opts, buffer, opener);
+                });
+}
+
 /// `find_in_files`: searches each file on the workers, sizing it in the same open (progress
 /// totals grow as files start). A file too large for one worker is left unsearched by that first
 /// pass and then searched as segments in parallel, whose hits are joined. Segments are only used
 /// for patterns whose occurrences cannot overlap: then the hits of consecutive segments
 /// concatenate to the hits of the whole file, with or without overlap.
-caf::typed_response_promise<std::vector<result<std::vector<std::uint64_t>>>>
+caf::typed_response_promise<std::vector<result<hits>>>
 find_bulk(self_pointer self, pattern_set patterns, std::vector<find_job> jobs, find_options base,
           report_progress every) {
-  using hits = std::vector<std::uint64_t>;
-  struct unit {
-    std::size_t item;
-    std::uint64_t begin;
-    std::uint64_t end;
-  };
-  /// A file's hits, or (`split_size` > 0) its size when it is to be searched in segments.
-  struct first_pass {
-    hits found;
-    std::uint64_t split_size = 0;
-  };
+  using unit = find_segment_unit;
+  using first_pass = find_first_pass;
   auto needle = std::make_shared<const pattern_set>(std::move(patterns));
   auto all = std::make_shared<const std::vector<find_job>>(std::move(jobs));
   auto n = all->size();
@@ -477,42 +466,8 @@ find_bulk(self_pointer self, pattern_set patterns, std::vector<find_job> jobs, f
   }
   bool splittable = !needle->hits_can_overlap();
   const auto& opener = self->state.options.opener;
-  // Large files left by the first pass, searched in segments once it is done.
-  auto split = [self, g, paths, needle, base, control, opener](std::vector<unit> found_units) {
-    auto units = std::make_shared<const std::vector<unit>>(std::move(found_units));
-    auto parts =
-      make_gather<hits>(units->size(), [g, units, base](std::vector<result<hits>>&& found) {
-        for (std::size_t k = 0; k < units->size();) {
-          auto item = (*units)[k].item;
-          result<hits> joined = hits{};
-          for (; k < units->size() && (*units)[k].item == item; ++k) {
-            if (!joined)
-              continue;
-            if (!found[k])
-              joined = std::move(found[k]).error();
-            else
-              joined->insert(joined->end(), found[k]->begin(), found[k]->end());
-          }
-          if (joined && base.max_results != 0 && joined->size() > base.max_results)
-            joined->resize(base.max_results);
-          g->set(item, std::move(joined));
-        }
-      });
-    std::vector<std::size_t> order(units->size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    scatter<hits>(self, parts, std::move(order),
-                  [units, paths, needle, base, control, opener](std::size_t u) -> result<hits> {
-                    const auto& part = (*units)[u];
-                    const auto& path = (*paths)[part.item];
-                    if (control->cancelled())
-                      return work_control::cancelled_failure("find", path);
-                    auto opts = base;
-                    opts.start = part.begin;
-                    opts.end = part.end;
-                    opts.control = control.get();
-                    thread_local std::vector<char> buffer;
-                    return find_in_file(path, *needle, opts, buffer, opener);
-                  });
+  auto split = [self, g, paths, needle, base, control](std::vector<unit> units) {
+    find_in_segments(self, g, paths, needle, base, control, std::move(units));
   };
   auto firsts = make_gather<first_pass>(
     valid->size(), [g, all, valid, split](std::vector<result<first_pass>>&& done) {
@@ -619,11 +574,8 @@ read_bulk_ranges(self_pointer self, std::vector<read_job> jobs, report_progress 
       g->set(item, std::move(joined));
     }
   });
-  const auto& opener = self->state.options.opener;
-  auto size_of = [all, whole = whole_file(opener)](std::size_t i, const std::string& path) {
-    return job_bytes((*all)[i], whole(i, path));
-  };
-  auto work = [all, units, paths, control, opener](std::size_t u) -> result<pieces> {
+  auto work = [all, units, paths, control,
+               opener = self->state.options.opener](std::size_t u) -> result<pieces> {
     const auto& part = (*units)[u];
     const auto& job = (*all)[part.item];
     const auto& path = (*paths)[part.item];
@@ -635,16 +587,16 @@ read_bulk_ranges(self_pointer self, std::vector<read_job> jobs, report_progress 
         ? std::span<const byte_range>{&whole_file, 1}
         : std::span<const byte_range>{job.ranges}.subspan(part.first, part.last - part.first);
     auto r = read_ranges(path, ranges, opener);
-    if (r)
+    if (r) {
+      // A range's length is only known once read (it may run to the end, or past it).
+      control->add_total(r->total_bytes());
       control->add_bytes(r->total_bytes());
+    }
     return r;
   };
-  measure(self, control, *paths, resolved, std::move(size_of),
-          [self, parts, count = units->size(), work]() mutable {
-            std::vector<std::size_t> order(count);
-            std::iota(order.begin(), order.end(), std::size_t{0});
-            scatter<pieces>(self, parts, std::move(order), std::move(work));
-          });
+  std::vector<std::size_t> order(units->size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  scatter<pieces>(self, parts, std::move(order), std::move(work));
   return rp;
 }
 
@@ -689,6 +641,478 @@ std::shared_ptr<staged_file> take_staged(mmap_manager_state& st, std::uint64_t i
   return file;
 }
 
+// The handlers of the manager's interface, one per request; mmap_manager_impl lists them.
+
+caf::result<mapped_file_actor> create_sparse(self_pointer self, const std::string& path,
+                                             std::int64_t total_size, std::vector<chunk>& chunks) {
+  if (total_size < 0)
+    return make_error(failure{EINVAL, "create_sparse", path, "negative total_size"});
+  for (auto& c : chunks)
+    if (c.offset < 0)
+      return make_error(failure{EINVAL, "create_sparse", path, "negative chunk offset"});
+  if (self->state.options.read_only)
+    return make_error(read_only_failure("create_sparse", path));
+  auto resolved = resolve(self->state, path, "create_sparse");
+  if (!resolved)
+    return make_error(resolved.error());
+  map_key key{*resolved, open_mode::create_exclusive};
+  auto& st = self->state;
+  if (st.maps.count(key) > 0 || st.opening.count(key) > 0)
+    return make_error(failure{EEXIST, "create_sparse", path, "open as x+b"});
+  bool minimize = st.options.minimize_writes;
+  auto rp = self->make_response_promise<mapped_file_actor>();
+  start_open(
+    self, key, 0,
+    [key, total_size, chunks = std::move(chunks), minimize, opener = st.options.opener]() {
+      auto r =
+        mapped_region::open(key.path, open_mode::create_exclusive, total_size, minimize, opener);
+      if (!r)
+        return r;
+      // Only the pages a chunk touches get blocks; the rest of the file stays a hole.
+      for (auto& c : chunks) {
+        if (auto w = r->write(c.data.data(), c.data.size(), c.offset); !w) {
+          r->close();
+          opener.remove(key.path);
+          return result<mapped_region>{std::move(w).error()};
+        }
+      }
+      return r;
+    },
+    [rp](result<mapped_file_actor> r) mutable { deliver(rp, std::move(r)); });
+  return rp;
+}
+
+caf::result<std::uint64_t> copy_one(self_pointer self, const std::string& src,
+                                    const std::string& dst, actorio::copy_options opts) {
+  if (self->state.options.read_only)
+    return make_error(read_only_failure("copy", dst));
+  auto s = resolve(self->state, src, "copy");
+  if (!s)
+    return make_error(s.error());
+  auto d = resolve(self->state, dst, "copy");
+  if (!d)
+    return make_error(d.error());
+  auto rp = self->make_response_promise<std::uint64_t>();
+  self->state.pool->run(
+    self,
+    [s = *s, d = *d, opts, opener = self->state.options.opener] {
+      return copy_file(s, d, detail::copy_options{opts, nullptr}, opener);
+    },
+    [rp](result<std::uint64_t>&& r) mutable { deliver(rp, std::move(r)); }, false);
+  return rp;
+}
+
+caf::result<std::string> checksum_one(self_pointer self, const std::string& path,
+                                      const std::string& algorithm) {
+  auto p = resolve(self->state, path, "checksum");
+  if (!p)
+    return make_error(p.error());
+  auto alg = algorithm.empty() ? self->state.options.default_digest : algorithm;
+  auto rp = self->make_response_promise<std::string>();
+  self->state.pool->run(
+    self,
+    [p = *p, alg, opener = self->state.options.opener] {
+      return digest_file(p, alg, nullptr, opener);
+    },
+    [rp](result<std::string>&& r) mutable { deliver(rp, std::move(r)); }, false);
+  return rp;
+}
+
+/// Every open map, each as a new reference.
+std::vector<open_file> open_files(self_pointer self) {
+  std::vector<open_file> out;
+  for (auto& [key, e] : self->state.maps) {
+    ++e.refs;
+    out.push_back(open_file{key.path, key.mode, e.file});
+  }
+  return out;
+}
+
+/// Each open path with the mode it was opened in last.
+std::map<std::string, open_mode> open_paths(self_pointer self) {
+  std::map<std::string, std::pair<std::uint64_t, open_mode>> latest;
+  for (auto& [key, e] : self->state.maps) {
+    auto& slot = latest[key.path];
+    if (e.opened_at >= slot.first)
+      slot = {e.opened_at, key.mode};
+  }
+  std::map<std::string, open_mode> out;
+  for (auto& [path, v] : latest)
+    out.emplace(path, v.second);
+  return out;
+}
+
+caf::result<std::uint64_t> approx_memory_usage(self_pointer self) {
+  auto rp = self->make_response_promise<std::uint64_t>();
+  collect_infos(self, [rp](std::vector<map_info>&& infos) mutable {
+    std::uint64_t total = 0;
+    for (auto& i : infos)
+      total += i.size;
+    rp.deliver(total);
+  });
+  return rp;
+}
+
+/// Writes one item through the writable map `file` that holds it: the map's actor applies the
+/// chunks in order, and the item is done when all are.
+void write_through_map(self_pointer self, const write_job& job,
+                       const std::shared_ptr<gather<std::uint64_t>>& g, std::size_t i,
+                       const mapped_file_actor& file) {
+  const auto& chunks = job.chunks;
+  auto item =
+    make_gather<std::uint64_t>(chunks.size(), [g, i](std::vector<result<std::uint64_t>>&& written) {
+      std::uint64_t total = 0;
+      for (auto& w : written) {
+        if (!w) {
+          g->set(i, std::move(w));
+          return;
+        }
+        total += *w;
+      }
+      g->set(i, total);
+    });
+  for (std::size_t k = 0; k < chunks.size(); ++k)
+    self->request(file, caf::infinite, write_atom_v, chunks[k].data, chunks[k].offset)
+      .then(
+        [item, g, k](std::uint64_t n) {
+          g->control->add_bytes(n);
+          item->set(k, n);
+        },
+        [item, k, path = job.path](caf::error& err) {
+          item->set(k, to_failure(err, "write", path));
+        });
+}
+
+caf::typed_response_promise<std::vector<result<std::uint64_t>>>
+bulk_write(self_pointer self, std::vector<write_job>& jobs, report_progress every) {
+  auto all = std::make_shared<std::vector<write_job>>(std::move(jobs));
+  std::uint64_t total = 0;
+  for (const auto& job : *all)
+    for (const auto& c : job.chunks)
+      total += c.data.size();
+  return mutate_bulk<std::uint64_t>(
+    self, all->size(), every, "write", [all](std::size_t i) { return (*all)[i].path; }, total,
+    [all, opener = self->state.options.opener](std::size_t i, const std::string& path,
+                                               work_control* control) {
+      std::vector<write_piece> pieces;
+      for (const auto& c : (*all)[i].chunks)
+        pieces.push_back(write_piece{c.offset, std::string_view{c.data.data(), c.data.size()}});
+      auto r = write_pieces(path, pieces, opener);
+      if (r)
+        control->add_bytes(*r);
+      return r;
+    },
+    [self, all](std::size_t i, const mapped_file_actor& file, auto g) {
+      write_through_map(self, (*all)[i], g, i, file);
+    });
+}
+
+caf::typed_response_promise<std::vector<result<std::uint64_t>>>
+bulk_resize(self_pointer self, std::vector<resize_job>& jobs, report_progress every) {
+  auto all = std::make_shared<std::vector<resize_job>>(std::move(jobs));
+  return mutate_bulk<std::uint64_t>(
+    self, all->size(), every, "resize", [all](std::size_t i) { return (*all)[i].path; }, 0,
+    [all, opener = self->state.options.opener](std::size_t i, const std::string& path,
+                                               work_control*) {
+      return resize_file(path, (*all)[i].size, opener);
+    },
+    [self, all](std::size_t i, const mapped_file_actor& file, auto g) {
+      self->request(file, caf::infinite, resize_atom_v, (*all)[i].size)
+        .then([g, i](std::uint64_t n) { g->set(i, n); },
+              [g, i, path = (*all)[i].path](caf::error& err) {
+                g->set(i, to_failure(err, "resize", path));
+              });
+    });
+}
+
+caf::typed_response_promise<std::vector<result<size_change>>>
+compact_files(self_pointer self, std::vector<std::string>& paths, report_progress every) {
+  auto all = std::make_shared<std::vector<std::string>>(std::move(paths));
+  return mutate_bulk<size_change>(
+    self, all->size(), every, "compact", [all](std::size_t i) { return (*all)[i]; }, 0,
+    [opener = self->state.options.opener](std::size_t, const std::string& path,
+                                          work_control* control) {
+      thread_local std::vector<char> buffer;
+      return compact_file(path, buffer, scan_window, control, opener);
+    },
+    [self, all](std::size_t i, const mapped_file_actor& file, auto g) {
+      auto fail = [g, i, path = (*all)[i]](caf::error& err) {
+        g->set(i, to_failure(err, "compact", path));
+      };
+      self->request(file, caf::infinite, compact_atom_v)
+        .then(
+          [self, file, g, i, fail](std::uint64_t removed) {
+            self->request(file, caf::infinite, size_atom_v)
+              .then(
+                [g, i, removed](std::uint64_t size) {
+                  g->set(i, size_change{size + removed, size});
+                },
+                fail);
+          },
+          fail);
+    });
+}
+
+caf::typed_response_promise<std::vector<result<std::uint64_t>>>
+bulk_copy(self_pointer self, std::vector<copy_job>& jobs, actorio::copy_options opts,
+          report_progress every) {
+  auto all = std::make_shared<std::vector<copy_job>>(std::move(jobs));
+  auto dsts = std::make_shared<std::vector<result<std::string>>>();
+  for (const auto& job : *all)
+    dsts->push_back(self->state.options.read_only ? read_only_failure("copy", job.dst)
+                                                  : resolve(self->state, job.dst, "copy"));
+  return read_bulk<std::uint64_t>(
+    self, all->size(), every, "copy", [all](std::size_t i) { return (*all)[i].src; },
+    [dsts, opts, opener = self->state.options.opener](
+      std::size_t i, const std::string& src, work_control* control) -> result<std::uint64_t> {
+      const auto& dst = (*dsts)[i];
+      if (!dst)
+        return dst.error();
+      return copy_file(src, *dst, detail::copy_options{opts, control}, opener);
+    });
+}
+
+caf::typed_response_promise<std::vector<result<std::string>>>
+bulk_checksum(self_pointer self, std::vector<std::string>& paths, const std::string& algorithm,
+              report_progress every) {
+  auto all = std::make_shared<std::vector<std::string>>(std::move(paths));
+  auto alg = algorithm.empty() ? self->state.options.default_digest : algorithm;
+  return read_bulk<std::string>(
+    self, all->size(), every, "checksum", [all](std::size_t i) { return (*all)[i]; },
+    [alg, opener = self->state.options.opener](std::size_t, const std::string& path,
+                                               work_control* control) {
+      return digest_file(path, alg, control, opener);
+    });
+}
+
+caf::result<std::vector<result<std::vector<std::uint64_t>>>>
+find_in_files(self_pointer self, std::vector<std::string>& patterns, std::vector<find_job>& jobs,
+              std::uint64_t max_per_file, bool overlapping, report_progress every) {
+  auto set = pattern_set::make(std::move(patterns));
+  if (!set) {
+    auto why = std::move(set).error();
+    why.op = "find_in_files";
+    return make_error(std::move(why));
+  }
+  return find_bulk(self, std::move(*set), std::move(jobs),
+                   find_options{.max_results = max_per_file, .overlapping = overlapping}, every);
+}
+
+/// Opens every path as a map and advises the kernel to read it ahead.
+caf::typed_response_promise<std::vector<result<mapped_file_actor>>>
+prefetch_files(self_pointer self, const std::vector<std::string>& paths, std::int64_t init_size,
+               report_progress every) {
+  auto control = start_run(self, paths.size(), every);
+  auto rp = self->make_response_promise<std::vector<result<mapped_file_actor>>>();
+  auto g = make_gather<mapped_file_actor>(
+    paths.size(),
+    [self, control, rp, paths](std::vector<result<mapped_file_actor>>&& all) mutable {
+      // A requester that is gone can never release the maps it was to receive.
+      if (control->cancelled())
+        for (std::size_t i = 0; i < all.size(); ++i)
+          if (all[i]) {
+            release(self, all[i]->address(), [](status&&) {});
+            all[i] = work_control::cancelled_failure("prefetch", paths[i]);
+          }
+      finish_run(self, control);
+      rp.deliver(std::move(all));
+    },
+    control);
+  for (std::size_t i = 0; i < paths.size(); ++i)
+    open_map(
+      self, paths[i], open_mode::read_write, init_size, [self, g, i](result<mapped_file_actor> r) {
+        if (!r) {
+          g->set(i, std::move(r));
+          return;
+        }
+        // The advice only starts read-ahead; the handle is the result either way.
+        auto file = *r;
+        self
+          ->request(file, caf::infinite, madvise_atom_v, map_advice::willneed, std::int64_t{0},
+                    std::int64_t{-1})
+          .then([g, i, file] { g->set(i, file); }, [g, i, file](caf::error&) { g->set(i, file); });
+      });
+  return rp;
+}
+
+caf::result<walk_page> walk(self_pointer self, const std::string& path, const walk_options& opts,
+                            const std::string& after, report_progress every) {
+  auto p = resolve(self->state, path, "walk");
+  if (!p)
+    return make_error(p.error());
+  auto control = start_run(self, 0, every);
+  auto rp = self->make_response_promise<walk_page>();
+  self->state.pool->run(
+    self,
+    [p = *p, path, opts, after, control, opener = self->state.options.opener] {
+      return walk_tree(p, path, opts, after, opener, control.get());
+    },
+    [self, control, rp](result<walk_page>&& r) mutable {
+      finish_run(self, control);
+      deliver(rp, std::move(r));
+    },
+    false);
+  return rp;
+}
+
+caf::result<std::uint64_t> stage(self_pointer self, const std::string& dst) {
+  if (self->state.options.read_only)
+    return make_error(read_only_failure("stage", dst));
+  auto d = resolve(self->state, dst, "stage");
+  if (!d)
+    return make_error(d.error());
+  auto rp = self->make_response_promise<std::uint64_t>();
+  self->state.pool->run(
+    self,
+    [d = *d, opener = self->state.options.opener]() -> result<std::shared_ptr<staged_file>> {
+      auto f = staged_file::create(d, opener);
+      if (!f)
+        return std::move(f).error();
+      return std::make_shared<staged_file>(std::move(*f));
+    },
+    [self, rp, dst](result<std::shared_ptr<staged_file>>&& r) mutable {
+      if (!r) {
+        auto why = std::move(r).error();
+        why.path = dst;
+        rp.deliver(make_error(why));
+        return;
+      }
+      auto id = ++self->state.staged_counter;
+      self->state.staged[id].file = std::move(*r);
+      rp.deliver(id);
+    },
+    false);
+  return rp;
+}
+
+caf::result<std::uint64_t> write_staged(self_pointer self, std::uint64_t id, std::int64_t offset,
+                                        byte_pieces& data) {
+  auto i = self->state.staged.find(id);
+  if (i == self->state.staged.end() || i->second.after_writes)
+    return make_error(failure{EBADF, "stage_write", "", "no such staged file"});
+  if (offset < 0)
+    return make_error(
+      failure{EINVAL, "stage_write", i->second.file->destination(), "negative offset"});
+  auto rp = self->make_response_promise<std::uint64_t>();
+  ++i->second.writes;
+  self->state.pool->run(
+    self,
+    [file = i->second.file, offset, data = std::move(data)]() -> result<std::uint64_t> {
+      std::uint64_t done = 0;
+      for (auto piece : data) {
+        auto n = file->write(offset + static_cast<std::int64_t>(done), piece);
+        if (!n)
+          return n;
+        done += *n;
+      }
+      return done;
+    },
+    [self, rp, id](result<std::uint64_t>&& r) mutable {
+      deliver(rp, std::move(r));
+      auto i = self->state.staged.find(id);
+      if (i != self->state.staged.end() && --i->second.writes == 0 && i->second.after_writes)
+        std::exchange(i->second.after_writes, nullptr)();
+    },
+    false);
+  return rp;
+}
+
+/// Verifies (when `expected` is set) and commits a staged file; a mismatch discards it.
+result<std::string> commit_verified(staged_file& file, const std::string& expected,
+                                    const std::string& alg) {
+  std::string digest;
+  if (!expected.empty()) {
+    auto d = file.digest(alg);
+    if (!d) {
+      file.discard();
+      return d;
+    }
+    if (*d != expected) {
+      file.discard();
+      return failure{EIO, "commit", file.destination(),
+                     "the copy's " + alg + " digest " + *d + " is not the source's " + expected};
+    }
+    digest = std::move(*d);
+  }
+  if (auto done = file.commit(); !done)
+    return std::move(done).error();
+  return digest;
+}
+
+caf::result<std::string> commit_staged(self_pointer self, std::uint64_t id,
+                                       const std::string& expected, const std::string& algorithm) {
+  auto i = self->state.staged.find(id);
+  if (i == self->state.staged.end() || i->second.after_writes)
+    return make_error(failure{EBADF, "commit", "", "no such staged file"});
+  auto alg = algorithm.empty() ? self->state.options.default_digest : algorithm;
+  auto rp = self->make_response_promise<std::string>();
+  after_staged_writes(i->second, [self, id, expected, alg, rp]() mutable {
+    auto file = take_staged(self->state, id);
+    self->state.pool->run(
+      self, [file, expected, alg] { return commit_verified(*file, expected, alg); },
+      [rp](result<std::string>&& r) mutable { deliver(rp, std::move(r)); }, false);
+  });
+  return rp;
+}
+
+caf::result<void> discard_staged(self_pointer self, std::uint64_t id) {
+  auto i = self->state.staged.find(id);
+  if (i == self->state.staged.end() || i->second.after_writes)
+    return caf::unit;
+  auto rp = self->make_response_promise<void>();
+  after_staged_writes(i->second, [self, id, rp]() mutable {
+    auto file = take_staged(self->state, id);
+    // Unlinking a fallback temporary is a syscall on the directory: on a worker.
+    self->state.pool->run(
+      self,
+      [file]() -> status {
+        file->discard();
+        return ok_status();
+      },
+      [rp](status&& r) mutable { deliver(rp, std::move(r)); }, false);
+  });
+  return rp;
+}
+
+/// Closes every map; answered once all are closed, with the first failure if any.
+caf::result<void> close_all(self_pointer self) {
+  auto rp = self->make_response_promise<void>();
+  auto& st = self->state;
+  auto g = make_gather<std::monostate>(st.maps.size(), [rp](std::vector<status>&& closed) mutable {
+    for (auto& c : closed)
+      if (!c) {
+        rp.deliver(make_error(c.error()));
+        return;
+      }
+    deliver_ok(rp);
+  });
+  std::size_t i = 0;
+  for (auto& [key, e] : st.maps) {
+    self->request(e.file, caf::infinite, caf::close_atom_v)
+      .then(
+        [g, i] { g->set(i, std::monostate{}); },
+        [g, i, path = key.path](caf::error& err) { g->set(i, to_failure(err, "close", path)); });
+    ++i;
+  }
+  st.maps.clear();
+  st.keys.clear();
+  return rp;
+}
+
+/// Forgets what a requester or map that went down left: its runs are cancelled, a map whose
+/// actor died (e.g. an exception) leaves the registry, so calls on its handles then fail with
+/// "receiver down" instead of hanging.
+void on_down(self_pointer self, const caf::down_msg& dm) {
+  self->state.requesters.erase(dm.source);
+  cancel_runs_of(self, dm.source);
+  auto& st = self->state;
+  auto k = st.keys.find(dm.source);
+  if (k == st.keys.end())
+    return;
+  st.maps.erase(k->second);
+  st.keys.erase(k);
+}
+
 } // namespace
 
 mmap_manager_state::~mmap_manager_state() {
@@ -701,18 +1125,8 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
                                                     mmap_manager_options options) {
   self->state.pool = std::move(pool);
   self->state.options = std::move(options);
-  self->set_down_handler([self](caf::down_msg& dm) {
-    self->state.requesters.erase(dm.source);
-    cancel_runs_of(self, dm.source);
-    // A map whose actor died (e.g. an exception) leaves the registry; calls on its handles then
-    // fail with "receiver down" instead of hanging.
-    auto& st = self->state;
-    auto k = st.keys.find(dm.source);
-    if (k == st.keys.end())
-      return;
-    st.maps.erase(k->second);
-    st.keys.erase(k);
-  });
+  self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
+  using bulk_reply = caf::result<std::vector<result<std::uint64_t>>>;
   return {
     [=](caf::open_atom, const std::string& path, open_mode mode,
         std::int64_t init_size) -> caf::result<mapped_file_actor> {
@@ -722,118 +1136,28 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       return rp;
     },
     [=](create_sparse_atom, const std::string& path, std::int64_t total_size,
-        std::vector<chunk>& chunks) -> caf::result<mapped_file_actor> {
-      if (total_size < 0)
-        return make_error(failure{EINVAL, "create_sparse", path, "negative total_size"});
-      for (auto& c : chunks)
-        if (c.offset < 0)
-          return make_error(failure{EINVAL, "create_sparse", path, "negative chunk offset"});
-      if (self->state.options.read_only)
-        return make_error(read_only_failure("create_sparse", path));
-      auto resolved = resolve(self->state, path, "create_sparse");
-      if (!resolved)
-        return make_error(resolved.error());
-      map_key key{*resolved, open_mode::create_exclusive};
-      auto& st = self->state;
-      if (st.maps.count(key) > 0 || st.opening.count(key) > 0)
-        return make_error(failure{EEXIST, "create_sparse", path, "open as x+b"});
-      bool minimize = st.options.minimize_writes;
-      auto rp = self->make_response_promise<mapped_file_actor>();
-      start_open(
-        self, key, 0,
-        [key, total_size, chunks = std::move(chunks), minimize, opener = st.options.opener]() {
-          auto r = mapped_region::open(key.path, open_mode::create_exclusive, total_size, minimize,
-                                       opener);
-          if (!r)
-            return r;
-          // Only the pages a chunk touches get blocks; the rest of the file stays a hole.
-          for (auto& c : chunks) {
-            if (auto w = r->write(c.data.data(), c.data.size(), c.offset); !w) {
-              r->close();
-              opener.remove(key.path);
-              return result<mapped_region>{std::move(w).error()};
-            }
-          }
-          return r;
-        },
-        [rp](result<mapped_file_actor> r) mutable { deliver(rp, std::move(r)); });
-      return rp;
-    },
+        std::vector<chunk>& chunks) { return create_sparse(self, path, total_size, chunks); },
     [=](caf::close_atom, const mapped_file_actor& file) -> caf::result<void> {
       auto rp = self->make_response_promise<void>();
       release(self, file.address(), [rp](status&& st) mutable { deliver(rp, std::move(st)); });
       return rp;
     },
     [=](copy_file_atom, const std::string& src, const std::string& dst,
-        actorio::copy_options opts) -> caf::result<std::uint64_t> {
-      if (self->state.options.read_only)
-        return make_error(read_only_failure("copy", dst));
-      auto s = resolve(self->state, src, "copy");
-      if (!s)
-        return make_error(s.error());
-      auto d = resolve(self->state, dst, "copy");
-      if (!d)
-        return make_error(d.error());
-      auto rp = self->make_response_promise<std::uint64_t>();
-      self->state.pool->run(
-        self,
-        [s = *s, d = *d, opts, opener = self->state.options.opener] {
-          return copy_file(s, d, detail::copy_options{opts, nullptr}, opener);
-        },
-        [rp](result<std::uint64_t>&& r) mutable { deliver(rp, std::move(r)); }, false);
-      return rp;
-    },
-    [=](checksum_atom, const std::string& path,
-        const std::string& algorithm) -> caf::result<std::string> {
-      auto p = resolve(self->state, path, "checksum");
-      if (!p)
-        return make_error(p.error());
-      auto alg = algorithm.empty() ? self->state.options.default_digest : algorithm;
-      auto rp = self->make_response_promise<std::string>();
-      self->state.pool->run(
-        self,
-        [p = *p, alg, opener = self->state.options.opener] {
-          return digest_file(p, alg, nullptr, opener);
-        },
-        [rp](result<std::string>&& r) mutable { deliver(rp, std::move(r)); }, false);
-      return rp;
+        actorio::copy_options opts) { return copy_one(self, src, dst, opts); },
+    [=](checksum_atom, const std::string& path, const std::string& algorithm) {
+      return checksum_one(self, path, algorithm);
     },
     [=](currently_open_atom) -> caf::result<std::uint64_t> { return self->state.maps.size(); },
-    [=](open_files_atom) -> caf::result<std::vector<open_file>> {
-      std::vector<open_file> out;
-      for (auto& [key, e] : self->state.maps) {
-        ++e.refs;
-        out.push_back(open_file{key.path, key.mode, e.file});
-      }
-      return out;
-    },
+    [=](open_files_atom) -> caf::result<std::vector<open_file>> { return open_files(self); },
     [=](open_paths_atom) -> caf::result<std::map<std::string, open_mode>> {
-      std::map<std::string, std::pair<std::uint64_t, open_mode>> latest;
-      for (auto& [key, e] : self->state.maps) {
-        auto& slot = latest[key.path];
-        if (e.opened_at >= slot.first)
-          slot = {e.opened_at, key.mode};
-      }
-      std::map<std::string, open_mode> out;
-      for (auto& [path, v] : latest)
-        out.emplace(path, v.second);
-      return out;
+      return open_paths(self);
     },
     [=](open_mmaps_atom) -> caf::result<std::vector<map_info>> {
       auto rp = self->make_response_promise<std::vector<map_info>>();
       collect_infos(self, [rp](std::vector<map_info>&& infos) mutable { rp.deliver(infos); });
       return rp;
     },
-    [=](approx_memory_usage_atom) -> caf::result<std::uint64_t> {
-      auto rp = self->make_response_promise<std::uint64_t>();
-      collect_infos(self, [rp](std::vector<map_info>&& infos) mutable {
-        std::uint64_t total = 0;
-        for (auto& i : infos)
-          total += i.size;
-        rp.deliver(total);
-      });
-      return rp;
-    },
+    [=](approx_memory_usage_atom) { return approx_memory_usage(self); },
     [=](cancel_atom, std::uint64_t request) {
       cancel_runs_of(self, caf::actor_cast<caf::actor_addr>(self->current_sender()), request);
     },
@@ -841,335 +1165,40 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
         report_progress every) -> caf::result<std::vector<result<byte_pieces>>> {
       return read_bulk_ranges(self, std::move(jobs), every);
     },
-    [=](bulk_write_atom, std::vector<write_job>& jobs,
-        report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
-      auto all = std::make_shared<std::vector<write_job>>(std::move(jobs));
-      return mutate_bulk<std::uint64_t>(
-        self, all->size(), every, "write", [all](std::size_t i) { return (*all)[i].path; },
-        [all](std::size_t i, const std::string&) {
-          std::uint64_t bytes = 0;
-          for (const auto& c : (*all)[i].chunks)
-            bytes += c.data.size();
-          return bytes;
-        },
-        [all, opener = self->state.options.opener](std::size_t i, const std::string& path,
-                                                   work_control* control) {
-          std::vector<write_piece> pieces;
-          for (const auto& c : (*all)[i].chunks)
-            pieces.push_back(write_piece{c.offset, std::string_view{c.data.data(), c.data.size()}});
-          auto r = write_pieces(path, pieces, opener);
-          if (r)
-            control->add_bytes(*r);
-          return r;
-        },
-        [self, all](std::size_t i, const mapped_file_actor& file, auto g) {
-          // The map's actor applies the chunks in order; the item is done when all are.
-          const auto& chunks = (*all)[i].chunks;
-          auto item = make_gather<std::uint64_t>(
-            chunks.size(), [g, i](std::vector<result<std::uint64_t>>&& written) {
-              std::uint64_t total = 0;
-              for (auto& w : written) {
-                if (!w) {
-                  g->set(i, std::move(w));
-                  return;
-                }
-                total += *w;
-              }
-              g->set(i, total);
-            });
-          for (std::size_t k = 0; k < chunks.size(); ++k)
-            self->request(file, caf::infinite, write_atom_v, chunks[k].data, chunks[k].offset)
-              .then(
-                [item, g, k](std::uint64_t n) {
-                  g->control->add_bytes(n);
-                  item->set(k, n);
-                },
-                [item, k, path = (*all)[i].path](caf::error& err) {
-                  item->set(k, to_failure(err, "write", path));
-                });
-        });
+    [=](bulk_write_atom, std::vector<write_job>& jobs, report_progress every) -> bulk_reply {
+      return bulk_write(self, jobs, every);
     },
-    [=](bulk_resize_atom, std::vector<resize_job>& jobs,
-        report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
-      auto all = std::make_shared<std::vector<resize_job>>(std::move(jobs));
-      return mutate_bulk<std::uint64_t>(
-        self, all->size(), every, "resize", [all](std::size_t i) { return (*all)[i].path; }, {},
-        [all, opener = self->state.options.opener](std::size_t i, const std::string& path,
-                                                   work_control*) {
-          return resize_file(path, (*all)[i].size, opener);
-        },
-        [self, all](std::size_t i, const mapped_file_actor& file, auto g) {
-          self->request(file, caf::infinite, resize_atom_v, (*all)[i].size)
-            .then([g, i](std::uint64_t n) { g->set(i, n); },
-                  [g, i, path = (*all)[i].path](caf::error& err) {
-                    g->set(i, to_failure(err, "resize", path));
-                  });
-        });
+    [=](bulk_resize_atom, std::vector<resize_job>& jobs, report_progress every) -> bulk_reply {
+      return bulk_resize(self, jobs, every);
     },
     [=](compact_files_atom, std::vector<std::string>& paths,
         report_progress every) -> caf::result<std::vector<result<size_change>>> {
-      auto all = std::make_shared<std::vector<std::string>>(std::move(paths));
-      return mutate_bulk<size_change>(
-        self, all->size(), every, "compact", [all](std::size_t i) { return (*all)[i]; },
-        whole_file(self->state.options.opener),
-        [opener = self->state.options.opener](std::size_t, const std::string& path,
-                                              work_control* control) {
-          thread_local std::vector<char> buffer;
-          return compact_file(path, buffer, scan_window, control, opener);
-        },
-        [self, all](std::size_t i, const mapped_file_actor& file, auto g) {
-          auto fail = [g, i, path = (*all)[i]](caf::error& err) {
-            g->set(i, to_failure(err, "compact", path));
-          };
-          self->request(file, caf::infinite, compact_atom_v)
-            .then(
-              [self, file, g, i, fail](std::uint64_t removed) {
-                self->request(file, caf::infinite, size_atom_v)
-                  .then(
-                    [g, i, removed](std::uint64_t size) {
-                      g->set(i, size_change{size + removed, size});
-                    },
-                    fail);
-              },
-              fail);
-        });
+      return compact_files(self, paths, every);
     },
     [=](bulk_copy_atom, std::vector<copy_job>& jobs, actorio::copy_options opts,
-        report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
-      auto all = std::make_shared<std::vector<copy_job>>(std::move(jobs));
-      auto dsts = std::make_shared<std::vector<result<std::string>>>();
-      for (const auto& job : *all)
-        dsts->push_back(self->state.options.read_only ? read_only_failure("copy", job.dst)
-                                                      : resolve(self->state, job.dst, "copy"));
-      const auto& opener = self->state.options.opener;
-      return read_bulk<std::uint64_t>(
-        self, all->size(), every, "copy", [all](std::size_t i) { return (*all)[i].src; },
-        whole_file(opener),
-        [dsts, opts, opener](std::size_t i, const std::string& src,
-                             work_control* control) -> result<std::uint64_t> {
-          const auto& dst = (*dsts)[i];
-          if (!dst)
-            return dst.error();
-          return copy_file(src, *dst, detail::copy_options{opts, control}, opener);
-        });
-    },
+        report_progress every) -> bulk_reply { return bulk_copy(self, jobs, opts, every); },
     [=](bulk_checksum_atom, std::vector<std::string>& paths, const std::string& algorithm,
         report_progress every) -> caf::result<std::vector<result<std::string>>> {
-      auto all = std::make_shared<std::vector<std::string>>(std::move(paths));
-      auto alg = algorithm.empty() ? self->state.options.default_digest : algorithm;
-      return read_bulk<std::string>(
-        self, all->size(), every, "checksum", [all](std::size_t i) { return (*all)[i]; },
-        whole_file(self->state.options.opener),
-        [alg, opener = self->state.options.opener](std::size_t, const std::string& path,
-                                                   work_control* control) {
-          return digest_file(path, alg, control, opener);
-        });
+      return bulk_checksum(self, paths, algorithm, every);
     },
     [=](find_in_files_atom, std::vector<std::string>& patterns, std::vector<find_job>& jobs,
-        std::uint64_t max_per_file, bool overlapping,
-        report_progress every) -> caf::result<std::vector<result<std::vector<std::uint64_t>>>> {
-      auto set = pattern_set::make(std::move(patterns));
-      if (!set) {
-        auto why = std::move(set).error();
-        why.op = "find_in_files";
-        return make_error(std::move(why));
-      }
-      return find_bulk(self, std::move(*set), std::move(jobs),
-                       find_options{.max_results = max_per_file, .overlapping = overlapping},
-                       every);
+        std::uint64_t max_per_file, bool overlapping, report_progress every) {
+      return find_in_files(self, patterns, jobs, max_per_file, overlapping, every);
     },
     [=](prefetch_files_atom, const std::vector<std::string>& paths, std::int64_t init_size,
         report_progress every) -> caf::result<std::vector<result<mapped_file_actor>>> {
-      auto control = start_run(self, paths.size(), every);
-      auto rp = self->make_response_promise<std::vector<result<mapped_file_actor>>>();
-      auto g = make_gather<mapped_file_actor>(
-        paths.size(),
-        [self, control, rp, paths](std::vector<result<mapped_file_actor>>&& all) mutable {
-          // A requester that is gone can never release the maps it was to receive.
-          if (control->cancelled())
-            for (std::size_t i = 0; i < all.size(); ++i)
-              if (all[i]) {
-                release(self, all[i]->address(), [](status&&) {});
-                all[i] = work_control::cancelled_failure("prefetch", paths[i]);
-              }
-          finish_run(self, control);
-          rp.deliver(std::move(all));
-        },
-        control);
-      for (std::size_t i = 0; i < paths.size(); ++i)
-        open_map(self, paths[i], open_mode::read_write, init_size,
-                 [self, g, i](result<mapped_file_actor> r) {
-                   if (!r) {
-                     g->set(i, std::move(r));
-                     return;
-                   }
-                   // The advice only starts read-ahead; the handle is the result either way.
-                   auto file = *r;
-                   self
-                     ->request(file, caf::infinite, madvise_atom_v, map_advice::willneed,
-                               std::int64_t{0}, std::int64_t{-1})
-                     .then([g, i, file] { g->set(i, file); },
-                           [g, i, file](caf::error&) { g->set(i, file); });
-                 });
-      return rp;
+      return prefetch_files(self, paths, init_size, every);
     },
     [=](walk_atom, const std::string& path, const walk_options& opts, const std::string& after,
-        report_progress every) -> caf::result<walk_page> {
-      auto p = resolve(self->state, path, "walk");
-      if (!p)
-        return make_error(p.error());
-      auto control = start_run(self, 0, every);
-      auto rp = self->make_response_promise<walk_page>();
-      self->state.pool->run(
-        self,
-        [p = *p, path, opts, after, control, opener = self->state.options.opener] {
-          return walk_tree(p, path, opts, after, opener, control.get());
-        },
-        [self, control, rp](result<walk_page>&& r) mutable {
-          finish_run(self, control);
-          deliver(rp, std::move(r));
-        },
-        false);
-      return rp;
-    },
-    [=](stage_atom, const std::string& dst) -> caf::result<std::uint64_t> {
-      if (self->state.options.read_only)
-        return make_error(read_only_failure("stage", dst));
-      auto d = resolve(self->state, dst, "stage");
-      if (!d)
-        return make_error(d.error());
-      auto rp = self->make_response_promise<std::uint64_t>();
-      self->state.pool->run(
-        self,
-        [d = *d, opener = self->state.options.opener]() -> result<std::shared_ptr<staged_file>> {
-          auto f = staged_file::create(d, opener);
-          if (!f)
-            return std::move(f).error();
-          return std::make_shared<staged_file>(std::move(*f));
-        },
-        [self, rp, dst](result<std::shared_ptr<staged_file>>&& r) mutable {
-          if (!r) {
-            auto why = std::move(r).error();
-            why.path = dst;
-            rp.deliver(make_error(why));
-            return;
-          }
-          auto id = ++self->state.staged_counter;
-          self->state.staged[id].file = std::move(*r);
-          rp.deliver(id);
-        },
-        false);
-      return rp;
-    },
-    [=](write_staged_atom, std::uint64_t id, std::int64_t offset,
-        byte_pieces& data) -> caf::result<std::uint64_t> {
-      auto i = self->state.staged.find(id);
-      if (i == self->state.staged.end() || i->second.after_writes)
-        return make_error(failure{EBADF, "stage_write", "", "no such staged file"});
-      if (offset < 0)
-        return make_error(
-          failure{EINVAL, "stage_write", i->second.file->destination(), "negative offset"});
-      auto rp = self->make_response_promise<std::uint64_t>();
-      ++i->second.writes;
-      self->state.pool->run(
-        self,
-        [file = i->second.file, offset, data = std::move(data)]() -> result<std::uint64_t> {
-          std::uint64_t done = 0;
-          for (auto piece : data) {
-            auto n = file->write(offset + static_cast<std::int64_t>(done), piece);
-            if (!n)
-              return n;
-            done += *n;
-          }
-          return done;
-        },
-        [self, rp, id](result<std::uint64_t>&& r) mutable {
-          deliver(rp, std::move(r));
-          auto i = self->state.staged.find(id);
-          if (i != self->state.staged.end() && --i->second.writes == 0 && i->second.after_writes)
-            std::exchange(i->second.after_writes, nullptr)();
-        },
-        false);
-      return rp;
+        report_progress every) { return walk(self, path, opts, after, every); },
+    [=](stage_atom, const std::string& dst) { return stage(self, dst); },
+    [=](write_staged_atom, std::uint64_t id, std::int64_t offset, byte_pieces& data) {
+      return write_staged(self, id, offset, data);
     },
     [=](commit_staged_atom, std::uint64_t id, const std::string& expected,
-        const std::string& algorithm) -> caf::result<std::string> {
-      auto i = self->state.staged.find(id);
-      if (i == self->state.staged.end() || i->second.after_writes)
-        return make_error(failure{EBADF, "commit", "", "no such staged file"});
-      auto alg = algorithm.empty() ? self->state.options.default_digest : algorithm;
-      auto rp = self->make_response_promise<std::string>();
-      after_staged_writes(i->second, [self, id, expected, alg, rp]() mutable {
-        auto file = take_staged(self->state, id);
-        self->state.pool->run(
-          self,
-          [file, expected, alg]() -> result<std::string> {
-            std::string digest;
-            if (!expected.empty()) {
-              auto d = file->digest(alg);
-              if (!d) {
-                file->discard();
-                return d;
-              }
-              if (*d != expected) {
-                file->discard();
-                return failure{EIO, "commit", file->destination(),
-                               "the copy's " + alg + " digest " + *d + " is not the source's " +
-                                 expected};
-              }
-              digest = std::move(*d);
-            }
-            if (auto done = file->commit(); !done)
-              return std::move(done).error();
-            return digest;
-          },
-          [rp](result<std::string>&& r) mutable { deliver(rp, std::move(r)); }, false);
-      });
-      return rp;
-    },
-    [=](discard_staged_atom, std::uint64_t id) -> caf::result<void> {
-      auto i = self->state.staged.find(id);
-      if (i == self->state.staged.end() || i->second.after_writes)
-        return caf::unit;
-      auto rp = self->make_response_promise<void>();
-      after_staged_writes(i->second, [self, id, rp]() mutable {
-        auto file = take_staged(self->state, id);
-        // Unlinking a fallback temporary is a syscall on the directory: on a worker.
-        self->state.pool->run(
-          self,
-          [file]() -> status {
-            file->discard();
-            return ok_status();
-          },
-          [rp](status&& r) mutable { deliver(rp, std::move(r)); }, false);
-      });
-      return rp;
-    },
-    [=](shutdown_atom) -> caf::result<void> {
-      auto rp = self->make_response_promise<void>();
-      auto& st = self->state;
-      auto g =
-        make_gather<std::monostate>(st.maps.size(), [rp](std::vector<status>&& closed) mutable {
-          for (auto& c : closed)
-            if (!c) {
-              rp.deliver(make_error(c.error()));
-              return;
-            }
-          deliver_ok(rp);
-        });
-      std::size_t i = 0;
-      for (auto& [key, e] : st.maps) {
-        self->request(e.file, caf::infinite, caf::close_atom_v)
-          .then([g, i] { g->set(i, std::monostate{}); },
-                [g, i, path = key.path](caf::error& err) {
-                  g->set(i, to_failure(err, "close", path));
-                });
-        ++i;
-      }
-      st.maps.clear();
-      st.keys.clear();
-      return rp;
-    },
+        const std::string& algorithm) { return commit_staged(self, id, expected, algorithm); },
+    [=](discard_staged_atom, std::uint64_t id) { return discard_staged(self, id); },
+    [=](shutdown_atom) { return close_all(self); },
   };
 }
 

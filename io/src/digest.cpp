@@ -341,6 +341,8 @@ result<std::string> digest_with(hasher& h, int fd, const std::string& path, work
   struct stat st {};
   bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
   auto size = regular ? static_cast<std::uint64_t>(st.st_size) : 0;
+  if (control)
+    control->add_total(size);
   std::uint64_t offset = 0;
   if (size >= digest_map_threshold)
     if (auto fault = digest_mapped(h, fd, size, &offset, path, control))

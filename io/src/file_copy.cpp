@@ -379,6 +379,8 @@ result<std::uint64_t> copy_file(const std::string& src, const std::string& dst_i
     return copy_failure(EISDIR, src, "source is a directory");
   if (!S_ISREG(st.st_mode))
     return copy_failure(EINVAL, src, "source is not a regular file");
+  if (opts.control)
+    opts.control->add_total(static_cast<std::uint64_t>(st.st_size));
   if (::fcntl(in.get(), F_SETFL, 0) != 0) {
     int err = errno;
     return copy_failure(err, src, "clear O_NONBLOCK");

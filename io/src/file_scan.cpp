@@ -358,6 +358,8 @@ result<size_change> compact_file(const std::string& path, std::vector<char>& buf
   if (buffer.size() < window)
     buffer.resize(window);
   std::uint64_t end = file->size;
+  if (control)
+    control->add_total(end);
   while (end > 0) {
     if (control && control->cancelled())
       return work_control::cancelled_failure("compact", path);

@@ -21,10 +21,11 @@ struct bulk_options {
   /// (a report being delivered when the call is cancelled, times out or loses its receiver may
   /// still finish after that failure was delivered, so what the callback uses must outlive it); it
   /// must not block, nor wait for another facade call (that call's reply may need the same thread,
-  /// or wait for this callback to return). `bytes_total` is
-  /// known from the first report: the files are sized before the work starts (a stat each, done
-  /// only when a callback is set). `bytes_done` ends equal to it when every item succeeds on files
-  /// that do not change meanwhile; resize and prefetch count items only.
+  /// or wait for this callback to return). `bytes_total` grows as
+  /// items start: each file is sized by the work that opens it (a write counts its chunks when the
+  /// call starts, a read part its bytes as it ends), so progress opens no file of its own.
+  /// `bytes_done` ends equal to it when every item succeeds on files that do not change meanwhile;
+  /// resize and prefetch count items only.
   progress_callback on_progress;
   std::chrono::milliseconds progress_interval{100};
 };
