@@ -54,21 +54,17 @@ caller identify(self_pointer self, const char* op) {
 }
 
 /// A handler for the manager's interface that first identifies the sender (see identify) and
-/// refuses what must be refused, then runs `body(from, args...)`: every request through the gate
-/// passes this one check. The handler's signature is the body's, less its first parameter.
-template <class F, class R, class... Args>
-auto gated_as(self_pointer self, const char* op, F body, R (F::*)(caller&, Args...) const) {
-  return [self, op, body = std::move(body)](Args... xs) -> R {
+/// refuses what must be refused, then runs `body(self, from, args...)`: every request through the
+/// gate passes this one check. The handler's signature is the body's, less its first two
+/// parameters.
+template <class R, class... Args>
+auto gated(self_pointer self, const char* op, R (*body)(self_pointer, caller&, Args...)) {
+  return [self, op, body](Args... xs) -> R {
     auto from = identify(self, op);
     if (from.refused)
       return *from.refused;
-    return body(from, std::forward<Args>(xs)...);
+    return body(self, from, std::forward<Args>(xs)...);
   };
-}
-
-template <class F>
-auto gated(self_pointer self, const char* op, F body) {
-  return gated_as(self, op, std::move(body), &F::operator());
 }
 
 client* find_client(self_pointer self, const caf::node_id& node) {
@@ -187,6 +183,23 @@ caf::result<T> pass_on(self_pointer self, const caller& from, Ts&&... xs) {
   return rp;
 }
 
+/// The body of a request the gate has no say in beyond gated's check: passed on as it came.
+template <class T, class Atom, class... Args>
+caf::result<T> pass_through(self_pointer self, caller& from, Atom atom, Args... xs) {
+  return pass_on<T>(self, from, atom, std::move(xs)...);
+}
+
+/// The handler of `(Atom, Args...) -> T`, gated as `op` and passed on (see pass_on).
+template <class T, class Atom, class... Args>
+auto passed_on(self_pointer self, const char* op) {
+  return gated(self, op, pass_through<T, Atom, Args...>);
+}
+
+/// The reply of a bulk call: one result per item.
+template <class T>
+using per_item = std::vector<result<T>>;
+using path_list = std::vector<std::string>;
+
 /// Forgets a client node: every reference it held is released, its relayed bulk work cancelled.
 void drop_client(self_pointer self, std::map<caf::node_id, client>::iterator i) {
   auto& st = self->state;
@@ -247,6 +260,393 @@ caf::result<caf::message> pass_progress(self_pointer self, caf::scheduled_actor*
   return caf::drop(ptr, x);
 }
 
+/// Forgets a client node once it is gone: when its connection is (CAF then kills every proxy of
+/// the node) or when every actor of it that talked to the gate has ended.
+void on_down(self_pointer self, caf::down_msg& dm) {
+  auto& clients = self->state.clients;
+  for (auto i = clients.begin(); i != clients.end(); ++i) {
+    if (i->second.actors.erase(dm.source) == 0)
+      continue;
+    if (dm.reason == caf::exit_reason::remote_link_unreachable || i->second.actors.empty())
+      drop_client(self, i);
+    return;
+  }
+}
+
+/// A client's open counts against its maps before the manager answers (concurrent opens could
+/// otherwise all pass the check), and the client gets a proxy, never the map.
+caf::result<mapped_file_actor> open_for(self_pointer self, caller& from, caf::open_atom,
+                                        std::string& path, open_mode mode, std::int64_t size) {
+  auto& m = self->state.manager;
+  if (!from.entry)
+    return self->delegate(m, caf::open_atom_v, std::move(path), mode, size);
+  if (auto refused = check_maps(self, *from.entry, 1, "open", path))
+    return *refused;
+  ++from.entry->refs;
+  auto rp = self->make_response_promise<mapped_file_actor>();
+  self->request(m, caf::infinite, caf::open_atom_v, std::move(path), mode, size)
+    .then(
+      [self, rp, node = from.node](mapped_file_actor& file) mutable {
+        auto proxy = adopt(self, node, file);
+        deliver_proxy(rp, std::move(proxy));
+      },
+      [self, rp, node = from.node](caf::error& err) mutable {
+        if (auto* c = find_client(self, node))
+          --c->refs;
+        rp.deliver(std::move(err));
+      });
+  return rp;
+}
+
+/// As open_for; the payload also counts against the client's bytes in flight until answered.
+caf::result<mapped_file_actor> create_sparse_for(self_pointer self, caller& from,
+                                                 create_sparse_atom, std::string& path,
+                                                 std::int64_t size, std::vector<chunk>& chunks) {
+  auto& m = self->state.manager;
+  if (!from.entry)
+    return self->delegate(m, create_sparse_atom_v, std::move(path), size, std::move(chunks));
+  if (auto refused = check_maps(self, *from.entry, 1, "sparse", path))
+    return *refused;
+  auto bytes = payload_bytes(chunks);
+  if (auto refused = from.entry->allowance->reserve(bytes, "sparse"))
+    return *refused;
+  auto allowance = from.entry->allowance;
+  ++from.entry->refs;
+  auto rp = self->make_response_promise<mapped_file_actor>();
+  self->request(m, caf::infinite, create_sparse_atom_v, std::move(path), size, std::move(chunks))
+    .then(
+      [self, rp, bytes, allowance, node = from.node](mapped_file_actor& file) mutable {
+        allowance->release(bytes);
+        deliver_proxy(rp, adopt(self, node, file));
+      },
+      [self, rp, bytes, allowance, node = from.node](caf::error& err) mutable {
+        allowance->release(bytes);
+        if (auto* c = find_client(self, node))
+          --c->refs;
+        rp.deliver(std::move(err));
+      });
+  return rp;
+}
+
+/// A client names the proxy it was given and releases only references it holds: never one of
+/// another client's.
+caf::result<void> close_for(self_pointer self, caller& from, caf::close_atom,
+                            mapped_file_actor& file) {
+  auto& m = self->state.manager;
+  if (!from.entry)
+    return self->delegate(m, caf::close_atom_v, std::move(file));
+  auto& maps = from.entry->maps;
+  auto i = std::find_if(maps.begin(), maps.end(), [&](const auto& entry) {
+    return entry.second.proxy.address() == file.address();
+  });
+  if (i == maps.end())
+    return caf::unit;
+  auto map = i->second.map;
+  --from.entry->refs;
+  if (--i->second.refs == 0) {
+    retire_proxy(self, *from.entry, i->second.proxy);
+    maps.erase(i);
+  }
+  // Answered once the manager has released it (so currently_open reflects it), by the gate
+  // itself: the manager's answer would name the manager to the client.
+  auto rp = self->make_response_promise<void>();
+  self->request(m, caf::infinite, caf::close_atom_v, std::move(map))
+    .then([rp]() mutable { deliver_ok(rp); },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+/// Every map the manager lists becomes a reference of the client: all count, or none is handed
+/// out.
+caf::result<std::vector<open_file>> open_files_for(self_pointer self, caller& from,
+                                                   open_files_atom) {
+  auto& m = self->state.manager;
+  if (!from.entry)
+    return self->delegate(m, open_files_atom_v);
+  auto rp = self->make_response_promise<std::vector<open_file>>();
+  self->request(m, caf::infinite, open_files_atom_v)
+    .then(
+      [self, rp, node = from.node](std::vector<open_file>& files) mutable {
+        auto* c = find_client(self, node);
+        auto refused =
+          c ? check_maps(self, *c, files.size(), "open_files", "") : std::optional<caf::error>{};
+        if (!c || refused) {
+          for (auto& f : files)
+            release(self, f.file);
+          rp.deliver(refused ? *refused : caf::make_error(caf::sec::request_receiver_down));
+          return;
+        }
+        c->refs += files.size();
+        for (auto& f : files)
+          f.file = *adopt(self, node, f.file);
+        rp.deliver(std::move(files));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+/// A staged file counts as a map of the client's until committed or discarded, and only the
+/// client that staged it may write, commit or discard it.
+caf::result<std::uint64_t> stage_for(self_pointer self, caller& from, stage_atom,
+                                     std::string& dst) {
+  auto& m = self->state.manager;
+  if (!from.entry)
+    return self->delegate(m, stage_atom_v, std::move(dst));
+  if (auto refused = check_maps(self, *from.entry, 1, "stage", dst))
+    return *refused;
+  ++from.entry->refs;
+  auto rp = self->make_response_promise<std::uint64_t>();
+  self->request(m, caf::infinite, stage_atom_v, std::move(dst))
+    .then(
+      [self, rp, node = from.node](std::uint64_t id) mutable {
+        auto* c = find_client(self, node);
+        if (!c) {
+          // Gone meanwhile: nobody could commit or drop it.
+          caf::anon_send(self->state.manager, discard_staged_atom_v, id);
+          rp.deliver(caf::make_error(caf::sec::request_receiver_down));
+          return;
+        }
+        c->staged.insert(id);
+        rp.deliver(id);
+      },
+      [self, rp, node = from.node](caf::error& err) mutable {
+        if (auto* c = find_client(self, node))
+          --c->refs;
+        rp.deliver(std::move(err));
+      });
+  return rp;
+}
+
+/// A client writes only the files it staged; the data counts against its bytes in flight.
+caf::result<std::uint64_t> write_staged_for(self_pointer self, caller& from, write_staged_atom,
+                                            std::uint64_t id, std::int64_t offset,
+                                            byte_pieces& data) {
+  auto& m = self->state.manager;
+  if (!from.entry)
+    return self->delegate(m, write_staged_atom_v, id, offset, std::move(data));
+  if (from.entry->staged.count(id) == 0)
+    return make_error(failure{EBADF, "stage_write", "", "no such staged file"});
+  std::uint64_t bytes = data.total_bytes();
+  if (auto refused = from.entry->allowance->reserve(bytes, "stage_write"))
+    return *refused;
+  auto rp = self->make_response_promise<std::uint64_t>();
+  self->request(m, caf::infinite, write_staged_atom_v, id, offset, std::move(data))
+    .then(
+      [rp, bytes, allowance = from.entry->allowance](std::uint64_t n) mutable {
+        allowance->release(bytes);
+        rp.deliver(n);
+      },
+      [rp, bytes, allowance = from.entry->allowance](caf::error& err) mutable {
+        allowance->release(bytes);
+        rp.deliver(std::move(err));
+      });
+  return rp;
+}
+
+/// A committed file no longer counts as the client's.
+caf::result<std::string> commit_staged_for(self_pointer self, caller& from, commit_staged_atom,
+                                           std::uint64_t id, std::string& expected,
+                                           std::string& algorithm) {
+  if (!from.entry)
+    return self->delegate(self->state.manager, commit_staged_atom_v, id, std::move(expected),
+                          std::move(algorithm));
+  if (from.entry->staged.erase(id) == 0)
+    return make_error(failure{EBADF, "commit", "", "no such staged file"});
+  --from.entry->refs;
+  return pass_on<std::string>(self, from, commit_staged_atom_v, id, std::move(expected),
+                              std::move(algorithm));
+}
+
+/// Discarding what the client did not stage (or no longer has) is a no-op, as a second close is.
+caf::result<void> discard_staged_for(self_pointer self, caller& from, discard_staged_atom,
+                                     std::uint64_t id) {
+  auto& m = self->state.manager;
+  if (!from.entry)
+    return self->delegate(m, discard_staged_atom_v, id);
+  if (from.entry->staged.erase(id) == 0)
+    return caf::unit;
+  --from.entry->refs;
+  auto rp = self->make_response_promise<void>();
+  self->request(m, caf::infinite, discard_staged_atom_v, id)
+    .then([rp]() mutable { deliver_ok(rp); },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+/// Closing every map under the other clients' feet is the server's decision, not a client's.
+/// The server stops: every client's references go, then the reply.
+caf::result<void> shutdown_gate(self_pointer self, caller& from, shutdown_atom) {
+  if (from.entry)
+    return make_error(failure{EPERM, "shutdown", "", "a served manager is stopped by its server"});
+  auto& st = self->state;
+  st.stopping = true;
+  auto rp = self->make_response_promise<void>();
+  // One answer per reference, and one for the clients' end below.
+  std::size_t answers = 1;
+  for (auto& [node, c] : st.clients)
+    for (auto& [addr, held] : c.maps)
+      answers += held.refs;
+  auto g =
+    make_gather<std::monostate>(answers, [rp](std::vector<status>&&) mutable { deliver_ok(rp); });
+  std::size_t i = 0;
+  for (auto& [node, c] : st.clients) {
+    for (auto& [addr, held] : c.maps) {
+      for (std::size_t k = 0; k < held.refs; ++k, ++i)
+        self->request(st.manager, caf::infinite, caf::close_atom_v, held.map)
+          .then([g, i] { g->set(i, std::monostate{}); },
+                [g, i](caf::error&) { g->set(i, std::monostate{}); });
+      close_proxy(self, held.proxy, 2);
+    }
+    c.maps.clear();
+  }
+  while (!st.clients.empty())
+    drop_client(self, st.clients.begin());
+  g->set(i, std::monostate{});
+  return rp;
+}
+
+using bulk_read_reply = per_item<byte_pieces>;
+
+/// Sends a bulk_read whose reply was sized at `bytes` on to the manager, unless it is larger than
+/// the server allows: delegated for a local requester, relayed (its bytes counted in flight) for
+/// the client on `node`.
+void send_sized_bulk_read(self_pointer self, caf::typed_response_promise<bulk_read_reply> rp,
+                          std::vector<read_job> jobs, report_progress every, gate_state::relay who,
+                          const caf::node_id& node, bool remote, std::uint64_t bytes) {
+  auto limit = self->state.options.max_bulk_read_bytes;
+  if (limit != 0 && bytes > limit) {
+    rp.deliver(make_error(failure{EFBIG, "bulk_read", "",
+                                  "the reply would hold " + std::to_string(bytes) +
+                                    " bytes; this server's limit is " + std::to_string(limit)}));
+    return;
+  }
+  if (!remote) {
+    rp.delegate(self->state.manager, bulk_read_atom_v, std::move(jobs), every);
+    return;
+  }
+  auto* c = find_client(self, node);
+  if (!c) {
+    rp.deliver(caf::make_error(caf::sec::request_receiver_down));
+    return;
+  }
+  if (auto refused = c->allowance->reserve(bytes, "bulk_read")) {
+    rp.deliver(*refused);
+    return;
+  }
+  relay<bulk_read_reply>(
+    self, std::move(who),
+    [rp, allowance = c->allowance, bytes](caf::expected<bulk_read_reply> r) mutable {
+      allowance->release(bytes);
+      r ? rp.deliver(std::move(*r)) : rp.deliver(std::move(r.error()));
+    },
+    bulk_read_atom_v, std::move(jobs), every);
+}
+
+/// The reply's size is known only once the files are sized, a blocking stat each: that runs on
+/// the worker pool, then send_sized_bulk_read decides.
+caf::result<bulk_read_reply> bulk_read_for(self_pointer self, caller& from, bulk_read_atom,
+                                           std::vector<read_job>& jobs, report_progress every) {
+  // Taken now: the relay made once the files are sized speaks for this requester.
+  auto who = requester_of(self, from.node);
+  auto rp = self->make_response_promise<bulk_read_reply>();
+  auto all = std::make_shared<std::vector<read_job>>(std::move(jobs));
+  self->state.pool->run(
+    self,
+    [all, root = self->state.root]() -> result<std::uint64_t> {
+      std::uint64_t total = 0;
+      if (root)
+        for (const auto& job : *all)
+          total += reply_bytes(*root, job);
+      return total;
+    },
+    [self, rp, all, every, who, node = from.node,
+     remote = from.entry != nullptr](result<std::uint64_t> total) mutable {
+      send_sized_bulk_read(self, std::move(rp), std::move(*all), every, std::move(who), node,
+                           remote, total.ok() ? *total : 0);
+    },
+    false);
+  return rp;
+}
+
+/// The payload counts against the client's bytes in flight until the manager answers.
+caf::result<std::vector<result<std::uint64_t>>> bulk_write_for(self_pointer self, caller& from,
+                                                               bulk_write_atom,
+                                                               std::vector<write_job>& jobs,
+                                                               report_progress every) {
+  using reply = per_item<std::uint64_t>;
+  if (!from.entry)
+    return self->delegate(self->state.manager, bulk_write_atom_v, std::move(jobs), every);
+  std::uint64_t bytes = 0;
+  for (const auto& job : jobs)
+    bytes += payload_bytes(job.chunks);
+  if (auto refused = from.entry->allowance->reserve(bytes, "bulk_write"))
+    return *refused;
+  auto allowance = from.entry->allowance;
+  auto node = from.node;
+  auto who = requester_of(self, node);
+  auto rp = self->make_response_promise<reply>();
+  relay<reply>(
+    self, std::move(who),
+    [rp, allowance, bytes](caf::expected<reply> r) mutable {
+      allowance->release(bytes);
+      r ? rp.deliver(std::move(*r)) : rp.deliver(std::move(r.error()));
+    },
+    bulk_write_atom_v, std::move(jobs), every);
+  return rp;
+}
+
+/// Every path may become a reference: the whole call must fit the client's maps, and each map
+/// opened is handed out as a proxy.
+caf::result<per_item<mapped_file_actor>> prefetch_for(self_pointer self, caller& from,
+                                                      prefetch_files_atom,
+                                                      std::vector<std::string>& paths,
+                                                      std::int64_t size, report_progress every) {
+  using reply = per_item<mapped_file_actor>;
+  if (!from.entry)
+    return self->delegate(self->state.manager, prefetch_files_atom_v, std::move(paths), size,
+                          every);
+  auto n = paths.size();
+  if (auto refused = check_maps(self, *from.entry, n, "prefetch", ""))
+    return *refused;
+  from.entry->refs += n;
+  auto node = from.node;
+  auto who = requester_of(self, node);
+  auto rp = self->make_response_promise<reply>();
+  relay<reply>(
+    self, std::move(who),
+    [self, rp, node, n](caf::expected<reply> r) mutable {
+      if (auto* c = find_client(self, node))
+        c->refs -= std::min(c->refs, n);
+      if (!r) {
+        rp.deliver(std::move(r.error()));
+        return;
+      }
+      for (auto& item : *r)
+        if (item) {
+          if (auto* c = find_client(self, node))
+            ++c->refs;
+          if (auto proxy = adopt(self, node, *item))
+            *item = std::move(*proxy);
+        }
+      rp.deliver(std::move(*r));
+    },
+    prefetch_files_atom_v, std::move(paths), size, every);
+  return rp;
+}
+
+/// A request the gate relayed is the gate's own at the manager: it is cancelled as the gate's.
+/// Any other is delegated, so the manager sees the client that made the request it names.
+void cancel_for(self_pointer self, std::uint64_t request) {
+  auto& m = self->state.manager;
+  auto sender = self->current_sender();
+  for (auto& [id, r] : self->state.relays)
+    if (sender && r.request == request && r.requester.address() == sender->address()) {
+      self->send(m, cancel_atom_v, id);
+      return;
+    }
+  self->delegate(m, cancel_atom_v, request);
+}
+
 } // namespace
 
 mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_actor manager,
@@ -260,426 +660,40 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
   self->set_default_handler([self](caf::scheduled_actor* ptr, caf::message_view& x) {
     return pass_progress(self, ptr, x);
   });
-  // A client node is gone when its connection is (CAF then kills every proxy of the node) or
-  // when every actor of it that talked to the gate has ended.
-  self->set_down_handler([self](caf::down_msg& dm) {
-    auto& clients = self->state.clients;
-    for (auto i = clients.begin(); i != clients.end(); ++i) {
-      if (i->second.actors.erase(dm.source) == 0)
-        continue;
-      if (dm.reason == caf::exit_reason::remote_link_unreachable || i->second.actors.empty())
-        drop_client(self, i);
-      return;
-    }
-  });
-  auto& m = self->state.manager;
+  self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
   return {
-    gated(self, "open",
-          [=, &m](caller& from, caf::open_atom, std::string& path, open_mode mode,
-                  std::int64_t size) -> caf::result<mapped_file_actor> {
-            if (!from.entry)
-              return self->delegate(m, caf::open_atom_v, std::move(path), mode, size);
-            if (auto refused = check_maps(self, *from.entry, 1, "open", path))
-              return *refused;
-            ++from.entry->refs;
-            auto rp = self->make_response_promise<mapped_file_actor>();
-            self->request(m, caf::infinite, caf::open_atom_v, std::move(path), mode, size)
-              .then(
-                [self, rp, node = from.node](mapped_file_actor& file) mutable {
-                  auto proxy = adopt(self, node, file);
-                  deliver_proxy(rp, std::move(proxy));
-                },
-                [self, rp, node = from.node](caf::error& err) mutable {
-                  if (auto* c = find_client(self, node))
-                    --c->refs;
-                  rp.deliver(std::move(err));
-                });
-            return rp;
-          }),
-    gated(self, "sparse",
-          [=, &m](caller& from, create_sparse_atom, std::string& path, std::int64_t size,
-                  std::vector<chunk>& chunks) -> caf::result<mapped_file_actor> {
-            if (!from.entry)
-              return self->delegate(m, create_sparse_atom_v, std::move(path), size,
-                                    std::move(chunks));
-            if (auto refused = check_maps(self, *from.entry, 1, "sparse", path))
-              return *refused;
-            auto bytes = payload_bytes(chunks);
-            if (auto refused = from.entry->allowance->reserve(bytes, "sparse"))
-              return *refused;
-            auto allowance = from.entry->allowance;
-            ++from.entry->refs;
-            auto rp = self->make_response_promise<mapped_file_actor>();
-            self
-              ->request(m, caf::infinite, create_sparse_atom_v, std::move(path), size,
-                        std::move(chunks))
-              .then(
-                [self, rp, bytes, allowance, node = from.node](mapped_file_actor& file) mutable {
-                  allowance->release(bytes);
-                  deliver_proxy(rp, adopt(self, node, file));
-                },
-                [self, rp, bytes, allowance, node = from.node](caf::error& err) mutable {
-                  allowance->release(bytes);
-                  if (auto* c = find_client(self, node))
-                    --c->refs;
-                  rp.deliver(std::move(err));
-                });
-            return rp;
-          }),
-    gated(self, "close",
-          [=, &m](caller& from, caf::close_atom, mapped_file_actor& file) -> caf::result<void> {
-            if (!from.entry)
-              return self->delegate(m, caf::close_atom_v, std::move(file));
-            // A client names the proxy it was given and releases only references it holds: never
-            // one of another client's.
-            auto& maps = from.entry->maps;
-            auto i = std::find_if(maps.begin(), maps.end(), [&](const auto& entry) {
-              return entry.second.proxy.address() == file.address();
-            });
-            if (i == maps.end())
-              return caf::unit;
-            auto map = i->second.map;
-            --from.entry->refs;
-            if (--i->second.refs == 0) {
-              retire_proxy(self, *from.entry, i->second.proxy);
-              maps.erase(i);
-            }
-            // Answered once the manager has released it (so currently_open reflects it), by the
-            // gate itself: the manager's answer would name the manager to the client.
-            auto rp = self->make_response_promise<void>();
-            self->request(m, caf::infinite, caf::close_atom_v, std::move(map))
-              .then([rp]() mutable { deliver_ok(rp); },
-                    [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-            return rp;
-          }),
-    gated(self, "copy",
-          [=](caller& from, copy_file_atom, std::string& src, std::string& dst,
-              actorio::copy_options opts) -> caf::result<std::uint64_t> {
-            return pass_on<std::uint64_t>(self, from, copy_file_atom_v, std::move(src),
-                                          std::move(dst), opts);
-          }),
-    gated(self, "checksum",
-          [=](caller& from, checksum_atom, std::string& path,
-              std::string& alg) -> caf::result<std::string> {
-            return pass_on<std::string>(self, from, checksum_atom_v, std::move(path),
-                                        std::move(alg));
-          }),
-    gated(self, "currently_open",
-          [=](caller& from, currently_open_atom) -> caf::result<std::uint64_t> {
-            return pass_on<std::uint64_t>(self, from, currently_open_atom_v);
-          }),
-    gated(self, "open_files",
-          [=, &m](caller& from, open_files_atom) -> caf::result<std::vector<open_file>> {
-            if (!from.entry)
-              return self->delegate(m, open_files_atom_v);
-            auto rp = self->make_response_promise<std::vector<open_file>>();
-            self->request(m, caf::infinite, open_files_atom_v)
-              .then(
-                [self, rp, node = from.node](std::vector<open_file>& files) mutable {
-                  // Every entry is a new reference: all count, or none is handed out.
-                  auto* c = find_client(self, node);
-                  auto refused = c ? check_maps(self, *c, files.size(), "open_files", "")
-                                   : std::optional<caf::error>{};
-                  if (!c || refused) {
-                    for (auto& f : files)
-                      release(self, f.file);
-                    rp.deliver(refused ? *refused
-                                       : caf::make_error(caf::sec::request_receiver_down));
-                    return;
-                  }
-                  c->refs += files.size();
-                  for (auto& f : files)
-                    f.file = *adopt(self, node, f.file);
-                  rp.deliver(std::move(files));
-                },
-                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-            return rp;
-          }),
-    gated(self, "open_paths",
-          [=](caller& from, open_paths_atom) -> caf::result<std::map<std::string, open_mode>> {
-            return pass_on<std::map<std::string, open_mode>>(self, from, open_paths_atom_v);
-          }),
-    gated(self, "open_mmaps",
-          [=](caller& from, open_mmaps_atom) -> caf::result<std::vector<map_info>> {
-            return pass_on<std::vector<map_info>>(self, from, open_mmaps_atom_v);
-          }),
-    gated(self, "approx_memory_usage",
-          [=](caller& from, approx_memory_usage_atom) -> caf::result<std::uint64_t> {
-            return pass_on<std::uint64_t>(self, from, approx_memory_usage_atom_v);
-          }),
-    gated(self, "stage",
-          [=, &m](caller& from, stage_atom, std::string& dst) -> caf::result<std::uint64_t> {
-            if (!from.entry)
-              return self->delegate(m, stage_atom_v, std::move(dst));
-            if (auto refused = check_maps(self, *from.entry, 1, "stage", dst))
-              return *refused;
-            ++from.entry->refs;
-            auto rp = self->make_response_promise<std::uint64_t>();
-            self->request(m, caf::infinite, stage_atom_v, std::move(dst))
-              .then(
-                [self, rp, node = from.node](std::uint64_t id) mutable {
-                  auto* c = find_client(self, node);
-                  if (!c) {
-                    // Gone meanwhile: nobody could commit or drop it.
-                    caf::anon_send(self->state.manager, discard_staged_atom_v, id);
-                    rp.deliver(caf::make_error(caf::sec::request_receiver_down));
-                    return;
-                  }
-                  c->staged.insert(id);
-                  rp.deliver(id);
-                },
-                [self, rp, node = from.node](caf::error& err) mutable {
-                  if (auto* c = find_client(self, node))
-                    --c->refs;
-                  rp.deliver(std::move(err));
-                });
-            return rp;
-          }),
-    gated(self, "stage_write",
-          [=, &m](caller& from, write_staged_atom, std::uint64_t id, std::int64_t offset,
-                  byte_pieces& data) -> caf::result<std::uint64_t> {
-            if (!from.entry)
-              return self->delegate(m, write_staged_atom_v, id, offset, std::move(data));
-            // A client writes only the files it staged.
-            if (from.entry->staged.count(id) == 0)
-              return make_error(failure{EBADF, "stage_write", "", "no such staged file"});
-            std::uint64_t bytes = data.total_bytes();
-            if (auto refused = from.entry->allowance->reserve(bytes, "stage_write"))
-              return *refused;
-            auto rp = self->make_response_promise<std::uint64_t>();
-            self->request(m, caf::infinite, write_staged_atom_v, id, offset, std::move(data))
-              .then(
-                [rp, bytes, allowance = from.entry->allowance](std::uint64_t n) mutable {
-                  allowance->release(bytes);
-                  rp.deliver(n);
-                },
-                [rp, bytes, allowance = from.entry->allowance](caf::error& err) mutable {
-                  allowance->release(bytes);
-                  rp.deliver(std::move(err));
-                });
-            return rp;
-          }),
-    gated(self, "commit",
-          [=, &m](caller& from, commit_staged_atom, std::uint64_t id, std::string& expected,
-                  std::string& algorithm) -> caf::result<std::string> {
-            if (!from.entry)
-              return self->delegate(m, commit_staged_atom_v, id, std::move(expected),
-                                    std::move(algorithm));
-            if (from.entry->staged.erase(id) == 0)
-              return make_error(failure{EBADF, "commit", "", "no such staged file"});
-            --from.entry->refs;
-            return pass_on<std::string>(self, from, commit_staged_atom_v, id, std::move(expected),
-                                        std::move(algorithm));
-          }),
-    gated(self, "discard",
-          [=, &m](caller& from, discard_staged_atom, std::uint64_t id) -> caf::result<void> {
-            if (!from.entry)
-              return self->delegate(m, discard_staged_atom_v, id);
-            if (from.entry->staged.erase(id) == 0)
-              return caf::unit;
-            --from.entry->refs;
-            auto rp = self->make_response_promise<void>();
-            self->request(m, caf::infinite, discard_staged_atom_v, id)
-              .then([rp]() mutable { deliver_ok(rp); },
-                    [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-            return rp;
-          }),
-    gated(self, "shutdown",
-          [=](caller& from, shutdown_atom) -> caf::result<void> {
-            // Closing every map under the other clients' feet is the server's decision, not a
-            // client's.
-            if (from.entry)
-              return make_error(
-                failure{EPERM, "shutdown", "", "a served manager is stopped by its server"});
-            // The server stops: every client's references go, then the reply.
-            auto& st = self->state;
-            st.stopping = true;
-            auto rp = self->make_response_promise<void>();
-            // One answer per reference, and one for the clients' end below.
-            std::size_t answers = 1;
-            for (auto& [node, c] : st.clients)
-              for (auto& [addr, held] : c.maps)
-                answers += held.refs;
-            auto g = make_gather<std::monostate>(
-              answers, [rp](std::vector<status>&&) mutable { deliver_ok(rp); });
-            std::size_t i = 0;
-            for (auto& [node, c] : st.clients) {
-              for (auto& [addr, held] : c.maps) {
-                for (std::size_t k = 0; k < held.refs; ++k, ++i)
-                  self->request(st.manager, caf::infinite, caf::close_atom_v, held.map)
-                    .then([g, i] { g->set(i, std::monostate{}); },
-                          [g, i](caf::error&) { g->set(i, std::monostate{}); });
-                close_proxy(self, held.proxy, 2);
-              }
-              c.maps.clear();
-            }
-            while (!st.clients.empty())
-              drop_client(self, st.clients.begin());
-            g->set(i, std::monostate{});
-            return rp;
-          }),
-    gated(self, "bulk_read",
-          [=](caller& from, bulk_read_atom, std::vector<read_job>& jobs,
-              report_progress every) -> caf::result<std::vector<result<byte_pieces>>> {
-            using reply = std::vector<result<byte_pieces>>;
-            // Taken now: the relay made once the files are sized speaks for this requester.
-            auto who = requester_of(self, from.node);
-            auto rp = self->make_response_promise<reply>();
-            auto all = std::make_shared<std::vector<read_job>>(std::move(jobs));
-            self->state.pool->run(
-              self,
-              [all, root = self->state.root]() -> result<std::uint64_t> {
-                std::uint64_t total = 0;
-                if (root)
-                  for (const auto& job : *all)
-                    total += reply_bytes(*root, job);
-                return total;
-              },
-              [self, rp, all, every, who, node = from.node,
-               remote = from.entry != nullptr](result<std::uint64_t> total) mutable {
-                auto limit = self->state.options.max_bulk_read_bytes;
-                auto bytes = total.ok() ? *total : 0;
-                if (limit != 0 && bytes > limit) {
-                  rp.deliver(make_error(failure{EFBIG, "bulk_read", "",
-                                                "the reply would hold " + std::to_string(bytes) +
-                                                  " bytes; this server's limit is " +
-                                                  std::to_string(limit)}));
-                  return;
-                }
-                if (!remote) {
-                  rp.delegate(self->state.manager, bulk_read_atom_v, std::move(*all), every);
-                  return;
-                }
-                auto* c = find_client(self, node);
-                if (!c) {
-                  rp.deliver(caf::make_error(caf::sec::request_receiver_down));
-                  return;
-                }
-                if (auto refused = c->allowance->reserve(bytes, "bulk_read")) {
-                  rp.deliver(*refused);
-                  return;
-                }
-                relay<reply>(
-                  self, who,
-                  [rp, allowance = c->allowance, bytes](caf::expected<reply> r) mutable {
-                    allowance->release(bytes);
-                    r ? rp.deliver(std::move(*r)) : rp.deliver(std::move(r.error()));
-                  },
-                  bulk_read_atom_v, std::move(*all), every);
-              },
-              false);
-            return rp;
-          }),
-    gated(self, "bulk_write",
-          [=, &m](caller& from, bulk_write_atom, std::vector<write_job>& jobs,
-                  report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
-            using reply = std::vector<result<std::uint64_t>>;
-            if (!from.entry)
-              return self->delegate(m, bulk_write_atom_v, std::move(jobs), every);
-            std::uint64_t bytes = 0;
-            for (const auto& job : jobs)
-              bytes += payload_bytes(job.chunks);
-            if (auto refused = from.entry->allowance->reserve(bytes, "bulk_write"))
-              return *refused;
-            auto allowance = from.entry->allowance;
-            auto node = from.node;
-            auto who = requester_of(self, node);
-            auto rp = self->make_response_promise<reply>();
-            relay<reply>(
-              self, std::move(who),
-              [rp, allowance, bytes](caf::expected<reply> r) mutable {
-                allowance->release(bytes);
-                r ? rp.deliver(std::move(*r)) : rp.deliver(std::move(r.error()));
-              },
-              bulk_write_atom_v, std::move(jobs), every);
-            return rp;
-          }),
-    gated(self, "bulk_resize",
-          [=](caller& from, bulk_resize_atom, std::vector<resize_job>& jobs,
-              report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
-            return pass_on<std::vector<result<std::uint64_t>>>(self, from, bulk_resize_atom_v,
-                                                               std::move(jobs), every);
-          }),
-    gated(self, "bulk_copy",
-          [=](caller& from, bulk_copy_atom, std::vector<copy_job>& jobs, actorio::copy_options opts,
-              report_progress every) -> caf::result<std::vector<result<std::uint64_t>>> {
-            return pass_on<std::vector<result<std::uint64_t>>>(self, from, bulk_copy_atom_v,
-                                                               std::move(jobs), opts, every);
-          }),
-    [=, &m](cancel_atom, std::uint64_t request) {
-      // A request the gate relayed is the gate's own at the manager: cancel it as the gate.
-      auto sender = self->current_sender();
-      for (auto& [id, r] : self->state.relays)
-        if (sender && r.request == request && r.requester.address() == sender->address()) {
-          self->send(m, cancel_atom_v, id);
-          return;
-        }
-      // Otherwise delegated, so the manager sees the client that made the request it names.
-      self->delegate(m, cancel_atom_v, request);
-    },
-    gated(self, "bulk_checksum",
-          [=](caller& from, bulk_checksum_atom, std::vector<std::string>& paths, std::string& alg,
-              report_progress every) -> caf::result<std::vector<result<std::string>>> {
-            return pass_on<std::vector<result<std::string>>>(
-              self, from, bulk_checksum_atom_v, std::move(paths), std::move(alg), every);
-          }),
-    gated(
-      self, "find_in_files",
-      [=](caller& from, find_in_files_atom, std::vector<std::string>& patterns,
-          std::vector<find_job>& jobs, std::uint64_t max, bool overlapping,
-          report_progress every) -> caf::result<std::vector<result<std::vector<std::uint64_t>>>> {
-        return pass_on<std::vector<result<std::vector<std::uint64_t>>>>(
-          self, from, find_in_files_atom_v, std::move(patterns), std::move(jobs), max, overlapping,
-          every);
-      }),
-    gated(self, "compact_files",
-          [=](caller& from, compact_files_atom, std::vector<std::string>& paths,
-              report_progress every) -> caf::result<std::vector<result<size_change>>> {
-            return pass_on<std::vector<result<size_change>>>(self, from, compact_files_atom_v,
-                                                             std::move(paths), every);
-          }),
-    gated(self, "walk",
-          [=](caller& from, walk_atom, std::string& path, walk_options& opts, std::string& after,
-              report_progress every) -> caf::result<walk_page> {
-            return pass_on<walk_page>(self, from, walk_atom_v, std::move(path), std::move(opts),
-                                      std::move(after), every);
-          }),
-    gated(self, "prefetch",
-          [=, &m](caller& from, prefetch_files_atom, std::vector<std::string>& paths,
-                  std::int64_t size,
-                  report_progress every) -> caf::result<std::vector<result<mapped_file_actor>>> {
-            using reply = std::vector<result<mapped_file_actor>>;
-            if (!from.entry)
-              return self->delegate(m, prefetch_files_atom_v, std::move(paths), size, every);
-            // Every path may become a reference: the whole call must fit.
-            auto n = paths.size();
-            if (auto refused = check_maps(self, *from.entry, n, "prefetch", ""))
-              return *refused;
-            from.entry->refs += n;
-            auto node = from.node;
-            auto who = requester_of(self, node);
-            auto rp = self->make_response_promise<reply>();
-            relay<reply>(
-              self, std::move(who),
-              [self, rp, node, n](caf::expected<reply> r) mutable {
-                if (auto* c = find_client(self, node))
-                  c->refs -= std::min(c->refs, n);
-                if (!r) {
-                  rp.deliver(std::move(r.error()));
-                  return;
-                }
-                for (auto& item : *r)
-                  if (item) {
-                    if (auto* c = find_client(self, node))
-                      ++c->refs;
-                    if (auto proxy = adopt(self, node, *item))
-                      *item = std::move(*proxy);
-                  }
-                rp.deliver(std::move(*r));
-              },
-              prefetch_files_atom_v, std::move(paths), size, every);
-            return rp;
-          }),
+    gated(self, "open", open_for),
+    gated(self, "sparse", create_sparse_for),
+    gated(self, "close", close_for),
+    passed_on<std::uint64_t, copy_file_atom, std::string&, std::string&, actorio::copy_options>(
+      self, "copy"),
+    passed_on<std::string, checksum_atom, std::string&, std::string&>(self, "checksum"),
+    passed_on<std::uint64_t, currently_open_atom>(self, "currently_open"),
+    gated(self, "open_files", open_files_for),
+    passed_on<std::map<std::string, open_mode>, open_paths_atom>(self, "open_paths"),
+    passed_on<std::vector<map_info>, open_mmaps_atom>(self, "open_mmaps"),
+    passed_on<std::uint64_t, approx_memory_usage_atom>(self, "approx_memory_usage"),
+    gated(self, "stage", stage_for),
+    gated(self, "stage_write", write_staged_for),
+    gated(self, "commit", commit_staged_for),
+    gated(self, "discard", discard_staged_for),
+    gated(self, "shutdown", shutdown_gate),
+    gated(self, "bulk_read", bulk_read_for),
+    gated(self, "bulk_write", bulk_write_for),
+    passed_on<per_item<std::uint64_t>, bulk_resize_atom, std::vector<resize_job>&, report_progress>(
+      self, "bulk_resize"),
+    passed_on<per_item<std::uint64_t>, bulk_copy_atom, std::vector<copy_job>&,
+              actorio::copy_options, report_progress>(self, "bulk_copy"),
+    [self](cancel_atom, std::uint64_t request) { cancel_for(self, request); },
+    passed_on<per_item<std::string>, bulk_checksum_atom, path_list&, std::string&, report_progress>(
+      self, "bulk_checksum"),
+    passed_on<per_item<std::vector<std::uint64_t>>, find_in_files_atom, path_list&,
+              std::vector<find_job>&, std::uint64_t, bool, report_progress>(self, "find_in_files"),
+    passed_on<per_item<size_change>, compact_files_atom, path_list&, report_progress>(
+      self, "compact_files"),
+    passed_on<walk_page, walk_atom, std::string&, walk_options&, std::string&, report_progress>(
+      self, "walk"),
+    gated(self, "prefetch", prefetch_for),
   };
 }
 
