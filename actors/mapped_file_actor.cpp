@@ -360,9 +360,9 @@ mapped_file_class::behavior_type mapped_file_class::make_behavior() {
         return r.fill(view(p), offset, count);
       });
     },
-    [=](copy_range_atom, std::int64_t src, std::int64_t dst, std::int64_t size) {
+    [=](copy_within_atom, std::int64_t dst, std::int64_t src, std::int64_t size) {
       return serve<std::uint64_t>(self,
-                                  [=](mapped_region& r) { return r.copy_range(src, dst, size); });
+                                  [=](mapped_region& r) { return r.copy_within(dst, src, size); });
     },
     [=](move_atom, std::int64_t dest, std::int64_t src, std::int64_t count) {
       return serve<void>(self, [=](mapped_region& r) { return r.move(dest, src, count); });

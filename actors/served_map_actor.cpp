@@ -221,8 +221,8 @@ mapped_file_actor::behavior_type served_map_impl(self_pointer self, mapped_file_
       return forward<std::uint64_t>(self, "fill", n, fill_atom_v, std::move(pattern), offset,
                                     count);
     },
-    [=](copy_range_atom, std::int64_t src, std::int64_t dst, std::int64_t size) {
-      return forward<std::uint64_t>(self, "copy_range", 0, copy_range_atom_v, src, dst, size);
+    [=](copy_within_atom, std::int64_t dst, std::int64_t src, std::int64_t size) {
+      return forward<std::uint64_t>(self, "copy_within", 0, copy_within_atom_v, dst, src, size);
     },
     [=](move_atom, std::int64_t dst, std::int64_t src, std::int64_t count) {
       return forward<void>(self, "move", 0, move_atom_v, dst, src, count);

@@ -908,23 +908,23 @@ result<std::uint64_t> mapped_region::fill(std::string_view pattern, std::int64_t
   return total;
 }
 
-result<std::uint64_t> mapped_region::copy_range(std::int64_t src, std::int64_t dst,
-                                                std::int64_t size) {
-  if (auto st = check_usable("copy_range", true); !st)
+result<std::uint64_t> mapped_region::copy_within(std::int64_t dst, std::int64_t src,
+                                                 std::int64_t size) {
+  if (auto st = check_usable("copy_within", true); !st)
     return std::move(st).error();
   if (src < 0 || dst < 0)
-    return fail(EINVAL, "copy_range", "negative offset");
+    return fail(EINVAL, "copy_within", "negative offset");
   if (size < -1)
-    return fail(EINVAL, "copy_range", "negative size");
+    return fail(EINVAL, "copy_within", "negative size");
   auto from = static_cast<std::uint64_t>(src);
   auto to = static_cast<std::uint64_t>(dst);
   if (from >= size_ || size == 0)
     return std::uint64_t{0};
   auto n = std::min(size_ - from, limit_of(size));
   // Growing only adds bytes past the old end, so the source range is intact afterwards.
-  if (auto st = grow_to(to + n, "copy_range"); !st)
+  if (auto st = grow_to(to + n, "copy_within"); !st)
     return std::move(st).error();
-  if (auto st = guard_write("copy_range", [&] { move_within(to, from, n); }); !st)
+  if (auto st = guard_write("copy_within", [&] { move_within(to, from, n); }); !st)
     return std::move(st).error();
   return n;
 }

@@ -187,8 +187,8 @@ public:
   /// Copies `size` bytes (-1: to the end) from `src` to `dst` as if through a buffer (overlap is
   /// fine); may grow the file like write. The source is clamped at the size before the copy: a
   /// source at or past the end copies nothing (no growth either). Returns the bytes copied (fewer
-  /// if the source ends). On "0123401289", (8, 9, 5) copies "89" and gives "01234012889".
-  result<std::uint64_t> copy_range(std::int64_t src, std::int64_t dst, std::int64_t size);
+  /// if the source ends). On "0123401289", (dst 9, src 8, 5) copies "89" and gives "01234012889".
+  result<std::uint64_t> copy_within(std::int64_t dst, std::int64_t src, std::int64_t size);
   /// mmap.move: copies `count` bytes from `src` to `dest` (overlap is fine); both ranges must lie
   /// inside the file (EINVAL otherwise, as for negative arguments); never grows it.
   status move(std::int64_t dest, std::int64_t src, std::int64_t count);

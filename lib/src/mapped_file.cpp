@@ -205,10 +205,9 @@ pending<std::uint64_t> mapped_file::fill(std::string_view pattern, std::int64_t 
   return ask<std::uint64_t>("fill", detail::as_is{}, fill_atom_v, to_bytes(pattern), offset, count);
 }
 
-pending<std::uint64_t> mapped_file::copy_range(std::int64_t src_offset, std::int64_t dst_offset,
-                                               std::optional<std::int64_t> size) const {
-  return ask<std::uint64_t>("copy_range", detail::as_is{}, copy_range_atom_v, src_offset,
-                            dst_offset, size);
+pending<std::uint64_t> mapped_file::copy_within(std::int64_t dest, std::int64_t src,
+                                                std::optional<std::int64_t> size) const {
+  return ask<std::uint64_t>("copy_within", detail::as_is{}, copy_within_atom_v, dest, src, size);
 }
 
 pending<void> mapped_file::move(std::int64_t dest, std::int64_t src, std::int64_t count) const {

@@ -1,5 +1,5 @@
 #define BOOST_TEST_MODULE mapped_region_edit_test
-// mapped_region: the editing operations (insert, delete, replace, fill, copy_range, move, compact)
+// mapped_region: the editing operations (insert, erase, replace, fill, copy_within, move, compact)
 // against string models.
 #include "support/mapped_region_helpers.hpp"
 
@@ -174,7 +174,7 @@ BOOST_AUTO_TEST_CASE(replace_with_empty_old_is_einval) {
   BOOST_TEST(read_file(p) == "abc");
 }
 
-// ---- fill / copy_range / move ---------------------------------------------------------------
+// ---- fill / copy_within / move ---------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(fill_writes_the_pattern_count_times) {
   auto p = dir / "file";
@@ -204,7 +204,7 @@ BOOST_AUTO_TEST_CASE(fill_writes_the_pattern_count_times) {
   BOOST_TEST(region.size() == expected.size());
 }
 
-BOOST_AUTO_TEST_CASE(copy_range_copies_as_if_through_a_buffer_and_may_grow) {
+BOOST_AUTO_TEST_CASE(copy_within_copies_as_if_through_a_buffer_and_may_grow) {
   auto p = dir / "file";
   struct case_t {
     std::string before;
@@ -227,15 +227,15 @@ BOOST_AUTO_TEST_CASE(copy_range_copies_as_if_through_a_buffer_and_may_grow) {
   };
   for (const auto& c : cases) {
     auto region = region_with(p, c.before);
-    auto r = region.copy_range(c.src, c.dst, c.size);
+    auto r = region.copy_within(c.dst, c.src, c.size);
     BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
     BOOST_TEST(*r == c.copied, c.src << "->" << c.dst << " x" << c.size);
     BOOST_TEST(read_file(p) == c.after, c.src << "->" << c.dst << " x" << c.size);
   }
   auto region = region_with(p, "0123456789");
-  BOOST_TEST(failed_as(region.copy_range(-1, 0, 1), EINVAL, p, "copy_range"));
-  BOOST_TEST(failed_as(region.copy_range(0, -1, 1), EINVAL, p, "copy_range"));
-  BOOST_TEST(failed_as(region.copy_range(0, 1, -2), EINVAL, p, "copy_range"));
+  BOOST_TEST(failed_as(region.copy_within(0, -1, 1), EINVAL, p, "copy_within"));
+  BOOST_TEST(failed_as(region.copy_within(-1, 0, 1), EINVAL, p, "copy_within"));
+  BOOST_TEST(failed_as(region.copy_within(1, 0, -2), EINVAL, p, "copy_within"));
   BOOST_TEST(read_file(p) == "0123456789");
 }
 
@@ -315,7 +315,7 @@ BOOST_AUTO_TEST_CASE(new_operations_after_close_are_ebadf_with_their_op_name) {
   BOOST_TEST(failed_as(region.erase(0, 1), EBADF, p, "erase"));
   BOOST_TEST(failed_as(region.replace("l", "L", 0, -1), EBADF, p, "replace"));
   BOOST_TEST(failed_as(region.fill("x", 0, 1), EBADF, p, "fill"));
-  BOOST_TEST(failed_as(region.copy_range(0, 1, 1), EBADF, p, "copy_range"));
+  BOOST_TEST(failed_as(region.copy_within(1, 0, 1), EBADF, p, "copy_within"));
   BOOST_TEST(failed_as(region.move(0, 1, 1), EBADF, p, "move"));
   BOOST_TEST(failed_as(region.compact(), EBADF, p, "compact"));
   BOOST_TEST(failed_as(region.find("l", 0, -1), EBADF, p, "find"));
@@ -336,7 +336,7 @@ BOOST_AUTO_TEST_CASE(mutating_operations_on_read_only_region_are_ebadf_and_chang
   BOOST_TEST(failed_as(region.erase(0, 1), EBADF, p, "erase"));
   BOOST_TEST(failed_as(region.replace("l", "L", 0, -1), EBADF, p, "replace"));
   BOOST_TEST(failed_as(region.fill("x", 0, 1), EBADF, p, "fill"));
-  BOOST_TEST(failed_as(region.copy_range(0, 1, 1), EBADF, p, "copy_range"));
+  BOOST_TEST(failed_as(region.copy_within(1, 0, 1), EBADF, p, "copy_within"));
   BOOST_TEST(failed_as(region.move(0, 1, 1), EBADF, p, "move"));
   BOOST_TEST(failed_as(region.compact(), EBADF, p, "compact"));
   BOOST_TEST(region.size() == 14u);
@@ -377,8 +377,8 @@ BOOST_AUTO_TEST_CASE(random_operations_match_a_string_model) {
     auto text = [&](std::int64_t lo, std::int64_t hi) {
       return random_bytes(rng, static_cast<std::size_t>(num(lo, hi)), std::string_view("ab\0", 3));
     };
-    const char* names[] = {"write",      "insert", "erase",  "replace", "fill",
-                           "copy_range", "move",   "resize", "compact"};
+    const char* names[] = {"write",       "insert", "erase",  "replace", "fill",
+                           "copy_within", "move",   "resize", "compact"};
     for (int step = 0; step < 10'000; ++step) {
       auto size = static_cast<std::int64_t>(model.size());
       int op = static_cast<int>(num(0, 8));
@@ -437,9 +437,9 @@ BOOST_AUTO_TEST_CASE(random_operations_match_a_string_model) {
         auto src = num(0, size + 3);
         auto dst = num(0, size + 10);
         auto n = num(-1, 40);
-        auto r = must(region.copy_range(src, dst, n));
-        BOOST_REQUIRE_MESSAGE(r == model_copy_range(model, static_cast<std::uint64_t>(src),
-                                                    static_cast<std::uint64_t>(dst), n),
+        auto r = must(region.copy_within(dst, src, n));
+        BOOST_REQUIRE_MESSAGE(r == model_copy_within(model, static_cast<std::uint64_t>(src),
+                                                     static_cast<std::uint64_t>(dst), n),
                               what.str());
         break;
       }
@@ -504,7 +504,7 @@ BOOST_AUTO_TEST_CASE(editing_with_minimize_writes_does_not_dirty_pages_with_iden
   BOOST_REQUIRE(dirty_kib_of(p) == 0);
   BOOST_TEST(must(region.fill("zz", 1, total / 2 - 1)) == total - 2);
   BOOST_TEST(must(region.replace("zzzz", "zzzz", 0, -1)) == total / 4);
-  BOOST_TEST(must(region.copy_range(0, 4097, static_cast<std::int64_t>(total - 4097))) ==
+  BOOST_TEST(must(region.copy_within(4097, 0, static_cast<std::int64_t>(total - 4097))) ==
              total - 4097);
   BOOST_TEST(region.move(0, 3, 1000).ok());
   BOOST_TEST(dirty_kib_of(p) == 0);

@@ -65,7 +65,7 @@ BOOST_AUTO_TEST_CASE(edits_of_a_file_truncated_by_another_process_fail_with_eio)
     {"erase", [&] { return as_status(region.erase(0, 10)); }},
     {"replace", [&] { return as_status(region.replace("ab", "cd", 0, -1)); }},
     {"fill", [&] { return as_status(region.fill("z", 0, 10)); }},
-    {"copy_range", [&] { return as_status(region.copy_range(0, 10, 10)); }},
+    {"copy_within", [&] { return as_status(region.copy_within(10, 0, 10)); }},
     {"move", [&] { return region.move(0, 10, 10); }},
     {"compact", [&] { return as_status(region.compact()); }},
   };

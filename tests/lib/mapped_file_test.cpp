@@ -58,7 +58,7 @@ BOOST_AUTO_TEST_CASE(every_negative_size_count_or_bound_is_einval_and_none_means
     einval(a.readline(0, n), "readline");
     einval(a.read_until("\n", 0, n), "read_until");
     einval(a.replace("1", "x", 0, n), "replace");
-    einval(a.copy_range(0, 20, n), "copy_range");
+    einval(a.copy_within(20, 0, n), "copy_within");
     einval(a.compare(b, n), "compare");
     einval(a.hamming_dist(b, n), "hamming_dist");
     einval(a.hamming_dist_bytes(b, n), "hamming_dist_bytes");
@@ -266,7 +266,7 @@ BOOST_AUTO_TEST_CASE(editing_operations_go_through_the_actor) {
   BOOST_TEST(error_of(f.replace("", "x")).code().value() == EINVAL);
   BOOST_TEST(f.fill("ab", 1, 3).get() == 6u);
   BOOST_TEST(read_file(path("f")) == "0ababab67");
-  BOOST_TEST(f.copy_range(0, 7, 3).get() == 3u);
+  BOOST_TEST(f.copy_within(7, 0, 3).get() == 3u);
   BOOST_TEST(read_file(path("f")) == "0ababab0ab");
   f.move(0, 8, 2).get();
   BOOST_TEST(read_file(path("f")) == "abbabab0ab");

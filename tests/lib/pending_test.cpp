@@ -366,9 +366,9 @@ BOOST_AUTO_TEST_CASE(a_callback_fires_once_with_the_right_value_for_every_mapped
     {"erase", [&] { BOOST_TEST(value_via_then(h.erase(0, 1), n) == 1u); }},          // abcde56789
     {"replace", [&] { BOOST_TEST(value_via_then(h.replace("5", "F"), n) == 1u); }},  // abcdeF6789
     {"fill", [&] { BOOST_TEST(value_via_then(h.fill("z", 10, 2), n) == 2u); }},      // abcdeF6789zz
-    {"copy_range",
-     [&] { BOOST_TEST(value_via_then(h.copy_range(0, 12, 2), n) == 2u); }}, // abcdeF6789zzab
-    {"move", [&] { BOOST_TEST(via_then(h.move(0, 10, 2), n).ok()); }},      // zzcdeF6789zzab
+    {"copy_within",
+     [&] { BOOST_TEST(value_via_then(h.copy_within(12, 0, 2), n) == 2u); }}, // abcdeF6789zzab
+    {"move", [&] { BOOST_TEST(via_then(h.move(0, 10, 2), n).ok()); }},       // zzcdeF6789zzab
     {"writelines", [&] { BOOST_TEST(value_via_then(h.writelines({"L"}, "\n", 14), n) == 16u); }},
     {"resize", [&] { BOOST_TEST(value_via_then(h.resize(20), n) == 20u); }},
     {"compact", [&] { BOOST_TEST(value_via_then(h.compact(), n) == 4u); }},

@@ -349,8 +349,8 @@ inline std::uint64_t model_fill(std::string& s, const std::string& pat, std::uin
   return all.size();
 }
 
-inline std::uint64_t model_copy_range(std::string& s, std::uint64_t src, std::uint64_t dst,
-                                      std::int64_t n) {
+inline std::uint64_t model_copy_within(std::string& s, std::uint64_t src, std::uint64_t dst,
+                                       std::int64_t n) {
   if (src >= s.size())
     return 0;
   std::string buffer = n < 0 ? s.substr(src) : s.substr(src, static_cast<std::size_t>(n));

@@ -170,11 +170,11 @@ public:
   pending<std::uint64_t> fill(std::string_view pattern, std::int64_t offset = 0,
                               std::int64_t count = 1) const;
 
-  /// Copies `size` bytes (none: to the end) from `src_offset` to `dst_offset` (overlap is fine; the
-  /// file grows if the copy runs past its end); returns the bytes copied. Every error fails the
-  /// future.
-  pending<std::uint64_t> copy_range(std::int64_t src_offset, std::int64_t dst_offset,
-                                    std::optional<std::int64_t> size = {}) const;
+  /// Copies `size` bytes (none: to the end) from `src` to `dest` (overlap is fine; the file grows
+  /// if the copy runs past its end); returns the bytes copied. Destination first, as in `move`.
+  /// Every error fails the future.
+  pending<std::uint64_t> copy_within(std::int64_t dest, std::int64_t src,
+                                     std::optional<std::int64_t> size = {}) const;
 
   /// Copies `count` bytes from `src` to `dest` inside the file, as memmove does (overlap is
   /// fine); both ranges must lie inside the file (EINVAL otherwise) and the size never changes.

@@ -65,8 +65,8 @@ using mapped_file_actor = caf::typed_actor<
   caf::replies_to<replace_atom, bytes, bytes, std::int64_t, std::int64_t>::with<std::uint64_t>,
   /// (pattern, offset, count) -> bytes written.
   caf::replies_to<fill_atom, bytes, std::int64_t, std::int64_t>::with<std::uint64_t>,
-  /// (source offset, destination offset, size or -1) -> bytes copied; may grow the file.
-  caf::replies_to<copy_range_atom, std::int64_t, std::int64_t, std::int64_t>::with<std::uint64_t>,
+  /// (destination offset, source offset, size or -1) -> bytes copied; may grow the file.
+  caf::replies_to<copy_within_atom, std::int64_t, std::int64_t, std::int64_t>::with<std::uint64_t>,
   /// (destination, source, count): both ranges inside the file, else EINVAL.
   caf::replies_to<move_atom, std::int64_t, std::int64_t, std::int64_t>::with<void>,
   /// (other map, size or -1, offset here, offset there) -> whether the two ranges hold the same
