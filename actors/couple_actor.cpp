@@ -490,6 +490,141 @@ bool is_socket(int fd) {
   return ::fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode);
 }
 
+/// The owner's end closes the couple; any other down is a requester that gave up (cancelled or
+/// dropped), whose reads are dropped rather than answered.
+void on_down(self_pointer self, caf::down_msg& dm) {
+  auto& st = self->state;
+  if (dm.source == st.setup.owner) {
+    close_all(self);
+    self->quit();
+    return;
+  }
+  st.watched.erase(dm.source);
+  std::erase_if(st.reads, [&](const pending_read& r) { return r.requester == dm.source; });
+}
+
+/// Answered once the output buffer is below its bound, so a fast writer waits for a slow reader.
+caf::typed_response_promise<std::uint64_t> write_data(self_pointer self, std::string& data) {
+  auto rp = self->make_response_promise<std::uint64_t>();
+  auto count = accept(self->state, std::move(data), "write");
+  if (!count) {
+    rp.deliver(make_error(count.error()));
+    return rp;
+  }
+  when_below(self, "write", self->state.setup.write_buffer, rp,
+             [n = *count](auto& p) mutable { p.deliver(n); });
+  return rp;
+}
+
+/// As write_data; the first line that fails stops the rest (those before it stay buffered).
+caf::typed_response_promise<void> write_lines(self_pointer self, std::vector<std::string>& lines) {
+  auto rp = self->make_response_promise<void>();
+  for (auto& line : lines) {
+    auto count = accept(self->state, std::move(line), "writelines");
+    if (!count) {
+      rp.deliver(make_error(count.error()));
+      return rp;
+    }
+  }
+  when_below(self, "writelines", self->state.setup.write_buffer, rp,
+             [](auto& p) { deliver_ok(p); });
+  return rp;
+}
+
+/// Answered once every buffered byte reached the writer; an earlier write error is reported
+/// here, since a write that was already answered could not report it.
+caf::typed_response_promise<void> flush_output(self_pointer self) {
+  auto rp = self->make_response_promise<void>();
+  auto& st = self->state;
+  if (st.closed) {
+    rp.deliver(make_error(closed_error("flush")));
+    return rp;
+  }
+  if (st.write_error) {
+    auto why = *st.write_error;
+    why.op = "flush";
+    rp.deliver(make_error(why));
+    return rp;
+  }
+  when_below(self, "flush", 1, rp, [](auto& p) { deliver_ok(p); });
+  return rp;
+}
+
+/// Truncates after a flush, so buffered output cannot land beyond the new end afterwards.
+/// A negative `size` means the writer's current offset.
+caf::typed_response_promise<std::uint64_t> truncate_output(self_pointer self, std::int64_t size) {
+  auto rp = self->make_response_promise<std::uint64_t>();
+  auto& st = self->state;
+  if (st.closed) {
+    rp.deliver(make_error(closed_error("truncate")));
+    return rp;
+  }
+  when_below(self, "truncate", 1, rp, [self, size](auto& p) {
+    auto fd = self->state.setup.writer;
+    auto target = size;
+    if (target < 0) {
+      target = ::lseek(fd, 0, SEEK_CUR);
+      if (target < 0) {
+        p.deliver(make_error(failure{errno, "truncate", "", ""}));
+        return;
+      }
+    }
+    if (retry_eintr([&] { return ::ftruncate(fd, target); }) != 0) {
+      p.deliver(make_error(failure{errno, "truncate", "", ""}));
+      return;
+    }
+    p.deliver(static_cast<std::uint64_t>(target));
+  });
+  return rp;
+}
+
+/// Queues a line read after draining `prompt`, so the prompt is visible before input is awaited.
+caf::typed_response_promise<std::string> ask_input(self_pointer self, std::string& prompt,
+                                                   bool assert_tty) {
+  auto& st = self->state;
+  if (!st.closed && assert_tty && ::isatty(st.setup.reader) != 1) {
+    auto rp = self->make_response_promise<std::string>();
+    rp.deliver(make_error(failure{ENOTTY, "ainput", "", "input is not a terminal"}));
+    return rp;
+  }
+  if (!st.closed && !prompt.empty()) {
+    // A failed prompt shows up on the next write or flush, as with any buffered output.
+    if (accept(st, std::move(prompt), "ainput"))
+      drain(self);
+  }
+  return enqueue<std::string>(self, pending_read::ainput, -1);
+}
+
+/// Cancels one read of the sender's; a request of another requester with the same id is not
+/// its to cancel.
+void cancel_read(self_pointer self, std::uint64_t request) {
+  auto& reads = self->state.reads;
+  auto requester = caf::actor_cast<caf::actor_addr>(self->current_sender());
+  auto i = std::find_if(reads.begin(), reads.end(), [&](const pending_read& r) {
+    return r.request == request && r.requester == requester;
+  });
+  if (i == reads.end())
+    return;
+  fail(self, *i, cancelled(op_name(i->kind), "cancelled"));
+  reads.erase(i);
+  // The read at the front may have been the one waiting; the next may be served now.
+  pump_reads(self);
+}
+
+/// The reactor saw a descriptor become ready: resume what waited for it.
+void on_ready(self_pointer self, bool writable) {
+  auto& st = self->state;
+  if (st.closed)
+    return;
+  if (writable) {
+    st.waiting_writable = false;
+    drain(self);
+  } else {
+    st.waiting_readable = false;
+    pump_reads(self);
+  }
+}
+
 } // namespace
 
 void couple_state::release_fds() {
@@ -516,17 +651,7 @@ couple_actor_internal::behavior_type couple_impl(self_pointer self, couple_setup
   st.writer_is_socket = is_socket(st.setup.writer);
   if (st.setup.owner)
     self->monitor(st.setup.owner);
-  self->set_down_handler([self](caf::down_msg& dm) {
-    auto& st = self->state;
-    if (dm.source == st.setup.owner) {
-      close_all(self);
-      self->quit();
-      return;
-    }
-    // The requester is gone (cancelled or dropped): its reads are dropped, not answered.
-    st.watched.erase(dm.source);
-    std::erase_if(st.reads, [&](const pending_read& r) { return r.requester == dm.source; });
-  });
+  self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
   return {
     [=](read_atom, std::int64_t n) { return enqueue<std::string>(self, pending_read::read, n); },
     [=](read1_atom, std::int64_t n) { return enqueue<std::string>(self, pending_read::read1, n); },
@@ -543,112 +668,17 @@ couple_actor_internal::behavior_type couple_impl(self_pointer self, couple_setup
     [=](readlines_atom, std::int64_t hint) {
       return enqueue<std::vector<std::string>>(self, pending_read::readlines, hint);
     },
-    [=](write_atom, std::string& data) {
-      auto rp = self->make_response_promise<std::uint64_t>();
-      auto count = accept(self->state, std::move(data), "write");
-      if (!count) {
-        rp.deliver(make_error(count.error()));
-        return rp;
-      }
-      when_below(self, "write", self->state.setup.write_buffer, rp,
-                 [n = *count](auto& p) mutable { p.deliver(n); });
-      return rp;
-    },
-    [=](writelines_atom, std::vector<std::string>& lines) {
-      auto rp = self->make_response_promise<void>();
-      for (auto& line : lines) {
-        auto count = accept(self->state, std::move(line), "writelines");
-        if (!count) {
-          rp.deliver(make_error(count.error()));
-          return rp;
-        }
-      }
-      when_below(self, "writelines", self->state.setup.write_buffer, rp,
-                 [](auto& p) { deliver_ok(p); });
-      return rp;
-    },
-    [=](caf::flush_atom) {
-      auto rp = self->make_response_promise<void>();
-      auto& st = self->state;
-      if (st.closed) {
-        rp.deliver(make_error(closed_error("flush")));
-        return rp;
-      }
-      if (st.write_error) {
-        auto why = *st.write_error;
-        why.op = "flush";
-        rp.deliver(make_error(why));
-        return rp;
-      }
-      when_below(self, "flush", 1, rp, [](auto& p) { deliver_ok(p); });
-      return rp;
-    },
-    [=](truncate_atom, std::int64_t size) {
-      auto rp = self->make_response_promise<std::uint64_t>();
-      auto& st = self->state;
-      if (st.closed) {
-        rp.deliver(make_error(closed_error("truncate")));
-        return rp;
-      }
-      when_below(self, "truncate", 1, rp, [self, size](auto& p) {
-        auto fd = self->state.setup.writer;
-        auto target = size;
-        if (target < 0) {
-          target = ::lseek(fd, 0, SEEK_CUR);
-          if (target < 0) {
-            p.deliver(make_error(failure{errno, "truncate", "", ""}));
-            return;
-          }
-        }
-        if (retry_eintr([&] { return ::ftruncate(fd, target); }) != 0) {
-          p.deliver(make_error(failure{errno, "truncate", "", ""}));
-          return;
-        }
-        p.deliver(static_cast<std::uint64_t>(target));
-      });
-      return rp;
-    },
+    [=](write_atom, std::string& data) { return write_data(self, data); },
+    [=](writelines_atom, std::vector<std::string>& lines) { return write_lines(self, lines); },
+    [=](caf::flush_atom) { return flush_output(self); },
+    [=](truncate_atom, std::int64_t size) { return truncate_output(self, size); },
     [=](ainput_atom, std::string& prompt, bool assert_tty) {
-      auto& st = self->state;
-      if (!st.closed && assert_tty && ::isatty(st.setup.reader) != 1) {
-        auto rp = self->make_response_promise<std::string>();
-        rp.deliver(make_error(failure{ENOTTY, "ainput", "", "input is not a terminal"}));
-        return rp;
-      }
-      if (!st.closed && !prompt.empty()) {
-        // A failed prompt shows up on the next write or flush, as with any buffered output.
-        if (accept(st, std::move(prompt), "ainput"))
-          drain(self);
-      }
-      return enqueue<std::string>(self, pending_read::ainput, -1);
+      return ask_input(self, prompt, assert_tty);
     },
     [=](cancel_atom) { fail_reads(self, "cancelled", ECANCELED); },
-    [=](cancel_atom, std::uint64_t request) {
-      auto& reads = self->state.reads;
-      auto requester = caf::actor_cast<caf::actor_addr>(self->current_sender());
-      auto i = std::find_if(reads.begin(), reads.end(), [&](const pending_read& r) {
-        return r.request == request && r.requester == requester;
-      });
-      if (i == reads.end())
-        return;
-      fail(self, *i, cancelled(op_name(i->kind), "cancelled"));
-      reads.erase(i);
-      // The read at the front may have been the one waiting; the next may be served now.
-      pump_reads(self);
-    },
+    [=](cancel_atom, std::uint64_t request) { cancel_read(self, request); },
     [=](caf::close_atom) { close_all(self); },
-    [=](ready_atom, bool writable) {
-      auto& st = self->state;
-      if (st.closed)
-        return;
-      if (writable) {
-        st.waiting_writable = false;
-        drain(self);
-      } else {
-        st.waiting_readable = false;
-        pump_reads(self);
-      }
-    },
+    [=](ready_atom, bool writable) { on_ready(self, writable); },
   };
 }
 

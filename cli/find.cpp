@@ -181,11 +181,31 @@ std::optional<std::vector<std::string>> read_pattern_file(const std::string& nam
   return lines;
 }
 
+/// Where each named file's search begins (--from); files not named start at 0.
+using start_offsets = std::map<std::string, std::int64_t>;
+
+/// Appends one "LABEL:OFFSET" line per hit to `out`, or "LABEL:COUNT" with --count.
+void append_hits(std::string& out, const std::string& label, const std::vector<std::uint64_t>& hits,
+                 bool count) {
+  if (count) {
+    out += label + ":" + std::to_string(hits.size()) + "\n";
+  } else {
+    for (auto offset : hits)
+      out += label + ":" + std::to_string(offset) + "\n";
+  }
+}
+
+/// grep's exit status from what the whole run saw.
+int exit_status(bool any_error, bool any_match) {
+  if (any_error)
+    return error_status;
+  return any_match ? matched_status : no_match_status;
+}
+
 /// `find` with several --remote nodes: each node's lines in node order, prefixed with
 /// "HOST:PORT: ". grep's statuses; a node that could not be reached is trouble (2).
 int run_find_on_nodes(const find_options& o, const global_options& g,
-                      const std::vector<std::string>& patterns,
-                      const std::map<std::string, std::int64_t>& starts,
+                      const std::vector<std::string>& patterns, const start_offsets& starts,
                       const std::vector<std::string>& names) {
   auto c = make_cluster(g);
   bool clean = true;
@@ -225,25 +245,19 @@ int run_find_on_nodes(const find_options& o, const global_options& g,
       }
       any_match = true;
       out.clear();
-      if (o.count) {
-        out = w.node + ": " + name + ":" + std::to_string(it->second->size()) + "\n";
-      } else {
-        for (auto offset : *it->second)
-          out += w.node + ": " + name + ":" + std::to_string(offset) + "\n";
-      }
+      append_hits(out, w.node + ": " + name, *it->second, o.count);
       write_output(out);
     }
   }
   flush_output();
-  if (any_error)
-    return error_status;
-  return any_match ? matched_status : no_match_status;
+  return exit_status(any_error, any_match);
 }
 
-int run_find(const find_options& o, const global_options& g) {
-  // As grep: with -e or -f, every positional argument is a file.
+/// The pattern texts from PATTERN, -e and -f. As grep: with -e or -f, PATTERN is no pattern but
+/// the first file, so it moves to the front of `files`. nullopt: the problem is reported.
+std::optional<std::vector<std::string>> pattern_texts(const find_options& o,
+                                                      std::vector<std::string>& files) {
   std::vector<std::string> texts = o.patterns;
-  std::vector<std::string> files = o.files;
   const bool listed = !o.patterns.empty() || !o.pattern_files.empty();
   if (listed) {
     if (o.pattern_option->count() > 0)
@@ -251,16 +265,22 @@ int run_find(const find_options& o, const global_options& g) {
   } else {
     if (o.pattern_option->count() == 0) {
       report_message("find: no pattern given (PATTERN, -e or -f)");
-      return error_status;
+      return std::nullopt;
     }
     texts.push_back(o.pattern);
   }
   for (const auto& name : o.pattern_files) {
     auto lines = read_pattern_file(name);
     if (!lines)
-      return error_status;
+      return std::nullopt;
     texts.insert(texts.end(), lines->begin(), lines->end());
   }
+  return texts;
+}
+
+/// The byte patterns to search for (--hex decoded); nullopt: the problem is reported.
+std::optional<std::vector<std::string>> decode_patterns(const find_options& o,
+                                                        const std::vector<std::string>& texts) {
   std::vector<std::string> patterns;
   for (const auto& text : texts) {
     auto pattern = text;
@@ -268,7 +288,7 @@ int run_find(const find_options& o, const global_options& g) {
       auto bytes = decode_hex(text);
       if (!bytes) {
         report_message("--hex: '" + text + "' is not an even number of hex digits");
-        return error_status;
+        return std::nullopt;
       }
       pattern = std::move(*bytes);
     }
@@ -278,22 +298,151 @@ int run_find(const find_options& o, const global_options& g) {
   }
   if (patterns.empty()) {
     report_message("the pattern is empty");
-    return error_status;
+    return std::nullopt;
   }
-  auto compiled = detail::pattern_set::make(patterns);
+  return patterns;
+}
+
+/// The --from offsets; nullopt: a malformed one is reported.
+std::optional<start_offsets> parse_starts(const std::vector<std::string>& from) {
+  start_offsets starts;
+  for (const auto& f : from) {
+    auto parsed = parse_from(f);
+    if (!parsed) {
+      report_message("--from '" + f + "': expected PATH=OFFSET with a decimal OFFSET >= 0");
+      return std::nullopt;
+    }
+    starts[parsed->first] = parsed->second;
+  }
+  return starts;
+}
+
+/// One slice of the local search. It lives until printed: the hits come back by position, so
+/// the names are needed to label them.
+struct find_batch {
+  std::size_t first = 0;
+  std::vector<std::string> names;
+  std::vector<bool> walked;
+  std::vector<bool> streams;
+};
+
+/// The manager's jobs for `b`. Streams are left out and marked in `b.streams`: the manager maps
+/// regular files only, so they are read here, in order with the rest, when the slice is printed.
+std::vector<find_job> batch_jobs(find_batch& b, const start_offsets& starts, bool local) {
+  std::vector<find_job> slice;
+  slice.reserve(b.names.size());
+  b.streams.assign(b.names.size(), false);
+  for (std::size_t k = 0; k < b.names.size(); ++k) {
+    const auto& name = b.names[k];
+    // The walk lists regular files only: no stat for those.
+    if (local && !b.walked[k] && is_stream(name)) {
+      b.streams[k] = true;
+      continue;
+    }
+    auto it = starts.empty() ? starts.end() : starts.find(name);
+    slice.push_back(find_job{name, it == starts.end() ? 0 : it->second});
+  }
+  return slice;
+}
+
+/// What the local search has seen so far, for the exit status; `out` is reused across files.
+struct find_tally {
+  bool any_error = false;
+  bool any_match = false;
+  std::string out;
+};
+
+/// Prints the slice's files in order: the manager's `hits` for files, a search of their own for
+/// the streams among them.
+void print_batch(const find_options& o, const detail::pattern_set& compiled,
+                 const start_offsets& starts, const find_batch& b,
+                 std::vector<result<std::vector<std::uint64_t>>>& hits, find_tally& tally) {
+  std::size_t next = 0;
+  for (std::size_t k = 0; k < b.names.size(); ++k) {
+    const auto& name = b.names[k];
+    result<std::vector<std::uint64_t>> found = std::vector<std::uint64_t>{};
+    if (b.streams[k]) {
+      auto start = starts.find(name);
+      found = find_in_stream(name, compiled, start == starts.end() ? 0 : start->second,
+                             o.max_per_file, o.overlapping);
+    } else if (next < hits.size()) {
+      found = std::move(hits[next++]);
+    }
+    if (!found) {
+      flush_output();
+      report_failure(name, found.error());
+      tally.any_error = true;
+      continue;
+    }
+    if (found->empty())
+      continue;
+    tally.any_match = true;
+    tally.out.clear();
+    append_hits(tally.out, name, *found, o.count);
+    write_output(tally.out);
+  }
+}
+
+/// `find` through one manager (local or a single --remote): the files are searched a slice at a
+/// time as the walk lists them, so a huge tree never sits in memory at once.
+int run_find_here(const find_options& o, const global_options& g,
+                  const std::vector<std::string>& patterns, const detail::pattern_set& compiled,
+                  const start_offsets& starts, std::vector<std::string> names) {
+  session rt{g};
+  auto mgr = rt.manager();
+  const bool trees = o.tree.recursive || o.tree.dereference;
+  bool bar = progress_meter::wanted(g);
+  // A walked tree's size is not known before the walk ends: the bar then counts bytes only.
+  progress_meter meter{bar, bar && !trees ? total_size(g, names) : 0};
+  path_stream paths{mgr, g, o.tree, std::move(names)};
+  std::size_t handed_out = 0;
+  find_tally tally;
+  for_each_streamed_slice<find_batch>(
+    slicing{},
+    [&](find_batch& b, std::size_t max) {
+      b.first = handed_out;
+      bool any = paths.next(b.names, b.walked, max);
+      handed_out += b.names.size();
+      return any;
+    },
+    [&](find_batch& b) {
+      return mgr.find_in_file_list(patterns, batch_jobs(b, starts, g.remote.empty()),
+                                   o.max_per_file, o.overlapping, meter.options_for(b.first));
+    },
+    [&](find_batch& b, auto& future) {
+      std::vector<result<std::vector<std::uint64_t>>> hits;
+      try {
+        hits = future.get();
+        meter.finish(b.first);
+      } catch (...) {
+        auto why = failure_of(std::current_exception());
+        report_failure("", why);
+        tally.any_error = true;
+        return;
+      }
+      print_batch(o, compiled, starts, b, hits, tally);
+    });
+  tally.any_error = tally.any_error || !paths.clean();
+  flush_output();
+  return exit_status(tally.any_error, tally.any_match);
+}
+
+int run_find(const find_options& o, const global_options& g) {
+  std::vector<std::string> files = o.files;
+  auto texts = pattern_texts(o, files);
+  if (!texts)
+    return error_status;
+  auto patterns = decode_patterns(o, *texts);
+  if (!patterns)
+    return error_status;
+  auto compiled = detail::pattern_set::make(*patterns);
   if (!compiled) {
     report_failure("", compiled.error());
     return error_status;
   }
-  std::map<std::string, std::int64_t> starts;
-  for (const auto& f : o.from) {
-    auto parsed = parse_from(f);
-    if (!parsed) {
-      report_message("--from '" + f + "': expected PATH=OFFSET with a decimal OFFSET >= 0");
-      return error_status;
-    }
-    starts[parsed->first] = parsed->second;
-  }
+  auto starts = parse_starts(o.from);
+  if (!starts)
+    return error_status;
   auto names = collect_paths(files, o.files_from, o.nul);
   if (!names)
     return error_status;
@@ -302,98 +451,8 @@ int run_find(const find_options& o, const global_options& g) {
     return error_status;
   }
   if (several_nodes(g))
-    return run_find_on_nodes(o, g, patterns, starts, *names);
-  session rt{g};
-  auto mgr = rt.manager();
-  const bool trees = o.tree.recursive || o.tree.dereference;
-  bool bar = progress_meter::wanted(g);
-  // A walked tree's size is not known before the walk ends: the bar then counts bytes only.
-  progress_meter meter{bar, bar && !trees ? total_size(g, *names) : 0};
-  // The files are searched a slice at a time as the walk lists them.
-  path_stream paths{mgr, g, o.tree, std::move(*names)};
-  struct batch {
-    std::size_t first = 0;
-    std::vector<std::string> names;
-    std::vector<bool> walked;
-    std::vector<bool> streams;
-  };
-  std::size_t handed_out = 0;
-  bool any_error = false;
-  bool any_match = false;
-  std::string out;
-  for_each_streamed_slice<batch>(
-    slicing{},
-    [&](batch& b, std::size_t max) {
-      b.first = handed_out;
-      bool any = paths.next(b.names, b.walked, max);
-      handed_out += b.names.size();
-      return any;
-    },
-    [&](batch& b) {
-      std::vector<find_job> slice;
-      slice.reserve(b.names.size());
-      b.streams.assign(b.names.size(), false);
-      for (std::size_t k = 0; k < b.names.size(); ++k) {
-        const auto& name = b.names[k];
-        // Streams are read here, in order with the rest, when their slice is printed. The walk
-        // lists regular files only: no stat for those.
-        if (g.remote.empty() && !b.walked[k] && is_stream(name)) {
-          b.streams[k] = true;
-          continue;
-        }
-        auto it = starts.empty() ? starts.end() : starts.find(name);
-        slice.push_back(find_job{name, it == starts.end() ? 0 : it->second});
-      }
-      return mgr.find_in_file_list(patterns, std::move(slice), o.max_per_file, o.overlapping,
-                                   meter.options_for(b.first));
-    },
-    [&](batch& b, auto& future) {
-      std::vector<result<std::vector<std::uint64_t>>> hits;
-      try {
-        hits = future.get();
-        meter.finish(b.first);
-      } catch (...) {
-        auto why = failure_of(std::current_exception());
-        report_failure("", why);
-        any_error = true;
-        return;
-      }
-      // The slice's files in order, streams left out.
-      std::size_t next = 0;
-      for (std::size_t k = 0; k < b.names.size(); ++k) {
-        const auto& name = b.names[k];
-        result<std::vector<std::uint64_t>> found = std::vector<std::uint64_t>{};
-        if (b.streams[k]) {
-          auto start = starts.find(name);
-          found = find_in_stream(name, *compiled, start == starts.end() ? 0 : start->second,
-                                 o.max_per_file, o.overlapping);
-        } else if (next < hits.size()) {
-          found = std::move(hits[next++]);
-        }
-        if (!found) {
-          flush_output();
-          report_failure(name, found.error());
-          any_error = true;
-          continue;
-        }
-        if (found->empty())
-          continue;
-        any_match = true;
-        out.clear();
-        if (o.count) {
-          out = name + ":" + std::to_string(found->size()) + "\n";
-        } else {
-          for (auto offset : *found)
-            out += name + ":" + std::to_string(offset) + "\n";
-        }
-        write_output(out);
-      }
-    });
-  any_error = any_error || !paths.clean();
-  flush_output();
-  if (any_error)
-    return error_status;
-  return any_match ? matched_status : no_match_status;
+    return run_find_on_nodes(o, g, *patterns, *starts, *names);
+  return run_find_here(o, g, *patterns, *compiled, *starts, std::move(*names));
 }
 
 } // namespace

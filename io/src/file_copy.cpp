@@ -348,6 +348,169 @@ status verify_copy(int in, int out, const std::string& src, const std::string& d
   return ok_status();
 }
 
+/// The source, opened and checked before any temporary exists, so a bad source leaves nothing to
+/// clean up.
+struct source_file {
+  unique_fd fd;
+  struct stat st;
+};
+
+/// Opens `src` for the copy: a regular file, blocking reads, its size counted as work to do.
+result<source_file> open_source(const std::string& src, const copy_options& opts,
+                                const file_opener& opener) {
+  // O_NONBLOCK so a FIFO at src is rejected below instead of blocking for a writer.
+  auto opened = opener.open(src, O_RDONLY | O_NONBLOCK, 0, "copy");
+  if (!opened) {
+    auto why = std::move(opened).error();
+    if (why.detail.empty())
+      why.detail = "open source";
+    return why;
+  }
+  source_file source{std::move(opened).value(), {}};
+  auto& st = source.st;
+  if (::fstat(source.fd.get(), &st) != 0) {
+    int err = errno;
+    return copy_failure(err, src, "stat source");
+  }
+  if (S_ISDIR(st.st_mode))
+    return copy_failure(EISDIR, src, "source is a directory");
+  if (!S_ISREG(st.st_mode))
+    return copy_failure(EINVAL, src, "source is not a regular file");
+  if (opts.control)
+    opts.control->add_total(static_cast<std::uint64_t>(st.st_size));
+  if (::fcntl(source.fd.get(), F_SETFL, 0) != 0) {
+    int err = errno;
+    return copy_failure(err, src, "clear O_NONBLOCK");
+  }
+  return source;
+}
+
+/// Replacing the source with its own copy would succeed, but cp refuses and so do we: the user
+/// most likely named the wrong file. The entry itself is compared, so a symlink to the source is
+/// replaced rather than followed (as every destination symlink is).
+status refuse_same_file(int dir, const std::string& dst_name, const struct stat& st,
+                        const std::string& dst) {
+  struct stat existing {};
+  if (::fstatat(dir, dst_name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0 &&
+      existing.st_dev == st.st_dev && existing.st_ino == st.st_ino)
+    return copy_failure(EINVAL, dst, "source and destination are the same file");
+  return ok_status();
+}
+
+/// Fills the temporary from a source whose size cannot be trusted -> the bytes read. With
+/// `verify` the bytes are hashed as they are read, because a second read may differ.
+result<std::uint64_t> fill_by_reading(int in, int out, const std::string& src,
+                                      const std::string& dst, const copy_options& opts) {
+  std::optional<hasher> seen;
+  if (opts.verify) {
+    auto h = hasher::make("xxh128");
+    if (!h)
+      return copy_failure(h.error().code, src, "verify: " + h.error().detail);
+    seen.emplace(std::move(h).value());
+  }
+  auto copied = stream_copy(in, out, src, dst, opts.control, seen ? &*seen : nullptr);
+  if (!copied)
+    return std::move(copied).error();
+  if (seen) {
+    auto want = seen->finish_hex();
+    auto got = digest_fd(out, "xxh128", dst);
+    if (!got)
+      return copy_failure(got.error().code, dst, "verify: read copy");
+    if (want != *got)
+      return copy_failure(EIO, dst,
+                          "verify: the copy differs from the bytes read (xxh128 " + *got +
+                            " != " + want + "); no destination was made");
+  }
+  return *copied;
+}
+
+/// Fills the temporary with the data extents of a source of known size -> that size, holes kept.
+result<std::uint64_t> fill_by_extents(int in, int out, const struct stat& st,
+                                      const std::string& src, const std::string& dst,
+                                      const copy_options& opts) {
+  auto size = static_cast<std::uint64_t>(st.st_size);
+  range_copier copier{in, out, src, dst, opts.control};
+  if (auto copied = copy_extents(copier, in, st.st_size, src); !copied)
+    return std::move(copied).error();
+  // Holes are done too, though never copied.
+  if (opts.control)
+    opts.control->add_bytes(size - copier.copied());
+  // Sets the size even when the source ends in a hole, which we never wrote.
+  if (retry_eintr([&] { return ::ftruncate(out, st.st_size); }) != 0) {
+    int err = errno;
+    return copy_failure(err, dst, "truncate");
+  }
+  if (opts.verify) {
+    if (auto checked = verify_copy(in, out, src, dst); !checked)
+      return std::move(checked).error();
+  }
+  return size;
+}
+
+/// Sets the mode, syncs and closes the filled temporary: everything that must hold before its
+/// name may change to `dst`.
+status seal_temp(unique_fd& out, mode_t mode, const std::string& dst, bool flush) {
+  // After all writes and the truncate: both clear setuid/setgid on the file they modify.
+  if (::fchmod(out.get(), mode & 07777) != 0) {
+    int err = errno;
+    return copy_failure(err, dst, "chmod");
+  }
+  // Before the rename, so dst never names data that is not yet on disk.
+  if (flush && retry_eintr([&] { return ::fsync(out.get()); }) != 0) {
+    int err = errno;
+    return copy_failure(err, dst, "fsync");
+  }
+  // Closed by hand because NFS reports deferred write errors here; EINTR still closed the fd.
+  if (::close(out.release()) != 0) {
+    int err = errno;
+    if (err != EINTR)
+      return copy_failure(err, dst, "close");
+  }
+  return ok_status();
+}
+
+/// Gives the temporary its final name in one atomic step; on failure `temp` stays armed, so the
+/// caller's guard removes it.
+status publish_temp(int dir, temp_name& temp, const std::string& dst_name, const std::string& dst,
+                    bool replace) {
+  unsigned flags = replace ? 0 : RENAME_NOREPLACE;
+  auto renamed = retry_eintr(
+    [&] { return ::renameat2(dir, temp.name().c_str(), dir, dst_name.c_str(), flags); });
+  if (renamed == 0) {
+    temp.keep();
+    return ok_status();
+  }
+  int err = errno;
+  if (err != EINVAL || flags == 0)
+    return copy_failure(err, dst, "rename");
+  // The filesystem lacks RENAME_NOREPLACE (e.g. NFS). link(2) never replaces an existing name
+  // either, so the EEXIST check stays atomic; the temporary name is dropped afterwards.
+  if (retry_eintr([&] { return ::linkat(dir, temp.name().c_str(), dir, dst_name.c_str(), 0); }) !=
+      0) {
+    int link_err = errno;
+    return copy_failure(link_err, dst, "link");
+  }
+  temp.discard();
+  return ok_status();
+}
+
+/// Syncs the directory so the new name itself survives a crash, not only the data behind it.
+status sync_parent(int dir, const std::string& dst) {
+  // The O_PATH descriptor cannot be synced; "." reopens that very directory for reading.
+  unique_fd dir_fd{
+    retry_eintr([&] { return ::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); })};
+  if (!dir_fd) {
+    int err = errno;
+    return copy_failure(err, dst, "open parent directory for fsync");
+  }
+  if (retry_eintr([&] { return ::fsync(dir_fd.get()); }) != 0) {
+    int err = errno;
+    return copy_failure(err, dst,
+                        "fsync parent directory; dst is complete but may not survive a crash");
+  }
+  return ok_status();
+}
+
 } // namespace
 
 result<std::uint64_t> copy_file(const std::string& src, const std::string& dst_in,
@@ -361,39 +524,14 @@ result<std::uint64_t> copy_file(const std::string& src, const std::string& dst_i
   const auto& dst = dst_path;
   int dir = parent->first.get();
   const auto& dst_name = parent->second;
-  // O_NONBLOCK so a FIFO at src is rejected below instead of blocking for a writer.
-  auto opened = opener.open(src, O_RDONLY | O_NONBLOCK, 0, "copy");
-  if (!opened) {
-    auto why = std::move(opened).error();
-    if (why.detail.empty())
-      why.detail = "open source";
-    return why;
-  }
-  auto in = std::move(opened).value();
-  struct stat st {};
-  if (::fstat(in.get(), &st) != 0) {
-    int err = errno;
-    return copy_failure(err, src, "stat source");
-  }
-  if (S_ISDIR(st.st_mode))
-    return copy_failure(EISDIR, src, "source is a directory");
-  if (!S_ISREG(st.st_mode))
-    return copy_failure(EINVAL, src, "source is not a regular file");
-  if (opts.control)
-    opts.control->add_total(static_cast<std::uint64_t>(st.st_size));
-  if (::fcntl(in.get(), F_SETFL, 0) != 0) {
-    int err = errno;
-    return copy_failure(err, src, "clear O_NONBLOCK");
-  }
-
+  auto source = open_source(src, opts, opener);
+  if (!source)
+    return std::move(source).error();
+  auto& in = source->fd;
+  const auto& st = source->st;
   if (opts.replace) {
-    // Replacing the source with its own copy would succeed, but cp refuses and so do we: the
-    // user most likely named the wrong file. The entry itself is compared, so a symlink to the
-    // source is replaced rather than followed (as every destination symlink is).
-    struct stat existing {};
-    if (::fstatat(dir, dst_name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0 &&
-        existing.st_dev == st.st_dev && existing.st_ino == st.st_ino)
-      return copy_failure(EINVAL, dst, "source and destination are the same file");
+    if (auto distinct = refuse_same_file(dir, dst_name, st, dst); !distinct)
+      return std::move(distinct).error();
   }
 
   temp_name temp{dir};
@@ -405,98 +543,20 @@ result<std::uint64_t> copy_file(const std::string& src, const std::string& dst_i
   }
   temp.arm(std::move(tmpl));
 
-  std::uint64_t size = 0;
-  if (size_is_unreliable(in.get(), st)) {
-    std::optional<hasher> seen;
-    if (opts.verify) {
-      auto h = hasher::make("xxh128");
-      if (!h)
-        return copy_failure(h.error().code, src, "verify: " + h.error().detail);
-      seen.emplace(std::move(h).value());
-    }
-    auto copied = stream_copy(in.get(), out.get(), src, dst, opts.control, seen ? &*seen : nullptr);
-    if (!copied)
-      return std::move(copied).error();
-    size = *copied;
-    if (seen) {
-      auto want = seen->finish_hex();
-      auto got = digest_fd(out.get(), "xxh128", dst);
-      if (!got)
-        return copy_failure(got.error().code, dst, "verify: read copy");
-      if (want != *got)
-        return copy_failure(EIO, dst,
-                            "verify: the copy differs from the bytes read (xxh128 " + *got +
-                              " != " + want + "); no destination was made");
-    }
-  } else {
-    size = static_cast<std::uint64_t>(st.st_size);
-    range_copier copier{in.get(), out.get(), src, dst, opts.control};
-    if (auto copied = copy_extents(copier, in.get(), st.st_size, src); !copied)
-      return std::move(copied).error();
-    // Holes are done too, though never copied.
-    if (opts.control)
-      opts.control->add_bytes(size - copier.copied());
-    // Sets the size even when the source ends in a hole, which we never wrote.
-    if (retry_eintr([&] { return ::ftruncate(out.get(), st.st_size); }) != 0) {
-      int err = errno;
-      return copy_failure(err, dst, "truncate");
-    }
-    if (opts.verify) {
-      if (auto checked = verify_copy(in.get(), out.get(), src, dst); !checked)
-        return std::move(checked).error();
-    }
-  }
-  // After all writes and the truncate: both clear setuid/setgid on the file they modify.
-  if (::fchmod(out.get(), st.st_mode & 07777) != 0) {
-    int err = errno;
-    return copy_failure(err, dst, "chmod");
-  }
-  // Before the rename, so dst never names data that is not yet on disk.
-  if (opts.flush && retry_eintr([&] { return ::fsync(out.get()); }) != 0) {
-    int err = errno;
-    return copy_failure(err, dst, "fsync");
-  }
-  // Closed by hand because NFS reports deferred write errors here; EINTR still closed the fd.
-  if (::close(out.release()) != 0) {
-    int err = errno;
-    if (err != EINTR)
-      return copy_failure(err, dst, "close");
-  }
-
-  unsigned flags = opts.replace ? 0 : RENAME_NOREPLACE;
-  auto renamed = retry_eintr(
-    [&] { return ::renameat2(dir, temp.name().c_str(), dir, dst_name.c_str(), flags); });
-  if (renamed == 0) {
-    temp.keep();
-  } else {
-    int err = errno;
-    if (err != EINVAL || flags == 0)
-      return copy_failure(err, dst, "rename");
-    // The filesystem lacks RENAME_NOREPLACE (e.g. NFS). link(2) never replaces an existing name
-    // either, so the EEXIST check stays atomic; the temporary name is dropped afterwards.
-    if (retry_eintr([&] { return ::linkat(dir, temp.name().c_str(), dir, dst_name.c_str(), 0); }) !=
-        0) {
-      int link_err = errno;
-      return copy_failure(link_err, dst, "link");
-    }
-    temp.discard();
-  }
-
+  auto size = size_is_unreliable(in.get(), st)
+                ? fill_by_reading(in.get(), out.get(), src, dst, opts)
+                : fill_by_extents(in.get(), out.get(), st, src, dst, opts);
+  if (!size)
+    return std::move(size).error();
+  if (auto sealed = seal_temp(out, st.st_mode, dst, opts.flush); !sealed)
+    return std::move(sealed).error();
+  if (auto published = publish_temp(dir, temp, dst_name, dst, opts.replace); !published)
+    return std::move(published).error();
   if (opts.flush) {
-    // The O_PATH descriptor cannot be synced; "." reopens that very directory for reading.
-    unique_fd dir_fd{
-      retry_eintr([&] { return ::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); })};
-    if (!dir_fd) {
-      int err = errno;
-      return copy_failure(err, dst, "open parent directory for fsync");
-    }
-    if (retry_eintr([&] { return ::fsync(dir_fd.get()); }) != 0) {
-      int err = errno;
-      return copy_failure(err, dst,
-                          "fsync parent directory; dst is complete but may not survive a crash");
-    }
+    if (auto synced = sync_parent(dir, dst); !synced)
+      return std::move(synced).error();
   }
-  return size;
+  return *size;
 }
 
 } // namespace actorio::detail
