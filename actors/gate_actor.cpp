@@ -79,7 +79,7 @@ void release(self_pointer self, const mapped_file_actor& file, std::size_t times
 }
 
 /// Tells a proxy, as the gate, to close (the first time) or to quit (the second).
-void close_proxy(self_pointer self, const mapped_file_actor& proxy, int times = 1) {
+void close_proxy(self_pointer self, const served_map_actor& proxy, int times = 1) {
   for (int k = 0; k < times; ++k)
     self->request(proxy, caf::infinite, caf::close_atom_v).then([] {}, [](caf::error&) {});
 }
@@ -87,7 +87,7 @@ void close_proxy(self_pointer self, const mapped_file_actor& proxy, int times = 
 /// Closes the proxy of a map whose last reference the client released. It stays to answer
 /// EBADF (a request to an actor that is gone gets no answer from CAF 0.17's network layer, only
 /// the client's timeout) until it is one of more than `closed_kept` the client closed since.
-void retire_proxy(self_pointer self, client& c, const mapped_file_actor& proxy) {
+void retire_proxy(self_pointer self, client& c, const served_map_actor& proxy) {
   close_proxy(self, proxy);
   c.closed.push_back(proxy);
   if (c.closed.size() > client::closed_kept) {

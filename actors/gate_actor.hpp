@@ -42,7 +42,7 @@ struct gate_state {
     /// the references the node holds (a map opened twice is held twice).
     struct held {
       mapped_file_actor map;
-      mapped_file_actor proxy;
+      served_map_actor proxy;
       std::size_t refs = 0;
     };
     /// Keyed by the map's address.
@@ -54,7 +54,7 @@ struct gate_state {
     /// Shared with the node's proxies, whose map calls count too.
     std::shared_ptr<byte_allowance> allowance;
     /// Proxies of maps the node released, oldest first: each answers EBADF while kept.
-    std::deque<mapped_file_actor> closed;
+    std::deque<served_map_actor> closed;
     static constexpr std::size_t closed_kept = 64;
   };
   /// A request the gate made to the manager on a client's behalf (keyed by the gate's request

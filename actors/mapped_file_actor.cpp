@@ -173,6 +173,100 @@ status check_policy(utf8_errors policy, const char* op, const std::string& path)
   return ok_status();
 }
 
+caf::result<std::uint64_t> size_of(self_pointer self) {
+  auto& map = *self->state.map;
+  std::shared_lock<sharded_rw_lock> guard{map.lock};
+  return map.region->size();
+}
+
+caf::typed_response_promise<void> clear_error(self_pointer self) {
+  return serve<void>(self, [](mapped_region& r) {
+    r.clear_error();
+    return ok_status();
+  });
+}
+
+caf::typed_response_promise<std::string> checksum(self_pointer self, const std::string& requested) {
+  auto algorithm = requested.empty() ? self->state.default_digest : requested;
+  return serve<std::string>(
+    self, [algorithm](mapped_region& r) { return digest_fd(r.fd(), algorithm, r.path()); });
+}
+
+caf::result<bytes> read_bytes(self_pointer self, std::int64_t offset, std::int64_t size) {
+  if (auto r = read_resident(*self->state.map, offset, size, false))
+    return answer(std::move(*r));
+  return serve<bytes>(self, [=](mapped_region& r) { return r.read(offset, size); });
+}
+
+caf::result<std::uint64_t> write_bytes(self_pointer self, bytes& data, std::int64_t offset) {
+  if (auto r = write_resident(*self->state.map, data, offset))
+    return answer(std::move(*r));
+  return serve<std::uint64_t>(self, [data = std::move(data), offset](mapped_region& r) {
+    return r.write(data.data(), data.size(), offset);
+  });
+}
+
+caf::typed_response_promise<std::string> read_str(self_pointer self, std::int64_t offset,
+                                                  std::int64_t size, utf8_errors policy) {
+  return serve<std::string>(self, [=](mapped_region& r) -> result<std::string> {
+    if (auto known = check_policy(policy, "read_str", r.path()); !known)
+      return std::move(known).error();
+    auto data = r.read(offset, size);
+    if (!data)
+      return failure{data.error().code, "read_str", r.path(), data.error().detail};
+    auto text = decode_utf8(view(*data), policy, "read_str");
+    if (!text)
+      return failure{text.error().code, "read_str", r.path(), text.error().detail};
+    return text;
+  });
+}
+
+caf::typed_response_promise<std::uint64_t> write_str(self_pointer self, std::string& text,
+                                                     std::int64_t offset, utf8_errors policy) {
+  return serve<std::uint64_t>(
+    self, [text = std::move(text), offset, policy](mapped_region& r) -> result<std::uint64_t> {
+      if (auto known = check_policy(policy, "write_str", r.path()); !known)
+        return std::move(known).error();
+      auto clean = decode_utf8(text, policy, "write_str");
+      if (!clean)
+        return failure{clean.error().code, "write_str", r.path(), clean.error().detail};
+      return r.write(clean->data(), clean->size(), offset);
+    });
+}
+
+caf::typed_response_promise<void> madvise_range(self_pointer self, map_advice advice,
+                                                std::int64_t start, std::int64_t length) {
+  return serve<void>(self, [=](mapped_region& r) -> status {
+    auto code = madv_of(advice, r.path());
+    if (!code)
+      return std::move(code).error();
+    return r.madvise(*code, start, length);
+  });
+}
+
+/// Unmaps and closes the file, then quits. Only the manager that spawned the map may: it alone
+/// knows whether other handles still stand for it.
+caf::result<void> close_map(self_pointer self) {
+  const auto& sender = self->current_sender();
+  if (!sender || sender->address() != self->state.manager)
+    return make_error(failure{EPERM, "close", self->state.map->region->path(),
+                              "only the manager closes a map; release it there"});
+  auto rp = self->make_response_promise<void>();
+  auto map = self->state.map;
+  self->state.pool->run(
+    self,
+    [map] {
+      std::unique_lock<sharded_rw_lock> guard{map->lock};
+      return map->region->close();
+    },
+    [self, rp](status&& st) mutable {
+      deliver(rp, std::move(st));
+      self->quit();
+    },
+    true);
+  return rp;
+}
+
 } // namespace
 
 std::optional<result<bytes>> shared_map::try_read(std::int64_t offset, std::int64_t size) {
@@ -192,12 +286,13 @@ std::optional<result<bytes>> shared_map::try_read_cached(std::int64_t offset, st
 
 mapped_file_class::mapped_file_class(caf::actor_config& cfg, std::shared_ptr<mapped_region> region,
                                      std::shared_ptr<io_worker_pool> pool,
-                                     std::string default_digest)
+                                     std::string default_digest, caf::actor_addr manager)
   : super(cfg)
   , map_(std::make_shared<shared_map>(std::move(region))) {
   state.map = map_;
   state.pool = std::move(pool);
   state.default_digest = std::move(default_digest);
+  state.manager = std::move(manager);
 }
 
 bool mapped_file_class::serve_directly(caf::mailbox_element& x, caf::execution_unit* host) {
@@ -257,68 +352,29 @@ bool mapped_file_class::cleanup(caf::error&& reason, caf::execution_unit* host) 
 mapped_file_class::behavior_type mapped_file_class::make_behavior() {
   auto self = this;
   return {
-    [=](read_atom, std::int64_t offset, std::int64_t size) -> caf::result<bytes> {
-      if (auto r = read_resident(*self->state.map, offset, size, false))
-        return answer(std::move(*r));
-      return serve<bytes>(self, [=](mapped_region& r) { return r.read(offset, size); });
+    [=](read_atom, std::int64_t offset, std::int64_t size) {
+      return read_bytes(self, offset, size);
     },
-    [=](write_atom, bytes& data, std::int64_t offset) -> caf::result<std::uint64_t> {
-      if (auto r = write_resident(*self->state.map, data, offset))
-        return answer(std::move(*r));
-      return serve<std::uint64_t>(self, [data = std::move(data), offset](mapped_region& r) {
-        return r.write(data.data(), data.size(), offset);
-      });
-    },
+    [=](write_atom, bytes& data, std::int64_t offset) { return write_bytes(self, data, offset); },
     [=](resize_atom, std::int64_t size) {
       return serve<std::uint64_t>(self, [=](mapped_region& r) { return r.resize(size); });
     },
     [=](grow_atom, std::int64_t size) {
       return serve<std::uint64_t>(self, [=](mapped_region& r) { return r.grow(size); });
     },
-    [=](size_atom) -> caf::result<std::uint64_t> {
-      auto& map = *self->state.map;
-      std::shared_lock<sharded_rw_lock> guard{map.lock};
-      return map.region->size();
-    },
+    [=](size_atom) { return size_of(self); },
     [=](caf::flush_atom, std::int64_t offset, std::int64_t size) {
       return serve<void>(self, [=](mapped_region& r) { return r.flush(offset, size); });
     },
     [=](sync_atom) { return serve<void>(self, [](mapped_region& r) { return r.sync(); }); },
-    [=](clear_error_atom) {
-      return serve<void>(self, [](mapped_region& r) {
-        r.clear_error();
-        return ok_status();
-      });
-    },
-    [=](checksum_atom, const std::string& requested) {
-      auto algorithm = requested.empty() ? self->state.default_digest : requested;
-      return serve<std::string>(
-        self, [algorithm](mapped_region& r) { return digest_fd(r.fd(), algorithm, r.path()); });
-    },
+    [=](clear_error_atom) { return clear_error(self); },
+    [=](checksum_atom, const std::string& algorithm) { return checksum(self, algorithm); },
     [=](info_atom) { return answer(std::move(*info_of(*self->state.map, false))); },
     [=](read_str_atom, std::int64_t offset, std::int64_t size, utf8_errors policy) {
-      return serve<std::string>(self, [=](mapped_region& r) -> result<std::string> {
-        if (auto known = check_policy(policy, "read_str", r.path()); !known)
-          return std::move(known).error();
-        auto data = r.read(offset, size);
-        if (!data)
-          return failure{data.error().code, "read_str", r.path(), data.error().detail};
-        auto text = decode_utf8(view(*data), policy, "read_str");
-        if (!text)
-          return failure{text.error().code, "read_str", r.path(), text.error().detail};
-        return text;
-      });
+      return read_str(self, offset, size, policy);
     },
     [=](write_str_atom, std::string& text, std::int64_t offset, utf8_errors policy) {
-      return serve<std::uint64_t>(
-        self, [text = std::move(text), offset, policy](mapped_region& r) -> result<std::uint64_t> {
-          if (auto known = check_policy(policy, "write_str", r.path()); !known)
-            return std::move(known).error();
-          auto clean = decode_utf8(text, policy, "write_str");
-          if (!clean)
-            return failure{clean.error().code, "write_str", r.path(), clean.error().detail};
-          return r.write(clean->data(), clean->size(), offset);
-        });
+      return write_str(self, text, offset, policy);
     },
     [=](readline_atom, std::int64_t offset, std::int64_t size, bool incl_newline) {
       return serve<bytes, std::uint64_t>(
@@ -369,21 +425,17 @@ mapped_file_class::behavior_type mapped_file_class::make_behavior() {
     },
     [=](compare_atom, const caf::actor& other, std::int64_t size, std::int64_t offset_self,
         std::int64_t offset_other) {
-      return with_other<bool>(
-        self, other, size, offset_self, offset_other, "compare",
-        [](std::string_view a, std::string_view b) { return equal_bytes(a, b); });
+      return with_other<bool>(self, other, size, offset_self, offset_other, "compare", equal_bytes);
     },
     [=](hamming_dist_atom, const caf::actor& other, std::int64_t size, std::int64_t offset_self,
         std::int64_t offset_other) {
-      return with_other<std::uint64_t>(
-        self, other, size, offset_self, offset_other, "hamming_dist",
-        [](std::string_view a, std::string_view b) { return hamming_bits(a, b); });
+      return with_other<std::uint64_t>(self, other, size, offset_self, offset_other, "hamming_dist",
+                                       hamming_bits);
     },
     [=](hamming_dist_bytes_atom, const caf::actor& other, std::int64_t size,
         std::int64_t offset_self, std::int64_t offset_other) {
-      return with_other<std::uint64_t>(
-        self, other, size, offset_self, offset_other, "hamming_dist_bytes",
-        [](std::string_view a, std::string_view b) { return hamming_bytes(a, b); });
+      return with_other<std::uint64_t>(self, other, size, offset_self, offset_other,
+                                       "hamming_dist_bytes", hamming_bytes);
     },
     [=](find_atom, bytes& sub, std::int64_t start, std::int64_t end) {
       return serve<std::int64_t>(self, [s = std::move(sub), start, end](mapped_region& r) {
@@ -406,29 +458,9 @@ mapped_file_class::behavior_type mapped_file_class::make_behavior() {
       return serve<std::uint64_t>(self, [](mapped_region& r) { return r.compact(); });
     },
     [=](madvise_atom, map_advice advice, std::int64_t start, std::int64_t length) {
-      return serve<void>(self, [=](mapped_region& r) -> status {
-        auto code = madv_of(advice, r.path());
-        if (!code)
-          return std::move(code).error();
-        return r.madvise(*code, start, length);
-      });
+      return madvise_range(self, advice, start, length);
     },
-    [=](caf::close_atom) {
-      auto rp = self->make_response_promise<void>();
-      auto map = self->state.map;
-      self->state.pool->run(
-        self,
-        [map] {
-          std::unique_lock<sharded_rw_lock> guard{map->lock};
-          return map->region->close();
-        },
-        [self, rp](status&& st) mutable {
-          deliver(rp, std::move(st));
-          self->quit();
-        },
-        true);
-      return rp;
-    },
+    [=](caf::close_atom) { return close_map(self); },
   };
 }
 

@@ -13,6 +13,16 @@
 
 namespace actorio::detail {
 
+/// A map as its manager holds it: the public interface plus the two requests only the manager
+/// may send, since it alone counts the references that the handles it gave out stand for.
+using mapped_file_internal = mapped_file_actor::extend<
+  /// (minimum size >= 0) -> the size after growing to at least that much; never shrinks. Serves
+  /// `init_size` of an open that joins this map: EINVAL if it would grow a read-only map.
+  caf::replies_to<grow_atom, std::int64_t>::with<std::uint64_t>,
+  /// Unmaps and closes the file for every holder; the actor then exits. EPERM from anyone but
+  /// the manager that spawned the map (an untyped send can still name it).
+  caf::replies_to<caf::close_atom>::with<void>>;
+
 /// One open map and the lock that lets threads other than its actor's touch it. Shared by the
 /// actor, the io worker running its current operation, the senders served in `enqueue` and the
 /// facade handles that read it directly; held by shared_ptr, so it outlives whichever of them ends
@@ -52,6 +62,8 @@ struct mapped_file_state {
   std::shared_ptr<io_worker_pool> pool;
   /// Algorithm for a digest request that names none.
   std::string default_digest;
+  /// The only sender whose close is served.
+  caf::actor_addr manager;
   static inline const char* name = "actorio.mapped_file";
 };
 
@@ -65,14 +77,17 @@ struct mapped_file_state {
 /// the actor serves them itself without a worker. Reads run side by side; a change excludes them.
 /// A direct write faults its pages writable, which may wait briefly for the filesystem's own
 /// bookkeeping (its journal), never for reading the disk. After close the actor quits.
-class mapped_file_class : public caf::stateful_actor<mapped_file_state, mapped_file_actor::base> {
+class mapped_file_class
+  : public caf::stateful_actor<mapped_file_state, mapped_file_internal::base> {
 public:
-  using super = caf::stateful_actor<mapped_file_state, mapped_file_actor::base>;
+  using super = caf::stateful_actor<mapped_file_state, mapped_file_internal::base>;
 
   static constexpr std::uint64_t direct_max = shared_map::direct_max;
 
+  /// `manager` is the actor that hands out references to this map and closes it.
   mapped_file_class(caf::actor_config& cfg, std::shared_ptr<mapped_region> region,
-                    std::shared_ptr<io_worker_pool> pool, std::string default_digest);
+                    std::shared_ptr<io_worker_pool> pool, std::string default_digest,
+                    caf::actor_addr manager);
 
   behavior_type make_behavior() override;
 

@@ -85,13 +85,13 @@ void release(self_pointer self, const caf::actor_addr& addr, Done done) {
 /// Hands `file` to `done` once the file is at least `init_size` bytes. The caller has already
 /// counted the reference; it is released again if growing fails.
 void hand_out(self_pointer self, mmap_manager_state::open_callback done,
-              const mapped_file_actor& file, std::int64_t init_size, const std::string& path) {
+              const mapped_file_internal& file, std::int64_t init_size, const std::string& path) {
   if (init_size <= 0) {
-    done(file);
+    done(mapped_file_actor{file});
     return;
   }
   self->request(file, caf::infinite, grow_atom_v, init_size)
-    .then([done, file](std::uint64_t) { done(file); },
+    .then([done, file](std::uint64_t) { done(mapped_file_actor{file}); },
           [self, done, file, path](caf::error& err) {
             release(self, file.address(), [](status&&) {});
             done(to_failure(err, "open", path));
@@ -109,8 +109,8 @@ void finish_open(self_pointer self, const map_key& key, result<std::shared_ptr<m
       w.done(r.error());
     return;
   }
-  auto file = self->spawn<mapped_file_class, caf::monitored>(std::move(r).value(), st.pool,
-                                                             st.options.default_digest);
+  auto file = self->spawn<mapped_file_class, caf::monitored>(
+    std::move(r).value(), st.pool, st.options.default_digest, self->address());
   st.maps[key] = mmap_manager_state::entry{file, waiters.size(), ++st.open_counter};
   st.keys[file.address()] = key;
   for (auto& w : waiters)

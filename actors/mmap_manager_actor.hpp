@@ -10,6 +10,7 @@
 
 #include "actorio/messages/interfaces.hpp"
 #include "actors/io_worker_actor.hpp"
+#include "actors/mapped_file_actor.hpp"
 #include "io/src/path_sandbox.hpp"
 #include "io/src/staged_file.hpp"
 #include "io/src/work_control.hpp"
@@ -41,7 +42,7 @@ struct map_key {
 
 struct mmap_manager_state {
   struct entry {
-    mapped_file_actor file;
+    mapped_file_internal file;
     /// Handles handed out and not yet released.
     std::size_t refs = 0;
     /// Increases with every open; decides `open_paths` when a path is open in two modes.

@@ -36,7 +36,7 @@ void byte_allowance::release(std::uint64_t bytes) {
 
 namespace {
 
-using self_pointer = mapped_file_actor::stateful_pointer<served_map_state>;
+using self_pointer = served_map_actor::stateful_pointer<served_map_state>;
 
 caf::error closed(const char* op) {
   return make_error(failure{EBADF, op, "", "handle is closed"});
@@ -138,9 +138,9 @@ caf::actor other_map(self_pointer self, const caf::actor& other) {
 
 } // namespace
 
-mapped_file_actor::behavior_type served_map_impl(self_pointer self, mapped_file_actor map,
-                                                 mmap_manager_actor gate,
-                                                 std::shared_ptr<byte_allowance> allowance) {
+served_map_actor::behavior_type served_map_impl(self_pointer self, mapped_file_actor map,
+                                                mmap_manager_actor gate,
+                                                std::shared_ptr<byte_allowance> allowance) {
   self->state.map = std::move(map);
   self->state.gate = std::move(gate);
   self->state.allowance = std::move(allowance);
@@ -157,9 +157,6 @@ mapped_file_actor::behavior_type served_map_impl(self_pointer self, mapped_file_
     },
     [=](resize_atom, std::int64_t size) {
       return forward<std::uint64_t>(self, "resize", 0, resize_atom_v, size);
-    },
-    [=](grow_atom, std::int64_t size) {
-      return forward<std::uint64_t>(self, "grow", 0, grow_atom_v, size);
     },
     [=](size_atom) { return forward<std::uint64_t>(self, "size", 0, size_atom_v); },
     [=](caf::flush_atom, std::int64_t offset, std::int64_t size) {

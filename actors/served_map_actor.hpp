@@ -37,6 +37,10 @@ private:
   std::atomic<std::uint64_t> used_{0};
 };
 
+/// A proxy as its gate holds it: the map's interface plus close, which only the gate may send to
+/// end the proxy (see served_map_impl).
+using served_map_actor = mapped_file_actor::extend<caf::replies_to<caf::close_atom>::with<void>>;
+
 struct served_map_state {
   mapped_file_actor map;
   /// The only sender whose close ends the proxy; a client's close is passed to it.
@@ -64,13 +68,14 @@ struct served_map_state {
 /// as the gate's bulk calls): payloads count their size, reads their bound (the size asked for,
 /// or the rest of the map, which a read to the end first asks the map for).
 ///
-/// `close` from the client releases one of the node's references to the map through the gate,
-/// exactly as `(close_atom, proxy)` sent to the gate does; the map itself is unmapped by the
+/// A `close` from the client (not in its typed interface, but a peer may send one untyped)
+/// releases one of the node's references to the map through the gate, exactly as
+/// `(close_atom, proxy)` sent to the gate does; the map itself is unmapped by the
 /// manager when its last reference (of any client) goes. The first `close` from the gate closes
 /// the proxy: every later request fails with EBADF naming the operation. The second (when the
 /// gate stops keeping it, or the node is gone) ends it once the requests under way are answered.
-mapped_file_actor::behavior_type
-served_map_impl(mapped_file_actor::stateful_pointer<served_map_state> self, mapped_file_actor map,
+served_map_actor::behavior_type
+served_map_impl(served_map_actor::stateful_pointer<served_map_state> self, mapped_file_actor map,
                 mmap_manager_actor gate, std::shared_ptr<byte_allowance> allowance);
 
 } // namespace actorio::detail

@@ -58,7 +58,7 @@ struct map_fixture {
     auto r = mapped_region::open(path, open_mode::read_write, 0, false);
     BOOST_REQUIRE_MESSAGE(r, (r ? "" : to_string(r.error())));
     return sys.spawn<mapped_file_class>(std::make_shared<mapped_region>(std::move(*r)), pool,
-                                        std::string{"sha256"});
+                                        std::string{"sha256"}, self->address());
   }
 
   /// Occupies the one worker until `release_worker` is set; returns once the job runs.
@@ -129,6 +129,26 @@ boost::test_tools::assertion_result page_cache_can_be_dropped(boost::unit_test::
 } // namespace
 
 BOOST_FIXTURE_TEST_SUITE(mapped_file_actor_alone, map_fixture)
+
+BOOST_AUTO_TEST_CASE(a_close_from_anyone_but_the_manager_is_eperm_and_the_map_stays_open) {
+  auto path = (dir / "f").string();
+  write_file(path, "kept open");
+  auto map = spawn_map(path); // `self` is its manager
+  // Untyped, as a peer could send it: the public interface has no close.
+  caf::scoped_actor stranger{sys};
+  caf::error refused;
+  stranger->request(caf::actor_cast<caf::actor>(map), timeout, caf::close_atom_v)
+    .receive([] {}, [&](caf::error& err) { refused = std::move(err); });
+  BOOST_REQUIRE(refused);
+  BOOST_TEST(to_failure(refused, "close", "").code == EPERM);
+  auto r = read(map, 0, 4);
+  BOOST_REQUIRE_MESSAGE(r, (r ? "" : sys.render(r.error())));
+  BOOST_TEST(text(*r) == "kept");
+  caf::error closed;
+  self->request(caf::actor_cast<mapped_file_internal>(map), timeout, caf::close_atom_v)
+    .receive([] {}, [&](caf::error& err) { closed = std::move(err); });
+  BOOST_TEST(!closed);
+}
 
 BOOST_AUTO_TEST_CASE(a_read_of_resident_pages_is_answered_while_the_worker_is_busy) {
   auto path = (dir / "f").string();

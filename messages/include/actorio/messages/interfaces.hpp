@@ -16,7 +16,9 @@
 namespace actorio {
 
 /// One open memory map. Operations are served one at a time in arrival order, so every reader
-/// sees every earlier write. Errors are `actorio::errc` errors (see error.hpp).
+/// sees every earlier write. Errors are `actorio::errc` errors (see error.hpp). A handle is a
+/// counted reference: release it by sending `(close_atom, handle)` to the manager that gave it
+/// out; the map closes with its last reference.
 using mapped_file_actor = caf::typed_actor<
   /// (offset >= 0, size; -1 = to the end) -> the bytes; empty past the end.
   caf::replies_to<read_atom, std::int64_t, std::int64_t>::with<bytes>,
@@ -24,9 +26,6 @@ using mapped_file_actor = caf::typed_actor<
   caf::replies_to<write_atom, bytes, std::int64_t>::with<std::uint64_t>,
   /// (new size >= 0) -> the new size. 0 is allowed.
   caf::replies_to<resize_atom, std::int64_t>::with<std::uint64_t>,
-  /// (minimum size >= 0) -> the size after growing to at least that much; never shrinks. Serves
-  /// `init_size` of an open that joins this map: EINVAL if it would grow a read-only map.
-  caf::replies_to<grow_atom, std::int64_t>::with<std::uint64_t>,
   /// -> the file size.
   caf::replies_to<size_atom>::with<std::uint64_t>,
   /// (offset >= 0, size; -1 = to the end) Hands written pages of that range to the kernel for
@@ -90,10 +89,7 @@ using mapped_file_actor = caf::typed_actor<
   /// -> trailing NUL bytes removed.
   caf::replies_to<compact_atom>::with<std::uint64_t>,
   /// (advice, start, length or -1)
-  caf::replies_to<madvise_atom, map_advice, std::int64_t, std::int64_t>::with<void>,
-  /// Unmaps and closes the file; the actor then exits. Sent by the manager when the last
-  /// reference is released: actor users release through the manager instead.
-  caf::replies_to<caf::close_atom>::with<void>>;
+  caf::replies_to<madvise_atom, map_advice, std::int64_t, std::int64_t>::with<void>>;
 
 /// An entry of `open_files`: the key of an open map and a handle to it.
 struct open_file {
