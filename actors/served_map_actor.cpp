@@ -42,6 +42,12 @@ caf::error closed(const char* op) {
   return make_error(failure{EBADF, op, "", "handle is closed"});
 }
 
+/// One request of the proxy's is answered: a proxy the gate ended quits with its last one.
+void finish_one(self_pointer self) {
+  if (--self->state.pending == 0 && self->state.ending)
+    self->quit();
+}
+
 /// Sends `xs...` to the map and answers `rp` with its reply. `bytes` reserved for the request
 /// are given back before the answer leaves, so a client that sends its next call on hearing it
 /// finds them free.
@@ -50,10 +56,7 @@ void pass_on(self_pointer self, caf::typed_response_promise<Rs...> rp, std::uint
              Ts&&... xs) {
   ++self->state.pending;
   auto release = [self, bytes] { self->state.allowance->release(bytes); };
-  auto finish = [self] {
-    if (--self->state.pending == 0 && self->state.ending)
-      self->quit();
-  };
+  auto finish = [self] { finish_one(self); };
   auto on_error = [rp, release, finish](caf::error& err) mutable {
     release();
     rp.deliver(std::move(err));
@@ -76,6 +79,52 @@ void pass_on(self_pointer self, caf::typed_response_promise<Rs...> rp, std::uint
         finish();
       },
       on_error);
+}
+
+/// The operation a request names: the text of its leading atom (see type_ids.hpp).
+std::string op_of(const caf::message& request) {
+  if (request.size() > 0 && request.match_element<caf::atom_value>(0))
+    return caf::to_string(request.get_as<caf::atom_value>(0));
+  return "request";
+}
+
+/// Answers `rp` with the map's reply, which may be empty or one value of any of `Shapes`.
+template <class... Shapes>
+caf::behavior relay_reply(self_pointer self, caf::response_promise rp) {
+  return {
+    [self, rp]() mutable {
+      rp.deliver(caf::unit);
+      finish_one(self);
+    },
+    [self, rp](Shapes& x) mutable {
+      rp.deliver(std::move(x));
+      finish_one(self);
+    }...,
+    [self, rp](caf::error& err) mutable {
+      rp.deliver(std::move(err));
+      finish_one(self);
+    },
+  };
+}
+
+/// Passes a request the behavior does not name (one that moves no data, so nothing is counted)
+/// to the map as it came, and the map's reply back from the proxy: a map operation of that kind
+/// whose reply is empty or one of the values listed here needs no code in the proxy.
+caf::result<caf::message> pass_on_any(self_pointer self, caf::message_view& x) {
+  if (!self->current_message_id().is_request())
+    return caf::message{};
+  auto rp = self->make_response_promise();
+  auto request = x.move_content_to_message();
+  if (self->state.closed) {
+    rp.deliver(make_error(failure{EBADF, op_of(request), "", "handle is closed"}));
+    return caf::delegated<caf::message>{};
+  }
+  ++self->state.pending;
+  auto h =
+    self->request(caf::actor_cast<caf::actor>(self->state.map), caf::infinite, std::move(request));
+  self->add_multiplexed_response_handler(
+    h.id(), relay_reply<std::uint64_t, std::int64_t, bool, std::string, map_info>(self, rp));
+  return caf::delegated<caf::message>{};
 }
 
 /// Answers the current request with the map's reply to `xs...`, `bytes` of payload counted.
@@ -147,131 +196,112 @@ served_map_actor::behavior_type served_map_impl(self_pointer self, mapped_file_a
   // Without its gate nobody could release the client's references: the proxy goes too.
   self->monitor(self->state.gate);
   self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+  self->set_default_handler(
+    [self](caf::scheduled_actor*, caf::message_view& x) { return pass_on_any(self, x); });
+  // Only requests that move data are named: the rest pass through pass_on_any, so the behavior
+  // is the interface's only at run time (unsafe_init).
   return {
-    [=](read_atom, std::int64_t offset, std::int64_t size) {
-      return forward_read<bytes>(self, "read", offset, size, read_atom_v, offset, size);
-    },
-    [=](write_atom, bytes& data, std::int64_t offset) {
-      auto n = data.size();
-      return forward<std::uint64_t>(self, "write", n, write_atom_v, std::move(data), offset);
-    },
-    [=](resize_atom, std::int64_t size) {
-      return forward<std::uint64_t>(self, "resize", 0, resize_atom_v, size);
-    },
-    [=](size_atom) { return forward<std::uint64_t>(self, "size", 0, size_atom_v); },
-    [=](caf::flush_atom, std::int64_t offset, std::int64_t size) {
-      return forward<void>(self, "flush", 0, caf::flush_atom_v, offset, size);
-    },
-    [=](sync_atom) { return forward<void>(self, "sync", 0, sync_atom_v); },
-    [=](clear_error_atom) { return forward<void>(self, "clear_error", 0, clear_error_atom_v); },
-    [=](checksum_atom, std::string& alg) {
-      return forward<std::string>(self, "checksum", 0, checksum_atom_v, std::move(alg));
-    },
-    [=](info_atom) { return forward<map_info>(self, "info", 0, info_atom_v); },
-    [=](read_str_atom, std::int64_t offset, std::int64_t size, utf8_errors errors) {
-      return forward_read<std::string>(self, "read_str", offset, size, read_str_atom_v, offset,
-                                       size, errors);
-    },
-    [=](write_str_atom, std::string& text, std::int64_t offset, utf8_errors errors) {
-      auto n = text.size();
-      return forward<std::uint64_t>(self, "write_str", n, write_str_atom_v, std::move(text), offset,
-                                    errors);
-    },
-    [=](readline_atom, std::int64_t offset, std::int64_t limit, bool keep) {
-      return forward_read<bytes, std::uint64_t>(self, "readline", offset, limit, readline_atom_v,
-                                                offset, limit, keep);
-    },
-    [=](readlines_atom, std::int64_t hint) {
-      // A hint stops after the line that reaches it, which may be the rest of the map.
-      return forward_read<std::vector<bytes>>(self, "readlines", 0, -1, readlines_atom_v, hint);
-    },
-    [=](lines_atom, std::int64_t offset, std::uint64_t max) {
-      auto bound = static_cast<std::int64_t>(std::min<std::uint64_t>(max, INT64_MAX));
-      return forward_read<std::vector<bytes>, std::uint64_t>(self, "lines", offset, bound,
-                                                             lines_atom_v, offset, max);
-    },
-    [=](read_until_atom, bytes& delim, std::int64_t offset, std::int64_t max) {
-      return forward_read<bytes, std::uint64_t>(self, "read_until", offset, max, read_until_atom_v,
-                                                std::move(delim), offset, max);
-    },
-    [=](writelines_atom, std::vector<bytes>& lines, bytes& sep, std::int64_t offset) {
-      std::uint64_t n = 0;
-      for (const auto& l : lines)
-        n += l.size() + sep.size();
-      return forward<std::uint64_t>(self, "writelines", n, writelines_atom_v, std::move(lines),
-                                    std::move(sep), offset);
-    },
-    [=](insert_atom, bytes& data, std::int64_t offset) {
-      auto n = data.size();
-      return forward<std::uint64_t>(self, "insert", n, insert_atom_v, std::move(data), offset);
-    },
-    [=](erase_atom, std::int64_t offset, std::int64_t size) {
-      return forward<std::uint64_t>(self, "erase", 0, erase_atom_v, offset, size);
-    },
-    [=](replace_atom, bytes& old_bytes, bytes& new_bytes, std::int64_t offset, std::int64_t count) {
-      auto n = old_bytes.size() + new_bytes.size();
-      return forward<std::uint64_t>(self, "replace", n, replace_atom_v, std::move(old_bytes),
-                                    std::move(new_bytes), offset, count);
-    },
-    [=](fill_atom, bytes& pattern, std::int64_t offset, std::int64_t count) {
-      auto n = pattern.size();
-      return forward<std::uint64_t>(self, "fill", n, fill_atom_v, std::move(pattern), offset,
-                                    count);
-    },
-    [=](copy_within_atom, std::int64_t dst, std::int64_t src, std::int64_t size) {
-      return forward<std::uint64_t>(self, "copy_within", 0, copy_within_atom_v, dst, src, size);
-    },
-    [=](move_atom, std::int64_t dst, std::int64_t src, std::int64_t count) {
-      return forward<void>(self, "move", 0, move_atom_v, dst, src, count);
-    },
-    [=](compare_atom, caf::actor& other, std::int64_t size, std::int64_t mine,
-        std::int64_t theirs) {
-      return forward<bool>(self, "compare", 0, compare_atom_v, other_map(self, other), size, mine,
-                           theirs);
-    },
-    [=](hamming_dist_atom, caf::actor& other, std::int64_t size, std::int64_t mine,
-        std::int64_t theirs) {
-      return forward<std::uint64_t>(self, "hamming_dist", 0, hamming_dist_atom_v,
-                                    other_map(self, other), size, mine, theirs);
-    },
-    [=](hamming_dist_bytes_atom, caf::actor& other, std::int64_t size, std::int64_t mine,
-        std::int64_t theirs) {
-      return forward<std::uint64_t>(self, "hamming_dist_bytes", 0, hamming_dist_bytes_atom_v,
-                                    other_map(self, other), size, mine, theirs);
-    },
-    [=](find_atom, bytes& sub, std::int64_t start, std::int64_t end) {
-      auto n = sub.size();
-      return forward<std::int64_t>(self, "find", n, find_atom_v, std::move(sub), start, end);
-    },
-    [=](rfind_atom, bytes& sub, std::int64_t start, std::int64_t end) {
-      auto n = sub.size();
-      return forward<std::int64_t>(self, "rfind", n, rfind_atom_v, std::move(sub), start, end);
-    },
-    [=](search_atom, bytes& pattern, std::int64_t offset, std::int64_t max, bool overlapping) {
-      auto n = pattern.size();
-      return forward<std::vector<std::uint64_t>, std::uint64_t>(
-        self, "search", n, search_atom_v, std::move(pattern), offset, max, overlapping);
-    },
-    [=](compact_atom) { return forward<std::uint64_t>(self, "compact", 0, compact_atom_v); },
-    [=](madvise_atom, map_advice advice, std::int64_t start, std::int64_t length) {
-      return forward<void>(self, "madvise", 0, madvise_atom_v, advice, start, length);
-    },
-    [=](caf::close_atom) -> caf::result<void> {
-      auto& st = self->state;
-      auto sender = self->current_sender();
-      if (sender && sender->address() == st.gate.address()) {
-        st.ending = st.closed;
-        st.closed = true;
-        if (st.ending && st.pending == 0)
-          self->quit();
-        return caf::unit;
-      }
-      if (st.closed)
-        return closed("close");
-      // The gate's answer goes to the client straight away: it names the gate, not the map.
-      return self->delegate(st.gate, caf::close_atom_v, caf::actor_cast<mapped_file_actor>(self));
-    },
-  };
+    served_map_actor::behavior_type::unsafe_init{},
+    caf::behavior{
+      [=](read_atom, std::int64_t offset, std::int64_t size) {
+        return forward_read<bytes>(self, "read", offset, size, read_atom_v, offset, size);
+      },
+      [=](write_atom, bytes& data, std::int64_t offset) {
+        auto n = data.size();
+        return forward<std::uint64_t>(self, "write", n, write_atom_v, std::move(data), offset);
+      },
+      [=](read_str_atom, std::int64_t offset, std::int64_t size, utf8_errors errors) {
+        return forward_read<std::string>(self, "read_str", offset, size, read_str_atom_v, offset,
+                                         size, errors);
+      },
+      [=](write_str_atom, std::string& text, std::int64_t offset, utf8_errors errors) {
+        auto n = text.size();
+        return forward<std::uint64_t>(self, "write_str", n, write_str_atom_v, std::move(text),
+                                      offset, errors);
+      },
+      [=](readline_atom, std::int64_t offset, std::int64_t limit, bool keep) {
+        return forward_read<bytes, std::uint64_t>(self, "readline", offset, limit, readline_atom_v,
+                                                  offset, limit, keep);
+      },
+      [=](readlines_atom, std::int64_t hint) {
+        // A hint stops after the line that reaches it, which may be the rest of the map.
+        return forward_read<std::vector<bytes>>(self, "readlines", 0, -1, readlines_atom_v, hint);
+      },
+      [=](lines_atom, std::int64_t offset, std::uint64_t max) {
+        auto bound = static_cast<std::int64_t>(std::min<std::uint64_t>(max, INT64_MAX));
+        return forward_read<std::vector<bytes>, std::uint64_t>(self, "lines", offset, bound,
+                                                               lines_atom_v, offset, max);
+      },
+      [=](read_until_atom, bytes& delim, std::int64_t offset, std::int64_t max) {
+        return forward_read<bytes, std::uint64_t>(self, "read_until", offset, max,
+                                                  read_until_atom_v, std::move(delim), offset, max);
+      },
+      [=](writelines_atom, std::vector<bytes>& lines, bytes& sep, std::int64_t offset) {
+        std::uint64_t n = 0;
+        for (const auto& l : lines)
+          n += l.size() + sep.size();
+        return forward<std::uint64_t>(self, "writelines", n, writelines_atom_v, std::move(lines),
+                                      std::move(sep), offset);
+      },
+      [=](insert_atom, bytes& data, std::int64_t offset) {
+        auto n = data.size();
+        return forward<std::uint64_t>(self, "insert", n, insert_atom_v, std::move(data), offset);
+      },
+      [=](replace_atom, bytes& old_bytes, bytes& new_bytes, std::int64_t offset,
+          std::int64_t count) {
+        auto n = old_bytes.size() + new_bytes.size();
+        return forward<std::uint64_t>(self, "replace", n, replace_atom_v, std::move(old_bytes),
+                                      std::move(new_bytes), offset, count);
+      },
+      [=](fill_atom, bytes& pattern, std::int64_t offset, std::int64_t count) {
+        auto n = pattern.size();
+        return forward<std::uint64_t>(self, "fill", n, fill_atom_v, std::move(pattern), offset,
+                                      count);
+      },
+      [=](compare_atom, caf::actor& other, std::int64_t size, std::int64_t mine,
+          std::int64_t theirs) {
+        return forward<bool>(self, "compare", 0, compare_atom_v, other_map(self, other), size, mine,
+                             theirs);
+      },
+      [=](hamming_dist_atom, caf::actor& other, std::int64_t size, std::int64_t mine,
+          std::int64_t theirs) {
+        return forward<std::uint64_t>(self, "hamming_dist", 0, hamming_dist_atom_v,
+                                      other_map(self, other), size, mine, theirs);
+      },
+      [=](hamming_dist_bytes_atom, caf::actor& other, std::int64_t size, std::int64_t mine,
+          std::int64_t theirs) {
+        return forward<std::uint64_t>(self, "hamming_dist_bytes", 0, hamming_dist_bytes_atom_v,
+                                      other_map(self, other), size, mine, theirs);
+      },
+      [=](find_atom, bytes& sub, std::int64_t start, std::int64_t end) {
+        auto n = sub.size();
+        return forward<std::int64_t>(self, "find", n, find_atom_v, std::move(sub), start, end);
+      },
+      [=](rfind_atom, bytes& sub, std::int64_t start, std::int64_t end) {
+        auto n = sub.size();
+        return forward<std::int64_t>(self, "rfind", n, rfind_atom_v, std::move(sub), start, end);
+      },
+      [=](search_atom, bytes& pattern, std::int64_t offset, std::int64_t max, bool overlapping) {
+        auto n = pattern.size();
+        return forward<std::vector<std::uint64_t>, std::uint64_t>(
+          self, "search", n, search_atom_v, std::move(pattern), offset, max, overlapping);
+      },
+      [=](caf::close_atom) -> caf::result<void> {
+        auto& st = self->state;
+        auto sender = self->current_sender();
+        if (sender && sender->address() == st.gate.address()) {
+          st.ending = st.closed;
+          st.closed = true;
+          if (st.ending && st.pending == 0)
+            self->quit();
+          return caf::unit;
+        }
+        if (st.closed)
+          return closed("close");
+        // The gate's answer goes to the client straight away: it names the gate, not the map.
+        return self->delegate(st.gate, caf::close_atom_v, caf::actor_cast<mapped_file_actor>(self));
+      },
+    }};
 }
 
 } // namespace actorio::detail

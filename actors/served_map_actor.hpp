@@ -63,10 +63,12 @@ struct served_map_state {
 ///
 /// Every mapped_file request is passed on to the map and its answer (value or error) passed
 /// back, in arrival order. The proxy answers itself, never by `delegate`: a delegated reply
-/// would carry the map as its sender and so hand the client the real map. Requests that carry
-/// or return data reserve their bytes from the node's `allowance` until answered (EFBIG/EAGAIN
-/// as the gate's bulk calls): payloads count their size, reads their bound (the size asked for,
-/// or the rest of the map, which a read to the end first asks the map for).
+/// would carry the map as its sender and so hand the client the real map. Only requests that
+/// carry or return data are named in the behavior: they reserve their bytes from the node's
+/// `allowance` until answered (EFBIG/EAGAIN as the gate's bulk calls): payloads count their
+/// size, reads their bound (the size asked for, or the rest of the map, which a read to the end
+/// first asks the map for). Every other request passes through as it came, so a new map
+/// operation that moves no data needs nothing here.
 ///
 /// A `close` from the client (not in its typed interface, but a peer may send one untyped)
 /// releases one of the node's references to the map through the gate, exactly as

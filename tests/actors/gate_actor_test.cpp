@@ -187,6 +187,38 @@ BOOST_AUTO_TEST_CASE(close_sent_to_a_handle_itself_releases_one_reference_and_en
   BOOST_TEST(here.srv.manager().currently_open().get() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(requests_that_move_no_data_pass_through_a_handle_with_replies_and_errors) {
+  served_here here;
+  write_file(here.root / "f.txt", std::string("0123456789", 10));
+  auto m = here.connect();
+  auto f = m.open("f.txt").get();
+  BOOST_TEST(f.size().get() == 10u);
+  BOOST_TEST(f.resize(12).get() == 12u);
+  f.flush().get();
+  f.sync().get();
+  f.clear_error().get();
+  BOOST_TEST(f.copy_within(2, 0, 3).get() == 3u);
+  f.move(0, 5, 2).get();
+  BOOST_TEST(f.erase(0, 1).get() == 1u);
+  f.madvise(map_advice::willneed).get();
+  BOOST_TEST(f.compact().get() == 2u); // the two zero bytes resize added
+  // 0123456789 -> 0101256789 -> 5601256789 -> 601256789
+  BOOST_TEST(read_file(here.root / "f.txt") == "601256789");
+  BOOST_TEST(f.checksum("sha256").get() == m.checksum("f.txt", "sha256").get());
+  BOOST_TEST(errno_of([&] { f.move(0, 8, 5).get(); }) == EINVAL);
+  BOOST_TEST(errno_of([&] { f.checksum("no-such-digest").get(); }) == EINVAL);
+  // A handle the client closed answers EBADF to these too, from the proxy.
+  raw_client a{here.srv.port()};
+  auto h = a.open("f.txt");
+  BOOST_TEST(*a.ask<std::uint64_t>(h, size_atom_v) == 9u);
+  BOOST_TEST(!a.ask_void(a.gate, caf::close_atom_v, h));
+  auto late = a.ask<std::uint64_t>(h, size_atom_v);
+  BOOST_REQUIRE(!late);
+  BOOST_TEST(failure_of(late.error()).code == EBADF);
+  BOOST_TEST(failure_of(late.error()).op == "size");
+  f.close().get();
+}
+
 BOOST_AUTO_TEST_CASE(a_handle_dropped_without_close_is_released) {
   serve_limits limits;
   limits.max_open_maps = 2;
