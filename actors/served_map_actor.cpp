@@ -88,28 +88,34 @@ std::string op_of(const caf::message& request) {
   return "request";
 }
 
-/// Answers `rp` with the map's reply, which may be empty or one value of any of `Shapes`.
-template <class... Shapes>
-caf::behavior relay_reply(self_pointer self, caf::response_promise rp) {
-  return {
-    [self, rp]() mutable {
-      rp.deliver(caf::unit);
-      finish_one(self);
-    },
-    [self, rp](Shapes& x) mutable {
-      rp.deliver(std::move(x));
-      finish_one(self);
-    }...,
-    [self, rp](caf::error& err) mutable {
-      rp.deliver(std::move(err));
-      finish_one(self);
-    },
-  };
-}
+/// A response handler that takes any reply (values of any types, none, or an error) as one
+/// message: CAF 0.17's handlers match replies by their types, which the proxy does not know for
+/// the requests it passes through.
+class any_reply final : public caf::detail::behavior_impl {
+public:
+  explicit any_reply(std::function<void(caf::message)> on_reply)
+    : on_reply_(std::move(on_reply)) {}
+
+  caf::match_case::result invoke(caf::detail::invoke_result_visitor& f,
+                                 caf::type_erased_tuple& xs) override {
+    on_reply_(caf::message::copy(xs));
+    f(); // Produces no reply of its own.
+    return caf::match_case::match;
+  }
+
+  caf::match_case::result invoke_empty(caf::detail::invoke_result_visitor& f) override {
+    on_reply_(caf::message{});
+    f();
+    return caf::match_case::match;
+  }
+
+private:
+  std::function<void(caf::message)> on_reply_;
+};
 
 /// Passes a request the behavior does not name (one that moves no data, so nothing is counted)
 /// to the map as it came, and the map's reply back from the proxy: a map operation of that kind
-/// whose reply is empty or one of the values listed here needs no code in the proxy.
+/// needs no code in the proxy.
 caf::result<caf::message> pass_on_any(self_pointer self, caf::message_view& x) {
   if (!self->current_message_id().is_request())
     return caf::message{};
@@ -122,8 +128,13 @@ caf::result<caf::message> pass_on_any(self_pointer self, caf::message_view& x) {
   ++self->state.pending;
   auto h =
     self->request(caf::actor_cast<caf::actor>(self->state.map), caf::infinite, std::move(request));
-  self->add_multiplexed_response_handler(
-    h.id(), relay_reply<std::uint64_t, std::int64_t, bool, std::string, map_info>(self, rp));
+  // An error travels as a message holding it, and reaches the requester as that error.
+  caf::behavior::impl_ptr relay =
+    caf::make_counted<any_reply>([self, rp](caf::message reply) mutable {
+      rp.deliver(std::move(reply));
+      finish_one(self);
+    });
+  self->add_multiplexed_response_handler(h.id(), caf::behavior{std::move(relay)});
   return caf::delegated<caf::message>{};
 }
 
