@@ -81,7 +81,7 @@ void pass_on(self_pointer self, caf::typed_response_promise<Rs...> rp, std::uint
       on_error);
 }
 
-/// The operation a request names: the text of its leading atom (see type_ids.hpp).
+/// The operation a request names: the text of its leading atom (see interfaces.hpp).
 std::string op_of(const caf::message& request) {
   if (request.size() > 0 && request.match_element<caf::atom_value>(0))
     return caf::to_string(request.get_as<caf::atom_value>(0));

@@ -6,7 +6,7 @@
 #include <caf/default_attachable.hpp>
 
 #include "actorio/messages/error.hpp"
-#include "actorio/messages/type_ids.hpp"
+#include "actorio/messages/interfaces.hpp"
 
 namespace actorio::detail {
 

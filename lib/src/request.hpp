@@ -13,7 +13,7 @@
 
 #include "actorio/io_error.hpp"
 #include "actorio/messages/error.hpp"
-#include "actorio/messages/type_ids.hpp"
+#include "actorio/messages/interfaces.hpp"
 #include "actorio/operation.hpp"
 #include "actorio/pending.hpp"
 #include "lib/src/facade_bridge_actor.hpp"

@@ -8,7 +8,6 @@
 #include "actorio/actorio.hpp"
 #include "actorio/messages/error.hpp"
 #include "actorio/messages/interfaces.hpp"
-#include "actorio/messages/type_ids.hpp"
 #include "actorio/system_config.hpp"
 
 namespace actorio {
