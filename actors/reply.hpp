@@ -1,5 +1,6 @@
 #pragma once
 
+#include <tuple>
 #include <utility>
 
 #include <caf/all.hpp>
@@ -36,15 +37,14 @@ void deliver(caf::typed_response_promise<T>& rp, result<T>&& r) {
     rp.deliver(make_error(r.error()));
 }
 
-/// Answers a two-value reply from a helper's result<pair>.
-template <class A, class B>
-void deliver(caf::typed_response_promise<A, B>& rp, result<std::pair<A, B>>&& r) {
-  if (r) {
-    auto [a, b] = std::move(r).value();
-    rp.deliver(std::move(a), std::move(b));
-  } else {
+/// Answers a reply of several values from a helper's result<pair> or result<tuple>.
+template <class... Ts, class Values>
+requires(sizeof...(Ts) > 1) void deliver(caf::typed_response_promise<Ts...>& rp,
+                                         result<Values>&& r) {
+  if (r)
+    std::apply([&rp](auto&&... xs) { rp.deliver(std::move(xs)...); }, std::move(r).value());
+  else
     rp.deliver(make_error(r.error()));
-  }
 }
 
 inline void deliver(caf::typed_response_promise<void>& rp, status&& r) {
