@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "actors/reply.hpp"
 #include "io/src/byte_distance.hpp"
@@ -459,6 +460,20 @@ mapped_file_class::behavior_type mapped_file_class::make_behavior() {
     },
     [=](madvise_atom, map_advice advice, std::int64_t start, std::int64_t length) {
       return madvise_range(self, advice, start, length);
+    },
+    [=](stat_atom) {
+      using status = std::tuple<std::uint64_t, std::int64_t, std::uint32_t>;
+      return serve<std::uint64_t, std::int64_t, std::uint32_t>(
+        self, [](mapped_region& r) -> result<status> {
+          struct stat st {};
+          if (::fstat(r.fd(), &st) != 0) {
+            int err = errno;
+            return failure{err, "stat", r.path(), "fstat"};
+          }
+          auto mtime = std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+          return status{static_cast<std::uint64_t>(st.st_size), mtime,
+                        static_cast<std::uint32_t>(st.st_mode)};
+        });
     },
     [=](caf::close_atom) { return close_map(self); },
   };

@@ -274,6 +274,19 @@ pending<void> mapped_file::madvise(map_advice advice, std::int64_t start,
   return ask<>("madvise", detail::as_is{}, madvise_atom_v, advice, start, length);
 }
 
+pending<mapped_file::file_status> mapped_file::stat() const {
+  return ask<std::uint64_t, std::int64_t, std::uint32_t>(
+    "stat",
+    [](std::uint64_t size, std::int64_t mtime_ns, std::uint32_t mode) {
+      using clock = std::chrono::system_clock;
+      return file_status{size,
+                         clock::time_point{std::chrono::duration_cast<clock::duration>(
+                           std::chrono::nanoseconds{mtime_ns})},
+                         static_cast<std::filesystem::perms>(mode) & std::filesystem::perms::mask};
+    },
+    stat_atom_v);
+}
+
 pending<void> mapped_file::close() {
   // A stopped runtime has closed every map already.
   if (!state_ || state_->released.exchange(true) || state_->core->stopped.load()) {

@@ -204,6 +204,7 @@ BOOST_AUTO_TEST_CASE(requests_that_move_no_data_pass_through_a_handle_with_repli
   BOOST_TEST(f.compact().get() == 2u); // the two zero bytes resize added
   // 0123456789 -> 0101256789 -> 5601256789 -> 601256789
   BOOST_TEST(read_file(here.root / "f.txt") == "601256789");
+  BOOST_TEST(f.stat().get().size == 9u);
   BOOST_TEST(f.checksum("sha256").get() == m.checksum("f.txt", "sha256").get());
   BOOST_TEST(errno_of([&] { f.move(0, 8, 5).get(); }) == EINVAL);
   BOOST_TEST(errno_of([&] { f.checksum("no-such-digest").get(); }) == EINVAL);

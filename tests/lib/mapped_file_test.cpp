@@ -4,9 +4,12 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -138,6 +141,31 @@ BOOST_AUTO_TEST_CASE(checksum_of_handle_matches_openssl) {
   auto b2 = run_command("openssl dgst -r -blake2b512 '" + path("f") + "'");
   BOOST_TEST(f.checksum().get() == b2.substr(0, b2.find(' ')));
   BOOST_TEST(error_of(f.checksum("nope")).code().value() == EINVAL);
+}
+
+BOOST_AUTO_TEST_CASE(stat_reports_the_files_size_mtime_and_permissions) {
+  write_file(path("f"), "0123456789");
+  ::chmod(path("f").c_str(), 0640);
+  // A time with nanoseconds, so that a unit lost on the way shows.
+  timespec times[2] = {{1'700'000'000, 123'456'789}, {1'700'000'000, 123'456'789}};
+  BOOST_REQUIRE(::utimensat(AT_FDCWD, path("f").c_str(), times, 0) == 0);
+  auto f = mgr.open(path("f")).get();
+  auto st = f.stat().get();
+  BOOST_TEST(st.size == 10u);
+  BOOST_TEST(
+    std::chrono::duration_cast<std::chrono::nanoseconds>(st.modified.time_since_epoch()).count() ==
+    1'700'000'000'123'456'789);
+  BOOST_TEST(
+    (st.permissions == (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                        std::filesystem::perms::group_read)));
+  f.write("more", 10).get();
+  BOOST_TEST(f.stat().get().size == 14u);
+  // The mapped file, whatever its path names since.
+  std::filesystem::rename(path("f"), path("g"));
+  write_file(path("f"), "x");
+  BOOST_TEST(f.stat().get().size == 14u);
+  f.close().get();
+  BOOST_TEST(error_of(f.stat()).code().value() == EBADF);
 }
 
 BOOST_AUTO_TEST_CASE(second_close_is_a_no_op) {

@@ -334,6 +334,7 @@ BOOST_AUTO_TEST_CASE(a_callback_fires_once_with_the_right_value_for_every_mapped
        BOOST_TEST(page.next_offset == content.size());
      }},
     {"compare", [&] { BOOST_TEST(value_via_then(f.compare(g), n) == false); }},
+    {"stat", [&] { BOOST_TEST(value_via_then(f.stat(), n).size == content.size()); }},
     {"hamming_dist", [&] { BOOST_TEST(value_via_then(f.hamming_dist(g), n) == 2u); }},
     {"hamming_dist_bytes", [&] { BOOST_TEST(value_via_then(f.hamming_dist_bytes(g), n) == 1u); }},
     {"find",

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <future>
@@ -234,6 +235,21 @@ public:
   /// Advice to the kernel for [start, start + length) (none: to the end).
   pending<void> madvise(map_advice advice, std::int64_t start = 0,
                         std::optional<std::int64_t> length = {}) const;
+
+  /// What `stat` reports of the file under the map.
+  struct file_status {
+    /// Bytes in the file now: another process may have changed it since the map was opened.
+    std::uint64_t size = 0;
+    /// The last modification, as the file system records it.
+    std::chrono::system_clock::time_point modified;
+    /// The permission bits.
+    std::filesystem::perms permissions = std::filesystem::perms::none;
+  };
+
+  /// The file's size, modification time and permissions, from an fstat of the mapped file (so
+  /// a rename or unlink of its path since the open does not matter). A failed fstat fails the
+  /// future with its errno and the path.
+  pending<file_status> stat() const;
 
   /// Releases this handle's reference (shared by its copies). The future completes once the map
   /// is unmapped, if this was its last reference. A second call is a no-op.

@@ -41,6 +41,7 @@ CAF_ADD_ATOM(actorio, actorio, rfind_atom, "rfind")
 CAF_ADD_ATOM(actorio, actorio, search_atom, "search")
 CAF_ADD_ATOM(actorio, actorio, compact_atom, "compact")
 CAF_ADD_ATOM(actorio, actorio, madvise_atom, "madvise")
+CAF_ADD_ATOM(actorio, actorio, stat_atom, "stat")
 CAF_ADD_ATOM(actorio, actorio, clear_error_atom, "clearerror")
 
 // Manager operations.
@@ -158,7 +159,9 @@ using mapped_file_actor = caf::typed_actor<
   /// -> trailing NUL bytes removed.
   caf::replies_to<compact_atom>::with<std::uint64_t>,
   /// (advice, start, length or -1)
-  caf::replies_to<madvise_atom, map_advice, std::int64_t, std::int64_t>::with<void>>;
+  caf::replies_to<madvise_atom, map_advice, std::int64_t, std::int64_t>::with<void>,
+  /// -> the file's size, modification time (ns since the epoch) and st_mode, from fstat.
+  caf::replies_to<stat_atom>::with<std::uint64_t, std::int64_t, std::uint32_t>>;
 
 /// An entry of `open_files`: the key of an open map and a handle to it.
 struct open_file {
