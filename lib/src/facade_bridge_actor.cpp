@@ -82,7 +82,7 @@ void facade_bridge::cancel(std::uint64_t request) {
   if (auto dest = caf::actor_cast<caf::strong_actor_ptr>(c->dest))
     dest->enqueue(ctrl(), caf::make_message_id(), caf::make_message(cancel_atom_v, request),
                   nullptr);
-  c->fail(failure{ECANCELED, c->op, c->path, "cancelled"});
+  fail_claimed(*c, failure{ECANCELED, c->op, c->path, "cancelled"});
 }
 
 bool facade_bridge::commit(std::uint64_t request) {
@@ -105,7 +105,7 @@ void facade_bridge::close() {
     watched_.clear();
   }
   for (auto& [request, c] : waiting)
-    c.fail(failure{ECANCELED, c.op, c.path, "the runtime shut down"});
+    fail_claimed(c, failure{ECANCELED, c.op, c.path, "the runtime shut down"});
   cleanup(caf::exit_reason::user_shutdown, nullptr);
 }
 
@@ -122,7 +122,7 @@ void facade_bridge::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*)
     if (c->on_progress) // a report being delivered for this call finishes first
       std::scoped_lock wait{progress_lock_};
     if (!c->on_reply(content))
-      c->fail(to_failure(caf::sec::unexpected_response, c->op, c->path));
+      fail_claimed(*c, to_failure(caf::sec::unexpected_response, c->op, c->path));
     return;
   }
   if (content.match_elements<progress_atom, std::uint64_t, progress>()) {
@@ -162,7 +162,7 @@ void facade_bridge::on_down(const caf::down_msg& dm) {
   // Replies the receiver sent before it went were handled before: its thread sent them first.
   auto reason = dm.reason ? dm.reason : caf::make_error(caf::sec::request_receiver_down);
   for (auto& c : gone)
-    c.fail(to_failure(reason, c.op, c.path));
+    fail_claimed(c, to_failure(reason, c.op, c.path));
 }
 
 void facade_bridge::on_tick() {
@@ -180,9 +180,15 @@ void facade_bridge::on_tick() {
     again = ticking_ = timed_ > 0 && !closed_;
   }
   for (auto& c : expired)
-    c.fail(to_failure(caf::sec::request_timeout, c.op, c.path));
+    fail_claimed(c, to_failure(caf::sec::request_timeout, c.op, c.path));
   if (again)
     schedule_tick();
+}
+
+void facade_bridge::fail_claimed(bridge_call& c, failure why) {
+  if (c.on_progress)
+    std::scoped_lock wait{progress_lock_};
+  c.fail(std::move(why));
 }
 
 void facade_bridge::schedule_tick() {

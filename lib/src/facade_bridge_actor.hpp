@@ -91,6 +91,10 @@ private:
   /// Removes the call `request` -> it, if it was still waiting. Requires `lock_`.
   std::optional<bridge_call> claim(std::uint64_t request);
 
+  /// Fails `c`, claimed already, once a progress report being delivered for it has finished: no
+  /// report runs after a call's result.
+  void fail_claimed(bridge_call& c, failure why);
+
   void on_down(const caf::down_msg& dm);
   void on_tick();
   void schedule_tick();
@@ -104,7 +108,8 @@ private:
   /// Receivers monitored: each from its first call until it goes down.
   std::unordered_set<caf::actor_addr> watched_;
   bool ticking_ = false;
-  std::mutex progress_lock_;
+  /// Held while a progress callback runs. Recursive: a callback may cancel its own call.
+  std::recursive_mutex progress_lock_;
 };
 
 } // namespace actorio::detail

@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE operation_test
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -170,6 +171,55 @@ BOOST_AUTO_TEST_CASE(dropping_a_pending_operation_cancels_it) {
     BOOST_REQUIRE(log.first.get_future().wait_for(std::chrono::seconds(30)) ==
                   std::future_status::ready);
   }
+  check_cancelled_copy(dir, srcs);
+}
+
+BOOST_AUTO_TEST_CASE(no_progress_report_runs_after_a_cancelled_calls_result) {
+  auto srcs = make_files(dir, "src", 16, std::size_t{32} << 20);
+  std::promise<void> entered;
+  std::promise<void> left;
+  std::atomic<bool> first{true};
+  std::atomic<bool> settled{false};
+  std::atomic<int> after_result{0};
+  bulk_options opts;
+  opts.progress_interval = std::chrono::milliseconds(1);
+  opts.on_progress = [&](const progress&) {
+    if (settled)
+      ++after_result;
+    if (first.exchange(false)) {
+      entered.set_value();
+      // Still running when the cancel below settles the call.
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      if (settled)
+        ++after_result;
+      left.set_value();
+    }
+  };
+  auto op = mgr.bulk_copy(copy_pairs(dir, srcs), false, opts);
+  BOOST_REQUIRE(entered.get_future().wait_for(std::chrono::seconds(30)) ==
+                std::future_status::ready);
+  op.cancel();
+  BOOST_TEST(error_of(std::move(op)).code().value() == ECANCELED);
+  settled = true;
+  BOOST_REQUIRE(left.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50)); // for any later report
+  BOOST_TEST(after_result.load() == 0);
+  check_cancelled_copy(dir, srcs);
+}
+
+BOOST_AUTO_TEST_CASE(a_progress_callback_may_cancel_its_own_call) {
+  auto srcs = make_files(dir, "src", 16, std::size_t{32} << 20);
+  using copy_operation = decltype(mgr.bulk_copy(copy_pairs(dir, {}), false));
+  std::promise<copy_operation*> handle;
+  auto op_of = handle.get_future().share();
+  bulk_options opts;
+  opts.progress_interval = std::chrono::milliseconds(1);
+  opts.on_progress = [op_of](const progress&) { op_of.get()->cancel(); };
+  auto op = mgr.bulk_copy(copy_pairs(dir, srcs), false, opts);
+  handle.set_value(&op);
+  // Waits while the callback cancels (cancel may run while another thread waits).
+  op.wait();
+  BOOST_TEST(error_of(std::move(op)).code().value() == ECANCELED);
   check_cancelled_copy(dir, srcs);
 }
 

@@ -17,15 +17,14 @@ using progress_callback = std::function<void(const progress&)>;
 struct bulk_options {
   /// Called with the work done so far at most once per `progress_interval` while the operation
   /// runs, and once more just before it completes. It runs on the actorio thread that reports the
-  /// progress, never two calls at once (per runtime) and never after a result the work delivered
-  /// (a report being delivered when the call is cancelled, times out or loses its receiver may
-  /// still finish after that failure was delivered, so what the callback uses must outlive it); it
-  /// must not block, nor wait for another facade call (that call's reply may need the same thread,
-  /// or wait for this callback to return). `bytes_total` grows as
-  /// items start: each file is sized by the work that opens it (a write counts its chunks when the
-  /// call starts, a read part its bytes as it ends), so progress opens no file of its own.
-  /// `bytes_done` ends equal to it when every item succeeds on files that do not change meanwhile;
-  /// resize and prefetch count items only.
+  /// progress, never two calls at once (per runtime) and never after the call's result, whether
+  /// the work delivered it or the call was cancelled, timed out or lost its receiver (such a
+  /// failure waits for a report being delivered; the callback may cancel its own call). It must
+  /// not block, nor wait for another facade call (that call's reply may need the same thread, or
+  /// wait for this callback to return). `bytes_total` grows as items start: each file is sized by
+  /// the work that opens it (a write counts its chunks when the call starts, a read part its bytes
+  /// as it ends), so progress opens no file of its own. `bytes_done` ends equal to it when every
+  /// item succeeds on files that do not change meanwhile; resize and prefetch count items only.
   progress_callback on_progress;
   std::chrono::milliseconds progress_interval{100};
 };
