@@ -245,13 +245,27 @@ caf::typed_response_promise<void> madvise_range(self_pointer self, map_advice ad
   });
 }
 
-/// Unmaps and closes the file, then quits. Only the manager that spawned the map may: it alone
-/// knows whether other handles still stand for it.
-caf::result<void> close_map(self_pointer self) {
+/// EPERM unless the manager that spawned the map sent the current request: it alone counts the
+/// references the handles it gave out stand for.
+std::optional<caf::error> refuse_unless_manager(self_pointer self, const char* op) {
   const auto& sender = self->current_sender();
-  if (!sender || sender->address() != self->state.manager)
-    return make_error(failure{EPERM, "close", self->state.map->region->path(),
-                              "only the manager closes a map; release it there"});
+  if (sender && sender->address() == self->state.manager)
+    return std::nullopt;
+  return make_error(failure{EPERM, op, self->state.map->region->path(),
+                            "only the map's manager may; release the handle there"});
+}
+
+/// Grows the file for an open that joins the map with a larger init_size.
+caf::result<std::uint64_t> grow(self_pointer self, std::int64_t size) {
+  if (auto refused = refuse_unless_manager(self, "grow"))
+    return std::move(*refused);
+  return serve<std::uint64_t>(self, [=](mapped_region& r) { return r.grow(size); });
+}
+
+/// Unmaps and closes the file, then quits.
+caf::result<void> close_map(self_pointer self) {
+  if (auto refused = refuse_unless_manager(self, "close"))
+    return std::move(*refused);
   auto rp = self->make_response_promise<void>();
   auto map = self->state.map;
   self->state.pool->run(
@@ -360,9 +374,7 @@ mapped_file_class::behavior_type mapped_file_class::make_behavior() {
     [=](resize_atom, std::int64_t size) {
       return serve<std::uint64_t>(self, [=](mapped_region& r) { return r.resize(size); });
     },
-    [=](grow_atom, std::int64_t size) {
-      return serve<std::uint64_t>(self, [=](mapped_region& r) { return r.grow(size); });
-    },
+    [=](grow_atom, std::int64_t size) { return grow(self, size); },
     [=](size_atom) { return size_of(self); },
     [=](caf::flush_atom, std::int64_t offset, std::int64_t size) {
       return serve<void>(self, [=](mapped_region& r) { return r.flush(offset, size); });

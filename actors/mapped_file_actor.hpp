@@ -14,13 +14,13 @@
 namespace actorio::detail {
 
 /// A map as its manager holds it: the public interface plus the two requests only the manager
-/// may send, since it alone counts the references that the handles it gave out stand for.
+/// may send, since it alone counts the references that the handles it gave out stand for. Both
+/// are EPERM from anyone else (an untyped send, or a served map's pass-through, can name them).
 using mapped_file_internal = mapped_file_actor::extend<
   /// (minimum size >= 0) -> the size after growing to at least that much; never shrinks. Serves
   /// `init_size` of an open that joins this map: EINVAL if it would grow a read-only map.
   caf::replies_to<grow_atom, std::int64_t>::with<std::uint64_t>,
-  /// Unmaps and closes the file for every holder; the actor then exits. EPERM from anyone but
-  /// the manager that spawned the map (an untyped send can still name it).
+  /// Unmaps and closes the file for every holder; the actor then exits.
   caf::replies_to<caf::close_atom>::with<void>>;
 
 /// One open map and the lock that lets threads other than its actor's touch it. Shared by the

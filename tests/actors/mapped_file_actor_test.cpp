@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <future>
 #include <random>
 #include <string>
@@ -130,17 +131,23 @@ boost::test_tools::assertion_result page_cache_can_be_dropped(boost::unit_test::
 
 BOOST_FIXTURE_TEST_SUITE(mapped_file_actor_alone, map_fixture)
 
-BOOST_AUTO_TEST_CASE(a_close_from_anyone_but_the_manager_is_eperm_and_the_map_stays_open) {
+BOOST_AUTO_TEST_CASE(close_and_grow_from_anyone_but_the_manager_are_eperm_and_the_map_stays) {
   auto path = (dir / "f").string();
   write_file(path, "kept open");
   auto map = spawn_map(path); // `self` is its manager
-  // Untyped, as a peer could send it: the public interface has no close.
+  // Untyped, as a peer could send them: the public interface has neither.
   caf::scoped_actor stranger{sys};
   caf::error refused;
   stranger->request(caf::actor_cast<caf::actor>(map), timeout, caf::close_atom_v)
     .receive([] {}, [&](caf::error& err) { refused = std::move(err); });
   BOOST_REQUIRE(refused);
   BOOST_TEST(to_failure(refused, "close", "").code == EPERM);
+  refused = caf::error{};
+  stranger->request(caf::actor_cast<caf::actor>(map), timeout, grow_atom_v, std::int64_t{1 << 20})
+    .receive([](std::uint64_t) {}, [&](caf::error& err) { refused = std::move(err); });
+  BOOST_REQUIRE(refused);
+  BOOST_TEST(to_failure(refused, "grow", "").code == EPERM);
+  BOOST_TEST(std::filesystem::file_size(path) == 9u);
   auto r = read(map, 0, 4);
   BOOST_REQUIRE_MESSAGE(r, (r ? "" : sys.render(r.error())));
   BOOST_TEST(text(*r) == "kept");
