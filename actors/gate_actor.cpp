@@ -305,10 +305,10 @@ caf::result<mapped_file_actor> create_sparse_for(self_pointer self, caller& from
   auto& m = self->state.manager;
   if (!from.entry)
     return self->delegate(m, create_sparse_atom_v, std::move(path), size, std::move(chunks));
-  if (auto refused = check_maps(self, *from.entry, 1, "sparse", path))
+  if (auto refused = check_maps(self, *from.entry, 1, "create_sparse", path))
     return *refused;
   auto bytes = payload_bytes(chunks);
-  if (auto refused = from.entry->allowance->reserve(bytes, "sparse"))
+  if (auto refused = from.entry->allowance->reserve(bytes, "create_sparse"))
     return *refused;
   auto allowance = from.entry->allowance;
   ++from.entry->refs;
@@ -425,9 +425,9 @@ caf::result<std::uint64_t> write_staged_for(self_pointer self, caller& from, wri
   if (!from.entry)
     return self->delegate(m, write_staged_atom_v, id, offset, std::move(data));
   if (from.entry->staged.count(id) == 0)
-    return make_error(failure{EBADF, "stage_write", "", "no such staged file"});
+    return make_error(failure{EBADF, "write_staged", "", "no such staged file"});
   std::uint64_t bytes = data.total_bytes();
-  if (auto refused = from.entry->allowance->reserve(bytes, "stage_write"))
+  if (auto refused = from.entry->allowance->reserve(bytes, "write_staged"))
     return *refused;
   auto rp = self->make_response_promise<std::uint64_t>();
   self->request(m, caf::infinite, write_staged_atom_v, id, offset, std::move(data))
@@ -451,7 +451,7 @@ caf::result<std::string> commit_staged_for(self_pointer self, caller& from, comm
     return self->delegate(self->state.manager, commit_staged_atom_v, id, std::move(expected),
                           std::move(algorithm));
   if (from.entry->staged.erase(id) == 0)
-    return make_error(failure{EBADF, "commit", "", "no such staged file"});
+    return make_error(failure{EBADF, "commit_staged", "", "no such staged file"});
   --from.entry->refs;
   return pass_on<std::string>(self, from, commit_staged_atom_v, id, std::move(expected),
                               std::move(algorithm));
@@ -606,7 +606,7 @@ caf::result<per_item<mapped_file_actor>> prefetch_for(self_pointer self, caller&
     return self->delegate(self->state.manager, prefetch_files_atom_v, std::move(paths), size,
                           every);
   auto n = paths.size();
-  if (auto refused = check_maps(self, *from.entry, n, "prefetch", ""))
+  if (auto refused = check_maps(self, *from.entry, n, "prefetch_files", ""))
     return *refused;
   from.entry->refs += n;
   auto node = from.node;
@@ -663,7 +663,7 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
   self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
   return {
     gated(self, "open", open_for),
-    gated(self, "sparse", create_sparse_for),
+    gated(self, "create_sparse", create_sparse_for),
     gated(self, "close", close_for),
     passed_on<std::uint64_t, copy_file_atom, std::string&, std::string&, actorio::copy_options>(
       self, "copy"),
@@ -674,9 +674,9 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
     passed_on<std::vector<map_info>, open_mmaps_atom>(self, "open_mmaps"),
     passed_on<std::uint64_t, approx_memory_usage_atom>(self, "approx_memory_usage"),
     gated(self, "stage", stage_for),
-    gated(self, "stage_write", write_staged_for),
-    gated(self, "commit", commit_staged_for),
-    gated(self, "discard", discard_staged_for),
+    gated(self, "write_staged", write_staged_for),
+    gated(self, "commit_staged", commit_staged_for),
+    gated(self, "discard_staged", discard_staged_for),
     gated(self, "shutdown", shutdown_gate),
     gated(self, "bulk_read", bulk_read_for),
     gated(self, "bulk_write", bulk_write_for),
@@ -693,7 +693,7 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
       self, "compact_files"),
     passed_on<walk_page, walk_atom, std::string&, walk_options&, std::string&, report_progress>(
       self, "walk"),
-    gated(self, "prefetch", prefetch_for),
+    gated(self, "prefetch_files", prefetch_for),
   };
 }
 

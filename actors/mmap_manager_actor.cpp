@@ -912,7 +912,7 @@ prefetch_files(self_pointer self, const std::vector<std::string>& paths, std::in
         for (std::size_t i = 0; i < all.size(); ++i)
           if (all[i]) {
             release(self, all[i]->address(), [](status&&) {});
-            all[i] = work_control::cancelled_failure("prefetch", paths[i]);
+            all[i] = work_control::cancelled_failure("prefetch_files", paths[i]);
           }
       finish_run(self, control);
       rp.deliver(std::move(all));
@@ -989,10 +989,10 @@ caf::result<std::uint64_t> write_staged(self_pointer self, std::uint64_t id, std
                                         byte_pieces& data) {
   auto i = self->state.staged.find(id);
   if (i == self->state.staged.end() || i->second.after_writes)
-    return make_error(failure{EBADF, "stage_write", "", "no such staged file"});
+    return make_error(failure{EBADF, "write_staged", "", "no such staged file"});
   if (offset < 0)
     return make_error(
-      failure{EINVAL, "stage_write", i->second.file->destination(), "negative offset"});
+      failure{EINVAL, "write_staged", i->second.file->destination(), "negative offset"});
   auto rp = self->make_response_promise<std::uint64_t>();
   ++i->second.writes;
   self->state.pool->run(
@@ -1029,7 +1029,7 @@ result<std::string> commit_verified(staged_file& file, const std::string& expect
     }
     if (*d != expected) {
       file.discard();
-      return failure{EIO, "commit", file.destination(),
+      return failure{EIO, "commit_staged", file.destination(),
                      "the copy's " + alg + " digest " + *d + " is not the source's " + expected};
     }
     digest = std::move(*d);
@@ -1043,7 +1043,7 @@ caf::result<std::string> commit_staged(self_pointer self, std::uint64_t id,
                                        const std::string& expected, const std::string& algorithm) {
   auto i = self->state.staged.find(id);
   if (i == self->state.staged.end() || i->second.after_writes)
-    return make_error(failure{EBADF, "commit", "", "no such staged file"});
+    return make_error(failure{EBADF, "commit_staged", "", "no such staged file"});
   auto alg = algorithm.empty() ? self->state.options.default_digest : algorithm;
   auto rp = self->make_response_promise<std::string>();
   after_staged_writes(i->second, [self, id, expected, alg, rp]() mutable {

@@ -85,9 +85,9 @@ staged_file::~staged_file() {
 
 result<std::uint64_t> staged_file::write(std::int64_t offset, std::span<const char> data) const {
   if (offset < 0)
-    return failure{EINVAL, "stage_write", dst_, "negative offset"};
+    return failure{EINVAL, "write_staged", dst_, "negative offset"};
   if (!fd_)
-    return failure{EBADF, "stage_write", dst_, "the staged file is gone"};
+    return failure{EBADF, "write_staged", dst_, "the staged file is gone"};
   std::size_t done = 0;
   while (done < data.size()) {
     auto n = ::pwrite(fd_.get(), data.data() + done, data.size() - done,
@@ -96,7 +96,7 @@ result<std::uint64_t> staged_file::write(std::int64_t offset, std::span<const ch
       int err = errno;
       if (err == EINTR)
         continue;
-      return failure{err, "stage_write", dst_, "write of the staged file"};
+      return failure{err, "write_staged", dst_, "write of the staged file"};
     }
     done += static_cast<std::size_t>(n);
   }
@@ -111,11 +111,11 @@ result<std::string> staged_file::digest(std::string_view algorithm) const {
 
 status staged_file::commit() {
   if (!fd_)
-    return failure{EBADF, "commit", dst_, "the staged file is gone"};
+    return failure{EBADF, "commit_staged", dst_, "the staged file is gone"};
   if (::fsync(fd_.get()) != 0) {
     int err = errno;
     discard();
-    return failure{err, "commit", dst_, "fsync of the staged file"};
+    return failure{err, "commit_staged", dst_, "fsync of the staged file"};
   }
   if (temp_.empty()) {
     // An unnamed file gets a name by linkat, which never replaces one: a fresh temporary name
@@ -134,13 +134,13 @@ status staged_file::commit() {
     }
     if (err != 0) {
       discard();
-      return failure{err, "commit", dst_, "cannot link the staged file into its directory"};
+      return failure{err, "commit_staged", dst_, "cannot link the staged file into its directory"};
     }
   }
   if (::renameat(dir_.get(), temp_.c_str(), dir_.get(), name_.c_str()) != 0) {
     int err = errno;
     discard();
-    return failure{err, "commit", dst_, "rename over the destination"};
+    return failure{err, "commit_staged", dst_, "rename over the destination"};
   }
   temp_.clear();
   fd_.reset();
@@ -149,7 +149,7 @@ status staged_file::commit() {
     retry_eintr([&] { return ::openat(dir_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); })};
   if (!dir || ::fsync(dir.get()) != 0) {
     int err = errno;
-    return failure{err, "commit", dst_, "fsync of the destination's directory"};
+    return failure{err, "commit_staged", dst_, "fsync of the destination's directory"};
   }
   return ok_status();
 }

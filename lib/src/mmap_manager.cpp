@@ -80,20 +80,20 @@ pending<std::uint64_t> mmap_manager::stage(const std::filesystem::path& dst) con
 
 pending<std::uint64_t> mmap_manager::write_staged(std::uint64_t id, std::int64_t offset,
                                                   byte_pieces data) const {
-  return detail::ask<std::uint64_t>(core_, core_->manager, "stage_write", "", detail::as_is{},
+  return detail::ask<std::uint64_t>(core_, core_->manager, "write_staged", "", detail::as_is{},
                                     write_staged_atom_v, id, offset, std::move(data));
 }
 
 pending<std::string> mmap_manager::commit_staged(std::uint64_t id, std::string expected_digest,
                                                  std::string algorithm) const {
-  return detail::ask<std::string>(core_, core_->manager, "commit", "", detail::as_is{},
+  return detail::ask<std::string>(core_, core_->manager, "commit_staged", "", detail::as_is{},
                                   commit_staged_atom_v, id, std::move(expected_digest),
                                   std::move(algorithm));
 }
 
 pending<void> mmap_manager::discard_staged(std::uint64_t id) const {
-  return detail::ask<>(core_, core_->manager, "discard", "", detail::as_is{}, discard_staged_atom_v,
-                       id);
+  return detail::ask<>(core_, core_->manager, "discard_staged", "", detail::as_is{},
+                       discard_staged_atom_v, id);
 }
 
 pending<std::uint64_t> mmap_manager::currently_open() const {

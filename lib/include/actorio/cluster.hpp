@@ -74,13 +74,13 @@ struct copy_end {
 /// dropped: the destination is left as it was and no temporary stays behind, also when the
 /// destination's process dies (the staged file has no name until the commit).
 ///
-/// Failures are `io_error`s with op "copy" (or the step's: "connect", "stage", "commit"), the
-/// errno, the path on the node concerned and that node in the detail: ENOENT/EISDIR for the
-/// source, EIO when the source shrank while being read or the digests differ, EROFS for a
-/// read-only destination, EACCES for a path that leaves a served root, ECONNRESET/ETIMEDOUT for
-/// a node lost or silent, ECANCELED after `cancel()`. Progress: bytes written of the source's
-/// size (one item), the first report (0 bytes done) as soon as the size is known. Runs on a
-/// thread of its own.
+/// Failures are `io_error`s with op "copy" (or the step's: "connect", "stage",
+/// "commit_staged"), the errno, the path on the node concerned and that node in the detail:
+/// ENOENT/EISDIR for the source, EIO when the source shrank while being read or the digests
+/// differ, EROFS for a read-only destination, EACCES for a path that leaves a served root,
+/// ECONNRESET/ETIMEDOUT for a node lost or silent, ECANCELED after `cancel()`. Progress: bytes
+/// written of the source's size (one item), the first report (0 bytes done) as soon as the size
+/// is known. Runs on a thread of its own.
 operation<std::uint64_t> copy_between(copy_end from, copy_end to,
                                       const node_copy_options& opts = {},
                                       const bulk_options& progress = {});
