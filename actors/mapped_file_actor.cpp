@@ -245,6 +245,23 @@ caf::typed_response_promise<void> madvise_range(self_pointer self, map_advice ad
   });
 }
 
+/// The file's size, mtime (ns since the epoch) and st_mode.
+caf::typed_response_promise<std::uint64_t, std::int64_t, std::uint32_t>
+stat_file(self_pointer self) {
+  using status = std::tuple<std::uint64_t, std::int64_t, std::uint32_t>;
+  return serve<std::uint64_t, std::int64_t, std::uint32_t>(
+    self, [](mapped_region& r) -> result<status> {
+      struct stat st {};
+      if (::fstat(r.fd(), &st) != 0) {
+        int err = errno;
+        return failure{err, "stat", r.path(), "fstat"};
+      }
+      auto mtime = std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+      return status{static_cast<std::uint64_t>(st.st_size), mtime,
+                    static_cast<std::uint32_t>(st.st_mode)};
+    });
+}
+
 /// EPERM unless the manager that spawned the map sent the current request: it alone counts the
 /// references the handles it gave out stand for.
 std::optional<caf::error> refuse_unless_manager(self_pointer self, const char* op) {
@@ -473,20 +490,7 @@ mapped_file_class::behavior_type mapped_file_class::make_behavior() {
     [=](madvise_atom, map_advice advice, std::int64_t start, std::int64_t length) {
       return madvise_range(self, advice, start, length);
     },
-    [=](stat_atom) {
-      using status = std::tuple<std::uint64_t, std::int64_t, std::uint32_t>;
-      return serve<std::uint64_t, std::int64_t, std::uint32_t>(
-        self, [](mapped_region& r) -> result<status> {
-          struct stat st {};
-          if (::fstat(r.fd(), &st) != 0) {
-            int err = errno;
-            return failure{err, "stat", r.path(), "fstat"};
-          }
-          auto mtime = std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
-          return status{static_cast<std::uint64_t>(st.st_size), mtime,
-                        static_cast<std::uint32_t>(st.st_mode)};
-        });
-    },
+    [=](stat_atom) { return stat_file(self); },
     [=](caf::close_atom) { return close_map(self); },
   };
 }
