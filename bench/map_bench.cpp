@@ -118,6 +118,118 @@ void read_next(caf::event_based_actor* self, const actorio::mapped_file_actor& m
     });
 }
 
+/// The file every case reads: its descriptor for the peer rows and the random page offsets each
+/// of up to 8 threads reads in turn.
+struct bench_file {
+  static constexpr std::size_t per_thread = 1 << 16;
+  std::string path;
+  int fd = -1;
+  std::int64_t size = 0;
+  std::vector<std::vector<std::int64_t>> offsets;
+
+  std::int64_t at(int t, std::size_t i) const {
+    return offsets[static_cast<std::size_t>(t)][i % per_thread];
+  }
+};
+
+bench_file open_bench_file(std::string path) {
+  bench_file b;
+  b.path = std::move(path);
+  b.fd = ::open(b.path.c_str(), O_RDWR);
+  check(b.fd >= 0, "cannot open the file");
+  struct stat st {};
+  ::fstat(b.fd, &st);
+  b.size = static_cast<std::int64_t>(st.st_size);
+  check(b.size >= 64 * page, "the file must hold at least 64 pages");
+  for (int t = 0; t < 8; ++t)
+    b.offsets.push_back(random_offsets(b.size, t + 1, bench_file::per_thread));
+  return b;
+}
+
+/// A CAF actor that keeps one read in flight to the map actor, as an embedder's would.
+void actor_read_case(actorio::runtime& rt, const actorio::mapped_file& file, const bench_file& b,
+                     double seconds) {
+  actor_loop loop{&b.offsets[0], {false}, {0}};
+  auto reader = rt.system().spawn([&loop, map = actor_of(file)](caf::event_based_actor* self) {
+    read_next(self, map, &loop, 0);
+  });
+  auto start = clock_type::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  loop.stop = true;
+  auto elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+  print("actor_read", 1, static_cast<double>(loop.done.load()) / elapsed);
+  caf::scoped_actor self{rt.system()};
+  self->wait_for(reader);
+}
+
+/// First touch: a fresh map whose pages were never touched in this process, read in random page
+/// order, each page once; pread reads the same pages from the page cache. Returns the fresh map,
+/// which replaces `file` (closed here).
+actorio::mapped_file first_touch_case(actorio::mmap_manager& mgr, actorio::mapped_file& file,
+                                      const bench_file& b) {
+  std::vector<std::int64_t> pages(static_cast<std::size_t>(b.size / page));
+  for (std::size_t i = 0; i < pages.size(); ++i)
+    pages[i] = static_cast<std::int64_t>(i) * page;
+  std::shuffle(pages.begin(), pages.end(), std::mt19937_64{7});
+  file.close().get();
+  auto fresh = mgr.open(b.path).get();
+  std::size_t n = std::min<std::size_t>(pages.size(), 1 << 17);
+  auto start = clock_type::now();
+  for (std::size_t i = 0; i < n; ++i)
+    check(fresh.read(pages[i], page).get().size() == page, "short first-touch read");
+  print("map_first", 1,
+        static_cast<double>(n) / std::chrono::duration<double>(clock_type::now() - start).count());
+  start = clock_type::now();
+  for (std::size_t i = 0; i < n; ++i) {
+    char buf[page];
+    check(::pread(b.fd, buf, page, pages[i]) == page, "short pread");
+  }
+  print("pread_first", 1,
+        static_cast<double>(n) / std::chrono::duration<double>(clock_type::now() - start).count());
+  return fresh;
+}
+
+/// 4 KiB random writes of the bytes already there, through the map and by pwrite.
+void write_case(const actorio::mapped_file& file, const bench_file& b, double seconds) {
+  std::vector<char> orig(page);
+  print("pwrite", 1, run_for(1, seconds, [&](int, std::size_t i) {
+          auto off = b.at(0, i);
+          check(::pread(b.fd, orig.data(), page, off) == page, "short pread");
+          check(::pwrite(b.fd, orig.data(), page, off) == page, "short pwrite");
+        }));
+  print("map_write", 1, run_for(1, seconds, [&](int, std::size_t i) {
+          auto off = b.at(0, i);
+          auto data = file.read(off, page).get();
+          check(file.write(std::string_view{data.data(), data.size()}, off).get() == page,
+                "short map write");
+        }));
+}
+
+/// 100,000 random 4 KiB ranges in one bulk_read, against a two-thread pread loop.
+void bulk_read_case(actorio::mmap_manager& mgr, const bench_file& b) {
+  constexpr std::size_t ranges = 100000;
+  std::vector<actorio::byte_range> rs;
+  for (std::size_t i = 0; i < ranges; ++i)
+    rs.push_back({b.at(static_cast<int>(i % 8), i / 8), page});
+  auto start = clock_type::now();
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 2; ++t)
+    ts.emplace_back([&, t] {
+      char buf[page];
+      for (std::size_t i = static_cast<std::size_t>(t); i < ranges; i += 2)
+        check(::pread(b.fd, buf, page, rs[i].offset) == page, "short pread");
+    });
+  for (auto& th : ts)
+    th.join();
+  print("pread_2t_100k", 2,
+        ranges / std::chrono::duration<double>(clock_type::now() - start).count());
+  start = clock_type::now();
+  auto r = mgr.bulk_read({{b.path, rs}}).get();
+  check(r.at(b.path) && r.at(b.path)->size() == ranges, "bulk_read failed");
+  print("bulk_read_100k", 1,
+        ranges / std::chrono::duration<double>(clock_type::now() - start).count());
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -129,126 +241,40 @@ int main(int argc, char** argv) {
   auto want = [&](const char* name) {
     return only.empty() || std::find(only.begin(), only.end(), name) != only.end();
   };
-  std::string path = argv[1];
   double seconds = std::atof(argv[2]);
-  int fd = ::open(path.c_str(), O_RDWR);
-  check(fd >= 0, "cannot open the file");
-  struct stat st {};
-  ::fstat(fd, &st);
-  auto size = static_cast<std::int64_t>(st.st_size);
-  check(size >= 64 * page, "the file must hold at least 64 pages");
-  constexpr std::size_t per_thread = 1 << 16;
-  std::vector<std::vector<std::int64_t>> offsets;
-  for (int t = 0; t < 8; ++t)
-    offsets.push_back(random_offsets(size, t + 1, per_thread));
-  auto at = [&](int t, std::size_t i) { return offsets[t][i % per_thread]; };
+  auto b = open_bench_file(argv[1]);
 
   actorio::runtime rt;
   auto mgr = rt.manager();
-  auto file = mgr.open(path).get();
+  auto file = mgr.open(b.path).get();
   // Touches every page through the map once, so the map_read rows see resident, mapped pages.
-  for (std::int64_t off = 0; off < size; off += std::int64_t{1} << 24)
+  for (std::int64_t off = 0; off < b.size; off += std::int64_t{1} << 24)
     file.read(off, std::int64_t{1} << 24).get();
 
   for (int threads : {1, 2, 8}) {
     if (want("pread"))
       print("pread", threads, run_for(threads, seconds, [&](int t, std::size_t i) {
               char buf[page];
-              check(::pread(fd, buf, page, at(t, i)) == page, "short pread");
+              check(::pread(b.fd, buf, page, b.at(t, i)) == page, "short pread");
             }));
     if (want("map_read"))
       print("map_read", threads, run_for(threads, seconds, [&](int t, std::size_t i) {
-              check(file.read(at(t, i), page).get().size() == page, "short map read");
+              check(file.read(b.at(t, i), page).get().size() == page, "short map read");
             }));
   }
-
-  if (want("actor_read")) {
-    // A CAF actor that keeps one read in flight to the map actor, as an embedder's would.
-    actor_loop loop{&offsets[0], {false}, {0}};
-    auto reader = rt.system().spawn([&loop, map = actor_of(file)](caf::event_based_actor* self) {
-      read_next(self, map, &loop, 0);
-    });
-    auto start = clock_type::now();
-    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-    loop.stop = true;
-    auto elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
-    print("actor_read", 1, static_cast<double>(loop.done.load()) / elapsed);
-    caf::scoped_actor self{rt.system()};
-    self->wait_for(reader);
-  }
-
-  if (want("map_first")) {
-    // First touch: a fresh map whose pages were never touched in this process, read in random
-    // page order, each page once; pread reads the same pages from the page cache.
-    std::vector<std::int64_t> pages(static_cast<std::size_t>(size / page));
-    for (std::size_t i = 0; i < pages.size(); ++i)
-      pages[i] = static_cast<std::int64_t>(i) * page;
-    std::shuffle(pages.begin(), pages.end(), std::mt19937_64{7});
-    file.close().get();
-    auto fresh = mgr.open(path).get();
-    std::size_t n = std::min<std::size_t>(pages.size(), 1 << 17);
-    auto start = clock_type::now();
-    for (std::size_t i = 0; i < n; ++i)
-      check(fresh.read(pages[i], page).get().size() == page, "short first-touch read");
-    print("map_first", 1,
-          static_cast<double>(n) /
-            std::chrono::duration<double>(clock_type::now() - start).count());
-    start = clock_type::now();
-    for (std::size_t i = 0; i < n; ++i) {
-      char buf[page];
-      check(::pread(fd, buf, page, pages[i]) == page, "short pread");
-    }
-    print("pread_first", 1,
-          static_cast<double>(n) /
-            std::chrono::duration<double>(clock_type::now() - start).count());
-    file = fresh;
-  }
-
-  if (want("map_write")) {
-    std::string data(page, 'w');
-    std::vector<char> orig(page);
-    print("pwrite", 1, run_for(1, seconds, [&](int, std::size_t i) {
-            auto off = at(0, i);
-            check(::pread(fd, orig.data(), page, off) == page, "short pread");
-            check(::pwrite(fd, orig.data(), page, off) == page, "short pwrite");
-          }));
-    print("map_write", 1, run_for(1, seconds, [&](int, std::size_t i) {
-            auto off = at(0, i);
-            auto b = file.read(off, page).get();
-            check(file.write(std::string_view{b.data(), b.size()}, off).get() == page,
-                  "short map write");
-          }));
-  }
-
-  if (want("bulk_read")) {
-    constexpr std::size_t ranges = 100000;
-    std::vector<actorio::byte_range> rs;
-    for (std::size_t i = 0; i < ranges; ++i)
-      rs.push_back({at(static_cast<int>(i % 8), i / 8), page});
-    auto start = clock_type::now();
-    std::vector<std::thread> ts;
-    for (int t = 0; t < 2; ++t)
-      ts.emplace_back([&, t] {
-        char buf[page];
-        for (std::size_t i = static_cast<std::size_t>(t); i < ranges; i += 2)
-          check(::pread(fd, buf, page, rs[i].offset) == page, "short pread");
-      });
-    for (auto& th : ts)
-      th.join();
-    print("pread_2t_100k", 2,
-          ranges / std::chrono::duration<double>(clock_type::now() - start).count());
-    start = clock_type::now();
-    auto r = mgr.bulk_read({{path, rs}}).get();
-    check(r.at(path) && r.at(path)->size() == ranges, "bulk_read failed");
-    print("bulk_read_100k", 1,
-          ranges / std::chrono::duration<double>(clock_type::now() - start).count());
-  }
-
+  if (want("actor_read"))
+    actor_read_case(rt, file, b, seconds);
+  if (want("map_first"))
+    file = first_touch_case(mgr, file, b);
+  if (want("map_write"))
+    write_case(file, b, seconds);
+  if (want("bulk_read"))
+    bulk_read_case(mgr, b);
   for (int threads : {1, 8})
     if (want("manager"))
       print("manager", threads,
             run_for(threads, seconds, [&](int, std::size_t) { mgr.currently_open().get(); }));
   file.close().get();
-  ::close(fd);
+  ::close(b.fd);
   return 0;
 }

@@ -46,6 +46,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -699,6 +700,137 @@ void print_latencies(const tally& local, const tally& remote) {
   row("all", all_local, all_remote);
 }
 
+/// The local half of a run: `o.threads` workers against one runtime until `until`, sampled
+/// every second (with the server's usage from `server_usage`).
+struct local_run {
+  tally ops;
+  usage before;
+  /// Once every worker has closed its maps, with the runtime still up.
+  usage after;
+  std::vector<sample> samples;
+};
+
+local_run run_local(const options& o, const fs::path& local_root, std::uint64_t seed,
+                    clock_type::time_point start, clock_type::time_point until,
+                    const std::function<usage()>& server_usage) {
+  local_run out;
+  out.ops.finished = true;
+  out.samples.reserve(static_cast<std::size_t>(o.seconds) + 16);
+  actorio::runtime_config cfg;
+  cfg.root = local_root;
+  actorio::runtime rt{cfg};
+  out.before = usage_of(::getpid());
+  std::vector<std::unique_ptr<tally>> tallies;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < o.threads; ++i) {
+    tallies.push_back(std::make_unique<tally>());
+    threads.emplace_back([&, i, t = tallies.back().get()] {
+      worker w{rt.manager(), local_root, "t" + std::to_string(i), seed + i};
+      w.run(until, *t);
+    });
+  }
+  for (auto now = clock_type::now(); now < until; now = clock_type::now()) {
+    out.samples.push_back(
+      {std::chrono::duration<double>(now - start).count(), usage_of(::getpid()), server_usage()});
+    std::this_thread::sleep_until(std::min(until, now + std::chrono::seconds(1)));
+  }
+  for (auto& t : threads)
+    t.join();
+  for (auto& t : tallies)
+    out.ops.merge(*t);
+  out.after = usage_of(::getpid());
+  out.samples.push_back(
+    {std::chrono::duration<double>(clock_type::now() - start).count(), out.after, server_usage()});
+  return out;
+}
+
+/// Reads each client process's report and reaps it; a client that failed or exited badly adds
+/// to `failures`.
+tally collect_clients(std::vector<client_process>& clients, std::vector<std::string>& failures) {
+  tally remote;
+  remote.finished = true;
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    auto t = std::make_unique<tally>();
+    if (!read_all(clients[i].results, t.get(), sizeof *t)) {
+      t->failed = true;
+      std::snprintf(t->first_failure, sizeof t->first_failure, "client %zu ended without a report",
+                    i);
+    }
+    ::close(clients[i].results);
+    int st = 0;
+    ::waitpid(clients[i].pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+      failures.push_back("client " + std::to_string(i) + " exited with status " +
+                         std::to_string(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st)));
+    remote.merge(*t);
+  }
+  return remote;
+}
+
+/// One process's descriptor counts over a run: the peak during warm-up and after it.
+struct fd_peaks {
+  long warm = 0;
+  long run = 0;
+};
+
+/// The samples at warm-up's end, at half time and at the end of a run of `seconds`.
+struct checkpoints {
+  double warm_s;
+  const sample* warm;
+  const sample* mid;
+  const sample* end;
+};
+
+checkpoints checkpoints_of(const std::vector<sample>& samples, int seconds) {
+  auto at = [&](double t) -> const sample* {
+    for (auto& s : samples)
+      if (s.at >= t)
+        return &s;
+    return &samples.back();
+  };
+  auto warm_s = std::max(2.0, seconds / 10.0);
+  return {warm_s, at(warm_s), at(seconds / 2.0), &samples.back()};
+}
+
+fd_peaks peaks_of(const std::vector<sample>& samples, double warm_s, usage sample::*which) {
+  fd_peaks p;
+  for (auto& s : samples) {
+    auto& peak = s.at <= warm_s ? p.warm : p.run;
+    peak = std::max(peak, (s.*which).fds);
+  }
+  return p;
+}
+
+/// Prints a process's RSS and descriptors before, at the checkpoints and once quiet.
+void print_usage(const char* name, const checkpoints& c, usage before, usage sample::*which,
+                 long peak, usage after) {
+  auto mib = [](std::uint64_t kib) { return static_cast<double>(kib) / 1024.0; };
+  std::printf("%-7s %9.1f %9.1f %9.1f %9.1f   %6ld %6ld %6ld %6ld %6ld %6ld\n", name,
+              mib(before.rss_kib), mib((c.warm->*which).rss_kib), mib((c.mid->*which).rss_kib),
+              mib((c.end->*which).rss_kib), before.fds, (c.warm->*which).fds, (c.mid->*which).fds,
+              (c.end->*which).fds, peak, after.fds);
+}
+
+/// Adds to `failures` what a process's usage shows: RSS grown after warm-up, descriptors that
+/// piled up during the run, or not given back once quiet.
+void check_usage(const char* name, const checkpoints& c, usage before, usage sample::*which,
+                 fd_peaks peaks, usage after, std::vector<std::string>& failures) {
+  auto end_rss = (c.end->*which).rss_kib;
+  auto warm_rss = (c.warm->*which).rss_kib;
+  auto grown = end_rss > warm_rss ? end_rss - warm_rss : 0;
+  if (!under_sanitizer && grown > rss_growth_bound_kib)
+    failures.push_back(std::string{name} + ": RSS grew by " + std::to_string(grown / 1024) +
+                       " MiB after warm-up (bound " + std::to_string(rss_growth_bound_kib / 1024) +
+                       " MiB)");
+  if (peaks.run > peaks.warm + running_fd_slack)
+    failures.push_back(std::string{name} + ": " + std::to_string(peaks.run) +
+                       " descriptors after warm-up, " + std::to_string(peaks.warm) +
+                       " at most during it");
+  if (after.fds > before.fds + quiet_fd_slack)
+    failures.push_back(std::string{name} + ": " + std::to_string(after.fds) +
+                       " descriptors once quiet, " + std::to_string(before.fds) + " before");
+}
+
 int run(const options& o) {
   auto dir = fs::temp_directory_path() / ("actorio_soak." + std::to_string(::getpid()));
   fs::remove_all(dir);
@@ -723,66 +855,16 @@ int run(const options& o) {
     served_root.root = remote_root;
     server.emplace(std::move(served_root));
   }
-  auto server_usage = [&] { return server ? usage_of(server->pid()) : usage{}; };
+  std::function<usage()> server_usage = [&] { return server ? usage_of(server->pid()) : usage{}; };
   auto server_before = server_usage();
   std::vector<client_process> clients;
   for (int i = 0; i < o.clients; ++i)
     clients.push_back(start_client(i, server->port(), remote_root, o.seconds, seed + 1000 + i));
 
-  usage local_before;
-  usage local_after;
-  tally local;
-  local.finished = true;
-  std::vector<sample> samples;
-  samples.reserve(static_cast<std::size_t>(o.seconds) + 16);
   auto start = clock_type::now();
-  auto until = start + std::chrono::seconds(o.seconds);
-  {
-    actorio::runtime_config cfg;
-    cfg.root = local_root;
-    actorio::runtime rt{cfg};
-    local_before = usage_of(::getpid());
-    std::vector<std::unique_ptr<tally>> tallies;
-    std::vector<std::thread> threads;
-    for (int i = 0; i < o.threads; ++i) {
-      tallies.push_back(std::make_unique<tally>());
-      threads.emplace_back([&, i, t = tallies.back().get()] {
-        worker w{rt.manager(), local_root, "t" + std::to_string(i), seed + i};
-        w.run(until, *t);
-      });
-    }
-    for (auto now = clock_type::now(); now < until; now = clock_type::now()) {
-      samples.push_back(
-        {std::chrono::duration<double>(now - start).count(), usage_of(::getpid()), server_usage()});
-      std::this_thread::sleep_until(std::min(until, now + std::chrono::seconds(1)));
-    }
-    for (auto& t : threads)
-      t.join();
-    for (auto& t : tallies)
-      local.merge(*t);
-    // Every worker has closed its maps; the runtime is still up, so what it holds is counted.
-    local_after = usage_of(::getpid());
-    samples.push_back({std::chrono::duration<double>(clock_type::now() - start).count(),
-                       local_after, server_usage()});
-  }
-
-  tally remote;
-  remote.finished = true;
-  for (std::size_t i = 0; i < clients.size(); ++i) {
-    auto t = std::make_unique<tally>();
-    if (!read_all(clients[i].results, t.get(), sizeof *t)) {
-      t->failed = true;
-      std::snprintf(t->first_failure, sizeof t->first_failure, "client %zu ended without a report",
-                    i);
-    }
-    ::close(clients[i].results);
-    int st = 0;
-    ::waitpid(clients[i].pid, &st, 0);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-      failures.push_back("client " + std::to_string(i) + " exited with status " +
-                         std::to_string(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st)));
-    remote.merge(*t);
-  }
+  auto local =
+    run_local(o, local_root, seed, start, start + std::chrono::seconds(o.seconds), server_usage);
+  auto remote = collect_clients(clients, failures);
   auto elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
   // The server notices closed connections asynchronously: give it a few seconds to let go.
   auto server_after = server_usage();
@@ -794,83 +876,38 @@ int run(const options& o) {
     failures.push_back("the server did not stop cleanly");
 
   // -- report --
-  auto local_ops = local.ops();
+  auto local_ops = local.ops.ops();
   auto remote_ops = remote.ops();
   std::printf("\nops: %llu local (%.0f/s), %llu remote (%.0f/s), %.0f/s in all over %.1f s; "
               "%llu expected errors (ENOENT) seen\n",
               static_cast<unsigned long long>(local_ops), local_ops / elapsed,
               static_cast<unsigned long long>(remote_ops), remote_ops / elapsed,
               (local_ops + remote_ops) / elapsed, elapsed,
-              static_cast<unsigned long long>(local.expected_errors + remote.expected_errors));
-  print_latencies(local, remote);
-
-  auto warm_s = std::max(2.0, o.seconds / 10.0);
-  auto at = [&](double t) -> const sample& {
-    for (auto& s : samples)
-      if (s.at >= t)
-        return s;
-    return samples.back();
-  };
-  const auto& warm = at(warm_s);
-  const auto& mid = at(o.seconds / 2.0);
-  const auto& end = samples.back();
-  long warm_peak_local = 0;
-  long warm_peak_server = 0;
-  long run_peak_local = 0;
-  long run_peak_server = 0;
-  for (auto& s : samples) {
-    auto& lp = s.at <= warm_s ? warm_peak_local : run_peak_local;
-    auto& sp = s.at <= warm_s ? warm_peak_server : run_peak_server;
-    lp = std::max(lp, s.local.fds);
-    sp = std::max(sp, s.server.fds);
-  }
-
+              static_cast<unsigned long long>(local.ops.expected_errors + remote.expected_errors));
+  print_latencies(local.ops, remote);
+  auto c = checkpoints_of(local.samples, o.seconds);
+  auto local_peaks = peaks_of(local.samples, c.warm_s, &sample::local);
+  auto server_peaks = peaks_of(local.samples, c.warm_s, &sample::server);
   std::printf("\n%-7s %9s %9s %9s %9s   %6s %6s %6s %6s %6s %6s\n", "process", "RSS MiB:", "warm",
               "mid", "end", "fds:", "warm", "mid", "end", "peak", "quiet");
-  auto mib = [](std::uint64_t kib) { return static_cast<double>(kib) / 1024.0; };
-  auto row = [&](const char* name, usage before, usage sample::*which, long peak, usage after) {
-    std::printf("%-7s %9.1f %9.1f %9.1f %9.1f   %6ld %6ld %6ld %6ld %6ld %6ld\n", name,
-                mib(before.rss_kib), mib((warm.*which).rss_kib), mib((mid.*which).rss_kib),
-                mib((end.*which).rss_kib), before.fds, (warm.*which).fds, (mid.*which).fds,
-                (end.*which).fds, peak, after.fds);
-  };
   std::printf(
     "(first column: before the first operation; quiet: every map closed, clients gone)\n");
-  row("local", local_before, &sample::local, std::max(warm_peak_local, run_peak_local),
-      local_after);
+  print_usage("local", c, local.before, &sample::local, std::max(local_peaks.warm, local_peaks.run),
+              local.after);
   if (server)
-    row("server", server_before, &sample::server, std::max(warm_peak_server, run_peak_server),
-        server_after);
+    print_usage("server", c, server_before, &sample::server,
+                std::max(server_peaks.warm, server_peaks.run), server_after);
 
   // -- verdict --
-  if (local.failed)
-    failures.push_back(std::string{"local: "} + local.first_failure);
+  if (local.ops.failed)
+    failures.push_back(std::string{"local: "} + local.ops.first_failure);
   if (remote.failed)
     failures.push_back(std::string{"remote: "} + remote.first_failure);
-  if (!local.finished || !remote.finished)
+  if (!local.ops.finished || !remote.finished)
     failures.push_back("a worker did not finish");
-  auto check_process = [&](const char* name, usage before, usage sample::*which, long warm_peak,
-                           long run_peak, usage after) {
-    auto grown = (end.*which).rss_kib > (warm.*which).rss_kib
-                   ? (end.*which).rss_kib - (warm.*which).rss_kib
-                   : 0;
-    if (!under_sanitizer && grown > rss_growth_bound_kib)
-      failures.push_back(std::string{name} + ": RSS grew by " + std::to_string(grown / 1024) +
-                         " MiB after warm-up (bound " +
-                         std::to_string(rss_growth_bound_kib / 1024) + " MiB)");
-    if (run_peak > warm_peak + running_fd_slack)
-      failures.push_back(std::string{name} + ": " + std::to_string(run_peak) +
-                         " descriptors after warm-up, " + std::to_string(warm_peak) +
-                         " at most during it");
-    if (after.fds > before.fds + quiet_fd_slack)
-      failures.push_back(std::string{name} + ": " + std::to_string(after.fds) +
-                         " descriptors once quiet, " + std::to_string(before.fds) + " before");
-  };
-  check_process("local", local_before, &sample::local, warm_peak_local, run_peak_local,
-                local_after);
+  check_usage("local", c, local.before, &sample::local, local_peaks, local.after, failures);
   if (server)
-    check_process("server", server_before, &sample::server, warm_peak_server, run_peak_server,
-                  server_after);
+    check_usage("server", c, server_before, &sample::server, server_peaks, server_after, failures);
   if (under_sanitizer)
     std::printf("(sanitizer build: the RSS bound is not applied)\n");
 
