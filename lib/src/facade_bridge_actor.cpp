@@ -52,6 +52,7 @@ bool facade_bridge::expect(std::uint64_t request, bridge_call call) {
         ++timed_;
         tick = !std::exchange(ticking_, true);
       }
+      call.request = request;
       calls_.emplace(request, std::move(call));
       accepted = true;
     }
@@ -112,30 +113,49 @@ void facade_bridge::close() {
 void facade_bridge::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) {
   auto& content = what->content();
   if (what->mid.is_response()) {
+    auto request = what->mid.request_id().integer_value();
     std::optional<bridge_call> c;
     {
       std::scoped_lock guard{lock_};
-      c = claim(what->mid.request_id().integer_value());
+      c = claim(request);
+      if (!c) // settled already: cancelled, timed out, or its receiver went down
+        return;
+      if (reporting_ == request) {
+        // Rare: the reply came while the call's progress callback runs.
+        std::shared_ptr<caf::mailbox_element> reply{what.release(), caf::detail::disposer{}};
+        after_report_ = [call = std::make_shared<bridge_call>(std::move(*c)), reply] {
+          if (!call->on_reply(reply->content()))
+            call->fail(to_failure(caf::sec::unexpected_response, call->op, call->path));
+        };
+        return;
+      }
     }
-    if (!c) // settled already: cancelled, timed out, or its receiver went down
-      return;
-    if (c->on_progress) // a report being delivered for this call finishes first
-      std::scoped_lock wait{progress_lock_};
     if (!c->on_reply(content))
-      fail_claimed(*c, to_failure(caf::sec::unexpected_response, c->op, c->path));
+      c->fail(to_failure(caf::sec::unexpected_response, c->op, c->path));
     return;
   }
   if (content.match_elements<progress_atom, std::uint64_t, progress>()) {
-    std::scoped_lock serial{progress_lock_};
+    std::unique_lock serial{progress_lock_};
+    auto request = content.get_as<std::uint64_t>(1);
     progress_callback on_progress;
     {
       std::scoped_lock guard{lock_};
-      auto i = calls_.find(content.get_as<std::uint64_t>(1));
+      auto i = calls_.find(request);
       if (i == calls_.end() || !i->second.on_progress)
         return;
       on_progress = i->second.on_progress;
+      reporting_ = request;
     }
     on_progress(content.get_as<progress>(2));
+    std::function<void()> settle;
+    {
+      std::scoped_lock guard{lock_};
+      reporting_.reset();
+      settle = std::exchange(after_report_, nullptr);
+    }
+    serial.unlock();
+    if (settle)
+      settle();
     return;
   }
   if (content.match_elements<caf::down_msg>())
@@ -186,8 +206,15 @@ void facade_bridge::on_tick() {
 }
 
 void facade_bridge::fail_claimed(bridge_call& c, failure why) {
-  if (c.on_progress)
-    std::scoped_lock wait{progress_lock_};
+  {
+    std::scoped_lock guard{lock_};
+    if (reporting_ == c.request) {
+      after_report_ = [call = std::make_shared<bridge_call>(std::move(c)), why]() mutable {
+        call->fail(std::move(why));
+      };
+      return;
+    }
+  }
   c.fail(std::move(why));
 }
 

@@ -35,6 +35,8 @@ struct bridge_call {
   bool committed = false;
   /// Set by `expect` from `timeout`.
   std::optional<caf::timestamp> deadline;
+  /// Set by `expect`: the id it was registered under.
+  std::uint64_t request = 0;
 };
 
 /// How often the bridge looks for calls past their deadline: timeouts fire up to this late.
@@ -56,7 +58,9 @@ inline constexpr auto bridge_tick = std::chrono::milliseconds(50);
 /// goes down, after the replies that receiver sent first.
 ///
 /// Thread-safety: every member function may be called from any thread. Progress callbacks of one
-/// bridge never run at the same time.
+/// bridge never run at the same time, and never after their call is settled: a call settled while
+/// its callback runs is settled by the reporting thread once the callback returns, so that
+/// settling never waits for a callback (which may take a lock the settling thread holds).
 class facade_bridge final : public caf::monitorable_actor, public reply_commit {
 public:
   explicit facade_bridge(caf::actor_config& cfg);
@@ -91,8 +95,7 @@ private:
   /// Removes the call `request` -> it, if it was still waiting. Requires `lock_`.
   std::optional<bridge_call> claim(std::uint64_t request);
 
-  /// Fails `c`, claimed already, once a progress report being delivered for it has finished: no
-  /// report runs after a call's result.
+  /// Fails `c`, claimed already, now or after its running progress callback.
   void fail_claimed(bridge_call& c, failure why);
 
   void on_down(const caf::down_msg& dm);
@@ -108,8 +111,11 @@ private:
   /// Receivers monitored: each from its first call until it goes down.
   std::unordered_set<caf::actor_addr> watched_;
   bool ticking_ = false;
-  /// Held while a progress callback runs. Recursive: a callback may cancel its own call.
-  std::recursive_mutex progress_lock_;
+  /// The call whose progress callback runs now, and what settles it once the callback returns.
+  std::optional<std::uint64_t> reporting_;
+  std::function<void()> after_report_;
+  /// Held while a progress callback runs: one at a time.
+  std::mutex progress_lock_;
 };
 
 } // namespace actorio::detail

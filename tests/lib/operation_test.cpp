@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -204,6 +205,32 @@ BOOST_AUTO_TEST_CASE(no_progress_report_runs_after_a_cancelled_calls_result) {
   BOOST_REQUIRE(left.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
   std::this_thread::sleep_for(std::chrono::milliseconds(50)); // for any later report
   BOOST_TEST(after_result.load() == 0);
+  check_cancelled_copy(dir, srcs);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_under_a_lock_the_progress_callback_takes_does_not_wait_for_it) {
+  auto srcs = make_files(dir, "src", 16, std::size_t{32} << 20);
+  std::mutex shared;
+  std::promise<void> entered;
+  std::atomic<bool> first{true};
+  bulk_options opts;
+  opts.progress_interval = std::chrono::milliseconds(1);
+  opts.on_progress = [&](const progress&) {
+    if (first.exchange(false)) {
+      entered.set_value();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::scoped_lock guard{shared};
+  };
+  auto op = mgr.bulk_copy(copy_pairs(dir, srcs), false, opts);
+  BOOST_REQUIRE(entered.get_future().wait_for(std::chrono::seconds(30)) ==
+                std::future_status::ready);
+  {
+    // Were cancel to wait for the running callback, which waits for this lock, neither would end.
+    std::scoped_lock guard{shared};
+    op.cancel();
+  }
+  BOOST_TEST(error_of(std::move(op)).code().value() == ECANCELED);
   check_cancelled_copy(dir, srcs);
 }
 

@@ -18,8 +18,9 @@ struct bulk_options {
   /// Called with the work done so far at most once per `progress_interval` while the operation
   /// runs, and once more just before it completes. It runs on the actorio thread that reports the
   /// progress, never two calls at once (per runtime) and never after the call's result, whether
-  /// the work delivered it or the call was cancelled, timed out or lost its receiver (such a
-  /// failure waits for a report being delivered; the callback may cancel its own call). It must
+  /// the work delivered it or the call was cancelled, timed out or lost its receiver (a call
+  /// settled while its callback runs gets its result once the callback returns, so `cancel()`
+  /// never waits for the callback, and the callback may cancel its own call). It must
   /// not block, nor wait for another facade call (that call's reply may need the same thread, or
   /// wait for this callback to return). `bytes_total` grows as items start: each file is sized by
   /// the work that opens it (a write counts its chunks when the call starts, a read part its bytes
