@@ -6,7 +6,6 @@
 #include <string_view>
 
 #include <sys/mman.h>
-#include <sys/stat.h>
 
 #include "actors/reply.hpp"
 #include "io/src/byte_distance.hpp"
@@ -86,7 +85,7 @@ std::optional<result<map_info>> info_of(shared_map& map, bool try_only) {
   if (!lock_shared(guard, try_only))
     return std::nullopt;
   const auto& r = *map.region;
-  auto disk = r.on_disk();
+  auto disk = r.on_disk("info");
   if (!disk)
     return std::move(disk).error();
   return map_info{r.path(), r.mode(), r.size(), r.mapped_length(), disk->modified_ns, disk->links};
@@ -251,14 +250,10 @@ stat_file(self_pointer self) {
   using status = std::tuple<std::uint64_t, std::int64_t, std::uint32_t>;
   return serve<std::uint64_t, std::int64_t, std::uint32_t>(
     self, [](mapped_region& r) -> result<status> {
-      struct stat st {};
-      if (::fstat(r.fd(), &st) != 0) {
-        int err = errno;
-        return failure{err, "stat", r.path(), "fstat"};
-      }
-      auto mtime = std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
-      return status{static_cast<std::uint64_t>(st.st_size), mtime,
-                    static_cast<std::uint32_t>(st.st_mode)};
+      auto disk = r.on_disk("stat");
+      if (!disk)
+        return std::move(disk).error();
+      return status{disk->size, disk->modified_ns, disk->mode};
     });
 }
 

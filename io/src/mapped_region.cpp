@@ -500,15 +500,16 @@ result<std::uint64_t> mapped_region::resize(std::int64_t new_size) {
   return size_;
 }
 
-result<mapped_region::file_status> mapped_region::on_disk() const {
+result<mapped_region::file_status> mapped_region::on_disk(const char* op) const {
   struct stat st {};
   if (::fstat(fd_.get(), &st) != 0) {
     int err = errno;
-    return failure{err, "info", path_, {}};
+    return failure{err, op, path_, {}};
   }
-  return file_status{static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
-                       st.st_mtim.tv_nsec,
-                     static_cast<std::uint64_t>(st.st_nlink)};
+  return file_status{
+    static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+    static_cast<std::uint64_t>(st.st_nlink), static_cast<std::uint64_t>(st.st_size),
+    static_cast<std::uint32_t>(st.st_mode)};
 }
 
 result<std::uint64_t> mapped_region::grow(std::int64_t min_size) {

@@ -73,8 +73,13 @@ public:
     std::int64_t modified_ns = 0;
     /// Hard links: 0 once the file was deleted or renamed over.
     std::uint64_t links = 0;
+    /// The file's size, which another process may have changed since the map was made.
+    std::uint64_t size = 0;
+    /// st_mode: the file type and permission bits.
+    std::uint32_t mode = 0;
   };
-  result<file_status> on_disk() const;
+  /// fstat of the mapped file; a failure carries its errno, the path and `op`.
+  result<file_status> on_disk(const char* op) const;
 
   /// Makes the calls that would change a read-only ("rb") map fail with EROFS instead of EBADF:
   /// for a map that is read-only because its whole manager is.
