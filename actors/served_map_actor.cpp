@@ -38,8 +38,8 @@ namespace {
 
 using self_pointer = served_map_actor::stateful_pointer<served_map_state>;
 
-caf::error closed(const char* op) {
-  return make_error(failure{EBADF, op, "", "handle is closed"});
+caf::error closed(std::string op) {
+  return make_error(failure{EBADF, std::move(op), "", "handle is closed"});
 }
 
 /// One request of the proxy's is answered: a proxy the gate ended quits with its last one.
@@ -122,7 +122,7 @@ caf::result<caf::message> pass_on_any(self_pointer self, caf::message_view& x) {
   auto rp = self->make_response_promise();
   auto request = x.move_content_to_message();
   if (self->state.closed) {
-    rp.deliver(make_error(failure{EBADF, op_of(request), "", "handle is closed"}));
+    rp.deliver(closed(op_of(request)));
     return caf::delegated<caf::message>{};
   }
   ++self->state.pending;
