@@ -10,6 +10,16 @@
 
 namespace actorio::detail {
 
+namespace {
+
+/// Settles `c` with the receiver's reply `content`: its values or its error.
+void settle_by_reply(bridge_call& c, caf::type_erased_tuple& content) {
+  if (!c.on_reply(content))
+    c.fail(to_failure(caf::sec::unexpected_response, c.op, c.path));
+}
+
+} // namespace
+
 facade_bridge::facade_bridge(caf::actor_config& cfg)
   : caf::monitorable_actor(cfg) {}
 
@@ -124,14 +134,12 @@ void facade_bridge::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*)
         // Rare: the reply came while the call's progress callback runs.
         std::shared_ptr<caf::mailbox_element> reply{what.release(), caf::detail::disposer{}};
         after_report_ = [call = std::make_shared<bridge_call>(std::move(*c)), reply] {
-          if (!call->on_reply(reply->content()))
-            call->fail(to_failure(caf::sec::unexpected_response, call->op, call->path));
+          settle_by_reply(*call, reply->content());
         };
         return;
       }
     }
-    if (!c->on_reply(content))
-      c->fail(to_failure(caf::sec::unexpected_response, c->op, c->path));
+    settle_by_reply(*c, content);
     return;
   }
   if (content.match_elements<progress_atom, std::uint64_t, progress>()) {
