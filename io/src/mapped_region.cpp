@@ -244,10 +244,13 @@ void mapped_region::clear_error() noexcept {
 
 result<std::vector<char>> mapped_region::copy_out(std::uint64_t begin, std::uint64_t end,
                                                   const char* op) const {
-  std::vector<char> out(end - begin);
-  if (out.empty())
-    return out; // memcpy must not see the empty vector's null data()
-  if (auto st = guard(op, [&] { std::memcpy(out.data(), base_ + begin, end - begin); }); !st)
+  std::vector<char> out;
+  if (begin == end)
+    return out;
+  // Reserved, not sized: sizing would zero every byte the copy then overwrites. Inserting within
+  // the reserved capacity allocates nothing, as the guard requires of what it runs.
+  out.reserve(end - begin);
+  if (auto st = guard(op, [&] { out.insert(out.end(), base_ + begin, base_ + end); }); !st)
     return std::move(st).error();
   return out;
 }
