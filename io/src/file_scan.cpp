@@ -196,8 +196,10 @@ result<mapped_outcome> search_mapped(int fd, std::uint64_t size, const pattern_s
                            });
     });
     ::munmap(p, length);
-    if (!ok)
+    if (!ok) {
+      patterns.after_abandoned_search();
       return failure{EIO, "find", path, "file cut short during the search"};
+    }
     if (error != 0)
       return failure{error, "find", path, "search scratch"};
     if (opts.control)

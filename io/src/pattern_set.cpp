@@ -2,8 +2,10 @@
 
 #include "io/src/file_scan.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <limits>
+#include <mutex>
 #include <utility>
 #include <variant>
 
@@ -127,6 +129,26 @@ struct hyperscan_scratch {
   }
 };
 
+thread_local hyperscan_scratch this_thread_scratch;
+
+/// Scratches of scans a SIGBUS abandoned. Hyperscan keeps such a scratch marked in use, so it can
+/// be neither scanned with nor freed (hs_free_scratch refuses it): it is kept here, still
+/// reachable, and its thread gets a new one. After `abandoned_limit` of them, Hyperscan's sets
+/// search copies only (survives_abandoned_searches), so however often files are cut under
+/// searches, what is kept stays bounded.
+struct abandoned_scratches {
+  static constexpr std::size_t abandoned_limit = 64;
+  std::mutex lock;
+  std::vector<hs_scratch_t*> kept;
+  std::atomic<std::size_t> count{0};
+};
+
+abandoned_scratches& abandoned() {
+  // Never destroyed: what it keeps stays reachable until the process ends.
+  static auto* all = new abandoned_scratches;
+  return *all;
+}
+
 #endif
 
 } // namespace
@@ -150,9 +172,29 @@ pattern_scratch& thread_pattern_scratch() {
 
 bool pattern_set::survives_abandoned_searches() const noexcept {
 #if defined(ACTORIO_HAVE_HYPERSCAN)
-  return !engine_ || !std::holds_alternative<hyperscan_database>(engine_->impl);
+  return !uses_hyperscan() ||
+         abandoned().count.load(std::memory_order_relaxed) < abandoned_scratches::abandoned_limit;
 #else
   return true;
+#endif
+}
+
+void pattern_set::after_abandoned_search() const {
+#if defined(ACTORIO_HAVE_HYPERSCAN)
+  if (!uses_hyperscan() || this_thread_scratch.scratch == nullptr)
+    return;
+  auto& all = abandoned();
+  std::lock_guard<std::mutex> guard{all.lock};
+  all.kept.push_back(std::exchange(this_thread_scratch.scratch, nullptr));
+  all.count.fetch_add(1, std::memory_order_relaxed);
+#endif
+}
+
+bool pattern_set::uses_hyperscan() const noexcept {
+#if defined(ACTORIO_HAVE_HYPERSCAN)
+  return engine_ && std::holds_alternative<hyperscan_database>(engine_->impl);
+#else
+  return false;
 #endif
 }
 
@@ -249,7 +291,7 @@ int pattern_set::block(const char* data, std::size_t size, std::size_t begin, st
         return 0;
       } else {
 #if defined(ACTORIO_HAVE_HYPERSCAN)
-        thread_local hyperscan_scratch scratch;
+        auto& scratch = this_thread_scratch;
         // Grows the thread's scratch only when this database needs more; cheap otherwise.
         if (hs_alloc_scratch(impl.db, &scratch.scratch) != HS_SUCCESS)
           return ENOMEM;

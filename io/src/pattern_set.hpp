@@ -51,9 +51,16 @@ public:
   const char* engine_name() const noexcept;
 
   /// Whether a search may be abandoned mid-scan (a SIGBUS caught by sigbus_guard while searching
-  /// a map) and the next one still work. Not with Hyperscan: its scratch stays marked in use, so
-  /// that it can be neither scanned with nor freed again; such sets search buffers, not maps.
+  /// a map) and the next one still work, once after_abandoned_search has run on that thread.
+  /// Hyperscan's scratch stays marked in use after such a scan, so it can be neither scanned with
+  /// nor freed: it is set aside, and after 64 of those (process-wide) Hyperscan's sets answer
+  /// false here, so that callers search copies, not maps, and memory stays bounded.
   bool survives_abandoned_searches() const noexcept;
+
+  /// To be called on the thread whose search of this set was abandoned mid-scan, before it
+  /// searches again: sets aside the Hyperscan scratch that scan left in use (the thread's next
+  /// scan gets a new one). Nothing for the other engines.
+  void after_abandoned_search() const;
 
   /// Calls `on_hit(start, length)` for the hits starting in [from, decide) of data[0, size), in
   /// ascending order of start, the longest pattern at each start; after a hit the next may start
@@ -77,6 +84,7 @@ private:
   /// The longest pattern length per start in [begin, end) of data[0, size), for search(): fills
   /// `lengths` (index: start - begin; 0 = no hit) and lists the starts with a hit in `starts`.
   /// Returns 0 or an errno value.
+  bool uses_hyperscan() const noexcept;
   int block(const char* data, std::size_t size, std::size_t begin, std::size_t end,
             std::vector<std::uint32_t>& lengths, std::vector<std::uint32_t>& starts) const;
 
