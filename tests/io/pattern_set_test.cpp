@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -191,28 +192,27 @@ BOOST_AUTO_TEST_CASE(no_pattern_or_an_empty_one_is_einval_and_duplicates_count_o
   BOOST_TEST(std::string(several->engine_name()) == "aho-corasick");
 }
 
+/// The hits of `set` in `path`, searched through maps of a few pages; `on_open` as
+/// find_options has it.
+actorio::result<offsets> search_mapped(const pattern_set& set, const fs::path& path,
+                                       std::vector<char>& buffer,
+                                       std::function<bool(std::uint64_t)> on_open = {}) {
+  find_options opts;
+  opts.window = 4096;
+  opts.map_chunk = 16 * 4096;
+  opts.on_open = std::move(on_open);
+  return find_in_file(path.string(), set, opts, buffer);
+}
+
 /// Searches `cut` (a copy of `hay`, cut to one page once its size was taken, so that the map
 /// covers pages the file no longer has) through maps of a few pages; returns the result.
 actorio::result<offsets> search_while_cut(const pattern_set& set, const fs::path& cut,
                                           const std::string& hay, std::vector<char>& buffer) {
   write_file(cut, hay);
-  find_options opts;
-  opts.window = 4096;
-  opts.map_chunk = 16 * 4096;
-  opts.on_open = [&](std::uint64_t) {
+  return search_mapped(set, cut, buffer, [&](std::uint64_t) {
     fs::resize_file(cut, 4096);
     return true;
-  };
-  return find_in_file(cut.string(), set, opts, buffer);
-}
-
-/// The hits of `set` in `whole`, searched through maps of a few pages.
-actorio::result<offsets> search_mapped(const pattern_set& set, const fs::path& whole,
-                                       std::vector<char>& buffer) {
-  find_options opts;
-  opts.window = 4096;
-  opts.map_chunk = 16 * 4096;
-  return find_in_file(whole.string(), set, opts, buffer);
+  });
 }
 
 // Every engine searches through maps, so a cut is EIO; Hyperscan's too, whose scratch the
