@@ -985,19 +985,15 @@ caf::result<std::uint64_t> stage(self_pointer self, const std::string& dst) {
   return rp;
 }
 
-caf::result<std::uint64_t> write_staged(self_pointer self, std::uint64_t id, std::int64_t offset,
-                                        byte_pieces& data) {
-  auto i = self->state.staged.find(id);
-  if (i == self->state.staged.end() || i->second.after_writes)
-    return make_error(failure{EBADF, "write_staged", "", "no such staged file"});
-  if (offset < 0)
-    return make_error(
-      failure{EINVAL, "write_staged", i->second.file->destination(), "negative offset"});
-  auto rp = self->make_response_promise<std::uint64_t>();
-  ++i->second.writes;
+/// Runs the first queued write of staged file `id` on a worker; when it ends, the next one, or the
+/// commit or discard that waited for the writes.
+void run_staged_write(self_pointer self, std::uint64_t id) {
+  auto& entry = self->state.staged.at(id);
+  auto w = std::move(entry.queued.front());
+  entry.queued.pop_front();
   self->state.pool->run(
     self,
-    [file = i->second.file, offset, data = std::move(data)]() -> result<std::uint64_t> {
+    [file = entry.file, offset = w.offset, data = std::move(w.data)]() -> result<std::uint64_t> {
       std::uint64_t done = 0;
       for (auto piece : data) {
         auto n = file->write(offset + static_cast<std::int64_t>(done), piece);
@@ -1007,13 +1003,31 @@ caf::result<std::uint64_t> write_staged(self_pointer self, std::uint64_t id, std
       }
       return done;
     },
-    [self, rp, id](result<std::uint64_t>&& r) mutable {
+    [self, rp = std::move(w.promise), id](result<std::uint64_t>&& r) mutable {
       deliver(rp, std::move(r));
-      auto i = self->state.staged.find(id);
-      if (i != self->state.staged.end() && --i->second.writes == 0 && i->second.after_writes)
-        std::exchange(i->second.after_writes, nullptr)();
+      auto& entry = self->state.staged.at(id);
+      --entry.writes;
+      if (!entry.queued.empty())
+        run_staged_write(self, id);
+      else if (entry.after_writes)
+        std::exchange(entry.after_writes, nullptr)();
     },
     false);
+}
+
+caf::result<std::uint64_t> write_staged(self_pointer self, std::uint64_t id, std::int64_t offset,
+                                        byte_pieces& data) {
+  auto i = self->state.staged.find(id);
+  if (i == self->state.staged.end() || i->second.after_writes)
+    return make_error(failure{EBADF, "write_staged", "", "no such staged file"});
+  if (offset < 0)
+    return make_error(
+      failure{EINVAL, "write_staged", i->second.file->destination(), "negative offset"});
+  auto rp = self->make_response_promise<std::uint64_t>();
+  auto& entry = i->second;
+  entry.queued.push_back({offset, std::move(data), rp});
+  if (entry.writes++ == 0)
+    run_staged_write(self, id);
   return rp;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -73,7 +74,16 @@ struct mmap_manager_state {
   /// A staged file (see stage_atom), written and committed on the workers.
   struct staged_entry {
     std::shared_ptr<staged_file> file;
-    /// Writes running on the workers: a commit or discard waits for them, as staged_file asks.
+    /// A write waiting for the one running on the same file.
+    struct queued_write {
+      std::int64_t offset;
+      byte_pieces data;
+      caf::typed_response_promise<std::uint64_t> promise;
+    };
+    /// Writes run one at a time, in order of arrival: concurrent writes into one file would
+    /// contend for its inode lock and scatter its writeback.
+    std::deque<queued_write> queued;
+    /// Writes queued or running: a commit or discard waits for them, as staged_file asks.
     std::size_t writes = 0;
     /// The commit or discard that came while writes ran; later writes are refused.
     std::function<void()> after_writes;

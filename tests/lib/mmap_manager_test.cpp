@@ -288,9 +288,8 @@ BOOST_AUTO_TEST_CASE(copy_file_errors_name_the_path_and_leave_nothing) {
 }
 
 BOOST_AUTO_TEST_CASE(a_commit_sent_while_writes_run_waits_for_them_and_refuses_later_writes) {
-  // The writes run on several workers; the commit, sent before any is answered, must still
-  // include all of them (they came first) and must not close the file under them. Rounds make a
-  // race likely to show.
+  // The commit, sent before any write is answered, must still include all of them (they came
+  // first) and must not close the file under them. Rounds make a race likely to show.
   for (int round = 0; round < 8; ++round) {
     auto name = "f" + std::to_string(round);
     auto id = mgr.stage(path(name)).get();
@@ -310,6 +309,25 @@ BOOST_AUTO_TEST_CASE(a_commit_sent_while_writes_run_waits_for_them_and_refuses_l
     BOOST_TEST(error_of(std::move(late)).code().value() == EBADF);
     BOOST_TEST(read_file(path(name)) == expected);
   }
+}
+
+BOOST_AUTO_TEST_CASE(overlapping_staged_writes_land_in_the_order_they_were_sent) {
+  // Each write covers the one before it but for its first byte: the file shows the order in which
+  // the writes ran, which must be the order in which they were sent.
+  auto id = mgr.stage(path("f")).get();
+  std::vector<pending<std::uint64_t>> writes;
+  constexpr int count = 64;
+  for (int i = 0; i < count; ++i)
+    writes.push_back(
+      mgr.write_staged(id, i, pieces_of(std::string(256 << 10, char('a' + i % 26)))));
+  for (auto& w : writes)
+    BOOST_TEST(w.get() == std::uint64_t{256 << 10});
+  mgr.commit_staged(id).get();
+  std::string expected;
+  for (int i = 0; i < count; ++i)
+    expected += char('a' + i % 26);
+  expected += std::string((256 << 10) - 1, char('a' + (count - 1) % 26));
+  BOOST_TEST((read_file(path("f")) == expected));
 }
 
 BOOST_AUTO_TEST_CASE(a_discard_sent_while_writes_run_leaves_nothing_and_refuses_later_writes) {

@@ -94,8 +94,9 @@ public:
   pending<std::uint64_t> stage(const std::filesystem::path& dst) const;
 
   /// Writes the pieces of `data` one after the other from `offset` (>= 0) of staged file `id`
-  /// (pieces `bulk_read` returned are passed on without a copy); returns the bytes written. EBADF
-  /// for an id this caller did not stage (or one gone).
+  /// (pieces `bulk_read` returned are passed on without a copy); returns the bytes written. The
+  /// writes to one staged file run one at a time, in the order they were sent. EBADF for an id
+  /// this caller did not stage (or one gone).
   pending<std::uint64_t> write_staged(std::uint64_t id, std::int64_t offset,
                                       byte_pieces data) const;
 
