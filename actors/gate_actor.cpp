@@ -446,15 +446,15 @@ caf::result<std::uint64_t> write_staged_for(self_pointer self, caller& from, wri
 /// A committed file no longer counts as the client's.
 caf::result<std::string> commit_staged_for(self_pointer self, caller& from, commit_staged_atom,
                                            std::uint64_t id, std::string& expected,
-                                           std::string& algorithm) {
+                                           std::string& algorithm, bool flush) {
   if (!from.entry)
     return self->delegate(self->state.manager, commit_staged_atom_v, id, std::move(expected),
-                          std::move(algorithm));
+                          std::move(algorithm), flush);
   if (from.entry->staged.erase(id) == 0)
     return make_error(failure{EBADF, "commit_staged", "", "no such staged file"});
   --from.entry->refs;
   return pass_on<std::string>(self, from, commit_staged_atom_v, id, std::move(expected),
-                              std::move(algorithm));
+                              std::move(algorithm), flush);
 }
 
 /// Discarding what the client did not stage (or no longer has) is a no-op, as a second close is.

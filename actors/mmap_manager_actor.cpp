@@ -1033,7 +1033,7 @@ caf::result<std::uint64_t> write_staged(self_pointer self, std::uint64_t id, std
 
 /// Verifies (when `expected` is set) and commits a staged file; a mismatch discards it.
 result<std::string> commit_verified(staged_file& file, const std::string& expected,
-                                    const std::string& alg) {
+                                    const std::string& alg, bool flush) {
   std::string digest;
   if (!expected.empty()) {
     auto d = file.digest(alg);
@@ -1048,22 +1048,23 @@ result<std::string> commit_verified(staged_file& file, const std::string& expect
     }
     digest = std::move(*d);
   }
-  if (auto done = file.commit(); !done)
+  if (auto done = file.commit(flush); !done)
     return std::move(done).error();
   return digest;
 }
 
 caf::result<std::string> commit_staged(self_pointer self, std::uint64_t id,
-                                       const std::string& expected, const std::string& algorithm) {
+                                       const std::string& expected, const std::string& algorithm,
+                                       bool flush) {
   auto i = self->state.staged.find(id);
   if (i == self->state.staged.end() || i->second.after_writes)
     return make_error(failure{EBADF, "commit_staged", "", "no such staged file"});
   auto alg = algorithm.empty() ? self->state.options.default_digest : algorithm;
   auto rp = self->make_response_promise<std::string>();
-  after_staged_writes(i->second, [self, id, expected, alg, rp]() mutable {
+  after_staged_writes(i->second, [self, id, expected, alg, flush, rp]() mutable {
     auto file = take_staged(self->state, id);
     self->state.pool->run(
-      self, [file, expected, alg] { return commit_verified(*file, expected, alg); },
+      self, [file, expected, alg, flush] { return commit_verified(*file, expected, alg, flush); },
       [rp](result<std::string>&& r) mutable { deliver(rp, std::move(r)); }, false);
   });
   return rp;
@@ -1210,7 +1211,8 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
       return write_staged(self, id, offset, data);
     },
     [=](commit_staged_atom, std::uint64_t id, const std::string& expected,
-        const std::string& algorithm) { return commit_staged(self, id, expected, algorithm); },
+        const std::string& algorithm,
+        bool flush) { return commit_staged(self, id, expected, algorithm, flush); },
     [=](discard_staged_atom, std::uint64_t id) { return discard_staged(self, id); },
     [=](shutdown_atom) { return close_all(self); },
   };

@@ -112,6 +112,7 @@ int run_node_copy(const copy_options& o, const global_options& g) {
   }
   node_copy_options opts;
   opts.verify = o.verify;
+  opts.flush = o.flush;
   opts.step_timeout = g.remote_timeout;
   progress_meter meter{progress_meter::wanted(g), 0};
   auto op = copy_between(ends[0], ends[1], opts, meter.options_for_whole_job(0));

@@ -109,10 +109,10 @@ result<std::string> staged_file::digest(std::string_view algorithm) const {
   return digest_fd(fd_.get(), algorithm, dst_);
 }
 
-status staged_file::commit() {
+status staged_file::commit(bool flush) {
   if (!fd_)
     return failure{EBADF, "commit_staged", dst_, "the staged file is gone"};
-  if (::fsync(fd_.get()) != 0) {
+  if (flush && ::fsync(fd_.get()) != 0) {
     int err = errno;
     discard();
     return failure{err, "commit_staged", dst_, "fsync of the staged file"};
@@ -144,6 +144,8 @@ status staged_file::commit() {
   }
   temp_.clear();
   fd_.reset();
+  if (!flush)
+    return ok_status();
   // The rename is durable once the directory is; O_PATH descriptors cannot be fsynced.
   unique_fd dir{
     retry_eintr([&] { return ::openat(dir_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); })};

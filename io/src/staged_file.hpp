@@ -41,9 +41,10 @@ public:
   /// The digest of what was written so far (see digest_fd).
   result<std::string> digest(std::string_view algorithm) const;
 
-  /// fsync, then gives the file the destination's name, replacing what was there atomically, and
-  /// fsyncs the directory. The staged file is gone afterwards whatever the outcome.
-  status commit();
+  /// Gives the file the destination's name, replacing what was there atomically. With `flush`,
+  /// fsyncs the file first and the directory after, so that the new file survives a crash. The
+  /// staged file is gone afterwards whatever the outcome.
+  status commit(bool flush);
 
   /// Drops the staged file; idempotent.
   void discard() noexcept;

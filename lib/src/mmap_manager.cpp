@@ -85,10 +85,10 @@ pending<std::uint64_t> mmap_manager::write_staged(std::uint64_t id, std::int64_t
 }
 
 pending<std::string> mmap_manager::commit_staged(std::uint64_t id, std::string expected_digest,
-                                                 std::string algorithm) const {
+                                                 std::string algorithm, bool flush) const {
   return detail::ask<std::string>(core_, core_->manager, "commit_staged", "", detail::as_is{},
                                   commit_staged_atom_v, id, std::move(expected_digest),
-                                  std::move(algorithm));
+                                  std::move(algorithm), flush);
 }
 
 pending<void> mmap_manager::discard_staged(std::uint64_t id) const {

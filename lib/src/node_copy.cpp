@@ -204,7 +204,8 @@ std::uint64_t copier::operator()() {
         throw io_error(on_node(r.error(), from_.node, from_.path));
       expected = *r;
     }
-    auto committed = to_.manager.commit_staged(staged, expected, std::string{digest_algorithm});
+    auto committed =
+      to_.manager.commit_staged(staged, expected, std::string{digest_algorithm}, opts_.flush);
     // The commit is answered within the destination's request timeout; cancel is not waited
     // for here, as the file is being renamed.
     try {

@@ -4,6 +4,7 @@
 #include "io/src/staged_file.hpp"
 
 #include "support/describe.hpp"
+#include "support/fault_shim.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
@@ -19,8 +20,10 @@ namespace fs = std::filesystem;
 using actorio::detail::file_opener;
 using actorio::detail::path_sandbox;
 using actorio::detail::staged_file;
+using actorio::test::fault_call;
 using actorio::test::read_file;
 using actorio::test::run_command;
+using actorio::test::scoped_fault;
 using actorio::test::temp_dir;
 using actorio::test::why;
 using actorio::test::write_file;
@@ -57,10 +60,28 @@ BOOST_AUTO_TEST_CASE(the_file_has_no_name_until_commit_gives_it_the_destinations
   BOOST_TEST(*f->write(10, view("world")) == 5u);
   BOOST_TEST(*f->write(0, view("hello")) == 5u);
   BOOST_TEST(names_in(dir.path()).empty());
-  auto done = f->commit();
+  auto done = f->commit(false);
   BOOST_TEST(done.ok(), why(done));
   BOOST_TEST((read_file(dir / "out.bin") == std::string{"hello"} + std::string(5, '\0') + "world"));
   BOOST_TEST((names_in(dir.path()) == std::set<std::string>{"out.bin"}));
+}
+
+BOOST_AUTO_TEST_CASE(only_a_flushed_commit_fsyncs_and_its_failure_leaves_nothing) {
+  temp_dir dir;
+  scoped_fault fault{fault_call::fsync, EIO, dir.path().string()};
+  auto flushed = stage_in(dir.path(), "flushed");
+  BOOST_TEST_REQUIRE(flushed.ok(), why(flushed));
+  flushed->write(0, view("bytes"));
+  auto failed = flushed->commit(true);
+  BOOST_TEST_REQUIRE(!failed.ok());
+  BOOST_TEST(failed.error().code == EIO);
+  BOOST_TEST(names_in(dir.path()).empty());
+  auto unflushed = stage_in(dir.path(), "unflushed");
+  BOOST_TEST_REQUIRE(unflushed.ok(), why(unflushed));
+  unflushed->write(0, view("bytes"));
+  auto done = unflushed->commit(false);
+  BOOST_TEST(done.ok(), why(done));
+  BOOST_TEST(read_file(dir / "unflushed") == "bytes");
 }
 
 BOOST_AUTO_TEST_CASE(commit_replaces_an_existing_destination_with_a_new_file) {
@@ -70,7 +91,7 @@ BOOST_AUTO_TEST_CASE(commit_replaces_an_existing_destination_with_a_new_file) {
   auto f = stage_in(dir.path(), "f");
   BOOST_TEST_REQUIRE(f.ok(), why(f));
   f->write(0, view("new content"));
-  BOOST_TEST(f->commit().ok());
+  BOOST_TEST(f->commit(false).ok());
   BOOST_TEST(read_file(dir / "f") == "new content");
   // A new inode: the old one lives on under its other name.
   BOOST_TEST(read_file(dir / "link") == "old");
@@ -86,7 +107,7 @@ BOOST_AUTO_TEST_CASE(a_discarded_or_dropped_file_leaves_nothing_and_the_destinat
     f->write(0, view("never seen"));
     f->discard();
     BOOST_TEST(f->write(0, view("x")).error().code == EBADF);
-    BOOST_TEST(f->commit().error().code == EBADF);
+    BOOST_TEST(f->commit(false).error().code == EBADF);
   }
   {
     auto f = stage_in(dir.path(), "other");

@@ -567,7 +567,8 @@ BOOST_AUTO_TEST_CASE(a_copy_between_a_plain_and_a_tls_node_in_small_chunks_is_by
     BOOST_TEST(last.bytes_total == data.size());
     BOOST_TEST(last.items_done == 1u);
   }
-  // Back the other way, over an existing file, which is replaced; and an empty file.
+  // Back the other way, flushed, over an existing file, which is replaced; and an empty file.
+  o.flush = true;
   BOOST_TEST(c.copy(b, "d/old.bin", a, "src.bin", o).get() == 11u);
   BOOST_TEST(read_file(roots[0] / "src.bin") == "old content");
   write_file(roots[0] / "empty", "");

@@ -44,6 +44,9 @@ struct node_copy_options {
   /// Compare sha256 digests computed on each node, the source's and the staged copy's before it
   /// gets its name: a mismatch fails with EIO and leaves no destination.
   bool verify = false;
+  /// fsync the copy before it gets its name, and its directory after, as `copy_file`'s `flush`
+  /// does: without it the new name still appears atomically, but a crash soon after may lose it.
+  bool flush = false;
   /// Bytes per read from the source and per write to the destination (> 0). Every process on
   /// the way holds a few chunks, each also in its network buffers: small chunks keep every
   /// process small, and many of them in flight keep the connections busy.

@@ -100,12 +100,13 @@ public:
   pending<std::uint64_t> write_staged(std::uint64_t id, std::int64_t offset,
                                       byte_pieces data) const;
 
-  /// fsyncs staged file `id`, renames it over its destination and fsyncs the directory. With
-  /// `expected_digest`, the file's digest by `algorithm` ("" = the runtime's default) is compared
-  /// first: EIO and no change to the destination on a mismatch. Returns that digest ("" without
-  /// one). The id is gone afterwards, whatever the outcome.
+  /// Renames staged file `id` over its destination: readers see the old file or the whole new
+  /// one. With `expected_digest`, the file's digest by `algorithm` ("" = the runtime's default) is
+  /// compared first: EIO and no change to the destination on a mismatch. With `flush`, as with
+  /// `copy_file`, the file is fsynced before the rename and its directory after. Returns that
+  /// digest ("" without one). The id is gone afterwards, whatever the outcome.
   pending<std::string> commit_staged(std::uint64_t id, std::string expected_digest = {},
-                                     std::string algorithm = {}) const;
+                                     std::string algorithm = {}, bool flush = false) const;
 
   /// Drops staged file `id`; an unknown id is no error.
   pending<void> discard_staged(std::uint64_t id) const;

@@ -228,7 +228,8 @@ using mmap_manager_actor = caf::typed_actor<
   /// destination, then fsyncs the directory; returns the digest when one was expected (EIO and
   /// no destination change on a mismatch), else "". The id is gone afterwards, whatever the
   /// outcome.
-  caf::replies_to<commit_staged_atom, std::uint64_t, std::string, std::string>::with<std::string>,
+  caf::replies_to<commit_staged_atom, std::uint64_t, std::string, std::string,
+                  bool>::with<std::string>,
   /// (id) drops the staged file; an unknown id is no error.
   caf::replies_to<discard_staged_atom, std::uint64_t>::with<void>,
 
