@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <limits>
 #include <optional>
 
 #include "actorio/messages/error.hpp"
@@ -214,6 +215,9 @@ void drop_client(self_pointer self, std::map<caf::node_id, client>::iterator i) 
       self->send(st.manager, cancel_atom_v, id);
   for (auto id : i->second.staged)
     caf::anon_send(st.manager, discard_staged_atom_v, id);
+  for (auto& [key, run] : st.pulls)
+    if (run.who.node == i->first)
+      run.cancelled->store(true);
   auto name = std::move(i->second.name);
   st.clients.erase(i);
   if (st.options.on_disconnect)
@@ -501,6 +505,8 @@ caf::result<void> shutdown_gate(self_pointer self, caller& from, shutdown_atom) 
   }
   while (!st.clients.empty())
     drop_client(self, st.clients.begin());
+  for (auto& [key, run] : st.pulls)
+    run.cancelled->store(true);
   g->set(i, std::monostate{});
   return rp;
 }
@@ -634,14 +640,79 @@ caf::result<per_item<mapped_file_actor>> prefetch_for(self_pointer self, caller&
   return rp;
 }
 
+/// The bytes of the file a pull with `opts` holds in this process at most: its reads and its
+/// writes in flight. 0 for options no pull may run with.
+std::uint64_t pull_bytes(const node_copy_options& opts) {
+  constexpr auto most = std::numeric_limits<std::uint64_t>::max() / 2;
+  if (opts.chunk_bytes == 0 || opts.window == 0 || opts.chunk_bytes > most / opts.window)
+    return 0;
+  return 2 * opts.window * opts.chunk_bytes;
+}
+
+/// Runs the pull on a pull worker. For a client it counts as a map held and what it holds in
+/// memory as bytes in flight until it ends; its progress goes straight to the requester.
+caf::result<std::uint64_t> pull_for(self_pointer self, caller& from, pull_atom, std::string& source,
+                                    std::string& src, std::string& dst, node_copy_options& opts,
+                                    report_progress every) {
+  auto& st = self->state;
+  if (!st.options.pull || !st.options.pull_workers)
+    return make_error(
+      failure{EPERM, "pull", dst, "this server pulls from no node (serve_options::pull_from)"});
+  auto bytes = pull_bytes(opts);
+  if (bytes == 0)
+    return make_error(failure{EINVAL, "pull", dst, "chunk_bytes and window must be > 0"});
+  std::shared_ptr<byte_allowance> allowance;
+  if (from.entry) {
+    if (auto refused = check_maps(self, *from.entry, 1, "pull", dst))
+      return *refused;
+    if (auto refused = from.entry->allowance->reserve(bytes, "pull"))
+      return *refused;
+    allowance = from.entry->allowance;
+    ++from.entry->refs;
+  }
+  auto who = requester_of(self, from.node);
+  auto key = ++st.pull_counter;
+  auto cancelled = std::make_shared<std::atomic<bool>>(false);
+  st.pulls.emplace(key, gate_state::pull_run{who, cancelled});
+  std::function<void(const progress&)> report;
+  if (every.every_ms > 0)
+    report = [requester = who.requester, request = who.request](const progress& p) {
+      caf::anon_send(requester, progress_atom_v, request, p);
+    };
+  auto rp = self->make_response_promise<std::uint64_t>();
+  st.options.pull_workers->run(
+    self,
+    [run = st.options.pull,
+     request = pull_request{std::move(source), std::move(src), std::move(dst), opts}, cancelled,
+     every = std::chrono::milliseconds{every.every_ms},
+     report] { return run(request, *cancelled, every, report); },
+    [self, rp, key, allowance, bytes, node = from.node](result<std::uint64_t>&& r) mutable {
+      self->state.pulls.erase(key);
+      if (allowance) {
+        allowance->release(bytes);
+        if (auto* c = find_client(self, node))
+          --c->refs;
+      }
+      deliver(rp, std::move(r));
+    },
+    false);
+  return rp;
+}
+
 /// A request the gate relayed is the gate's own at the manager: it is cancelled as the gate's.
-/// Any other is delegated, so the manager sees the client that made the request it names.
+/// A pull is cancelled here. Any other is delegated, so the manager sees the client that made the
+/// request it names.
 void cancel_for(self_pointer self, std::uint64_t request) {
   auto& m = self->state.manager;
   auto sender = self->current_sender();
   for (auto& [id, r] : self->state.relays)
     if (sender && r.request == request && r.requester.address() == sender->address()) {
       self->send(m, cancel_atom_v, id);
+      return;
+    }
+  for (auto& [key, run] : self->state.pulls)
+    if (sender && run.who.request == request && run.who.requester.address() == sender->address()) {
+      run.cancelled->store(true);
       return;
     }
   self->delegate(m, cancel_atom_v, request);
@@ -694,6 +765,7 @@ mmap_manager_actor::behavior_type gate_impl(self_pointer self, mmap_manager_acto
     passed_on<walk_page, walk_atom, std::string&, walk_options&, std::string&, report_progress>(
       self, "walk"),
     gated(self, "prefetch_files", prefetch_for),
+    gated(self, "pull", pull_for),
   };
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -15,6 +17,24 @@
 
 namespace actorio::detail {
 
+/// A copy a client asked this node to pull from another (see pull_atom).
+struct pull_request {
+  /// "tcp://HOST:PORT" or "tls://HOST:PORT".
+  std::string source;
+  /// The file there, relative to that node's root.
+  std::string src;
+  /// Where it goes here.
+  std::string dst;
+  node_copy_options options;
+};
+
+/// Makes the copy `request` describes and returns the bytes copied, blocking the calling thread
+/// until it is done. It ends with ECANCELED soon after `cancelled` is set, and calls `report`
+/// (unless empty) with its progress at most once per `every`.
+using pull_runner = std::function<result<std::uint64_t>(
+  const pull_request& request, const std::atomic<bool>& cancelled, std::chrono::milliseconds every,
+  const std::function<void(const progress&)>& report)>;
+
 /// What a gate checks and reports. A limit of 0 means none.
 struct gate_options {
   /// Base of the relative paths that bulk_read sizes.
@@ -29,6 +49,10 @@ struct gate_options {
   /// Told about each client node when it is first seen and when it is gone.
   std::function<void(const std::string&)> on_connect;
   std::function<void(const std::string&)> on_disconnect;
+  /// Runs the pulls clients ask for, each on a worker of `pull_workers` for as long as it takes
+  /// (copies beyond the workers wait for one). Either null: this node pulls from no one (EPERM).
+  pull_runner pull;
+  std::shared_ptr<io_worker_pool> pull_workers;
 };
 
 struct gate_state {
@@ -65,6 +89,13 @@ struct gate_state {
     caf::node_id node;
   };
 
+  /// A pull under way: who asked (its progress and cancel use the requester's own request id)
+  /// and the flag that stops it.
+  struct pull_run {
+    relay who;
+    std::shared_ptr<std::atomic<bool>> cancelled;
+  };
+
   mmap_manager_actor manager;
   /// Sizes the files of a bulk_read (stat is a blocking syscall).
   std::shared_ptr<io_worker_pool> pool;
@@ -74,6 +105,9 @@ struct gate_state {
   std::shared_ptr<const path_sandbox> root;
   std::map<caf::node_id, client> clients;
   std::map<std::uint64_t, relay> relays;
+  /// Pulls under way, by a key of the gate's.
+  std::map<std::uint64_t, pull_run> pulls;
+  std::uint64_t pull_counter = 0;
   /// Set by the server's shutdown: every client request is refused from then on.
   bool stopping = false;
   static inline const char* name = "actorio.gate";

@@ -1214,6 +1214,11 @@ mmap_manager_actor::behavior_type mmap_manager_impl(self_pointer self,
         const std::string& algorithm,
         bool flush) { return commit_staged(self, id, expected, algorithm, flush); },
     [=](discard_staged_atom, std::uint64_t id) { return discard_staged(self, id); },
+    [=](pull_atom, const std::string&, const std::string&, const std::string& dst,
+        const node_copy_options&, report_progress) -> caf::result<std::uint64_t> {
+      return make_error(failure{EOPNOTSUPP, "pull", dst,
+                                "only a served node pulls a copy from another (actorio::serve)"});
+    },
     [=](shutdown_atom) { return close_all(self); },
   };
 }

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -28,6 +29,7 @@ struct serve_cli_options {
   std::size_t max_clients = serve_limits{}.max_clients;
   std::uint64_t max_message = serve_limits{}.max_message_bytes;
   double handshake_timeout_s = 10;
+  std::vector<std::string> pull_from;
 };
 
 /// Lifts the soft descriptor limit to the hard one: clients and the files they open each take
@@ -55,6 +57,7 @@ int run_serve(const serve_cli_options& o, const global_options& g) {
   opts.limits.max_message_bytes = o.max_message;
   opts.limits.handshake_timeout =
     std::chrono::milliseconds(static_cast<std::int64_t>(o.handshake_timeout_s * 1000));
+  opts.pull_from = o.pull_from;
   opts.runtime = make_runtime_config(g);
   opts.on_connect = [](const std::string& node) {
     std::cerr << "actorio serve: client " + node + " connected\n" << std::flush;
@@ -121,6 +124,9 @@ command add_serve_command(CLI::App& app, const global_options& g) {
                  "Seconds a connection may take to complete its handshake")
     ->check(CLI::Range(0.001, 86400.0))
     ->capture_default_str();
+  sub->add_option("--pull-from", o->pull_from,
+                  "HOST:PORT of a node this server may copy from itself when a client copies "
+                  "between the two (repeatable); with the global TLS files for a tls:// node");
   return [o, &g] { return run_serve(*o, g); };
 }
 

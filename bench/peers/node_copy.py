@@ -3,8 +3,8 @@
 
   node_copy.py --cli CLI --runner RUN_MEASURED --src FILE --dst-dir DIR
 
-Serves FILE's directory (node A) and DIR (node B), then times `actorio copy tcp://A/NAME
-tcp://B/NAME` whole under run_measured. Prints one JSON line: {"op": "node_copy", "bytes",
+Serves FILE's directory (node A) and DIR (node B, which may pull from A), then times `actorio
+copy tcp://A/NAME tcp://B/NAME` whole under run_measured. Prints one JSON line: {"op": "node_copy", "bytes",
 "seconds" (the copying client's wall time), "rss_kib": {"client", "source", "destination"}}, each
 a peak RSS (the servers' VmHWM, read before they stop). Exit status 1 when the copy fails or
 differs in size from its source.
@@ -27,9 +27,9 @@ def peak_kib(pid):
     return 0
 
 
-def serve(cli, root, log):
+def serve(cli, root, log, extra=()):
     """Starts a server on a free port; returns (process, port)."""
-    proc = subprocess.Popen([cli, 'serve', '--listen', '127.0.0.1:0', '--root', root],
+    proc = subprocess.Popen([cli, 'serve', '--listen', '127.0.0.1:0', '--root', root, *extra],
                             stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
                             text=True)
     line = proc.stdout.readline()
@@ -50,7 +50,8 @@ def main():
     name = os.path.basename(args.src)
     with tempfile.TemporaryDirectory() as tmp, open(os.path.join(tmp, 'servers.log'), 'w') as log:
         a, port_a = serve(args.cli, os.path.dirname(os.path.abspath(args.src)), log)
-        b, port_b = serve(args.cli, args.dst_dir, log)
+        # B copies from A itself (serve --pull-from): the bytes cross one connection.
+        b, port_b = serve(args.cli, args.dst_dir, log, ('--pull-from', f'127.0.0.1:{port_a}'))
         try:
             report = os.path.join(tmp, 'client.report')
             done = subprocess.run([args.runner, report, args.cli, '--no-progress', 'copy',

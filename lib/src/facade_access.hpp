@@ -29,6 +29,10 @@ struct facade_access {
   static mapped_file_actor actor(const mapped_file& file);
   static mmap_manager_actor actor(const mmap_manager& manager);
   static couple_actor actor(const couple& c);
+
+  /// "tcp://HOST:PORT" or "tls://HOST:PORT" of the node a connected manager talks to; empty for
+  /// a local one.
+  static std::string node_url(const mmap_manager& manager);
 };
 
 } // namespace actorio::detail

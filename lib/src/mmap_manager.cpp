@@ -13,6 +13,12 @@ mmap_manager_actor detail::facade_access::actor(const mmap_manager& manager) {
   return manager.core_ ? manager.core_->manager : mmap_manager_actor{};
 }
 
+std::string detail::facade_access::node_url(const mmap_manager& manager) {
+  if (!manager.core_ || manager.core_->peer.empty())
+    return {};
+  return (manager.core_->peer_tls ? "tls://" : "tcp://") + manager.core_->peer;
+}
+
 mmap_manager_actor actor_of(const mmap_manager& manager) {
   return detail::facade_access::actor(manager);
 }
@@ -89,6 +95,15 @@ pending<std::string> mmap_manager::commit_staged(std::uint64_t id, std::string e
   return detail::ask<std::string>(core_, core_->manager, "commit_staged", "", detail::as_is{},
                                   commit_staged_atom_v, id, std::move(expected_digest),
                                   std::move(algorithm), flush);
+}
+
+operation<std::uint64_t> mmap_manager::pull(const std::string& source,
+                                            const std::filesystem::path& src,
+                                            const std::filesystem::path& dst,
+                                            const node_copy_options& options,
+                                            const bulk_options& opts) const {
+  return detail::ask_bulk<std::uint64_t>(core_, core_->manager, "pull", opts, detail::as_is{},
+                                         pull_atom_v, source, src.string(), dst.string(), options);
 }
 
 pending<void> mmap_manager::discard_staged(std::uint64_t id) const {

@@ -1,5 +1,6 @@
 // copy_between: a file streamed from one manager to another in bounded chunks, into a staged file
-// that gets its name only when complete.
+// that gets its name only when complete; and the pull, the same copy made by the destination
+// node itself.
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -12,8 +13,11 @@
 #include <thread>
 #include <utility>
 
+#include "lib/src/node_copy.hpp"
+
 #include "actorio/cluster.hpp"
 #include "actorio/io_error.hpp"
+#include "lib/src/facade_access.hpp"
 
 namespace actorio {
 
@@ -28,11 +32,12 @@ struct copy_run {
     std::make_shared<detail::completion<std::uint64_t>>();
 };
 
-/// `why` with the node named in its detail (once) and `path` as its path when it has none.
+/// `why` with the node named in its detail (once) and `path` as its path when it has none. An
+/// empty node is this process, in a pull: its client names it.
 failure on_node(failure why, const std::string& node, const std::filesystem::path& path) {
   if (why.path.empty())
     why.path = path.string();
-  if (why.detail.find(node) == std::string::npos)
+  if (!node.empty() && why.detail.find(node) == std::string::npos)
     why.detail = "node " + node + (why.detail.empty() ? "" : ": " + why.detail);
   return why;
 }
@@ -84,6 +89,58 @@ private:
       return f.get();
     } catch (...) {
       throw io_error(on_node(current_failure(), end.node, end.path));
+    }
+  }
+
+  /// The copy made by the destination itself (see mmap_manager::pull) when both ends are other
+  /// nodes; nothing when the destination does not pull from the source or cannot reach it, and
+  /// the bytes are then streamed through this process. ETIMEDOUT when the destination reports
+  /// nothing for twice the step timeout.
+  std::optional<std::uint64_t> pulled() {
+    auto source = detail::facade_access::node_url(from_.manager);
+    auto destination = detail::facade_access::node_url(to_.manager);
+    if (source.empty() || destination.empty() || source == destination)
+      return std::nullopt;
+    auto heard = std::make_shared<std::atomic<clock::rep>>(clock::now().time_since_epoch().count());
+    bulk_options how;
+    how.progress_interval =
+      progress_.on_progress ? progress_.progress_interval : opts_.step_timeout;
+    if (opts_.step_timeout.count() > 0)
+      how.progress_interval = std::min<std::chrono::milliseconds>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(how.progress_interval),
+        opts_.step_timeout / 4);
+    how.on_progress = [heard, user = progress_.on_progress](const progress& p) {
+      heard->store(clock::now().time_since_epoch().count());
+      if (user)
+        user(p);
+    };
+    auto op = to_.manager.pull(source, from_.path, to_.path, opts_, how);
+    auto silent_limit = 2 * opts_.step_timeout;
+    bool cancel_sent = false;
+    while (op.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+      auto silent = clock::now() - clock::time_point{clock::duration{heard->load()}};
+      if (run_->cancelled.load()) {
+        if (!std::exchange(cancel_sent, true))
+          op.cancel();
+      } else if (opts_.step_timeout.count() > 0 && silent > silent_limit) {
+        op.cancel();
+        throw io_error(on_node(failure{ETIMEDOUT, "copy", to_.path.string(),
+                                       "no progress from the copying node within " +
+                                         std::to_string(silent_limit.count()) + " ms"},
+                               to_.node, to_.path));
+      }
+    }
+    try {
+      return op.get();
+    } catch (const io_error& e) {
+      auto why = e.why();
+      if ((why.op == "pull" && (why.code == EPERM || why.code == EOPNOTSUPP)) ||
+          why.op == "connect")
+        return std::nullopt;
+      // What failed at the source names it already; the rest happened at the destination.
+      if (why.detail.find(from_.node) == std::string::npos)
+        why = on_node(std::move(why), to_.node, to_.path);
+      throw io_error(std::move(why));
     }
   }
 
@@ -187,6 +244,8 @@ private:
 };
 
 std::uint64_t copier::operator()() {
+  if (auto n = pulled())
+    return *n;
   auto size = source_size();
   // The size is known from here on: a progress bar can show a percentage before the first write.
   report(0, size, false);
@@ -250,5 +309,86 @@ operation<std::uint64_t> copy_between(copy_end from, copy_end to, const node_cop
   }).detach();
   return operation<std::uint64_t>{std::move(future), [run] { run->cancelled.store(true); }};
 }
+
+namespace detail {
+
+namespace {
+
+/// HOST, PORT and TLS of "tcp://HOST:PORT" or "tls://HOST:PORT".
+struct node_address {
+  std::string host;
+  std::uint16_t port = 0;
+  bool tls = false;
+
+  std::string name() const {
+    return host + ":" + std::to_string(port);
+  }
+};
+
+std::optional<node_address> parse_node_url(const std::string& url) {
+  node_address a;
+  std::string_view rest{url};
+  if (rest.starts_with("tls://"))
+    a.tls = true;
+  else if (!rest.starts_with("tcp://"))
+    return std::nullopt;
+  rest.remove_prefix(6);
+  auto colon = rest.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == rest.size())
+    return std::nullopt;
+  unsigned port = 0;
+  for (char c : rest.substr(colon + 1)) {
+    if (c < '0' || c > '9' || (port = port * 10 + static_cast<unsigned>(c - '0')) > 65535)
+      return std::nullopt;
+  }
+  a.host = std::string{rest.substr(0, colon)};
+  a.port = static_cast<std::uint16_t>(port);
+  return a;
+}
+
+} // namespace
+
+pull_runner make_pull_runner(runtime& local, std::vector<std::string> peers, tls_options tls) {
+  return
+    [&local, peers = std::move(peers), tls = std::move(tls)](
+      const pull_request& r, const std::atomic<bool>& cancelled, std::chrono::milliseconds every,
+      const std::function<void(const progress&)>& report) -> result<std::uint64_t> {
+      auto source = parse_node_url(r.source);
+      if (!source)
+        return failure{EINVAL, "pull", r.dst,
+                       "not a node: " + r.source + " (tcp://HOST:PORT or tls://HOST:PORT)"};
+      if (std::find(peers.begin(), peers.end(), source->name()) == peers.end())
+        return failure{EPERM, "pull", r.dst,
+                       "this server does not pull from " + source->name() +
+                         " (serve_options::pull_from)"};
+      try {
+        connect_options how;
+        if (r.options.step_timeout.count() > 0)
+          how.timeout = r.options.step_timeout;
+        // Held here until the copy answered, so that the connection ends on this thread: the
+        // copy's own thread, ending it there as its last holder, waits forever in CAF 0.17's
+        // actor_system destructor.
+        auto from = connect(source->host, source->port, source->tls ? tls : tls_options{}, how);
+        bulk_options progress;
+        if (report) {
+          progress.on_progress = report;
+          progress.progress_interval = every;
+        }
+        auto op = copy_between(copy_end{from, r.src, source->name()},
+                               copy_end{local.manager(), r.dst, ""}, r.options, progress);
+        bool cancel_sent = false;
+        while (op.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
+          if (cancelled.load() && !std::exchange(cancel_sent, true))
+            op.cancel();
+        return op.get();
+      } catch (const io_error& e) {
+        return e.why();
+      } catch (const std::exception& e) {
+        return failure{EIO, "pull", r.dst, e.what()};
+      }
+    };
+}
+
+} // namespace detail
 
 } // namespace actorio

@@ -20,6 +20,7 @@
 #include "lib/src/facade_bridge_actor.hpp"
 #include "lib/src/front_door.hpp"
 #include "lib/src/node_connection.hpp"
+#include "lib/src/node_copy.hpp"
 #include "lib/src/runtime_core.hpp"
 
 namespace actorio {
@@ -138,6 +139,8 @@ struct server::impl {
   caf::actor_system* system = nullptr;
   runtime* rt = nullptr;
   std::shared_ptr<detail::io_worker_pool> gate_pool;
+  /// The threads pulls run on (none without serve_options::pull_from).
+  std::shared_ptr<detail::io_worker_pool> pull_pool;
   mmap_manager_actor gate;
   /// The listener and its connections' vetting, and the cleanup after client nodes.
   std::unique_ptr<detail::front_door> door;
@@ -169,9 +172,11 @@ struct server::impl {
       gate = nullptr;
     }
     door.reset();
-    if (gate_pool)
-      gate_pool->stop();
-    gate_pool.reset();
+    for (auto* pool : {&gate_pool, &pull_pool}) {
+      if (*pool)
+        (*pool)->stop();
+      pool->reset();
+    }
     system = nullptr;
     std::optional<io_error> why;
     if (owned_runtime) {
@@ -260,9 +265,19 @@ void publish(server::impl& x, serve_options& opts) {
     throw invalid("read-only asked for, but the runtime is writable (runtime_config::read_only)");
   x.address = opts.address;
   x.gate_pool = std::make_shared<detail::io_worker_pool>(sys, 1);
-  detail::gate_options gopts{rcfg.root.string(),         opts.limits.max_bulk_read_bytes,
-                             opts.limits.max_open_maps,  opts.limits.max_bytes_in_flight,
-                             std::move(opts.on_connect), std::move(opts.on_disconnect)};
+  detail::gate_options gopts;
+  gopts.root = rcfg.root.string();
+  gopts.max_bulk_read_bytes = opts.limits.max_bulk_read_bytes;
+  gopts.max_open_maps = opts.limits.max_open_maps;
+  gopts.max_bytes_in_flight = opts.limits.max_bytes_in_flight;
+  gopts.on_connect = std::move(opts.on_connect);
+  gopts.on_disconnect = std::move(opts.on_disconnect);
+  if (!opts.pull_from.empty()) {
+    x.pull_pool =
+      std::make_shared<detail::io_worker_pool>(sys, std::max<std::size_t>(opts.max_pulls, 1));
+    gopts.pull = detail::make_pull_runner(rt, opts.pull_from, opts.tls);
+    gopts.pull_workers = x.pull_pool;
+  }
   x.gate = sys.spawn(detail::gate_impl, actor_of(rt.manager()), x.gate_pool, std::move(gopts));
   const auto& lim = opts.limits;
   detail::front_door_limits door_limits;
@@ -356,6 +371,7 @@ mmap_manager connect(const std::string& host, std::uint16_t port, const tls_opti
     find_manager(sys, host, port, tls.enabled(), core->timeout(), node));
   core->bridge = detail::facade_bridge::make(sys);
   core->peer = node;
+  core->peer_tls = tls.enabled();
   auto m = detail::facade_access::manager(std::move(core));
   // Introduces this client at once (the server logs connections as it first hears from a node;
   // CAF 0.17 reports no BASP handshake to the application) and proves the peer answers.

@@ -37,6 +37,8 @@ struct runtime_core {
   /// "host:port" of the node a connected facade talks to (empty for a local runtime): failures
   /// that do not come from the node (lost connection, timeout) name it.
   std::string peer;
+  /// Whether that connection is TLS.
+  bool peer_tls = false;
   std::atomic<bool> stopped{false};
   /// The one epoll thread that tells every couple of this runtime when its pipes are ready.
   std::shared_ptr<fd_reactor> reactor;

@@ -1554,6 +1554,35 @@ BOOST_AUTO_TEST_CASE(copy_between_nodes_streams_the_file_and_names_the_node_that
   BOOST_TEST(sh("ls -A " + q(roots[1].path().string()) + "/d").out == "dst.bin\n");
   BOOST_TEST(sh("ls -A " + q(roots[2].path().string())).out == "");
   BOOST_TEST(!fs::exists(roots[0].path().parent_path() / "escaped"));
+
+  // A server that may pull from the source copies from it itself: the source sees it connect
+  // as a client of its own. What the copy prints and leaves is the same.
+  temp_dir pulled;
+  serve_process puller{
+    cli,
+    {"--listen", "127.0.0.1:0", "--root", pulled.path().string(), "--pull-from", plain.address},
+    io / "s3.err"};
+  auto c = "tcp://" + puller.address + "/";
+  auto clients_of_source = [&] {
+    auto log = read_file(plain.err);
+    std::size_t n = 0;
+    for (auto at = log.find(" connected\n"); at != std::string::npos;
+         at = log.find(" connected\n", at + 1))
+      ++n;
+    return n;
+  };
+  auto before = clients_of_source();
+  auto pull = actorio("copy --verify --flush " + a + "src.bin " + c + "p.bin");
+  BOOST_TEST(pull.status == 0, pull.err);
+  BOOST_TEST((read_file(pulled / "p.bin") == content));
+  BOOST_TEST(clients_of_source() == before + 2);
+  auto pull_missing = actorio("copy " + a + "missing " + c + "m");
+  BOOST_TEST(pull_missing.status == 1);
+  BOOST_TEST(pull_missing.err == "actorio: " + a + "missing: No such file or directory\n");
+  auto pull_escape = actorio("copy " + a + "src.bin " + c + "../escaped");
+  BOOST_TEST(pull_escape.status == 1);
+  BOOST_TEST(pull_escape.err == "actorio: " + c + "../escaped: Permission denied\n");
+  BOOST_TEST(sh("ls -A " + q(pulled.path().string())).out == "p.bin\n");
 }
 
 BOOST_AUTO_TEST_CASE(a_node_stopped_mid_sum_misses_the_deadline_and_the_others_print_theirs) {

@@ -40,6 +40,23 @@ serve_options served_dir(const fs::path& root) {
   return o;
 }
 
+/// `opts` that also append each client node's name to `log` as it connects.
+serve_options logging_connections(serve_options opts, const fs::path& log) {
+  opts.on_connect = [log](const std::string& node) {
+    std::ofstream{log, std::ios::app} << node << '\n';
+  };
+  return opts;
+}
+
+/// The client nodes a server logged with logging_connections.
+std::size_t connections_in(const fs::path& log) {
+  std::ifstream in{log};
+  std::size_t n = 0;
+  for (std::string line; std::getline(in, line);)
+    ++n;
+  return n;
+}
+
 endpoint local(std::uint16_t port, tls_options tls = {}) {
   return endpoint{"127.0.0.1", port, std::move(tls)};
 }
@@ -670,14 +687,19 @@ BOOST_AUTO_TEST_CASE(a_copy_with_the_default_options_keeps_every_process_small) 
       BOOST_TEST(rises[i] < 24u << 10, "process " << i);
 }
 
-/// A 1 GiB copy between two served nodes, with the source (`kill_source`) or the destination
-/// killed once 8 MiB are across: the copy fails naming the dead node, and the destination's
-/// directory holds neither the file nor a temporary.
-void check_a_node_killed_mid_copy(bool kill_source) {
+/// A 1 GiB copy between two served nodes, the destination pulling it itself (`pulled`) or not,
+/// with the source (`kill_source`) or the destination killed once 8 MiB are across: the copy
+/// fails naming the dead node, and the destination's directory holds neither the file nor a
+/// temporary.
+void check_a_node_killed_mid_copy(bool kill_source, bool pulled) {
   temp_dir roots[2];
   sparse_file(roots[0] / "big.bin", std::uint64_t{1} << 30);
-  served s0{served_dir(roots[0].path())};
-  served s1{served_dir(roots[1].path())};
+  temp_dir logs;
+  served s0{logging_connections(served_dir(roots[0].path()), logs / "s0")};
+  auto pulling = served_dir(roots[1].path());
+  if (pulled)
+    pulling.pull_from = {name_of(s0.port())};
+  served s1{pulling};
   cluster c{{local(s0.port()), local(s1.port())}};
   watch started{[](const progress& p) { return p.bytes_done >= (std::uint64_t{8} << 20); }};
   node_copy_options o;
@@ -686,6 +708,8 @@ void check_a_node_killed_mid_copy(bool kill_source) {
   started.opts.progress_interval = std::chrono::milliseconds(0);
   auto op = c.copy(name_of(s0.port()), "big.bin", name_of(s1.port()), "copy.bin", o, started.opts);
   BOOST_REQUIRE(started.reached.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  // A pulling destination is the source's second client.
+  BOOST_TEST(connections_in(logs / "s0") == (pulled ? 2u : 1u));
   auto& dead = kill_source ? s0 : s1;
   dead.kill();
   try {
@@ -699,18 +723,32 @@ void check_a_node_killed_mid_copy(bool kill_source) {
 }
 
 BOOST_AUTO_TEST_CASE(a_destination_killed_mid_copy_leaves_no_file_and_no_temporary) {
-  check_a_node_killed_mid_copy(false);
+  check_a_node_killed_mid_copy(false, false);
 }
 
 BOOST_AUTO_TEST_CASE(a_source_killed_mid_copy_leaves_nothing_at_the_destination) {
-  check_a_node_killed_mid_copy(true);
+  check_a_node_killed_mid_copy(true, false);
 }
 
-BOOST_AUTO_TEST_CASE(a_cancelled_copy_leaves_nothing_at_the_destination) {
+BOOST_AUTO_TEST_CASE(a_destination_killed_mid_pull_leaves_no_file_and_no_temporary) {
+  check_a_node_killed_mid_copy(false, true);
+}
+
+BOOST_AUTO_TEST_CASE(a_source_killed_mid_pull_leaves_nothing_at_the_destination) {
+  check_a_node_killed_mid_copy(true, true);
+}
+
+/// A 1 GiB copy between two served nodes, pulled by the destination or not, cancelled once it
+/// started: ECANCELED, nothing at the destination, and both nodes usable at once.
+void check_a_cancelled_copy(bool pulled) {
   temp_dir roots[2];
   sparse_file(roots[0] / "big.bin", std::uint64_t{1} << 30);
-  served s0{served_dir(roots[0].path())};
-  served s1{served_dir(roots[1].path())};
+  temp_dir logs;
+  served s0{logging_connections(served_dir(roots[0].path()), logs / "s0")};
+  auto pulling = served_dir(roots[1].path());
+  if (pulled)
+    pulling.pull_from = {name_of(s0.port())};
+  served s1{pulling};
   cluster c{{local(s0.port()), local(s1.port())}};
   watch started{[](const progress& p) { return p.bytes_done > 0; }};
   started.opts.progress_interval = std::chrono::milliseconds(0);
@@ -718,6 +756,7 @@ BOOST_AUTO_TEST_CASE(a_cancelled_copy_leaves_nothing_at_the_destination) {
   o.chunk_bytes = 1 << 20;
   auto op = c.copy(name_of(s0.port()), "big.bin", name_of(s1.port()), "copy.bin", o, started.opts);
   BOOST_REQUIRE(started.reached.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  BOOST_TEST(connections_in(logs / "s0") == (pulled ? 2u : 1u));
   op.cancel();
   BOOST_TEST(errno_of([&] { op.get(); }) == ECANCELED);
   // The discard is answered before the copy fails; the listing follows it.
@@ -725,6 +764,96 @@ BOOST_AUTO_TEST_CASE(a_cancelled_copy_leaves_nothing_at_the_destination) {
   // The nodes are usable at once.
   write_file(roots[0] / "small", "small");
   BOOST_TEST(c.copy(name_of(s0.port()), "small", name_of(s1.port()), "small").get() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_copy_leaves_nothing_at_the_destination) {
+  check_a_cancelled_copy(false);
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_pull_leaves_nothing_at_the_destination) {
+  check_a_cancelled_copy(true);
+}
+
+BOOST_AUTO_TEST_CASE(a_node_that_pulls_from_the_source_copies_over_one_connection_with_tls) {
+  temp_dir roots[2];
+  temp_dir logs;
+  auto data = pattern_bytes((std::size_t{3} << 20) + 77, 11);
+  write_file(roots[0] / "src.bin", data);
+  temp_dir certs_dir;
+  certificates certs{certs_dir.path()};
+  auto source_opts = logging_connections(served_dir(roots[0].path()), logs / "s0");
+  source_opts.tls = certs.tls("server");
+  served s0{source_opts};
+  // The destination connects to the source with its own certificate, which the same CA signed.
+  auto dest_opts = logging_connections(served_dir(roots[1].path()), logs / "s1");
+  dest_opts.tls = certs.tls("server");
+  dest_opts.pull_from = {name_of(s0.port())};
+  served s1{dest_opts};
+  cluster c{{local(s0.port(), certs.tls("client")), local(s1.port(), certs.tls("client"))}};
+  node_copy_options o;
+  o.verify = true;
+  o.chunk_bytes = 64 << 10;
+  o.window = 2;
+  std::mutex lock;
+  progress last;
+  bulk_options p;
+  p.progress_interval = std::chrono::milliseconds(0);
+  p.on_progress = [&](const progress& x) {
+    std::lock_guard<std::mutex> guard{lock};
+    last = x;
+  };
+  BOOST_TEST(c.copy(name_of(s0.port()), "src.bin", name_of(s1.port()), "new.bin", o, p).get() ==
+             data.size());
+  BOOST_TEST((read_file(roots[1] / "new.bin") == data));
+  {
+    // The destination's own progress, passed on.
+    std::lock_guard<std::mutex> guard{lock};
+    BOOST_TEST(last.bytes_done == data.size());
+    BOOST_TEST(last.bytes_total == data.size());
+    BOOST_TEST(last.items_done == 1u);
+  }
+  // The source served two nodes: this client, and the destination that pulled.
+  BOOST_TEST(connections_in(logs / "s0") == 2u);
+  // The other way the source does not pull: the bytes pass through this client, and the
+  // destination of that copy hears from no node but it.
+  BOOST_TEST(c.copy(name_of(s1.port()), "new.bin", name_of(s0.port()), "back.bin", o).get() ==
+             data.size());
+  BOOST_TEST((read_file(roots[0] / "back.bin") == data));
+  BOOST_TEST(connections_in(logs / "s1") == 1u);
+  BOOST_TEST(connections_in(logs / "s0") == 2u);
+  BOOST_TEST((names_in(roots[1].path()) == std::set<std::string>{"new.bin"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_pull_from_a_node_not_listed_is_eperm_and_a_local_manager_has_none) {
+  temp_dir roots[2];
+  write_file(roots[0] / "f", "data");
+  served s0{served_dir(roots[0].path())};
+  auto pulling = served_dir(roots[1].path());
+  pulling.pull_from = {"127.0.0.1:1"};
+  pulling.limits.max_open_maps = 1;
+  served s1{pulling};
+  auto dest = connect("127.0.0.1", s1.port());
+  auto source = "tcp://" + name_of(s0.port());
+  BOOST_TEST(errno_of([&] { dest.pull(source, "f", "f").get(); }) == EPERM);
+  BOOST_TEST(errno_of([&] { dest.pull("nonsense", "f", "f").get(); }) == EINVAL);
+  node_copy_options none;
+  none.window = 0;
+  BOOST_TEST(errno_of([&] { dest.pull(source, "f", "f", none).get(); }) == EINVAL);
+  // A pull counts as a map the client holds.
+  auto held = dest.open("held", 4, open_mode::create).get();
+  BOOST_TEST(errno_of([&] { dest.pull("tcp://127.0.0.1:1", "f", "f").get(); }) == EMFILE);
+  held.close().get();
+  // Listed but not listening: the connect fails, with its own op.
+  try {
+    dest.pull("tcp://127.0.0.1:1", "f", "f").get();
+    BOOST_FAIL("the pull succeeded");
+  } catch (const io_error& e) {
+    BOOST_TEST(e.code().value() == ECONNREFUSED, e.what());
+    BOOST_TEST(e.why().op == "connect", e.what());
+  }
+  runtime rt{runtime_config{.root = roots[1].path()}};
+  BOOST_TEST(errno_of([&] { rt.manager().pull(source, "f", "f").get(); }) == EOPNOTSUPP);
+  BOOST_TEST((names_in(roots[1].path()) == std::set<std::string>{"held"}));
 }
 
 BOOST_AUTO_TEST_CASE(a_served_staged_file_is_its_clients_alone_and_counts_as_a_held_map) {

@@ -39,27 +39,6 @@ struct cluster_options {
   std::chrono::milliseconds deadline{std::chrono::minutes(10)};
 };
 
-/// How `copy_between` and `cluster::copy` move a file from one node to another.
-struct node_copy_options {
-  /// Compare sha256 digests computed on each node, the source's and the staged copy's before it
-  /// gets its name: a mismatch fails with EIO and leaves no destination.
-  bool verify = false;
-  /// fsync the copy before it gets its name, and its directory after, as `copy_file`'s `flush`
-  /// does: without it the new name still appears atomically, but a crash soon after may lose it.
-  bool flush = false;
-  /// Bytes per read from the source and per write to the destination (> 0). Every process on
-  /// the way holds a few chunks, each also in its network buffers: small chunks keep every
-  /// process small, and many of them in flight keep the connections busy.
-  std::size_t chunk_bytes = std::size_t{256} << 10;
-  /// Chunks in flight per direction (> 0): the copy holds at most about 2 x window x chunk_bytes
-  /// of the file in memory, whatever its size; reads wait for writes to be acknowledged.
-  std::size_t window = 8;
-  /// Longest a wait for one step (the source's size, one chunk read or written, the staging)
-  /// may take: ETIMEDOUT naming the node then. 0: no limit. The commit (with its digest of the
-  /// copy) is bounded by the destination's own request timeout.
-  std::chrono::milliseconds step_timeout{std::chrono::seconds(30)};
-};
-
 /// One end of `copy_between`: a manager (local, or connected to a node), a path as that manager
 /// resolves it, and the name failures give the node ("host:port", or "local").
 struct copy_end {
@@ -71,8 +50,13 @@ struct copy_end {
 /// Copies the regular file `from.path` on `from`'s manager to `to.path` on `to`'s, returning the
 /// bytes copied. The bytes are read in chunks from the source and written to a staged file
 /// (`mmap_manager::stage`) on the destination, at most `opts.window` chunks in flight each way;
-/// the staged file is fsynced and renamed over `to.path` (replacing an existing file
-/// atomically) only when complete and, with `verify`, when the digests match. On any failure
+/// the staged file is renamed over `to.path` (replacing an existing file atomically; fsynced
+/// first with `flush`) only when complete and, with `verify`, when the digests match. When both
+/// ends are served nodes, the destination is first asked to make the copy itself
+/// (`mmap_manager::pull`), so that the bytes cross one connection instead of two and this
+/// process: a destination whose server does not pull from the source (`serve_options::pull_from`)
+/// or cannot reach it leaves the copy to this process, which streams it through. A pull that
+/// reports no progress for twice `step_timeout` fails with ETIMEDOUT. On any failure
 /// (the source unreadable, either node gone or silent mid-way, a cancel) the staged file is
 /// dropped: the destination is left as it was and no temporary stays behind, also when the
 /// destination's process dies (the staged file has no name until the commit).

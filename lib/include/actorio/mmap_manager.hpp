@@ -111,6 +111,19 @@ public:
   /// Drops staged file `id`; an unknown id is no error.
   pending<void> discard_staged(std::uint64_t id) const;
 
+  /// Asks this manager's node to copy `src` from node `source` ("tcp://HOST:PORT" or
+  /// "tls://HOST:PORT", as this node reaches it) to `dst` itself, as `copy_between` would (its
+  /// options and failures), so that the bytes cross one connection, from that node to this one.
+  /// `copy_between` asks this first when both ends are served nodes. The node connects to
+  /// `source` with its own TLS files. Returns the bytes copied. EPERM when the node's server does
+  /// not pull from `source` (`serve_options::pull_from`), EOPNOTSUPP from a manager that is not
+  /// served. Progress and `cancel()` as for a bulk call; while it runs, the copy counts as a map
+  /// the caller holds and its chunks in flight as the caller's bytes in flight.
+  operation<std::uint64_t> pull(const std::string& source, const std::filesystem::path& src,
+                                const std::filesystem::path& dst,
+                                const node_copy_options& options = {},
+                                const bulk_options& opts = {}) const;
+
   /// The number of open maps.
   pending<std::uint64_t> currently_open() const;
 

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "actorio/config.hpp"
 #include "actorio/mmap_manager.hpp"
@@ -80,6 +81,13 @@ struct serve_options {
   /// read-only itself (`runtime_config::read_only`).
   bool read_only = false;
   serve_limits limits;
+  /// Nodes ("HOST:PORT", as a client's tcp:// or tls:// address of them says) this server copies
+  /// from itself when a client asks (`mmap_manager::pull`, which `copy_between` tries first when
+  /// both ends are served): it connects to the node, with `tls`'s files when the address says
+  /// tls://, and streams the file straight into its own root. Empty: it pulls from none (EPERM),
+  /// and such copies pass through the client. At most `max_pulls` run at once; more wait.
+  std::vector<std::string> pull_from;
+  std::size_t max_pulls = 4;
   /// The served runtime's other settings (workers, timeouts, default digest); its `root`,
   /// `confine_to_root` and `read_only` are taken from the fields above. Not used when serving a
   /// runtime.

@@ -138,6 +138,27 @@ typename Inspector::result_type inspect(Inspector& f, copy_options& x) {
   }
 }
 
+/// Sizes cross the wire as 64-bit numbers and the step timeout as milliseconds.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_copy_options& x) {
+  auto chunk = static_cast<std::uint64_t>(x.chunk_bytes);
+  auto window = static_cast<std::uint64_t>(x.window);
+  auto step = static_cast<std::int64_t>(x.step_timeout.count());
+  if constexpr (Inspector::reads_state) {
+    return f(caf::meta::type_name("actorio::node_copy_options"), x.verify, x.flush, chunk, window,
+             step);
+  } else {
+    auto load = caf::meta::load_callback([&]() -> caf::error {
+      x.chunk_bytes = static_cast<std::size_t>(chunk);
+      x.window = static_cast<std::size_t>(window);
+      x.step_timeout = std::chrono::milliseconds{step};
+      return caf::none;
+    });
+    return f(caf::meta::type_name("actorio::node_copy_options"), x.verify, x.flush, chunk, window,
+             step, load);
+  }
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, find_job& x) {
   return f(caf::meta::type_name("actorio::find_job"), x.path, x.start);

@@ -67,6 +67,7 @@ CAF_ADD_ATOM(actorio, actorio, stage_atom, "stage")
 CAF_ADD_ATOM(actorio, actorio, write_staged_atom, "write_stg")
 CAF_ADD_ATOM(actorio, actorio, commit_staged_atom, "commit_stg")
 CAF_ADD_ATOM(actorio, actorio, discard_staged_atom, "discard")
+CAF_ADD_ATOM(actorio, actorio, pull_atom, "pull")
 
 // Couple operations.
 CAF_ADD_ATOM(actorio, actorio, read1_atom, "read1")
@@ -224,14 +225,22 @@ using mmap_manager_actor = caf::typed_actor<
   /// (id, offset >= 0, data) -> bytes written at that offset of the staged file, the pieces one
   /// after the other (byte_pieces cross the wire as one block). EBADF for an unknown id.
   caf::replies_to<write_staged_atom, std::uint64_t, std::int64_t, byte_pieces>::with<std::uint64_t>,
-  /// (id, expected digest or "", algorithm) -> fsyncs the staged file and renames it over its
-  /// destination, then fsyncs the directory; returns the digest when one was expected (EIO and
-  /// no destination change on a mismatch), else "". The id is gone afterwards, whatever the
-  /// outcome.
+  /// (id, expected digest or "", algorithm, flush) -> renames the staged file over its
+  /// destination (with flush: fsyncs it before and the directory after); returns the digest when
+  /// one was expected (EIO and no destination change on a mismatch), else "". The id is gone
+  /// afterwards, whatever the outcome.
   caf::replies_to<commit_staged_atom, std::uint64_t, std::string, std::string,
                   bool>::with<std::string>,
   /// (id) drops the staged file; an unknown id is no error.
   caf::replies_to<discard_staged_atom, std::uint64_t>::with<void>,
+  /// (source node "tcp://HOST:PORT" or "tls://HOST:PORT", path there, destination path, options)
+  /// -> bytes copied. A copy between nodes that the destination makes itself: it connects to the
+  /// source and streams the file into a staged file, so that the bytes cross one connection
+  /// instead of passing through the requester. Progress and cancel as for a bulk operation
+  /// (below). EPERM from a server that does not pull from that node; EOPNOTSUPP from a manager
+  /// that is not served.
+  caf::replies_to<pull_atom, std::string, std::string, std::string, node_copy_options,
+                  report_progress>::with<std::uint64_t>,
 
   // Bulk operations: the manager spreads the items over its io workers and answers once all are
   // done, with one result per item in request order. One failing item fails only itself. Each

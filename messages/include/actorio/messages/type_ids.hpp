@@ -51,6 +51,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorio, caf::first_custom_type_id + 100)
   CAF_ADD_TYPE_ID(actorio, (std::vector<actorio::result<actorio::size_change>>))
   CAF_ADD_TYPE_ID(actorio, (actorio::walk_options))
   CAF_ADD_TYPE_ID(actorio, (actorio::walk_page))
+  CAF_ADD_TYPE_ID(actorio, (actorio::node_copy_options))
 
 CAF_END_TYPE_ID_BLOCK(actorio)
 // clang-format on

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -154,6 +156,27 @@ struct progress {
 /// (`caf::message_id::request_id_mask`), as the requester's `response_handle::id()` gives it.
 struct report_progress {
   std::uint32_t every_ms = 0;
+};
+
+/// How `copy_between` and `cluster::copy` move a file from one node to another.
+struct node_copy_options {
+  /// Compare sha256 digests computed on each node, the source's and the staged copy's before it
+  /// gets its name: a mismatch fails with EIO and leaves no destination.
+  bool verify = false;
+  /// fsync the copy before it gets its name, and its directory after, as `copy_file`'s `flush`
+  /// does: without it the new name still appears atomically, but a crash soon after may lose it.
+  bool flush = false;
+  /// Bytes per read from the source and per write to the destination (> 0). Every process on
+  /// the way holds a few chunks, each also in its network buffers: small chunks keep every
+  /// process small, and many of them in flight keep the connections busy.
+  std::size_t chunk_bytes = std::size_t{256} << 10;
+  /// Chunks in flight per direction (> 0): the copy holds at most about 2 x window x chunk_bytes
+  /// of the file in memory, whatever its size; reads wait for writes to be acknowledged.
+  std::size_t window = 8;
+  /// Longest a wait for one step (the source's size, one chunk read or written, the staging)
+  /// may take: ETIMEDOUT naming the node then. 0: no limit. The commit (with its digest of the
+  /// copy) is bounded by the destination's own request timeout.
+  std::chrono::milliseconds step_timeout{std::chrono::seconds(30)};
 };
 
 } // namespace actorio
