@@ -145,7 +145,7 @@ void facade_bridge::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*)
   if (content.match_elements<progress_atom, std::uint64_t, progress>()) {
     std::unique_lock serial{progress_lock_};
     auto request = content.get_as<std::uint64_t>(1);
-    progress_callback on_progress;
+    std::shared_ptr<progress_callback> on_progress;
     {
       std::scoped_lock guard{lock_};
       auto i = calls_.find(request);
@@ -154,7 +154,7 @@ void facade_bridge::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*)
       on_progress = i->second.on_progress;
       reporting_ = request;
     }
-    on_progress(content.get_as<progress>(2));
+    (*on_progress)(content.get_as<progress>(2));
     std::function<void()> settle;
     {
       std::scoped_lock guard{lock_};

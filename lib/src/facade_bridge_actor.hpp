@@ -29,8 +29,9 @@ struct bridge_call {
   std::string path;
   /// ETIMEDOUT after this long; none waits for the reply, a cancel or the receiver's end.
   std::optional<caf::timespan> timeout;
-  /// Receives the `(progress_atom, request, progress)` reports of this call; may be empty.
-  progress_callback on_progress;
+  /// Receives the `(progress_atom, request, progress)` reports of this call; may be null. Shared,
+  /// not copied for each report: the caller's callback keeps its own state from one to the next.
+  std::shared_ptr<progress_callback> on_progress;
   /// Set by `commit`: the receiver took data for the reply, so a cancel leaves the call to it.
   bool committed = false;
   /// Set by `expect` from `timeout`.

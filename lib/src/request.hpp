@@ -128,7 +128,8 @@ auto call(const std::shared_ptr<runtime_core>& core, const Handle& dest, call_mo
   c.path = std::move(path);
   if (mode.timed)
     c.timeout = core->timeout();
-  c.on_progress = std::move(mode.on_progress);
+  if (mode.on_progress)
+    c.on_progress = std::make_shared<progress_callback>(std::move(mode.on_progress));
   auto request = core->next_request.fetch_add(1, std::memory_order_relaxed);
   // A closed bridge (runtime shut down) fails the call, which then never runs.
   if (facade_bridge::of(core->bridge).expect(request, std::move(c)))

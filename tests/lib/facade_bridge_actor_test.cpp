@@ -206,6 +206,23 @@ BOOST_AUTO_TEST_CASE(progress_reports_reach_the_callback_of_their_call) {
   BOOST_TEST(reports[0].items_total == 10u);
 }
 
+BOOST_AUTO_TEST_CASE(a_progress_callback_keeps_its_state_from_one_report_to_the_next) {
+  auto receiver = sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
+    return {[self](int x) {
+      auto requester = caf::actor_cast<caf::actor>(self->current_sender());
+      for (int i = 0; i < x; ++i)
+        self->send(requester, actorio::progress_atom_v, request_id(self), actorio::progress{});
+      return x;
+    }};
+  });
+  // The callback counts in a state of its own: a copy made for each report would start at 0.
+  std::vector<int> counts;
+  call_mode mode{
+    false, [&counts, mine = 0](const actorio::progress&) mutable { counts.push_back(++mine); }};
+  BOOST_TEST(ask_int(receiver, mode, 3).first.get() == 3);
+  BOOST_TEST(counts == (std::vector<int>{1, 2, 3}), boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(no_progress_report_reaches_its_callback_after_the_call_settled) {
   // The receiver replies at once while another thread keeps sending reports of the same request.
   auto reporters = std::make_shared<std::vector<std::thread>>();
