@@ -628,14 +628,18 @@ constexpr bool peak_rss_is_the_programs = true;
 constexpr std::uint64_t copied_size = std::uint64_t{256} << 20;
 
 /// Copies a sparse file of `copied_size` bytes between two served nodes with `how` and
-/// `progress`, checks the copy, and returns how far the peak RSS of each process rose meanwhile,
-/// in KiB: this one, the source's, the destination's.
+/// `progress`, the destination pulling it (`pulled`) or not, checks the copy, and returns how far
+/// the peak RSS of each process rose meanwhile, in KiB: this one, the source's, the destination's.
 std::array<std::uint64_t, 3> peak_rises_of_a_copy(const node_copy_options& how,
-                                                  const bulk_options& progress = {}) {
+                                                  const bulk_options& progress = {},
+                                                  bool pulled = false) {
   temp_dir roots[2];
   sparse_file(roots[0] / "big.bin", copied_size);
   served s0{served_dir(roots[0].path())};
-  served s1{served_dir(roots[1].path())};
+  auto pulling = served_dir(roots[1].path());
+  if (pulled)
+    pulling.pull_from = {name_of(s0.port())};
+  served s1{pulling};
   cluster c{{local(s0.port()), local(s1.port())}};
   // Connected and warm before the peaks are reset.
   c.bulk_checksum(std::vector<fs::path>{"big.bin"}, "xxh64").get();
@@ -666,7 +670,9 @@ BOOST_AUTO_TEST_CASE(a_copy_holds_a_bounded_part_of_the_file_in_every_process) {
       BOOST_TEST(rises[i] < copied_size / 4 / 1024, "process " << i);
 }
 
-BOOST_AUTO_TEST_CASE(a_copy_with_the_default_options_keeps_every_process_small) {
+/// A copy with the default options, pulled by the destination or not: the first report carries the
+/// size, and no process grows by more than 24 MiB.
+void check_a_copy_with_the_default_options(bool pulled) {
   std::uint64_t first_total = 0;
   std::uint64_t first_done = 1;
   bulk_options p;
@@ -677,7 +683,7 @@ BOOST_AUTO_TEST_CASE(a_copy_with_the_default_options_keeps_every_process_small) 
       first_done = x.bytes_done;
     }
   };
-  auto rises = peak_rises_of_a_copy({}, p);
+  auto rises = peak_rises_of_a_copy({}, p, pulled);
   // The size is reported before any byte is written: a progress bar shows a percentage at once.
   BOOST_TEST(first_total == copied_size);
   BOOST_TEST(first_done == 0u);
@@ -685,6 +691,14 @@ BOOST_AUTO_TEST_CASE(a_copy_with_the_default_options_keeps_every_process_small) 
   for (int i = 0; i < 3; ++i)
     if (peak_rss_is_the_programs)
       BOOST_TEST(rises[i] < 24u << 10, "process " << i);
+}
+
+BOOST_AUTO_TEST_CASE(a_copy_with_the_default_options_keeps_every_process_small) {
+  check_a_copy_with_the_default_options(false);
+}
+
+BOOST_AUTO_TEST_CASE(a_pulled_copy_with_the_default_options_keeps_every_process_small) {
+  check_a_copy_with_the_default_options(true);
 }
 
 /// A 1 GiB copy between two served nodes, the destination pulling it itself (`pulled`) or not,

@@ -172,7 +172,7 @@ struct node_copy_options {
   std::size_t chunk_bytes = std::size_t{256} << 10;
   /// Chunks in flight per direction (> 0): the copy holds at most about 2 x window x chunk_bytes
   /// of the file in memory, whatever its size; reads wait for writes to be acknowledged.
-  std::size_t window = 8;
+  std::size_t window = 16;
   /// Longest a wait for one step (the source's size, one chunk read or written, the staging)
   /// may take: ETIMEDOUT naming the node then. 0: no limit. The commit (with its digest of the
   /// copy) is bounded by the destination's own request timeout.
