@@ -118,16 +118,17 @@ private:
     auto silent_limit = 2 * opts_.step_timeout;
     bool cancel_sent = false;
     while (op.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
-      auto silent = clock::now() - clock::time_point{clock::duration{heard->load()}};
-      if (run_->cancelled.load()) {
-        if (!std::exchange(cancel_sent, true))
-          op.cancel();
-      } else if (opts_.step_timeout.count() > 0 && silent > silent_limit) {
+      if (run_->cancelled.load() && !std::exchange(cancel_sent, true))
         op.cancel();
-        throw io_error(on_node(failure{ETIMEDOUT, "copy", to_.path.string(),
-                                       "no progress from the copying node within " +
-                                         std::to_string(silent_limit.count()) + " ms"},
-                               to_.node, to_.path));
+      auto silent = clock::now() - clock::time_point{clock::duration{heard->load()}};
+      if (opts_.step_timeout.count() > 0 && silent > silent_limit) {
+        if (!cancel_sent)
+          op.cancel();
+        throw io_error(
+          on_node(failure{cancel_sent ? ECANCELED : ETIMEDOUT, "copy", to_.path.string(),
+                          "no word from the copying node within " +
+                            std::to_string(silent_limit.count()) + " ms"},
+                  to_.node, to_.path));
       }
     }
     try {
