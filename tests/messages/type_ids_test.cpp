@@ -152,6 +152,7 @@ BOOST_AUTO_TEST_CASE(every_type_of_the_id_block_and_the_handles_are_registered_b
                            "actorio::copy_options",
                            "actorio::walk_options",
                            "actorio::walk_page",
+                           "actorio::node_copy_options",
                            "actorio::mapped_file_actor",
                            "actorio::mmap_manager_actor",
                            "actorio::couple_actor",
@@ -340,6 +341,25 @@ BOOST_AUTO_TEST_CASE(copy_options_round_trip_with_every_field_and_target) {
   auto defaults = round_trip(actorio::copy_options{});
   BOOST_TEST(!defaults.replace);
   BOOST_TEST(static_cast<int>(defaults.target) == static_cast<int>(actorio::copy_target::file));
+}
+
+BOOST_AUTO_TEST_CASE(node_copy_options_round_trip_with_every_field) {
+  actorio::node_copy_options x{.verify = true,
+                               .flush = true,
+                               .chunk_bytes = std::size_t{3} << 20,
+                               .window = 5,
+                               .step_timeout = std::chrono::milliseconds(1234)};
+  for (const auto& y : {round_trip(x), message_round_trip(x)}) {
+    BOOST_TEST(y.verify);
+    BOOST_TEST(y.flush);
+    BOOST_TEST(y.chunk_bytes == std::size_t{3} << 20);
+    BOOST_TEST(y.window == 5u);
+    BOOST_TEST(y.step_timeout.count() == 1234);
+  }
+  auto defaults = round_trip(actorio::node_copy_options{});
+  BOOST_TEST(!defaults.verify);
+  BOOST_TEST(!defaults.flush);
+  BOOST_TEST(defaults.window == actorio::node_copy_options{}.window);
 }
 
 BOOST_AUTO_TEST_CASE(a_map_info_round_trips_with_every_field) {
