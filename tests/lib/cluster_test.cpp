@@ -111,6 +111,45 @@ struct watch {
   }
 };
 
+/// Copy options that verify and move the file in 64 KiB chunks, two in flight: a file of a few MiB
+/// crosses in many pieces.
+node_copy_options verified_in_small_chunks() {
+  node_copy_options o;
+  o.verify = true;
+  o.chunk_bytes = 64 << 10;
+  o.window = 2;
+  return o;
+}
+
+/// Progress options that keep the latest report (`get()`), reporting as often as they can.
+struct last_report {
+  std::mutex lock;
+  progress last;
+  bulk_options opts;
+
+  last_report() {
+    opts.progress_interval = std::chrono::milliseconds(0);
+    opts.on_progress = [this](const progress& x) {
+      std::lock_guard<std::mutex> guard{lock};
+      last = x;
+    };
+  }
+  last_report(const last_report&) = delete;
+  last_report& operator=(const last_report&) = delete;
+
+  progress get() {
+    std::lock_guard<std::mutex> guard{lock};
+    return last;
+  }
+};
+
+/// `last` is the final report of a call of one item of `size` bytes.
+void check_last_of_one_item(const progress& last, std::uint64_t size) {
+  BOOST_TEST(last.bytes_done == size);
+  BOOST_TEST(last.bytes_total == size);
+  BOOST_TEST(last.items_done == 1u);
+}
+
 /// A served root forked now (before the test has threads of its own) that listens on `port` only
 /// once `start()` is called: a node that comes up after a cluster found it down.
 class late_server {
@@ -562,28 +601,13 @@ BOOST_AUTO_TEST_CASE(a_copy_between_a_plain_and_a_tls_node_in_small_chunks_is_by
   auto a = name_of(plain.port());
   auto b = name_of(tls.port());
   cluster c{{local(plain.port()), local(tls.port(), certs.tls("client"))}};
-  node_copy_options o;
-  o.verify = true;
-  o.chunk_bytes = 64 << 10;
-  o.window = 2;
-  std::mutex lock;
-  progress last;
-  bulk_options p;
-  p.progress_interval = std::chrono::milliseconds(0);
-  p.on_progress = [&](const progress& x) {
-    std::lock_guard<std::mutex> guard{lock};
-    last = x;
-  };
-  BOOST_TEST(c.copy(a, "src.bin", b, "d/new.bin", o, p).get() == data.size());
+  auto o = verified_in_small_chunks();
+  last_report last;
+  BOOST_TEST(c.copy(a, "src.bin", b, "d/new.bin", o, last.opts).get() == data.size());
   BOOST_TEST((read_file(roots[1] / "d" / "new.bin") == data));
   BOOST_TEST(sha256sum_in(roots[1] / "d", {"new.bin"}).at("new.bin") ==
              sha256sum_in(roots[0].path(), {"src.bin"}).at("src.bin"));
-  {
-    std::lock_guard<std::mutex> guard{lock};
-    BOOST_TEST(last.bytes_done == data.size());
-    BOOST_TEST(last.bytes_total == data.size());
-    BOOST_TEST(last.items_done == 1u);
-  }
+  check_last_of_one_item(last.get(), data.size());
   // Back the other way, flushed, over an existing file, which is replaced; and an empty file.
   o.flush = true;
   BOOST_TEST(c.copy(b, "d/old.bin", a, "src.bin", o).get() == 11u);
@@ -804,28 +828,14 @@ BOOST_AUTO_TEST_CASE(a_node_that_pulls_from_the_source_copies_over_one_connectio
   dest_opts.pull_from = {name_of(s0.port())};
   served s1{dest_opts};
   cluster c{{local(s0.port(), certs.tls("client")), local(s1.port(), certs.tls("client"))}};
-  node_copy_options o;
-  o.verify = true;
-  o.chunk_bytes = 64 << 10;
-  o.window = 2;
-  std::mutex lock;
-  progress last;
-  bulk_options p;
-  p.progress_interval = std::chrono::milliseconds(0);
-  p.on_progress = [&](const progress& x) {
-    std::lock_guard<std::mutex> guard{lock};
-    last = x;
-  };
-  BOOST_TEST(c.copy(name_of(s0.port()), "src.bin", name_of(s1.port()), "new.bin", o, p).get() ==
-             data.size());
+  auto o = verified_in_small_chunks();
+  last_report last;
+  BOOST_TEST(
+    c.copy(name_of(s0.port()), "src.bin", name_of(s1.port()), "new.bin", o, last.opts).get() ==
+    data.size());
   BOOST_TEST((read_file(roots[1] / "new.bin") == data));
-  {
-    // The destination's own progress, passed on.
-    std::lock_guard<std::mutex> guard{lock};
-    BOOST_TEST(last.bytes_done == data.size());
-    BOOST_TEST(last.bytes_total == data.size());
-    BOOST_TEST(last.items_done == 1u);
-  }
+  // The destination's own progress, passed on.
+  check_last_of_one_item(last.get(), data.size());
   // The source served two nodes: this client, and the destination that pulled.
   BOOST_TEST(connections_in(logs / "s0") == 2u);
   // The other way the source does not pull: the bytes pass through this client, and the
