@@ -705,13 +705,16 @@ caf::result<std::uint64_t> pull_for(self_pointer self, caller& from, pull_atom, 
 void cancel_for(self_pointer self, std::uint64_t request) {
   auto& m = self->state.manager;
   auto sender = self->current_sender();
+  auto asked_this = [&](const gate_state::relay& who) {
+    return sender && who.request == request && who.requester.address() == sender->address();
+  };
   for (auto& [id, r] : self->state.relays)
-    if (sender && r.request == request && r.requester.address() == sender->address()) {
+    if (asked_this(r)) {
       self->send(m, cancel_atom_v, id);
       return;
     }
   for (auto& [key, run] : self->state.pulls)
-    if (sender && run.who.request == request && run.who.requester.address() == sender->address()) {
+    if (asked_this(run.who)) {
       run.cancelled->store(true);
       return;
     }
