@@ -4,9 +4,9 @@
   node_copy.py --cli CLI --runner RUN_MEASURED --src FILE --dst-dir DIR
 
 Serves FILE's directory (node A) and DIR (node B, which may pull from A), then times `actorio
-copy tcp://A/NAME tcp://B/NAME` whole under run_measured. Prints one JSON line: {"op": "node_copy", "bytes",
-"seconds" (the copying client's wall time), "rss_kib": {"client", "source", "destination"}}, each
-a peak RSS (the servers' VmHWM, read before they stop). Exit status 1 when the copy fails or
+copy tcp://A/NAME tcp://B/NAME` whole under run_measured. Prints one JSON line: {"op":
+"node_copy", "bytes", "seconds" (the copying client's wall time), "rss_kib": {"client", "source",
+"destination"}}, each a peak RSS (the servers' VmHWM, read before they stop). Exit status 1 when the copy fails or
 differs in size from its source.
 """
 
