@@ -894,8 +894,12 @@ find_in_files(self_pointer self, std::vector<std::string>& patterns, std::vector
     why.op = "find_in_files";
     return make_error(std::move(why));
   }
+  auto workers = self->state.pool->size();
   return find_bulk(self, std::move(*set), std::move(jobs),
-                   find_options{.max_results = max_per_file, .overlapping = overlapping}, every);
+                   find_options{.max_results = max_per_file,
+                                .overlapping = overlapping,
+                                .map_chunk = map_chunk_for(workers)},
+                   every);
 }
 
 /// Opens every path as a map and advises the kernel to read it ahead.

