@@ -1,7 +1,8 @@
 // Checks the find engine against a naive search over every position: find_bytes
-// (io/src/byte_search.hpp) from every start offset, and find_in_file (io/src/file_scan.hpp) on
-// an in-memory file (memfd) with tiny windows, so hits straddle window boundaries, under every
-// combination of start, end, max_results and overlapping.
+// (io/src/byte_search.hpp) from every start offset, pair_filter with the needle cut into up to
+// four patterns, and find_in_file (io/src/file_scan.hpp) on an in-memory file (memfd) with tiny
+// windows, so hits straddle window boundaries, under every combination of start, end,
+// max_results and overlapping.
 
 #include "io/src/byte_search.hpp"
 #include "io/src/file_scan.hpp"
@@ -15,6 +16,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <sys/mman.h>
@@ -23,6 +25,7 @@
 using actorio::detail::find_bytes;
 using actorio::detail::find_in_file;
 using actorio::detail::find_options;
+using actorio::detail::pair_filter;
 using actorio::detail::self_overlapping;
 
 namespace {
@@ -64,6 +67,32 @@ bool naive_self_overlapping(std::string_view needle) {
     if (needle.substr(shift) == needle.substr(0, needle.size() - shift))
       return true;
   return false;
+}
+
+/// pair_filter against every start of every pattern, with the needle cut into 1 to 4 patterns of
+/// two bytes or more (as its length says) and bounds from the needle's bytes.
+void check_pair_filter(std::string_view hay, std::string_view needle) {
+  auto count = 1 + needle.size() % pair_filter::max_patterns;
+  auto piece = needle.size() / count;
+  if (piece < 2)
+    return;
+  std::vector<std::string> patterns;
+  for (std::size_t k = 0; k < count; ++k)
+    patterns.emplace_back(needle.substr(k * piece, k + 1 == count ? needle.npos : piece));
+  if (!pair_filter::suits(patterns))
+    return;
+  auto from = static_cast<unsigned char>(needle[0]) % (hay.size() + 1);
+  auto cut = std::min<std::size_t>(hay.size(), static_cast<unsigned char>(needle.back()) % 3);
+  auto to = std::max(from, hay.size() - cut);
+  std::vector<std::pair<std::size_t, std::size_t>> seen, expected;
+  pair_filter{patterns}.scan(
+    hay.data(), hay.size(), from, to,
+    [&](std::size_t end, std::size_t length) { seen.emplace_back(end, length); });
+  for (auto at = from; at < to; ++at)
+    for (const auto& p : patterns)
+      if (hay.substr(at, p.size()) == p)
+        expected.emplace_back(at + p.size(), p.size());
+  check(seen == expected, "pair_filter differs from the naive search");
 }
 
 /// The in-memory file find_in_file reads, by its /proc path.
@@ -123,6 +152,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     else
       check(at == naive_first(rest, needle), "find_bytes differs from the naive search");
   }
+
+  check_pair_filter(hay, needle);
 
   file.assign(hay);
   // Reused, as an io worker does: stale bytes from the last input must not matter.

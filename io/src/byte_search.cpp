@@ -1,5 +1,6 @@
 #include "io/src/byte_search.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -129,6 +130,49 @@ bool has_avx2() {
   static const bool avx2 = (__builtin_cpu_init(), __builtin_cpu_supports("avx2"));
   return avx2;
 }
+
+/// 0xff at the positions p + k (k < 32) where p[k + at_x] == x and p[k + at_y] == y.
+__attribute__((target("avx2"))) inline __m256i pair_pass(const char* p, __m256i x, __m256i y,
+                                                         std::size_t at_x, std::size_t at_y) {
+  return _mm256_and_si256(
+    _mm256_cmpeq_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + at_x)), x),
+    _mm256_cmpeq_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + at_y)), y));
+}
+
+/// pair_filter's steps for N patterns, from `i` while i < `end`: filter_avx2's test for each
+/// pattern, OR-ed. Returns the first step with a candidate (its mask in `mask`), or where it
+/// stopped with `mask` 0. A template so that each N keeps its bytes and offsets in registers.
+template <std::size_t N>
+__attribute__((target("avx2"))) std::size_t
+pair_steps(const char* data, std::size_t i, std::size_t end, const std::size_t* first_at,
+           const std::size_t* second_at, const char* first, const char* second,
+           std::uint64_t& mask) {
+  __m256i one[N], two[N];
+  std::size_t a[N], b[N];
+  for (std::size_t j = 0; j < N; ++j) {
+    one[j] = _mm256_set1_epi8(first[j]);
+    two[j] = _mm256_set1_epi8(second[j]);
+    a[j] = first_at[j];
+    b[j] = second_at[j];
+  }
+  for (; i < end; i += 64) {
+    prefetch_ahead(data + i);
+    auto lo = _mm256_setzero_si256();
+    auto hi = _mm256_setzero_si256();
+    for (std::size_t j = 0; j < N; ++j) {
+      lo = _mm256_or_si256(lo, pair_pass(data + i, one[j], two[j], a[j], b[j]));
+      hi = _mm256_or_si256(hi, pair_pass(data + i + 32, one[j], two[j], a[j], b[j]));
+    }
+    auto any = _mm256_or_si256(lo, hi);
+    if (_mm256_testz_si256(any, any))
+      continue;
+    mask = static_cast<std::uint64_t>(static_cast<unsigned>(_mm256_movemask_epi8(lo))) |
+           static_cast<std::uint64_t>(static_cast<unsigned>(_mm256_movemask_epi8(hi))) << 32;
+    return i;
+  }
+  mask = 0;
+  return i;
+}
 #endif
 
 #if defined(__SSE2__)
@@ -159,6 +203,57 @@ const char* filter_sse2(const char* hay, std::size_t size, std::string_view need
 #endif
 
 } // namespace
+
+bool pair_filter::suits(const std::vector<std::string>& patterns) noexcept {
+#if defined(__x86_64__)
+  return has_avx2() && !patterns.empty() && patterns.size() <= max_patterns &&
+         std::all_of(patterns.begin(), patterns.end(),
+                     [](const std::string& p) { return p.size() >= 2; });
+#else
+  (void)patterns;
+  return false;
+#endif
+}
+
+pair_filter::pair_filter(const std::vector<std::string>& patterns)
+  : patterns_(patterns) {
+  for (std::size_t j = 0; j < patterns_.size(); ++j) {
+    auto [a, b] = rare_pair(patterns_[j]);
+    first_at_[j] = a;
+    second_at_[j] = b;
+    first_[j] = patterns_[j][a];
+    second_[j] = patterns_[j][b];
+    reach_ = std::max({reach_, a, b});
+  }
+}
+
+std::size_t pair_filter::next_candidates(const char* data, std::size_t size, std::size_t i,
+                                         std::size_t to, std::uint64_t& mask) const noexcept {
+  mask = 0;
+#if defined(__x86_64__)
+  // A step at i loads up to i + 63 + reach_.
+  if (size < 64 + reach_)
+    return i;
+  auto end = std::min(to, size - 64 - reach_ + 1);
+  auto* a = first_at_.data();
+  auto* b = second_at_.data();
+  switch (patterns_.size()) {
+  case 1:
+    return pair_steps<1>(data, i, end, a, b, first_.data(), second_.data(), mask);
+  case 2:
+    return pair_steps<2>(data, i, end, a, b, first_.data(), second_.data(), mask);
+  case 3:
+    return pair_steps<3>(data, i, end, a, b, first_.data(), second_.data(), mask);
+  default:
+    return pair_steps<4>(data, i, end, a, b, first_.data(), second_.data(), mask);
+  }
+#else
+  (void)data;
+  (void)size;
+  (void)to;
+  return i;
+#endif
+}
 
 const char* find_bytes(const char* hay, std::size_t size, std::string_view needle) noexcept {
   const auto m = needle.size();

@@ -155,9 +155,9 @@ abandoned_scratches& abandoned() {
 
 struct pattern_set::engine {
 #if defined(ACTORIO_HAVE_HYPERSCAN)
-  std::variant<std::monostate, aho_corasick, hyperscan_database> impl;
+  std::variant<std::monostate, pair_filter, aho_corasick, hyperscan_database> impl;
 #else
-  std::variant<std::monostate, aho_corasick> impl;
+  std::variant<std::monostate, pair_filter, aho_corasick> impl;
 #endif
 };
 
@@ -220,8 +220,12 @@ result<pattern_set> pattern_set::make(std::vector<std::string> patterns, multi_e
   // answer only decides whether a large file may be split, so assume they can.
   set.hits_can_overlap_ = true;
   set.engine_ = std::make_unique<engine>();
+  if (choice == multi_engine::automatic && pair_filter::suits(set.patterns_)) {
+    set.engine_->impl.emplace<pair_filter>(set.patterns_);
+    return set;
+  }
 #if defined(ACTORIO_HAVE_HYPERSCAN)
-  if (choice == multi_engine::automatic && hs_valid_platform() == HS_SUCCESS) {
+  if (choice != multi_engine::portable && hs_valid_platform() == HS_SUCCESS) {
     std::vector<const char*> texts;
     std::vector<std::size_t> lens;
     std::vector<unsigned> flags(set.patterns_.size(), 0);
@@ -246,8 +250,6 @@ result<pattern_set> pattern_set::make(std::vector<std::string> patterns, multi_e
     // Hyperscan refuses some sets (too large, out of memory): the portable engine takes them.
     hs_free_compile_error(error);
   }
-#else
-  (void)choice;
 #endif
   set.engine_->impl.emplace<aho_corasick>(set.patterns_);
   return set;
@@ -256,6 +258,8 @@ result<pattern_set> pattern_set::make(std::vector<std::string> patterns, multi_e
 const char* pattern_set::engine_name() const noexcept {
   if (!engine_)
     return "single";
+  if (std::holds_alternative<pair_filter>(engine_->impl))
+    return "pair-filter";
 #if defined(ACTORIO_HAVE_HYPERSCAN)
   if (std::holds_alternative<hyperscan_database>(engine_->impl))
     return "hyperscan";
@@ -285,6 +289,9 @@ int pattern_set::block(const char* data, std::size_t size, std::size_t begin, st
     [&](const auto& impl) {
       using impl_type = std::decay_t<decltype(impl)>;
       if constexpr (std::is_same_v<impl_type, std::monostate>) {
+        return 0;
+      } else if constexpr (std::is_same_v<impl_type, pair_filter>) {
+        impl.scan(data + begin, scan_end - begin, 0, end - begin, record);
         return 0;
       } else if constexpr (std::is_same_v<impl_type, aho_corasick>) {
         impl.scan(reinterpret_cast<const unsigned char*>(data + begin), scan_end - begin, record);

@@ -15,16 +15,20 @@ namespace actorio::detail {
 
 /// How a pattern_set with several patterns searches.
 enum class multi_engine {
-  /// Hyperscan when it was found at build time and the CPU runs it (SSSE3), else portable.
+  /// The pair filter when the patterns suit it (pair_filter::suits: up to 4, of two bytes or
+  /// more, on a CPU with AVX2), else as `hyperscan`.
   automatic,
+  /// Hyperscan when it was found at build time and the CPU runs it (SSSE3), else portable.
+  hyperscan,
   /// Aho-Corasick, on any CPU.
   portable,
 };
 
 /// Byte strings searched for together, reporting hits as `grep -F -o -b` does: at each offset
-/// the longest pattern that starts there. One pattern is searched with find_bytes; several with
-/// Hyperscan (block mode, one scan of each block reports every pattern's ends) or an
-/// Aho-Corasick automaton. Immutable once made: one set may be used from many threads at once.
+/// the longest pattern that starts there. One pattern is searched with find_bytes; a few with
+/// pair_filter; more with Hyperscan (block mode, one scan of each block reports every pattern's
+/// ends) or an Aho-Corasick automaton. Immutable once made: one set may be used from many threads
+/// at once.
 class pattern_set {
 public:
   /// EINVAL (op "find") for no pattern or an empty one; duplicates count once.
@@ -47,7 +51,7 @@ public:
     return hits_can_overlap_;
   }
 
-  /// "hyperscan", "aho-corasick" or "single".
+  /// "single", "pair-filter", "hyperscan" or "aho-corasick".
   const char* engine_name() const noexcept;
 
   /// Whether a search may be abandoned mid-scan (a SIGBUS caught by sigbus_guard while searching

@@ -7,8 +7,11 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 using actorio::detail::find_bytes;
+using actorio::detail::pair_filter;
 
 namespace {
 
@@ -25,9 +28,57 @@ std::size_t ours(std::string_view hay, std::string_view needle) {
   return hit == nullptr ? hay.size() : static_cast<std::size_t>(hit - hay.data());
 }
 
+/// Every (end, length) of every pattern starting in [from, to) and ending within hay, by start.
+std::vector<std::pair<std::size_t, std::size_t>>
+naive_ends(std::string_view hay, const std::vector<std::string>& patterns, std::size_t from,
+           std::size_t to) {
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  for (auto at = from; at < to; ++at)
+    for (const auto& p : patterns)
+      if (hay.substr(at, p.size()) == p)
+        out.emplace_back(at + p.size(), p.size());
+  return out;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(byte_search)
+
+BOOST_AUTO_TEST_CASE(pair_filter_reports_every_occurrence_a_brute_force_scan_finds) {
+  if (!pair_filter::suits({"ab"})) {
+    BOOST_TEST_MESSAGE("no AVX2: the pair filter cannot run here");
+    return;
+  }
+  // Two or three letters, so that most steps of 64 starts hold candidates, true and false;
+  // haystacks from shorter than a step to several, and bounds anywhere in them.
+  std::mt19937_64 rng{9001};
+  for (int round = 0; round < 5000; ++round) {
+    auto alphabet = 2 + rng() % 2;
+    std::string hay(rng() % 600, '\0');
+    for (auto& c : hay)
+      c = static_cast<char>('a' + rng() % alphabet);
+    std::vector<std::string> patterns(1 + rng() % pair_filter::max_patterns);
+    for (auto& p : patterns) {
+      // Mostly short, so that whole steps fit; sometimes long, so that none does.
+      p.assign(2 + rng() % (round % 4 == 0 ? 90 : 10), '\0');
+      for (auto& c : p)
+        c = static_cast<char>('a' + rng() % alphabet);
+      if (hay.size() > 2 && rng() % 2 == 0) {
+        auto at = rng() % (hay.size() - 2);
+        p = hay.substr(at, 2 + rng() % 12);
+      }
+    }
+    BOOST_TEST_REQUIRE(pair_filter::suits(patterns));
+    auto to = hay.empty() ? 0 : rng() % (hay.size() + 1);
+    auto from = to == 0 ? 0 : rng() % (to + 1);
+    std::vector<std::pair<std::size_t, std::size_t>> seen;
+    pair_filter{patterns}.scan(
+      hay.data(), hay.size(), from, to,
+      [&](std::size_t end, std::size_t length) { seen.emplace_back(end, length); });
+    BOOST_TEST_REQUIRE((seen == naive_ends(hay, patterns, from, to)),
+                       "round " << round << " hay " << hay << " from " << from << " to " << to);
+  }
+}
 
 BOOST_AUTO_TEST_CASE(agrees_with_brute_force_on_random_inputs_of_every_small_length) {
   std::mt19937_64 rng{4242};

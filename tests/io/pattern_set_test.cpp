@@ -102,9 +102,14 @@ const std::vector<std::vector<std::string>> pattern_lists = {
   {"a", "aa", "aaa", "b"},
   {"bcabca", "ca", "c\x01"},
   {"abcabcabcabcabcabcab", "ba", "cc"},
+  // Sets the pair filter takes (automatic, on a CPU with AVX2): four and two patterns.
+  {"ab", "abc", "bca", "cab"},
+  {"aa", "abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabca"},
 };
 
-const multi_engine engines[] = {multi_engine::automatic, multi_engine::portable};
+// Where automatic picks the pair filter, `hyperscan` still runs Hyperscan on the same set.
+const multi_engine engines[] = {multi_engine::automatic, multi_engine::hyperscan,
+                                multi_engine::portable};
 
 } // namespace
 
@@ -192,6 +197,25 @@ BOOST_AUTO_TEST_CASE(no_pattern_or_an_empty_one_is_einval_and_duplicates_count_o
   BOOST_TEST(std::string(several->engine_name()) == "aho-corasick");
 }
 
+BOOST_AUTO_TEST_CASE(up_to_four_patterns_of_two_bytes_or_more_take_the_pair_filter) {
+  auto name = [](std::vector<std::string> patterns, multi_engine engine = multi_engine::automatic) {
+    auto set = pattern_set::make(std::move(patterns), engine);
+    BOOST_REQUIRE(set.ok());
+    return std::string{set->engine_name()};
+  };
+  if (!actorio::detail::pair_filter::suits({"ab", "cd"})) {
+    BOOST_TEST_MESSAGE("no AVX2: the pair filter cannot run here");
+    BOOST_TEST(name({"ab", "cd"}) != "pair-filter");
+    return;
+  }
+  BOOST_TEST(name({"ab", "cd"}) == "pair-filter");
+  BOOST_TEST(name({"ab", "cd", "ef", "gh"}) == "pair-filter");
+  BOOST_TEST(name({"ab", "cd", "ef", "gh", "ij"}) != "pair-filter");
+  BOOST_TEST(name({"ab", "c"}) != "pair-filter");
+  BOOST_TEST(name({"ab", "cd"}, multi_engine::hyperscan) != "pair-filter");
+  BOOST_TEST(name({"ab", "cd"}, multi_engine::portable) == "aho-corasick");
+}
+
 /// The hits of `set` in `path`, searched through maps of a few pages; `on_open` as
 /// find_options has it.
 actorio::result<offsets> search_mapped(const pattern_set& set, const fs::path& path,
@@ -222,32 +246,34 @@ BOOST_AUTO_TEST_CASE(a_file_cut_short_while_searched_is_eio_and_does_not_spoil_t
   auto whole = dir.path() / "whole";
   auto hay = random_text(200000, 9);
   write_file(whole, hay);
-  for (auto engine : engines) {
-    BOOST_TEST_CONTEXT("engine " << static_cast<int>(engine)) {
-      auto set = pattern_set::make(pattern_lists[0], engine);
-      BOOST_REQUIRE(set.ok());
-      BOOST_REQUIRE(set->survives_abandoned_searches());
-      auto r = search_while_cut(*set, cut, hay, buffer);
-      BOOST_REQUIRE(!r.ok());
-      BOOST_TEST(r.error().code == EIO);
-      BOOST_TEST(r.error().path == cut.string());
-      auto again = search_mapped(*set, whole, buffer);
-      BOOST_REQUIRE(again.ok());
-      BOOST_TEST(*again == grep_offsets(whole, pattern_lists[0]), boost::test_tools::per_element());
+  // The second list is one the pair filter takes.
+  for (const auto& patterns : {pattern_lists[0], pattern_lists[4]})
+    for (auto engine : engines) {
+      BOOST_TEST_CONTEXT("patterns[0] " << patterns[0] << ", engine " << static_cast<int>(engine)) {
+        auto set = pattern_set::make(patterns, engine);
+        BOOST_REQUIRE(set.ok());
+        BOOST_REQUIRE(set->survives_abandoned_searches());
+        auto r = search_while_cut(*set, cut, hay, buffer);
+        BOOST_REQUIRE(!r.ok());
+        BOOST_TEST(r.error().code == EIO);
+        BOOST_TEST(r.error().path == cut.string());
+        auto again = search_mapped(*set, whole, buffer);
+        BOOST_REQUIRE(again.ok());
+        BOOST_TEST(*again == grep_offsets(whole, patterns), boost::test_tools::per_element());
+      }
     }
-  }
 }
 
 // Each abandoned Hyperscan scan sets a scratch aside; after 64 of them its sets search copies, so
 // that cutting files under searches forever cannot grow memory forever.
 boost::test_tools::assertion_result hyperscan_runs(boost::unit_test::test_unit_id) {
-  auto set = pattern_set::make(pattern_lists[0]);
+  auto set = pattern_set::make(pattern_lists[0], multi_engine::hyperscan);
   return set.ok() && std::string{set->engine_name()} == "hyperscan";
 }
 
 BOOST_AUTO_TEST_CASE(after_64_abandoned_hyperscan_scans_its_sets_search_copies,
                      *boost::unit_test::precondition(hyperscan_runs)) {
-  auto set = pattern_set::make(pattern_lists[0]);
+  auto set = pattern_set::make(pattern_lists[0], multi_engine::hyperscan);
   BOOST_REQUIRE(set.ok());
   auto cut = dir.path() / "shrinks";
   auto whole = dir.path() / "whole";
