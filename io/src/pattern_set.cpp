@@ -151,6 +151,28 @@ abandoned_scratches& abandoned() {
 
 #endif
 
+/// Whether two occurrences, of one pattern or of two, can share a byte: one pattern inside
+/// another, or a proper suffix of one that begins one (a pattern overlapping itself included).
+/// The answer only lets a large file be searched in parallel segments, so a set too large to
+/// check every pair cheaply is taken to overlap.
+bool occurrences_can_overlap(const std::vector<std::string>& patterns) {
+  constexpr std::size_t most_patterns = 16;
+  constexpr std::size_t longest_checked = 256;
+  if (patterns.size() > most_patterns ||
+      std::any_of(patterns.begin(), patterns.end(),
+                  [](const std::string& p) { return p.size() > longest_checked; }))
+    return true;
+  for (const auto& p : patterns)
+    for (const auto& q : patterns) {
+      if (&p != &q && p.find(q) != std::string::npos)
+        return true;
+      for (std::size_t k = 1; k < std::min(p.size(), q.size()); ++k)
+        if (p.compare(p.size() - k, k, q, 0, k) == 0)
+          return true;
+    }
+  return false;
+}
+
 } // namespace
 
 struct pattern_set::engine {
@@ -216,9 +238,7 @@ result<pattern_set> pattern_set::make(std::vector<std::string> patterns, multi_e
     set.hits_can_overlap_ = self_overlapping(set.patterns_[0]);
     return set;
   }
-  // Whether two different patterns' hits can overlap is a question over every pair; the
-  // answer only decides whether a large file may be split, so assume they can.
-  set.hits_can_overlap_ = true;
+  set.hits_can_overlap_ = occurrences_can_overlap(set.patterns_);
   set.engine_ = std::make_unique<engine>();
   if (choice == multi_engine::automatic && pair_filter::suits(set.patterns_)) {
     set.engine_->impl.emplace<pair_filter>(set.patterns_);

@@ -47,6 +47,8 @@ public:
 
   /// Whether two hits (of one pattern or of two) can overlap. When they cannot, the hits of
   /// consecutive ranges of a file, searched separately, concatenate to the hits of the whole.
+  /// For several patterns it is worked out for up to 16 of up to 256 bytes each; larger sets
+  /// answer true.
   bool hits_can_overlap() const noexcept {
     return hits_can_overlap_;
   }

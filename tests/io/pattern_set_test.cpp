@@ -216,6 +216,64 @@ BOOST_AUTO_TEST_CASE(up_to_four_patterns_of_two_bytes_or_more_take_the_pair_filt
   BOOST_TEST(name({"ab", "cd"}, multi_engine::portable) == "aho-corasick");
 }
 
+BOOST_AUTO_TEST_CASE(several_patterns_cannot_overlap_only_when_no_two_occurrences_can) {
+  auto overlap = [](std::vector<std::string> patterns) {
+    auto set = pattern_set::make(std::move(patterns));
+    BOOST_REQUIRE(set.ok());
+    return set->hits_can_overlap();
+  };
+  BOOST_TEST(!overlap({"abc", "de"}));
+  BOOST_TEST(!overlap({"NEEDLE", "xyz", "abc\n"}));
+  BOOST_TEST(!overlap({"NEEDLE", "PIC"})); // mmap_manager_test splits a file searched for these
+  BOOST_TEST(overlap({"NEEDLE", "PIN"}));  // "PIN" ends with the "N" that begins "NEEDLE"
+  BOOST_TEST(overlap({"abc", "cd"}));      // a suffix of one begins the other
+  BOOST_TEST(overlap({"cd", "abc"}));      // in either order
+  BOOST_TEST(overlap({"abc", "b"}));       // one inside another
+  BOOST_TEST(overlap({"ab", "abc"}));      // one begins another
+  BOOST_TEST(overlap({"bc", "abc"}));      // one ends another
+  BOOST_TEST(overlap({"aba", "xyz"}));     // one overlaps itself
+  // Sets too large to check every pair are taken to overlap.
+  std::vector<std::string> many;
+  for (char c = 'a'; c < 'a' + 17; ++c)
+    many.push_back(std::string{c, '0'});
+  BOOST_TEST(!overlap({many.begin(), many.begin() + 16}));
+  BOOST_TEST(overlap(many));
+  BOOST_TEST(overlap({"abc", std::string(257, 'x') + "y"}));
+}
+
+BOOST_AUTO_TEST_CASE(segments_join_to_the_whole_for_patterns_that_cannot_overlap) {
+  auto hay = random_text(20000, 11);
+  auto file = dir.path() / "segments";
+  write_file(file, hay);
+  // No suffix of one begins another and none is inside another. (No newline in them: grep, the
+  // oracle, would split a pattern there.)
+  for (const auto& patterns :
+       {std::vector<std::string>{"abc", "abbc"}, std::vector<std::string>{"acb", "aab"}})
+    for (auto engine : engines) {
+      auto set = pattern_set::make(patterns, engine);
+      BOOST_REQUIRE(set.ok());
+      BOOST_REQUIRE(!set->hits_can_overlap());
+      auto whole = grep_offsets(file, patterns);
+      BOOST_TEST(whole.size() > 100u);
+      for (std::uint64_t seg : {1, 7, 4096, 19999}) {
+        offsets joined;
+        for (std::uint64_t b = 0; b < hay.size(); b += seg) {
+          find_options opts;
+          opts.start = b;
+          opts.end = b + seg;
+          opts.window = 64;
+          auto r = find_in_file(file.string(), *set, opts, buffer);
+          BOOST_REQUIRE(r.ok());
+          joined.insert(joined.end(), r->begin(), r->end());
+        }
+        BOOST_TEST_CONTEXT("patterns[0] " << patterns[0] << ", engine " << static_cast<int>(engine)
+                                          << ", segment " << seg) {
+          BOOST_TEST(joined == whole, boost::test_tools::per_element());
+        }
+      }
+    }
+}
+
 /// The hits of `set` in `path`, searched through maps of a few pages; `on_open` as
 /// find_options has it.
 actorio::result<offsets> search_mapped(const pattern_set& set, const fs::path& path,

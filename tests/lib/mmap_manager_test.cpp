@@ -767,6 +767,34 @@ BOOST_AUTO_TEST_CASE(find_in_a_4_gib_sparse_file_splits_it_and_finds_hits_at_eve
              boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(several_patterns_that_cannot_overlap_split_a_large_file_at_no_cost_to_hits) {
+  // Neither pattern begins with a suffix of the other or holds it, so this 256 MiB file is searched
+  // as 64 MiB segments; hits straddle each segment start, and one pattern begins where the other
+  // ends across one.
+  const std::uint64_t seg = std::uint64_t{64} << 20;
+  const std::uint64_t size = 4 * seg + 1;
+  const std::vector<std::pair<std::uint64_t, std::string>> planted{
+    {0, "NEEDLE"},           {seg - 3, "PIC"}, {2 * seg - 5, "NEEDLE"}, {2 * seg + 1, "PIC"},
+    {3 * seg - 6, "NEEDLE"}, {3 * seg, "PIC"}, {size - 3, "PIC"}};
+  auto file = path("sparse256m");
+  {
+    std::ofstream out(file, std::ios::binary);
+    for (const auto& [at, text] : planted) {
+      out.seekp(static_cast<std::streamoff>(at));
+      out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    }
+  }
+  fs::resize_file(file, size);
+  std::vector<std::uint64_t> expected;
+  for (const auto& p : planted)
+    expected.push_back(p.first);
+  auto all = mgr.find_in_files(std::vector<std::string>{"NEEDLE", "PIC"}, {{file, 0}}).get();
+  BOOST_TEST(*all.at(file) == expected, boost::test_tools::per_element());
+  auto first3 = mgr.find_in_files(std::vector<std::string>{"NEEDLE", "PIC"}, {{file, 0}}, 3).get();
+  BOOST_TEST(*first3.at(file) == std::vector<std::uint64_t>(expected.begin(), expected.begin() + 3),
+             boost::test_tools::per_element());
+}
+
 // ---- fault injection: EMFILE, EINTR ------------------------------------------------------------
 
 namespace {

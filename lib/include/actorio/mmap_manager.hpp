@@ -193,8 +193,8 @@ public:
   /// hit are left out, failed files are kept with their error. At most `max_per_file` hits per
   /// file (0: all); non-overlapping unless `allow_overlapping` ("aa" in "aaaa": 0, 2; 0, 1, 2).
   /// A start past the end gives no hits. EINVAL (for the whole call) for an empty pattern.
-  /// Memory stays bounded whatever the file sizes: files are read in 8 MiB windows (mapped 4 MiB
-  /// at a time for one pattern; a file cut short meanwhile gives EIO). A file over
+  /// Memory stays bounded whatever the file sizes: files are read in 8 MiB windows (a file of 8
+  /// MiB or more mapped up to 16 MiB at a time; a file cut short meanwhile gives EIO). A file over
   /// 128 MiB is searched as 64 MiB segments in parallel when the pattern cannot overlap itself.
   operation<per_path<std::vector<std::uint64_t>>>
   find_in_files(std::string_view pattern,
@@ -206,7 +206,9 @@ public:
   /// a hit starts, at each the longest pattern that starts there, non-overlapping (the next hit
   /// starts at or after that pattern's end) unless `allow_overlapping` (every offset where some
   /// pattern starts). Duplicates count once. EINVAL (for the whole call) for no pattern or an
-  /// empty one. Large files are searched in segments only for a single pattern.
+  /// empty one. Large files are searched in segments when no two hits can overlap: no pattern
+  /// begins with the end of one (itself included) or holds another, checked for up to 16 patterns
+  /// of up to 256 bytes.
   operation<per_path<std::vector<std::uint64_t>>>
   find_in_files(const std::vector<std::string>& patterns,
                 const std::map<std::filesystem::path, std::int64_t>& starts,
