@@ -28,6 +28,14 @@ std::size_t ours(std::string_view hay, std::string_view needle) {
   return hit == nullptr ? hay.size() : static_cast<std::size_t>(hit - hay.data());
 }
 
+/// `n` bytes drawn from the first `alphabet` lower-case letters.
+std::string letters(std::mt19937_64& rng, std::size_t n, std::uint64_t alphabet) {
+  std::string out(n, '\0');
+  for (auto& c : out)
+    c = static_cast<char>('a' + rng() % alphabet);
+  return out;
+}
+
 /// Every (end, length) of every pattern starting in [from, to) and ending within hay, by start.
 std::vector<std::pair<std::size_t, std::size_t>>
 naive_ends(std::string_view hay, const std::vector<std::string>& patterns, std::size_t from,
@@ -54,15 +62,11 @@ BOOST_AUTO_TEST_CASE(pair_filter_reports_every_occurrence_a_brute_force_scan_fin
   std::mt19937_64 rng{9001};
   for (int round = 0; round < 5000; ++round) {
     auto alphabet = 2 + rng() % 2;
-    std::string hay(rng() % 600, '\0');
-    for (auto& c : hay)
-      c = static_cast<char>('a' + rng() % alphabet);
+    auto hay = letters(rng, rng() % 600, alphabet);
     std::vector<std::string> patterns(1 + rng() % pair_filter::max_patterns);
     for (auto& p : patterns) {
       // Mostly short, so that whole steps fit; sometimes long, so that none does.
-      p.assign(2 + rng() % (round % 4 == 0 ? 90 : 10), '\0');
-      for (auto& c : p)
-        c = static_cast<char>('a' + rng() % alphabet);
+      p = letters(rng, 2 + rng() % (round % 4 == 0 ? 90 : 10), alphabet);
       if (hay.size() > 2 && rng() % 2 == 0) {
         auto at = rng() % (hay.size() - 2);
         p = hay.substr(at, 2 + rng() % 12);
@@ -84,12 +88,8 @@ BOOST_AUTO_TEST_CASE(agrees_with_brute_force_on_random_inputs_of_every_small_len
   std::mt19937_64 rng{4242};
   for (int round = 0; round < 20000; ++round) {
     auto alphabet = 1 + rng() % 4;
-    std::string hay(rng() % 80, '\0');
-    for (auto& c : hay)
-      c = static_cast<char>('a' + rng() % alphabet);
-    std::string needle(1 + rng() % 20, '\0');
-    for (auto& c : needle)
-      c = static_cast<char>('a' + rng() % alphabet);
+    auto hay = letters(rng, rng() % 80, alphabet);
+    auto needle = letters(rng, 1 + rng() % 20, alphabet);
     if (!hay.empty() && rng() % 2 == 0) {
       auto at = rng() % hay.size();
       needle = hay.substr(at, 1 + rng() % 20);
@@ -105,12 +105,8 @@ BOOST_AUTO_TEST_CASE(the_first_of_many_candidates_in_long_haystacks_is_the_hit_r
   std::mt19937_64 rng{777};
   for (int round = 0; round < 5000; ++round) {
     auto alphabet = 2 + rng() % 2;
-    std::string hay(64 + rng() % 400, '\0');
-    for (auto& c : hay)
-      c = static_cast<char>('a' + rng() % alphabet);
-    std::string needle(2 + rng() % 12, '\0');
-    for (auto& c : needle)
-      c = static_cast<char>('a' + rng() % alphabet);
+    auto hay = letters(rng, 64 + rng() % 400, alphabet);
+    auto needle = letters(rng, 2 + rng() % 12, alphabet);
     if (rng() % 2 == 0) {
       auto at = rng() % (hay.size() - needle.size());
       hay.replace(at, needle.size(), needle);

@@ -7,6 +7,7 @@
 #include "support/fault_shim.hpp"
 #include "support/files.hpp"
 #include "support/peak_rss.hpp"
+#include "support/segmented_find.hpp"
 #include "support/temp_dir.hpp"
 
 #include <cerrno>
@@ -34,6 +35,7 @@ using actorio::detail::find_in_file;
 using actorio::detail::find_options;
 using actorio::detail::map_chunk_for;
 using actorio::detail::max_map_chunk;
+using actorio::detail::pattern_set;
 using actorio::detail::read_ranges;
 using actorio::detail::resize_file;
 using actorio::detail::scan_window;
@@ -42,6 +44,7 @@ using actorio::detail::work_control;
 using actorio::detail::write_piece;
 using actorio::detail::write_pieces;
 using actorio::test::describe;
+using actorio::test::find_in_segments;
 using actorio::test::peak_rss_kib;
 using actorio::test::read_file;
 using actorio::test::reset_peak_rss;
@@ -348,19 +351,13 @@ BOOST_AUTO_TEST_CASE(segments_of_a_file_join_to_the_whole_when_the_pattern_canno
   write_file(file, hay);
   for (std::string pat : {"ab", "abc", "ca", "acb", "bca"}) {
     BOOST_REQUIRE(!self_overlapping(pat));
+    auto set = pattern_set::make({pat});
+    BOOST_REQUIRE(set.ok());
     auto whole = naive_find(hay, pat, 0, 0, false);
     for (std::uint64_t seg : {1, 2, 7, 100, 4999}) {
-      offsets joined;
-      for (std::uint64_t b = 0; b < hay.size(); b += seg) {
-        find_options opts;
-        opts.start = b;
-        opts.end = b + seg;
-        opts.window = 64;
-        auto r = find_in_file(file.string(), pat, opts, buffer);
-        BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
-        joined.insert(joined.end(), r->begin(), r->end());
-      }
-      BOOST_TEST(joined == whole, boost::test_tools::per_element());
+      auto joined = find_in_segments(file.string(), *set, hay.size(), seg, buffer);
+      BOOST_REQUIRE_MESSAGE(joined.ok(), why(joined));
+      BOOST_TEST(*joined == whole, boost::test_tools::per_element());
     }
   }
 }

@@ -5,6 +5,7 @@
 #include "io/src/pattern_set.hpp"
 
 #include "support/files.hpp"
+#include "support/segmented_find.hpp"
 #include "support/temp_dir.hpp"
 
 #include <cerrno>
@@ -22,6 +23,7 @@ using actorio::detail::find_in_file;
 using actorio::detail::find_options;
 using actorio::detail::multi_engine;
 using actorio::detail::pattern_set;
+using actorio::test::find_in_segments;
 using actorio::test::run_command;
 using actorio::test::temp_dir;
 using actorio::test::write_file;
@@ -256,19 +258,11 @@ BOOST_AUTO_TEST_CASE(segments_join_to_the_whole_for_patterns_that_cannot_overlap
       auto whole = grep_offsets(file, patterns);
       BOOST_TEST(whole.size() > 100u);
       for (std::uint64_t seg : {1, 7, 4096, 19999}) {
-        offsets joined;
-        for (std::uint64_t b = 0; b < hay.size(); b += seg) {
-          find_options opts;
-          opts.start = b;
-          opts.end = b + seg;
-          opts.window = 64;
-          auto r = find_in_file(file.string(), *set, opts, buffer);
-          BOOST_REQUIRE(r.ok());
-          joined.insert(joined.end(), r->begin(), r->end());
-        }
+        auto joined = find_in_segments(file.string(), *set, hay.size(), seg, buffer);
+        BOOST_REQUIRE(joined.ok());
         BOOST_TEST_CONTEXT("patterns[0] " << patterns[0] << ", engine " << static_cast<int>(engine)
                                           << ", segment " << seg) {
-          BOOST_TEST(joined == whole, boost::test_tools::per_element());
+          BOOST_TEST(*joined == whole, boost::test_tools::per_element());
         }
       }
     }
