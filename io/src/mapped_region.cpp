@@ -20,6 +20,14 @@ namespace actorio::detail {
 
 namespace {
 
+// TSan does not intercept mremap: a mapping moved to a new address would keep that address's
+// stale shadow and report false races, so TSan builds map afresh and unmap the old range.
+#if defined(__SANITIZE_THREAD__)
+constexpr bool moves_by_mremap = false;
+#else
+constexpr bool moves_by_mremap = true;
+#endif
+
 constexpr std::uint64_t page_size = 4096;
 
 std::uint64_t round_up_to_page(std::uint64_t n) {
@@ -286,15 +294,15 @@ status mapped_region::ensure_mapped(std::uint64_t length, const char* op) {
   // Geometric growth keeps a run of appends from remapping on every write.
   auto wanted = round_up_to_page(std::max(length, capacity_ * 2));
   int prot = writable(mode_) ? PROT_READ | PROT_WRITE : PROT_READ;
-  void* addr;
-  if (base_ == nullptr)
-    addr = ::mmap(nullptr, wanted, prot, MAP_SHARED, fd_.get(), 0);
-  else
-    addr = ::mremap(base_, capacity_, wanted, MREMAP_MAYMOVE);
+  void* addr = base_ != nullptr && moves_by_mremap
+                 ? ::mremap(base_, capacity_, wanted, MREMAP_MAYMOVE)
+                 : ::mmap(nullptr, wanted, prot, MAP_SHARED, fd_.get(), 0);
   if (addr == MAP_FAILED) {
     int err = errno;
     return fail(err, op, "mmap");
   }
+  if (base_ != nullptr && !moves_by_mremap)
+    ::munmap(base_, capacity_);
   base_ = static_cast<char*>(addr);
   capacity_ = wanted;
   return ok_status();
@@ -311,10 +319,9 @@ status mapped_region::set_size(std::uint64_t new_size, const char* op) {
   } else if (round_up_to_page(new_size) < capacity_ / 4) {
     // Give back address space after a large shrink; small ones keep the spare capacity.
     auto shrunk = round_up_to_page(new_size);
-    void* addr = ::mremap(base_, capacity_, shrunk, 0);
-    if (addr == MAP_FAILED) {
+    if (::munmap(base_ + shrunk, capacity_ - shrunk) != 0) {
       int err = errno;
-      return fail(err, op, "mremap");
+      return fail(err, op, "munmap");
     }
     capacity_ = shrunk;
   }

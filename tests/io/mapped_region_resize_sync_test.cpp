@@ -3,6 +3,8 @@
 // failed growth, madvise.
 #include "support/mapped_region_helpers.hpp"
 
+#include <atomic>
+
 BOOST_FIXTURE_TEST_SUITE(mapped_region_resize_sync_suite, fixture)
 
 // ---- resize / grow --------------------------------------------------------------------------
@@ -281,6 +283,62 @@ BOOST_AUTO_TEST_CASE(move_assignment_keeps_mapping_usable_and_releases_the_old_o
   BOOST_TEST(b.close().ok());
   BOOST_TEST(read_file(pa) == std::string("aaaa\0\0XY", 8));
   BOOST_TEST(read_file(pb) == "bbbbbbbb");
+}
+
+BOOST_AUTO_TEST_CASE(growth_on_one_thread_leaves_no_history_for_another_to_race_with) {
+  // Pins the TSan pass, which cannot see mremap: thread one writes region a and grows it away
+  // from its addresses, then the main thread grows region b over them and writes there (b is as
+  // large as a and mapped next, so the kernel puts it just below a, and mremap grows it in
+  // place). The threads share only relaxed atomics, so whatever TSan still remembers of a at
+  // those addresses is reported as a race with b's write. A gap of exactly a's size would split
+  // them, so each round first fills the highest gap that fits a with an anonymous map.
+  std::vector<void*> fillers;
+  for (int round = 0; round < 4; ++round) {
+    void* filler = ::mmap(nullptr, 16 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    BOOST_REQUIRE(filler != MAP_FAILED);
+    fillers.push_back(filler);
+    auto pa = dir / ("a" + std::to_string(round));
+    auto pb = dir / ("b" + std::to_string(round));
+    write_file(pa, pattern('a', 16 * page));
+    write_file(pb, pattern('b', 16 * page));
+    std::atomic<int> step{0};
+    auto wait_for = [&](int n) {
+      while (step.load(std::memory_order_relaxed) < n)
+        std::this_thread::yield();
+    };
+    // Thread one stays off Boost.Test, which is not thread-safe; main checks what it recorded.
+    std::string a_content;
+    bool a_closed = false;
+    std::thread one([&] {
+      auto a = open_region(pa, open_mode::read_write);
+      step.store(1, std::memory_order_relaxed);
+      wait_for(2);
+      if (a.ok()) {
+        auto whole = pattern('A', 16 * page);
+        auto wrote = a->write(whole.data(), whole.size(), 0);
+        auto grew = a->write("end", 3, 32 * page);
+        auto read = a->read(0, -1);
+        if (wrote.ok() && grew.ok() && read.ok())
+          a_content = as_string(*read);
+        a_closed = a->close().ok();
+      }
+      step.store(3, std::memory_order_relaxed);
+      wait_for(4);
+    });
+    wait_for(1);
+    auto b = must_open(pb, open_mode::read_write);
+    step.store(2, std::memory_order_relaxed);
+    wait_for(3);
+    must_write(b, pattern('B', 24 * page), 0);
+    step.store(4, std::memory_order_relaxed);
+    one.join();
+    BOOST_TEST(a_content == pattern('A', 16 * page) + zeros(16 * page) + "end");
+    BOOST_TEST(a_closed);
+    BOOST_TEST(read_all(b) == pattern('B', 24 * page));
+    BOOST_TEST(b.close().ok());
+  }
+  for (void* filler : fillers)
+    ::munmap(filler, 16 * page);
 }
 
 // ---- failed growth --------------------------------------------------------------------------
