@@ -7,18 +7,33 @@
 
 namespace actorio::detail {
 
-caf::behavior io_worker_impl(caf::event_based_actor*) {
+io_worker::io_worker(caf::actor_config& cfg, std::shared_ptr<io_worker_ends> ends)
+  : caf::event_based_actor(cfg)
+  , ends_(std::move(ends)) {}
+
+io_worker::~io_worker() {
+  std::lock_guard lock{ends_->mutex};
+  ++ends_->count;
+  ends_->changed.notify_all();
+}
+
+caf::behavior io_worker::make_behavior() {
+  keep_alive_ = caf::actor_cast<caf::actor>(this);
   return {
     [](io_job& job) { job.run(); },
   };
 }
 
-io_worker_pool::io_worker_pool(caf::actor_system& sys, std::size_t workers)
-  : sys_(sys) {
+void io_worker::on_exit() {
+  keep_alive_ = nullptr;
+}
+
+io_worker_pool::io_worker_pool(caf::actor_system& sys, std::size_t workers) {
   workers = std::max<std::size_t>(workers, 1);
   for (std::size_t i = 0; i < workers; ++i) {
     try {
-      workers_.push_back(sys.spawn<caf::detached + caf::hidden>(io_worker_impl));
+      auto worker = sys.spawn<io_worker, caf::detached + caf::hidden>(ends_);
+      workers_.push_back(worker.address());
     } catch (const std::system_error& e) {
       // CAF counted the detached thread before it failed to start it; nothing will ever count
       // it down, and the actor system's destructor would wait for it forever. The actor that
@@ -34,21 +49,25 @@ io_worker_pool::io_worker_pool(caf::actor_system& sys, std::size_t workers)
   }
 }
 
+io_worker_pool::~io_worker_pool() {
+  send_exits();
+}
+
+void io_worker_pool::send_exits() {
+  for (auto& w : workers_)
+    if (auto worker = caf::actor_cast<caf::actor>(w))
+      caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+}
+
 void io_worker_pool::stop() {
-  // A detached actor's last step, after it has left the system's count of running actors, posts
-  // to the actor clock, whose queue holds 64 posts. Once the actor system's end has stopped the
-  // clock, a 65th such post blocks its worker thread forever, and the system's end waits for that
-  // thread. So the workers end here, while the clock still runs. Their down message comes just
-  // before that post; the post then waits for the clock at most briefly.
-  caf::scoped_actor self{sys_};
-  for (auto& w : workers_) {
-    self->monitor(w);
-    self->send_exit(w, caf::exit_reason::user_shutdown);
-  }
-  std::size_t ended = 0;
-  self->receive_while([&] { return ended < workers_.size(); })(
-    [&](const caf::down_msg&) { ++ended; },
-    caf::after(stop_wait) >> [&] { ended = workers_.size(); });
+  // A detached actor's last step, after its down message, posts to the actor clock, whose queue
+  // holds 64 posts. Once the actor system's end has stopped the clock, a 65th such post blocks
+  // its worker thread forever, and the system's end waits for that thread. So the workers end
+  // here, while the clock still runs, and stop waits until CAF has destroyed each of them, which
+  // it does only after that post.
+  send_exits();
+  std::unique_lock lock{ends_->mutex};
+  ends_->changed.wait_for(lock, stop_wait, [&] { return ends_->count >= workers_.size(); });
 }
 
 std::size_t io_worker_pool::pick() {

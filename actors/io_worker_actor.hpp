@@ -2,9 +2,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -26,9 +28,31 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorio::detail::io_job)
 
 namespace actorio::detail {
 
-/// Behaviour of one io worker: a detached actor (its own thread) that runs each job it is sent
-/// and replies when done. Blocking syscalls run here, never on CAF's cooperative scheduler.
-caf::behavior io_worker_impl(caf::event_based_actor* self);
+/// Counts the io workers that have ended for good (see `io_worker_pool::stop`).
+struct io_worker_ends {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::size_t count = 0;
+};
+
+/// One io worker: a detached actor (its own thread) that runs each job it is sent and replies
+/// when done. Blocking syscalls run here, never on CAF's cooperative scheduler.
+class io_worker : public caf::event_based_actor {
+public:
+  io_worker(caf::actor_config& cfg, std::shared_ptr<io_worker_ends> ends);
+  /// Counts this worker in `ends`: CAF destroys a detached actor only after its thread is done
+  /// with it, so past its last post to the actor clock.
+  ~io_worker() override;
+
+  caf::behavior make_behavior() override;
+  void on_exit() override;
+
+private:
+  std::shared_ptr<io_worker_ends> ends_;
+  // The worker holds itself until it exits: the pool holds it only by address, so that CAF
+  // destroys it (and counts it in `ends_`) as soon as its thread is done with it.
+  caf::actor keep_alive_;
+};
 
 /// The runtime's set of io workers. Dispatch picks the worker with the fewest jobs in flight, so
 /// one long job (a checksum of a big file) does not hold up short ones queued elsewhere.
@@ -38,9 +62,14 @@ public:
   /// of thread creation, e.g. EAGAIN) when one cannot start; those already started are stopped.
   io_worker_pool(caf::actor_system& sys, std::size_t workers);
 
+  /// Sends the workers still running their exit without waiting for their ends (`stop` waits).
+  ~io_worker_pool();
+  io_worker_pool(const io_worker_pool&) = delete;
+  io_worker_pool& operator=(const io_worker_pool&) = delete;
+
   /// Sends `exit_reason::user_shutdown` to every worker and waits (up to `stop_wait`) until each
-  /// has ended; later jobs fail with EIO. A job still running delays its worker's end. Call it
-  /// from a thread that is not one of CAF's.
+  /// has ended and its thread no longer touches the actor system; later jobs fail with EIO. A job
+  /// still running delays its worker's end. Call it from a thread that is not one of CAF's.
   void stop();
 
   /// How long `stop` waits for the workers' ends.
@@ -68,7 +97,9 @@ public:
     auto on_error = [done](caf::error& err) mutable {
       done(value_type{failure{EIO, "io", "", "io worker failed: " + caf::to_string(err)}});
     };
-    auto handle = self->request(workers_[index], caf::infinite, std::move(job));
+    // An ended worker gives an invalid handle, to which CAF answers with an error.
+    auto worker = caf::actor_cast<caf::actor>(workers_[index]);
+    auto handle = self->request(worker, caf::infinite, std::move(job));
     if (serialize)
       handle.await(std::move(on_reply), std::move(on_error));
     else
@@ -77,9 +108,11 @@ public:
 
 private:
   std::size_t pick();
+  void send_exits();
 
-  caf::actor_system& sys_;
-  std::vector<caf::actor> workers_;
+  // Weak: the pool must not keep an ended worker (and so its thread) alive.
+  std::vector<caf::actor_addr> workers_;
+  std::shared_ptr<io_worker_ends> ends_ = std::make_shared<io_worker_ends>();
   std::vector<std::shared_ptr<std::atomic<int>>> loads_;
 };
 
