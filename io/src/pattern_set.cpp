@@ -151,11 +151,16 @@ abandoned_scratches& abandoned() {
 
 #endif
 
-/// Whether two occurrences, of one pattern or of two, can share a byte: one pattern inside
-/// another, or a proper suffix of one that begins one (a pattern overlapping itself included).
-/// The answer only lets a large file be searched in parallel segments, so a set too large to
-/// check every pair cheaply is taken to overlap.
+/// Whether two occurrences, of one pattern or of two, can share a byte: a pattern overlapping
+/// itself, one pattern inside another, or a proper suffix of one that begins another. The answer
+/// only lets a large file be searched in parallel segments, so a set too large to check every
+/// pair cheaply is taken to overlap.
 bool occurrences_can_overlap(const std::vector<std::string>& patterns) {
+  if (std::any_of(patterns.begin(), patterns.end(),
+                  [](const std::string& p) { return self_overlapping(p); }))
+    return true;
+  if (patterns.size() == 1)
+    return false;
   constexpr std::size_t most_patterns = 16;
   constexpr std::size_t longest_checked = 256;
   if (patterns.size() > most_patterns ||
@@ -164,7 +169,9 @@ bool occurrences_can_overlap(const std::vector<std::string>& patterns) {
     return true;
   for (const auto& p : patterns)
     for (const auto& q : patterns) {
-      if (&p != &q && p.find(q) != std::string::npos)
+      if (&p == &q)
+        continue;
+      if (p.find(q) != std::string::npos)
         return true;
       for (std::size_t k = 1; k < std::min(p.size(), q.size()); ++k)
         if (p.compare(p.size() - k, k, q, 0, k) == 0)
@@ -234,11 +241,9 @@ result<pattern_set> pattern_set::make(std::vector<std::string> patterns, multi_e
   if (set.longest_ > std::numeric_limits<std::uint32_t>::max() / 2)
     return failure{EINVAL, "find", "", "pattern too long"};
   set.patterns_ = std::move(patterns);
-  if (set.patterns_.size() == 1) {
-    set.hits_can_overlap_ = self_overlapping(set.patterns_[0]);
-    return set;
-  }
   set.hits_can_overlap_ = occurrences_can_overlap(set.patterns_);
+  if (set.patterns_.size() == 1)
+    return set;
   set.engine_ = std::make_unique<engine>();
   if (choice == multi_engine::automatic && pair_filter::suits(set.patterns_)) {
     set.engine_->impl.emplace<pair_filter>(set.patterns_);
